@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+# cvpn: the Custom VPN lab as real software. See README.md.
+
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BUILD ?= build
+VERSION := 0.1.0
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -MMD -MP
+CFLAGS += -DCVPN_VERSION='"$(VERSION)"' -Icommon
+CFLAGS += $(shell $(PKG_CONFIG) --cflags libcrypto)
+CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto)
+SERVER_LIBS := $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null) -lpthread
+CLIENT_LIBS := $(shell $(PKG_CONFIG) --libs readline 2>/dev/null)
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+CLIENT_SRC := $(wildcard client/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_HELPERS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+
+SERVER_BIN := $(BUILD)/cvpn-server
+CLIENT_BIN := $(BUILD)/cvpn-client
+
+.PHONY: all unit check check-unit check-asan demo deps install uninstall clean
+
+all: $(SERVER_BIN) $(CLIENT_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcvpn.a: $(COMMON_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
+
+$(SERVER_BIN): $(SERVER_OBJ) $(BUILD)/libcvpn.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(SERVER_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
+
+$(CLIENT_BIN): $(CLIENT_OBJ) $(BUILD)/libcvpn.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CLIENT_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELPER_OBJ) $(BUILD)/libcvpn.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(CRYPTO_LIBS) -lpthread $(LDFLAGS)
+
+unit: $(UNIT_BIN)
+
+# Installs the Debian packages the build and the tests need (as root), or
+# says exactly what to run.
+deps:
+	@tests/deps.sh
+
+# All tests: unit and engine tests (also under ASan+UBSan), integration,
+# interoperability with the independent Python peer, and the reference capture.
+check: deps
+	$(MAKE) all unit
+	$(MAKE) BUILD=build/asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
+	tests/run.sh $(BUILD) build/asan
+
+check-unit: unit
+	tests/run.sh --unit-only $(BUILD)
+
+demo: deps all
+	tests/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(SERVER_BIN) $(CLIENT_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/cvpn-server.1 docs/cvpn-client.1 $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cvpn-server $(DESTDIR)$(BINDIR)/cvpn-client
+	rm -f $(DESTDIR)$(MANDIR)/man1/cvpn-server.1 $(DESTDIR)$(MANDIR)/man1/cvpn-client.1
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "buf.h"
+#include "err.h"
+
+int
+buf_append(struct buf *b, const void *p, size_t n, size_t limit)
+{
+	if (n > limit || b->len > limit - n)
+		return CVPN_ERR_TOO_LONG;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		uint8_t *q;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		/* Grow through a fresh block so that no copy of old bytes is left unwiped. */
+		if ((q = malloc(cap)) == NULL)
+			return CVPN_ERR_NOMEM;
+		if (b->len)
+			memcpy(q, b->data, b->len);
+		if (b->data) {
+			OPENSSL_cleanse(b->data, b->cap);
+			free(b->data);
+		}
+		b->data = q;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+void
+buf_clear(struct buf *b)
+{
+	if (b->data) {
+		OPENSSL_cleanse(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cvpn: the lab protocol engine. Bytes in, bytes out, and events; no sockets,
+ * clocks or terminals inside. One engine per side of one session.
+ *
+ * The transport feeds received bytes with engine_feed(), sends whatever
+ * engine_output() holds, runs engine_work() (the expensive Diffie-Hellman,
+ * safe on a worker thread) whenever engine_needs_work() says so and then calls
+ * engine_resume() on its own thread. Because the lab protocol has no framing,
+ * the transport also calls engine_quiet() once the peer has been silent for a
+ * short while with a partial message buffered (engine_partial()).
+ */
+#ifndef CVPN_ENGINE_H
+#define CVPN_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proposal.h"
+#include "record.h"
+
+struct engine;
+struct suite;
+
+/* The reference's recv(4096): the largest data message, and our cap on handshake messages. */
+#define ENGINE_MAX_MESSAGE 4096
+/* The reply prefix of the reference server. */
+#define ENGINE_REPLY_PREFIX "Server says: "
+
+enum engine_newline {
+	ENGINE_NEWLINE_NEVER,   /* capture-exact: no terminator (client and server default) */
+	ENGINE_NEWLINE_ALWAYS,  /* end both handshake messages with '\n' (for line-reading peers) */
+	ENGINE_NEWLINE_MIRROR   /* server: add '\n' only if the client's proposal ended with one */
+};
+
+enum engine_reply {
+	ENGINE_REPLY_PLAIN,     /* "Server says: " + reversed text (reference default) */
+	ENGINE_REPLY_PADDED,    /* the same plus NULs up to the padded length (as in the capture) */
+	ENGINE_REPLY_BARE       /* the reversed text alone (2025 student variant) */
+};
+
+struct engine_config {
+	bool server;
+	struct proposal ciphers;       /* client: the proposal; server: supported, in preference order */
+	enum record_hmac hmac;         /* client: cumulative or per-message; server: also auto */
+	enum engine_newline newline;
+	enum engine_reply reply;       /* server only */
+	size_t max_message;            /* data message limit on the wire; 0 means ENGINE_MAX_MESSAGE */
+	const uint8_t *dh_private;     /* fixed DH exponent for tests and captures; NULL = random */
+	size_t dh_private_len;
+};
+
+enum engine_event_type {
+	ENGINE_EV_PROPOSAL,     /* text: the proposal sent (client) or received (server) */
+	ENGINE_EV_NEGOTIATED,   /* suite, bits; text: the ChosenCipher message */
+	ENGINE_EV_DH_PEER,      /* text: the peer's public value, decimal */
+	ENGINE_EV_DH_LOCAL,     /* text: our public value, decimal */
+	ENGINE_EV_KEY,          /* text: shared_key; key, iv; suite, bits, hmac */
+	ENGINE_EV_SENT,         /* client: text = plaintext; ct, tag as sent */
+	ENGINE_EV_MESSAGE,      /* server: text = verified plaintext; ct, tag as received; hmac */
+	ENGINE_EV_REPLY         /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */
+};
+
+/* Pointers are valid only during the callback. */
+struct engine_event {
+	enum engine_event_type type;
+	const uint8_t *text;
+	size_t text_len;
+	const uint8_t *ct, *tag, *key, *iv;
+	size_t ct_len, tag_len, key_len, iv_len;
+	const struct suite *suite;
+	unsigned bits;
+	enum record_hmac hmac;
+	int status;
+};
+
+typedef void engine_event_fn(void *arg, const struct engine_event *ev);
+
+/* Creates an engine; fn receives every event. Sets *out only on success. Returns 0 or CVPN_ERR_*. */
+int engine_new(const struct engine_config *cfg, engine_event_fn *fn, void *arg, struct engine **out);
+
+/* Client: queues the proposal. Server: no-op. Returns 0 or CVPN_ERR_*. */
+int engine_start(struct engine *e);
+
+/* Consumes received bytes. Returns 0, or a negative code after which the session is dead. */
+int engine_feed(struct engine *e, const uint8_t *p, size_t n);
+
+/* The peer has paused: a buffered handshake message or reply is taken as complete. Same returns as engine_feed. */
+int engine_quiet(struct engine *e);
+
+/* True when bytes of an incomplete message are buffered (the transport then arms its quiet timer). */
+bool engine_partial(const struct engine *e);
+
+/* True when engine_work() must run before the session can go on. */
+bool engine_needs_work(const struct engine *e);
+
+/* Does the pending Diffie-Hellman work. Touches only this engine: safe on another thread. */
+void engine_work(struct engine *e);
+
+/* After engine_work(), on the owner's thread: emits events, queues output, reads buffered input. */
+int engine_resume(struct engine *e);
+
+/*
+ * Client: encrypts and queues one message. Returns 0, CVPN_ERR_STATE when not
+ * ready (before the key or while a reply is awaited), CVPN_ERR_MSG_TOO_LONG or
+ * CVPN_ERR_BAD_UTF8 (the session stays usable), or another code after which it is dead.
+ */
+int engine_send(struct engine *e, const uint8_t *text, size_t n);
+
+/* Bytes waiting to be sent; *p stays valid until the next call on e. */
+void engine_output(const struct engine *e, const uint8_t **p, size_t *n);
+
+/* Marks n output bytes as sent. */
+void engine_output_consume(struct engine *e, size_t n);
+
+/* True once the key is established (and until a failure). */
+bool engine_established(const struct engine *e);
+
+/* True when the client may send (key established, no reply awaited). */
+bool engine_ready(const struct engine *e);
+
+/* What the session is doing, for log lines: "negotiating the cipher", "negotiating the key", ... */
+const char *engine_phase(const struct engine *e);
+
+/* Wipes every secret and frees; accepts NULL. */
+void engine_free(struct engine *e);
+
+#endif

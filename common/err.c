@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+#include "err.h"
+
+static const struct {
+	const char *name;
+	const char *text;
+} errors[] = {
+	[0] = { "ok", "success" },
+	[-CVPN_ERR_INTERNAL] = { "internal", "internal error" },
+	[-CVPN_ERR_NOMEM] = { "nomem", "out of memory" },
+	[-CVPN_ERR_CRYPTO] = { "crypto", "libcrypto operation failed" },
+	[-CVPN_ERR_INVALID_ARG] = { "invalid_argument", "invalid argument" },
+	[-CVPN_ERR_CIPHER_SPEC] = { "cipher_spec", "cannot parse cipher list (expected NAME:SIZE[,SIZE...] entries)" },
+	[-CVPN_ERR_UNKNOWN_CIPHER] = { "unknown_cipher", "unknown cipher or unsupported key size (see --list-ciphers)" },
+	[-CVPN_ERR_INSECURE] = { "insecure_cipher", "XOR and None need --allow-insecure" },
+	[-CVPN_ERR_MALFORMED] = { "malformed", "malformed message" },
+	[-CVPN_ERR_TOO_LONG] = { "too_long", "message over the size limit" },
+	[-CVPN_ERR_NO_COMMON] = { "no_common_cipher", "could not agree on a cipher" },
+	[-CVPN_ERR_BAD_CHOICE] = { "bad_choice", "server chose a cipher that was not proposed" },
+	[-CVPN_ERR_DH_RANGE] = { "dh_range", "DH public value out of range (must be 2..p-2)" },
+	[-CVPN_ERR_DH_FORMAT] = { "dh_format", "DH public value is not 1..2467 decimal digits" },
+	[-CVPN_ERR_BAD_TAG] = { "bad_hmac", "bad HMAC" },
+	[-CVPN_ERR_TRUNCATED] = { "truncated", "truncated message" },
+	[-CVPN_ERR_BAD_UTF8] = { "bad_utf8", "decrypted message is not valid UTF-8" },
+	[-CVPN_ERR_STATE] = { "state", "operation not allowed in this protocol state" },
+	[-CVPN_ERR_UNEXPECTED] = { "unexpected_data", "peer sent data out of turn" },
+	[-CVPN_ERR_BAD_REPLY] = { "bad_reply", "reply is not the reversed message" },
+	[-CVPN_ERR_PROVIDER] = { "provider", "OpenSSL legacy provider not available (Blowfish, DES)" },
+	[-CVPN_ERR_MSG_TOO_LONG] = { "message_too_long", "message too long for the lab profile" },
+};
+
+static int
+index_of(int err)
+{
+	if (err > 0 || err <= CVPN_ERR_COUNT)
+		return -CVPN_ERR_INTERNAL;
+	return -err;
+}
+
+const char *
+cvpn_strerror(int err)
+{
+	return errors[index_of(err)].text;
+}
+
+const char *
+cvpn_errname(int err)
+{
+	return errors[index_of(err)].name;
+}

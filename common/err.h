@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* cvpn: one error namespace for everything in common/. */
+#ifndef CVPN_ERR_H
+#define CVPN_ERR_H
+
+/*
+ * Every function in common/ that can fail returns 0 on success or one of
+ * these negative codes. Only main() turns them into messages and exit codes.
+ */
+enum {
+	CVPN_OK = 0,
+	CVPN_ERR_INTERNAL = -1,      /* a bug or an impossible state */
+	CVPN_ERR_NOMEM = -2,         /* an allocation failed */
+	CVPN_ERR_CRYPTO = -3,        /* libcrypto reported a failure */
+	CVPN_ERR_INVALID_ARG = -4,   /* a caller passed a bad argument */
+	CVPN_ERR_CIPHER_SPEC = -5,   /* a --ciphers list could not be parsed */
+	CVPN_ERR_UNKNOWN_CIPHER = -6,/* a cipher name or key size we do not know */
+	CVPN_ERR_INSECURE = -7,      /* XOR/None without --allow-insecure */
+	CVPN_ERR_MALFORMED = -8,     /* a peer message does not follow the grammar */
+	CVPN_ERR_TOO_LONG = -9,      /* a peer message exceeds its size limit */
+	CVPN_ERR_NO_COMMON = -10,    /* no cipher and key size both sides support */
+	CVPN_ERR_BAD_CHOICE = -11,   /* the server chose something we never offered */
+	CVPN_ERR_DH_RANGE = -12,     /* a DH public value outside 2..p-2 */
+	CVPN_ERR_DH_FORMAT = -13,    /* a DH public value that is not plain digits */
+	CVPN_ERR_BAD_TAG = -14,      /* an HMAC tag did not verify */
+	CVPN_ERR_TRUNCATED = -15,    /* a message ended before it was complete */
+	CVPN_ERR_BAD_UTF8 = -16,     /* a decrypted message is not valid UTF-8 */
+	CVPN_ERR_STATE = -17,        /* a call or message that is not allowed now */
+	CVPN_ERR_UNEXPECTED = -18,   /* the peer sent data when it should wait */
+	CVPN_ERR_BAD_REPLY = -19,    /* the server's reply was not the expected text */
+	CVPN_ERR_PROVIDER = -20,     /* the OpenSSL legacy provider is missing */
+	CVPN_ERR_MSG_TOO_LONG = -21, /* a message to send is over the size limit */
+	CVPN_ERR_COUNT = -22         /* one past the last code; not an error */
+};
+
+/* Returns a static one-line description of an error code; never NULL. */
+const char *cvpn_strerror(int err);
+
+/* Returns a static short token for an error code (for JSON and logs); never NULL. */
+const char *cvpn_errname(int err);
+
+#endif

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "text.h"
+
+void
+text_hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+bool
+text_is_lower_hex(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Length of the UTF-8 sequence starting at p[0], or 0 when it is not well formed. */
+static size_t
+utf8_seq_len(const uint8_t *p, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+bool
+text_utf8_valid(const uint8_t *p, size_t n)
+{
+	size_t i = 0, len;
+
+	while (i < n) {
+		if ((len = utf8_seq_len(p + i, n - i)) == 0)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+void
+text_utf8_reverse(uint8_t *out, const uint8_t *p, size_t n)
+{
+	size_t i = 0, len;
+
+	while (i < n) {
+		len = utf8_seq_len(p + i, n - i);
+		if (len == 0)
+			len = 1; /* callers validate first; keep going byte-wise if not */
+		memcpy(out + n - i - len, p + i, len);
+		i += len;
+	}
+}
