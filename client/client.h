@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* cvpn-client: shared declarations of the client's modules. */
+#ifndef CVPN_CLIENT_H
+#define CVPN_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine.h"
+
+/* Exit codes (sysexits names); the README's table is generated from the same meanings. */
+enum client_exit {
+	CLIENT_OK = 0,
+	CLIENT_USAGE = 64,        /* EX_USAGE: bad command line */
+	CLIENT_REJECTED = 65,     /* EX_DATAERR: the server dropped us after a message (bad HMAC) */
+	CLIENT_NOHOST = 68,       /* EX_NOHOST: the host name does not resolve */
+	CLIENT_UNAVAILABLE = 69,  /* EX_UNAVAILABLE: cannot connect, or the connection was lost */
+	CLIENT_SOFTWARE = 70,     /* EX_SOFTWARE: internal error */
+	CLIENT_IOERR = 74,        /* EX_IOERR: reading the terminal or a file failed */
+	CLIENT_TIMEOUT = 75,      /* EX_TEMPFAIL: the server did not answer in time */
+	CLIENT_PROTOCOL = 76,     /* EX_PROTOCOL: the server broke the protocol (bad DH value, bad message) */
+	CLIENT_NEGOTIATION = 78   /* EX_CONFIG: no cipher in common (the server closed after the proposal) */
+};
+
+/* What went wrong, for one error line and one JSON event. */
+struct failure {
+	enum client_exit exit;
+	const char *code;         /* short token for JSON: "connect", "timeout", "bad_hmac", ... */
+	char message[256];
+};
+
+struct client_config {
+	const char *host;
+	const char *port;
+	unsigned timeout_ms;      /* connect, and each wait for the server */
+	unsigned quiet_ms;        /* pause that ends an unterminated message */
+	struct engine_config engine;
+	int verbosity;            /* -1 quiet, 0 transcript, 1+ protocol values */
+	bool json;
+	const char *history;      /* history file, NULL for none */
+};
+
+/* ---- report.c: everything the user sees ---- */
+
+/* Sets how events and errors are shown. */
+void report_init(const struct client_config *cfg);
+
+/* Engine event callback (arg unused). */
+void report_event(void *arg, const struct engine_event *ev);
+
+/* "Connected to ..." and its JSON event. */
+void report_connected(const char *host, const char *address);
+
+/* One error line on stderr, plus a JSON error event. */
+void report_failure(const struct failure *f);
+
+/* A warning that does not end the session (message too long, invalid UTF-8). */
+void report_warning(const char *code, const char *message);
+
+/* The JSON "closed" event at a normal end. */
+void report_closed(void);
+
+/* ---- net.c: the connection and the engine that runs over it ---- */
+
+struct session;
+
+/* Connects (trying every address), runs the handshake. Sets *out or fills *f. */
+int session_open(const struct client_config *cfg, struct session **out, struct failure *f);
+
+/* Sends one message and waits for its reply. 0, 1 for a non-fatal refusal (warned), or -1 with *f. */
+int session_send(struct session *s, const char *text, size_t n, struct failure *f);
+
+/* The socket, for polling it while the user types. */
+int session_fd(const struct session *s);
+
+/* Reads what the server sent while nobody waited for it. 0, or -1 with *f (e.g. closed). */
+int session_poll_input(struct session *s, struct failure *f);
+
+/* One line for \status. */
+void session_status(const struct session *s, char *out, size_t len);
+
+/* Closes and frees; accepts NULL. */
+void session_close(struct session *s);
+
+/* ---- prompt.c: where messages come from ---- */
+
+/* Sends each -m message. Returns an exit code. */
+int prompt_messages(struct session *s, char **msgs, size_t n);
+
+/* Reads lines from a pipe or file on stdin (no prompt, no echo). Returns an exit code. */
+int prompt_lines(struct session *s);
+
+/* The interactive readline prompt with history and \commands. Returns an exit code. */
+int prompt_interactive(struct session *s, const struct client_config *cfg);
+
+#endif

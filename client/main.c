@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* cvpn-client: command line. Maps flags to a client_config, picks the message source. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "describe.h"
+#include "err.h"
+#include "opt.h"
+#include "suite.h"
+
+enum {
+	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
+	OPT_LIST_CIPHERS
+};
+
+static const struct opt options[] = {
+	{ "host", 'H', "HOST", "server name or address (default localhost; every address is tried)" },
+	{ "port", 'p', "PORT", "server port (default 4600)" },
+	{ "ciphers", 'c', "LIST", "ciphers to propose, e.g. 'AES:128,192,256 DES:56' (default: all secure)" },
+	{ "allow-insecure", OPT_ALLOW_INSECURE, NULL, "allow XOR and None in --ciphers (no confidentiality)" },
+	{ "hmac", OPT_HMAC, "MODE", "cumulative (default, as the reference) or per-message" },
+	{ "newline", OPT_NEWLINE, NULL, "end handshake messages with \\n (for line-reading peers)" },
+	{ "message", 'm', "MSG", "send MSG, print the reply; repeatable; exit after the last" },
+	{ "json", OPT_JSON, NULL, "print one JSON object per event on stdout" },
+	{ "history", OPT_HISTORY, "FILE", "prompt history file (default $CVPN_HISTORY or ~/.cvpn_history)" },
+	{ "no-history", OPT_NO_HISTORY, NULL, "do not read or write a history file" },
+	{ "timeout", OPT_TIMEOUT, "SEC", "limit for connecting and for each answer (default 30)" },
+	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
+	{ "quiet", 'q', NULL, "print only the replies and errors" },
+	{ "verbose", 'v', NULL, "show every protocol step with its values on stderr (repeat for more)" },
+	{ "help", 'h', NULL, "show this help and exit" },
+	{ "version", 'V', NULL, "show the version and exit" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const char *const hmac_modes[] = { "cumulative", "per-message" };
+
+static void
+print_line(void *arg, const char *line)
+{
+	fprintf(arg, "%s\n", line);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "Usage: cvpn-client [OPTION]...\n"
+	    "Connect to a Custom VPN lab server, agree on a cipher and a Diffie-Hellman key,\n"
+	    "then send messages (from -m, from a pipe on stdin, or typed at the prompt).\n\n");
+	opt_help(options, NOPTIONS, print_line, f);
+	fprintf(f, "\nAt the prompt: \\quit or Ctrl-D ends the session, \\help lists commands.\n"
+	    "\nExit status:\n"
+	    "   0  success\n"
+	    "  64  usage error (EX_USAGE), also a -m message that cannot be sent\n"
+	    "  65  the server closed the connection after a message: it rejected it (EX_DATAERR)\n"
+	    "  68  the host name does not resolve (EX_NOHOST)\n"
+	    "  69  cannot connect, or the connection was lost (EX_UNAVAILABLE)\n"
+	    "  70  internal error (EX_SOFTWARE)\n"
+	    "  74  reading stdin failed (EX_IOERR)\n"
+	    "  75  the server did not answer in time (EX_TEMPFAIL)\n"
+	    "  76  the server broke the protocol (EX_PROTOCOL)\n"
+	    "  78  no cipher in common: the server closed after the proposal (EX_CONFIG)\n");
+}
+
+static int
+bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "cvpn-client: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'cvpn-client --help' for more information.\n");
+	return CLIENT_USAGE;
+}
+
+struct args {
+	const char *ciphers;
+	bool insecure;
+	bool no_history;
+	char **msgs;
+	size_t nmsgs;
+};
+
+/* Applies one option. Returns -1 to go on, or an exit code. */
+static int
+apply(int key, const char *arg, struct client_config *cfg, struct args *a)
+{
+	unsigned long v;
+	int i;
+
+	switch (key) {
+	case 'H': cfg->host = arg; break;
+	case 'p':
+		if (opt_uint(arg, 1, 65535, &v) != 0)
+			return bad_usage("invalid port '%s' (expected 1-65535)", arg);
+		cfg->port = arg;
+		break;
+	case 'c': a->ciphers = arg; break;
+	case OPT_ALLOW_INSECURE: a->insecure = true; break;
+	case OPT_HMAC:
+		if (opt_choice(arg, hmac_modes, 2, &i) != 0)
+			return bad_usage("invalid --hmac '%s' (expected cumulative or per-message)", arg);
+		cfg->engine.hmac = (enum record_hmac)i;
+		break;
+	case OPT_NEWLINE: cfg->engine.newline = ENGINE_NEWLINE_ALWAYS; break;
+	case 'm':
+		a->msgs[a->nmsgs++] = (char *)arg;
+		break;
+	case OPT_JSON: cfg->json = true; break;
+	case OPT_HISTORY: cfg->history = arg; break;
+	case OPT_NO_HISTORY: a->no_history = true; break;
+	case OPT_TIMEOUT:
+		if (opt_seconds(arg, &cfg->timeout_ms) != 0)
+			return bad_usage("invalid --timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
+		break;
+	case 'q': cfg->verbosity = -1; break;
+	case 'v': cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
+	case OPT_LIST_CIPHERS:
+		describe_suites(print_line, stdout);
+		return CLIENT_OK;
+	case 'h':
+		usage(stdout);
+		return CLIENT_OK;
+	case 'V':
+		printf("cvpn-client %s\n", CVPN_VERSION);
+		return CLIENT_OK;
+	default:
+		fprintf(stderr, "Try 'cvpn-client --help' for more information.\n");
+		return CLIENT_USAGE;
+	}
+	return -1;
+}
+
+/* The history file: --history, else $CVPN_HISTORY, else ~/.cvpn_history. */
+static char *
+history_path(const struct client_config *cfg)
+{
+	const char *env = getenv("CVPN_HISTORY"), *home = getenv("HOME");
+	char *path;
+
+	if (cfg->history)
+		return strdup(cfg->history);
+	if (env && *env)
+		return strdup(env);
+	if (home == NULL || *home == '\0')
+		return NULL;
+	if (asprintf(&path, "%s/.cvpn_history", home) < 0)
+		return NULL;
+	return path;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct client_config cfg = {
+		.host = "localhost",
+		.port = "4600",
+		.timeout_ms = 30000,
+		.quiet_ms = 150,
+		.engine = { .server = false, .hmac = RECORD_HMAC_CUMULATIVE, .newline = ENGINE_NEWLINE_NEVER },
+	};
+	struct option longopts[NOPTIONS + 1];
+	char shortopts[3 * NOPTIONS + 1], *history = NULL;
+	struct args a = { 0 };
+	struct session *s = NULL;
+	struct failure f;
+	int c, r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	report_init(&cfg);
+	if ((a.msgs = calloc((size_t)argc, sizeof(char *))) == NULL)
+		return CLIENT_SOFTWARE;
+	if ((r = suite_init()) != 0) {
+		fprintf(stderr, "cvpn-client: %s\n", cvpn_strerror(r));
+		return CLIENT_SOFTWARE;
+	}
+	opt_getopt(options, NOPTIONS, longopts, shortopts);
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		if ((r = apply(c, optarg, &cfg, &a)) >= 0)
+			goto out;
+	r = CLIENT_USAGE;
+	if (optind < argc) {
+		bad_usage("unexpected argument '%s' (messages go after -m)", argv[optind]);
+		goto out;
+	}
+	if (a.ciphers == NULL)
+		proposal_default(&cfg.engine.ciphers);
+	else if ((r = proposal_parse_spec(a.ciphers, a.insecure, &cfg.engine.ciphers)) != 0) {
+		r = bad_usage("--ciphers '%s': %s", a.ciphers, cvpn_strerror(r));
+		goto out;
+	}
+	if (session_open(&cfg, &s, &f) != 0) {
+		report_failure(&f);
+		r = f.exit;
+		goto out;
+	}
+	if (a.nmsgs > 0) {
+		r = prompt_messages(s, a.msgs, a.nmsgs);
+	} else if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cfg.json) {
+		cfg.history = a.no_history ? NULL : (history = history_path(&cfg));
+		r = prompt_interactive(s, &cfg);
+	} else {
+		r = prompt_lines(s);
+	}
+out:
+	session_close(s);
+	free(history);
+	free(a.msgs);
+	return r;
+}

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client's side of the wire: connect, then run the engine over the socket.
+ * The lab protocol is lock-step, so the client simply waits for each answer,
+ * with a deadline and with the quiet period that ends unterminated messages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "describe.h"
+#include "err.h"
+
+struct session {
+	const struct client_config *cfg;
+	struct engine *engine;
+	int fd;
+	char address[80];
+	char cipher[32];
+	unsigned long messages;
+	bool negotiated;
+};
+
+static void
+fail(struct failure *f, enum client_exit code, const char *token, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+fail(struct failure *f, enum client_exit code, const char *token, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->exit = code;
+	f->code = token;
+	va_start(ap, fmt);
+	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- Connecting ---- */
+
+static void
+format_address(const struct sockaddr *sa, char *out, size_t len)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+	    host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(out, len, "?");
+		return;
+	}
+	snprintf(out, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* Connects to one address within timeout_ms. Returns the socket, or -1 with errno set. */
+static int
+connect_one(const struct addrinfo *ai, unsigned timeout_ms)
+{
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int fd, err = 0, one = 1, r;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol)) < 0)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	if ((r = poll(&pfd, 1, (int)timeout_ms)) <= 0) {
+		errno = r == 0 ? ETIMEDOUT : errno;
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+		errno = err ? err : errno;
+		goto fail;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/* Tries every address of host: the reference server listens on the host name's address, often 127.0.1.1. */
+static int
+connect_any(struct session *s, struct failure *f)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int r, err = 0;
+
+	if ((r = getaddrinfo(s->cfg->host, s->cfg->port, &hints, &res)) != 0) {
+		fail(f, r == EAI_SERVICE ? CLIENT_USAGE : CLIENT_NOHOST, "resolve", "cannot resolve %s port %s: %s",
+		    s->cfg->host, s->cfg->port, gai_strerror(r));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((s->fd = connect_one(ai, s->cfg->timeout_ms)) >= 0) {
+			format_address(ai->ai_addr, s->address, sizeof(s->address));
+			break;
+		}
+		err = errno;
+	}
+	freeaddrinfo(res);
+	if (s->fd < 0) {
+		fail(f, CLIENT_UNAVAILABLE, "connect", "cannot connect to %s port %s: %s (is cvpn-server running?)",
+		    s->cfg->host, s->cfg->port, strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Running the engine ---- */
+
+static void
+on_event(void *arg, const struct engine_event *ev)
+{
+	struct session *s = arg;
+
+	if (ev->type == ENGINE_EV_NEGOTIATED) {
+		s->negotiated = true;
+		describe_choice(ev, s->cipher, sizeof(s->cipher));
+	}
+	report_event(NULL, ev);
+}
+
+static void
+engine_failure(struct session *s, int err, struct failure *f)
+{
+	fail(f, CLIENT_PROTOCOL, cvpn_errname(err), "protocol error while %s: %s", engine_phase(s->engine),
+	    cvpn_strerror(err));
+}
+
+/* What it means when the server closes the connection, by phase. */
+static void
+closed_failure(struct session *s, bool waiting_reply, struct failure *f)
+{
+	if (!s->negotiated)
+		fail(f, CLIENT_NEGOTIATION, "no_common_cipher",
+		    "server closed the connection after our proposal: no cipher in common? (try --ciphers)");
+	else if (!engine_established(s->engine))
+		fail(f, CLIENT_PROTOCOL, "closed", "server closed the connection during the key exchange");
+	else if (waiting_reply)
+		fail(f, CLIENT_REJECTED, "bad_hmac",
+		    "server closed the connection after message %lu: it rejected the message (bad HMAC?)", s->messages);
+	else
+		fail(f, CLIENT_UNAVAILABLE, "closed", "server closed the connection");
+}
+
+static int
+flush(struct session *s, struct failure *f)
+{
+	const uint8_t *p;
+	size_t n;
+	ssize_t w;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+
+	for (;;) {
+		engine_output(s->engine, &p, &n);
+		if (n == 0)
+			return 0;
+		w = send(s->fd, p, n, MSG_NOSIGNAL);
+		if (w > 0) {
+			engine_output_consume(s->engine, (size_t)w);
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (poll(&pfd, 1, (int)s->cfg->timeout_ms) <= 0) {
+				fail(f, CLIENT_TIMEOUT, "timeout", "timed out sending to the server");
+				return -1;
+			}
+		} else if (w < 0 && errno != EINTR) {
+			fail(f, CLIENT_UNAVAILABLE, "closed", "cannot send to the server: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* Reads once. Returns 1 after feeding bytes, 0 on EAGAIN, -1 with *f on EOF or failure. */
+static int
+read_some(struct session *s, bool waiting_reply, struct failure *f)
+{
+	uint8_t buf[8192];
+	ssize_t n;
+	int r;
+
+	n = recv(s->fd, buf, sizeof(buf), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n < 0) {
+		fail(f, CLIENT_UNAVAILABLE, "closed", "connection lost: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		closed_failure(s, waiting_reply, f);
+		return -1;
+	}
+	if ((r = engine_feed(s->engine, buf, (size_t)n)) != 0) {
+		engine_failure(s, r, f);
+		return -1;
+	}
+	return 1;
+}
+
+typedef bool done_fn(const struct engine *e);
+
+/* Runs the engine until done() holds, the deadline passes, or something fails. */
+static int
+run_until(struct session *s, done_fn *done, bool waiting_reply, struct failure *f)
+{
+	uint64_t deadline = now_ms() + s->cfg->timeout_ms, last_rx = now_ms(), t;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	bool quiet_done = false;
+	int r, wait;
+
+	for (;;) {
+		if (engine_needs_work(s->engine)) {
+			engine_work(s->engine);
+			if ((r = engine_resume(s->engine)) != 0) {
+				engine_failure(s, r, f);
+				return -1;
+			}
+		}
+		if (flush(s, f) != 0)
+			return -1;
+		if (done(s->engine))
+			return 0;
+		if ((t = now_ms()) >= deadline) {
+			fail(f, CLIENT_TIMEOUT, "timeout", "no answer from the server within %u ms while %s",
+			    s->cfg->timeout_ms, engine_phase(s->engine));
+			return -1;
+		}
+		wait = (int)(deadline - t);
+		if (engine_partial(s->engine) && !quiet_done)
+			wait = last_rx + s->cfg->quiet_ms > t ? (int)(last_rx + s->cfg->quiet_ms - t) : 0;
+		if ((r = poll(&pfd, 1, wait)) < 0 && errno != EINTR) {
+			fail(f, CLIENT_IOERR, "poll", "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (r > 0) {
+			if ((r = read_some(s, waiting_reply, f)) < 0)
+				return -1;
+			if (r > 0) {
+				last_rx = now_ms();
+				quiet_done = false;
+			}
+		} else if (r == 0 && engine_partial(s->engine) && !quiet_done) {
+			/* The server paused: what it sent is the whole message. */
+			quiet_done = true;
+			if ((r = engine_quiet(s->engine)) != 0) {
+				engine_failure(s, r, f);
+				return -1;
+			}
+		}
+	}
+}
+
+int
+session_open(const struct client_config *cfg, struct session **out, struct failure *f)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (s == NULL) {
+		fail(f, CLIENT_SOFTWARE, "nomem", "out of memory");
+		return -1;
+	}
+	s->cfg = cfg;
+	s->fd = -1;
+	if (connect_any(s, f) != 0)
+		goto fail;
+	report_connected(cfg->host, s->address);
+	if ((r = engine_new(&cfg->engine, on_event, s, &s->engine)) != 0 || (r = engine_start(s->engine)) != 0) {
+		fail(f, CLIENT_SOFTWARE, cvpn_errname(r), "%s", cvpn_strerror(r));
+		goto fail;
+	}
+	if (run_until(s, engine_established, false, f) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	session_close(s);
+	return -1;
+}
+
+int
+session_send(struct session *s, const char *text, size_t n, struct failure *f)
+{
+	int r = engine_send(s->engine, (const uint8_t *)text, n);
+
+	if (r == CVPN_ERR_MSG_TOO_LONG || r == CVPN_ERR_BAD_UTF8) {
+		report_warning(cvpn_errname(r), r == CVPN_ERR_MSG_TOO_LONG ?
+		    "message not sent: over the lab's 4032-byte limit (4096 bytes on the wire)" :
+		    "message not sent: it is not valid UTF-8");
+		return 1;
+	}
+	if (r != 0) {
+		engine_failure(s, r, f);
+		return -1;
+	}
+	s->messages++;
+	return run_until(s, engine_ready, true, f);
+}
+
+int
+session_fd(const struct session *s)
+{
+	return s->fd;
+}
+
+int
+session_poll_input(struct session *s, struct failure *f)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	int r;
+
+	while (poll(&pfd, 1, 0) > 0)
+		if ((r = read_some(s, false, f)) <= 0)
+			return r;
+	return 0;
+}
+
+void
+session_status(const struct session *s, char *out, size_t len)
+{
+	snprintf(out, len, "connected to %s, cipher %s, %lu message%s sent", s->address, s->cipher,
+	    s->messages, s->messages == 1 ? "" : "s");
+}
+
+void
+session_close(struct session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	engine_free(s->engine);
+	free(s);
+}

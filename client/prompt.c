@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where messages come from: -m arguments, lines piped into stdin, or the
+ * interactive readline prompt. One table of \commands feeds parsing, \help
+ * and tab completion.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "client.h"
+
+#define PROMPT "Enter message: "
+#define HISTORY_LINES 1000
+
+struct prompt {
+	struct session *session;
+	struct failure failure;
+	int exit;
+	bool done;
+};
+
+typedef void command_fn(struct prompt *p);
+
+static void cmd_quit(struct prompt *p);
+static void cmd_help(struct prompt *p);
+static void cmd_status(struct prompt *p);
+
+static const struct command {
+	const char *name;
+	command_fn *fn;
+	const char *help;
+} commands[] = {
+	{ "\\quit", cmd_quit, "close the connection and exit (Ctrl-D does the same)" },
+	{ "\\status", cmd_status, "show the server address, the cipher and the messages sent" },
+	{ "\\help", cmd_help, "list these commands" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+cmd_quit(struct prompt *p)
+{
+	p->done = true;
+}
+
+static void
+cmd_help(struct prompt *p)
+{
+	size_t i;
+
+	(void)p;
+	printf("Type a message and press Enter to send it; the server answers with it reversed.\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		printf("  %-8s %s\n", commands[i].name, commands[i].help);
+	printf("  Start a message with \\\\ to send a leading backslash.\n");
+}
+
+static void
+cmd_status(struct prompt *p)
+{
+	char line[256];
+
+	session_status(p->session, line, sizeof(line));
+	printf("%s\n", line);
+}
+
+/*
+ * Handles one line: a \command, or a message. "\\" at the start sends one
+ * backslash, so any text can still be sent.
+ */
+static void
+handle_line(struct prompt *p, const char *line, size_t n)
+{
+	size_t i;
+	int r;
+
+	if (n > 0 && line[0] == '\\' && !(n > 1 && line[1] == '\\')) {
+		for (i = 0; i < NCOMMANDS; i++) {
+			if (strcmp(line, commands[i].name) == 0) {
+				commands[i].fn(p);
+				return;
+			}
+		}
+		fprintf(stderr, "cvpn-client: unknown command '%s' (\\help lists them; \\\\ sends a backslash)\n", line);
+		return;
+	}
+	if (n > 1 && line[0] == '\\')
+		line++, n--;
+	if ((r = session_send(p->session, line, n, &p->failure)) < 0) {
+		p->exit = p->failure.exit;
+		p->done = true;
+	}
+}
+
+static int
+finish(struct prompt *p)
+{
+	if (p->exit != CLIENT_OK)
+		report_failure(&p->failure);
+	else
+		report_closed();
+	return p->exit;
+}
+
+int
+prompt_messages(struct session *s, char **msgs, size_t n)
+{
+	struct prompt p = { .session = s };
+	size_t i;
+
+	for (i = 0; i < n && !p.done; i++) {
+		if ((p.exit = session_send(s, msgs[i], strlen(msgs[i]), &p.failure)) < 0)
+			p.exit = p.failure.exit;
+		else if (p.exit == 1)
+			p.exit = CLIENT_USAGE; /* a -m message we cannot send is a usage error */
+		if (p.exit != CLIENT_OK)
+			break;
+	}
+	if (p.exit == CLIENT_USAGE)
+		return CLIENT_USAGE;
+	return finish(&p);
+}
+
+int
+prompt_lines(struct session *s)
+{
+	struct prompt p = { .session = s };
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while (!p.done && (n = getline(&line, &cap, stdin)) >= 0) {
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		handle_line(&p, line, (size_t)n);
+	}
+	if (!p.done && ferror(stdin)) {
+		p.exit = CLIENT_IOERR;
+		p.failure = (struct failure){ .exit = CLIENT_IOERR, .code = "stdin" };
+		snprintf(p.failure.message, sizeof(p.failure.message), "reading stdin: %s", strerror(errno));
+	}
+	free(line);
+	return finish(&p);
+}
+
+/* ---- Interactive ---- */
+
+static struct prompt *active;
+
+static char *
+command_generator(const char *text, int state)
+{
+	static size_t i, len;
+
+	if (state == 0) {
+		i = 0;
+		len = strlen(text);
+	}
+	while (i < NCOMMANDS) {
+		const char *name = commands[i++].name;
+
+		if (strncmp(name, text, len) == 0)
+			return strdup(name);
+	}
+	return NULL;
+}
+
+static char **
+complete(const char *text, int start, int end)
+{
+	(void)end;
+	/* Complete \commands at the start of the line; never file names. */
+	rl_attempted_completion_over = 1;
+	if (start != 0)
+		return NULL;
+	return rl_completion_matches(text, command_generator);
+}
+
+static void
+on_line(char *line)
+{
+	if (line == NULL) {
+		/* Ctrl-D: end the session like \quit. */
+		printf("\n");
+		active->done = true;
+		return;
+	}
+	if (*line)
+		add_history(line);
+	handle_line(active, line, strlen(line));
+	free(line);
+}
+
+static void
+history_load(const struct client_config *cfg)
+{
+	using_history();
+	stifle_history(HISTORY_LINES);
+	if (cfg->history)
+		read_history(cfg->history);
+}
+
+static void
+history_save(const struct client_config *cfg, int before)
+{
+	int added = history_length - before;
+
+	if (cfg->history == NULL || added <= 0)
+		return;
+	/* Append, as psql does, so that two sessions do not overwrite each other. */
+	if (access(cfg->history, F_OK) != 0)
+		write_history(cfg->history);
+	else
+		append_history(added > HISTORY_LINES ? HISTORY_LINES : added, cfg->history);
+	history_truncate_file(cfg->history, HISTORY_LINES);
+}
+
+int
+prompt_interactive(struct session *s, const struct client_config *cfg)
+{
+	struct prompt p = { .session = s };
+	struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = session_fd(s), .events = POLLIN } };
+	int before;
+
+	active = &p;
+	rl_readline_name = "cvpn";
+	rl_attempted_completion_function = complete;
+	history_load(cfg);
+	before = history_length;
+	rl_callback_handler_install(PROMPT, on_line);
+	while (!p.done) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP))
+			rl_callback_read_char();
+		/* The server may only speak when asked: anything else is a close or an error. */
+		if (!p.done && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    session_poll_input(s, &p.failure) < 0) {
+			rl_clear_visible_line();
+			p.exit = p.failure.exit;
+			p.done = true;
+		}
+	}
+	rl_callback_handler_remove();
+	history_save(cfg, before);
+	active = NULL;
+	return finish(&p);
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Everything the client shows: the transcript on stdout (or one JSON object
+ * per event with --json), the -v protocol view and errors on stderr.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "describe.h"
+#include "err.h"
+#include "suite.h"
+#include "text.h"
+
+static const struct client_config *config;
+
+void
+report_init(const struct client_config *cfg)
+{
+	config = cfg;
+}
+
+/* Writes s as a JSON string; bytes that are not valid UTF-8 text are escaped as \u00XX. */
+static void
+json_string(FILE *f, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			fprintf(f, "\\%c", s[i]);
+		else if (s[i] == '\n')
+			fputs("\\n", f);
+		else if (s[i] < 0x20 || s[i] == 0x7f)
+			fprintf(f, "\\u%04x", s[i]);
+		else
+			fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+static void
+json_hex(FILE *f, const char *name, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	fprintf(f, ",\"%s\":\"", name);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+	fputc('"', f);
+}
+
+static void
+json_text(FILE *f, const char *name, const void *p, size_t n)
+{
+	fprintf(f, ",\"%s\":", name);
+	json_string(f, p, n);
+}
+
+/* One JSON object per event; protocol values (secrets included) only with -v. */
+static void
+json_event(const struct engine_event *ev)
+{
+	bool values = config->verbosity > 0;
+
+	switch (ev->type) {
+	case ENGINE_EV_NEGOTIATED:
+		printf("{\"event\":\"negotiated\",\"cipher\":\"%s\",\"bits\":%u", suite_name(ev->suite), ev->bits);
+		break;
+	case ENGINE_EV_KEY:
+		printf("{\"event\":\"key_established\",\"cipher\":\"%s\",\"bits\":%u,\"hmac\":\"%s\"",
+		    suite_name(ev->suite), ev->bits, record_hmac_name(ev->hmac));
+		if (values) {
+			json_text(stdout, "shared_key", ev->text, ev->text_len);
+			json_hex(stdout, "key", ev->key, ev->key_len);
+			json_hex(stdout, "iv", ev->iv, ev->iv_len);
+		}
+		break;
+	case ENGINE_EV_SENT:
+		printf("{\"event\":\"sent\"");
+		json_text(stdout, "text", ev->text, ev->text_len);
+		printf(",\"bytes\":%zu", ev->ct_len + ev->tag_len);
+		if (values) {
+			json_hex(stdout, "ciphertext", ev->ct, ev->ct_len);
+			json_text(stdout, "tag", ev->tag, ev->tag_len);
+		}
+		break;
+	case ENGINE_EV_REPLY:
+		printf("{\"event\":\"reply\"");
+		json_text(stdout, "text", ev->text, ev->text_len);
+		printf(",\"expected\":%s", ev->status == 0 ? "true" : "false");
+		break;
+	case ENGINE_EV_PROPOSAL:
+		if (!values)
+			return;
+		printf("{\"event\":\"proposal\"");
+		json_text(stdout, "text", ev->text, ev->text_len);
+		break;
+	case ENGINE_EV_DH_LOCAL:
+	case ENGINE_EV_DH_PEER:
+		if (!values)
+			return;
+		printf("{\"event\":\"%s\"", ev->type == ENGINE_EV_DH_LOCAL ? "dh.client_public" : "dh.server_public");
+		json_text(stdout, "value", ev->text, ev->text_len);
+		break;
+	default:
+		return;
+	}
+	printf("}\n");
+	fflush(stdout);
+}
+
+static void
+verbose_line(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+}
+
+static void
+human_event(const struct engine_event *ev)
+{
+	char name[32];
+
+	if (ev->type == ENGINE_EV_NEGOTIATED && config->verbosity >= 0) {
+		describe_choice(ev, name, sizeof(name));
+		printf("We are going to use %s\n", name);
+	} else if (ev->type == ENGINE_EV_REPLY) {
+		/* Terminal escapes from the network must not reach the terminal. */
+		for (size_t i = 0; i < ev->text_len; i++) {
+			unsigned char c = ev->text[i];
+
+			if (c < 0x20 || c == 0x7f)
+				printf("\\x%02x", c);
+			else
+				putchar(c);
+		}
+		putchar('\n');
+		if (ev->status != 0)
+			fprintf(stderr, "cvpn-client: warning: the reply is not the reversed message (as the reference server sends)\n");
+	}
+	fflush(stdout);
+}
+
+void
+report_event(void *arg, const struct engine_event *ev)
+{
+	(void)arg;
+	if (config->json)
+		json_event(ev);
+	else
+		human_event(ev);
+	describe_event(ev, false, config->verbosity, verbose_line, NULL);
+}
+
+void
+report_connected(const char *host, const char *address)
+{
+	if (config->json) {
+		printf("{\"event\":\"connected\"");
+		json_text(stdout, "host", host, strlen(host));
+		json_text(stdout, "address", address, strlen(address));
+		printf("}\n");
+	} else if (config->verbosity >= 0) {
+		printf("Connected to %s\n", address);
+	}
+	fflush(stdout);
+}
+
+void
+report_failure(const struct failure *f)
+{
+	fprintf(stderr, "cvpn-client: %s\n", f->message);
+	if (config && config->json) {
+		printf("{\"event\":\"error\",\"code\":\"%s\",\"exit\":%d", f->code, (int)f->exit);
+		json_text(stdout, "message", f->message, strlen(f->message));
+		printf("}\n");
+		fflush(stdout);
+	}
+}
+
+void
+report_warning(const char *code, const char *message)
+{
+	fprintf(stderr, "cvpn-client: %s\n", message);
+	if (config->json) {
+		printf("{\"event\":\"warning\",\"code\":\"%s\"", code);
+		json_text(stdout, "message", message, strlen(message));
+		printf("}\n");
+		fflush(stdout);
+	}
+}
+
+void
+report_closed(void)
+{
+	if (config->json) {
+		printf("{\"event\":\"closed\"}\n");
+		fflush(stdout);
+	}
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* cvpn-server: command line. Maps flags to a server_config and errors to exit codes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "describe.h"
+#include "err.h"
+#include "opt.h"
+#include "server.h"
+#include "suite.h"
+
+enum {
+	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
+	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
+	OPT_LIST_CIPHERS
+};
+
+static const struct opt options[] = {
+	{ "listen", 'l', "ADDR", "address to listen on (default: every IPv6 and IPv4 address)" },
+	{ "port", 'p', "PORT", "TCP port (default 4600; 0 picks a free one)" },
+	{ "ciphers", 'c', "LIST", "supported ciphers in preference order, e.g. 'AES:128,192,256 DES:56'" },
+	{ "allow-insecure", OPT_ALLOW_INSECURE, NULL, "allow XOR and None in --ciphers (no confidentiality)" },
+	{ "hmac", OPT_HMAC, "MODE", "auto (default), cumulative or per-message" },
+	{ "newline", OPT_NEWLINE, "WHEN", "end handshake answers with \\n: mirror (default), always, never" },
+	{ "reply", OPT_REPLY, "STYLE", "plain (default), padded (NULs as in the capture) or bare" },
+	{ "handshake-timeout", OPT_HANDSHAKE_TIMEOUT, "SEC", "time allowed from connect to key (default 30)" },
+	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SEC", "close sessions idle this long (default 300)" },
+	{ "partial-timeout", OPT_PARTIAL_TIMEOUT, "SEC", "silence allowed inside a message (default 5)" },
+	{ "max-message", OPT_MAX_MESSAGE, "BYTES", "largest data message on the wire (default 4096)" },
+	{ "max-clients", OPT_MAX_CLIENTS, "N", "connections served at once (default 1024)" },
+	{ "max-handshakes", OPT_MAX_HANDSHAKES, "N", "connections still in the handshake at once (default 64)" },
+	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
+	{ "quiet", 'q', NULL, "print only errors" },
+	{ "verbose", 'v', NULL, "show every protocol step with its values (repeat for more)" },
+	{ "help", 'h', NULL, "show this help and exit" },
+	{ "version", 'V', NULL, "show the version and exit" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const char *const hmac_modes[] = { "cumulative", "per-message", "auto" };
+static const char *const newline_modes[] = { "never", "always", "mirror" };
+static const char *const reply_styles[] = { "plain", "padded", "bare" };
+
+static void
+print_line(void *arg, const char *line)
+{
+	fprintf(arg, "%s\n", line);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "Usage: cvpn-server [OPTION]...\n"
+	    "Serve the Custom VPN lab protocol (cipher negotiation, Diffie-Hellman group 18,\n"
+	    "CBC + HMAC-SHA256 messages answered with the reversed text) to many clients.\n\n");
+	opt_help(options, NOPTIONS, print_line, f);
+	fprintf(f, "\nExit status: 0 after SIGINT/SIGTERM, 64 usage error, 69 cannot listen,\n"
+	    "70 OpenSSL lacks a needed cipher (legacy provider).\n"
+	    "The lab profile is for teaching: its key exchange is unauthenticated and replies\n"
+	    "travel in clear. See README.md.\n");
+}
+
+static int
+bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "cvpn-server: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'cvpn-server --help' for more information.\n");
+	return EX_USAGE;
+}
+
+/* Applies one option to cfg. Returns -1 to go on, or an exit code. */
+static int
+apply(int key, const char *arg, struct server_config *cfg, const char **ciphers, bool *insecure)
+{
+	unsigned long v;
+	int i;
+
+	switch (key) {
+	case 'l': cfg->listen = arg; break;
+	case 'p':
+		if (opt_uint(arg, 0, 65535, &v) != 0)
+			return bad_usage("invalid port '%s' (expected 0-65535)", arg);
+		cfg->port = (int)v;
+		break;
+	case 'c': *ciphers = arg; break;
+	case OPT_ALLOW_INSECURE: *insecure = true; break;
+	case OPT_HMAC:
+		if (opt_choice(arg, hmac_modes, 3, &i) != 0)
+			return bad_usage("invalid --hmac '%s' (expected auto, cumulative or per-message)", arg);
+		cfg->engine.hmac = (enum record_hmac)i;
+		break;
+	case OPT_NEWLINE:
+		if (opt_choice(arg, newline_modes, 3, &i) != 0)
+			return bad_usage("invalid --newline '%s' (expected mirror, always or never)", arg);
+		cfg->engine.newline = (enum engine_newline)i;
+		break;
+	case OPT_REPLY:
+		if (opt_choice(arg, reply_styles, 3, &i) != 0)
+			return bad_usage("invalid --reply '%s' (expected plain, padded or bare)", arg);
+		cfg->engine.reply = (enum engine_reply)i;
+		break;
+	case OPT_HANDSHAKE_TIMEOUT:
+	case OPT_IDLE_TIMEOUT:
+	case OPT_PARTIAL_TIMEOUT:
+		if (opt_seconds(arg, key == OPT_HANDSHAKE_TIMEOUT ? &cfg->handshake_timeout_ms :
+		    key == OPT_IDLE_TIMEOUT ? &cfg->idle_timeout_ms : &cfg->partial_timeout_ms) != 0)
+			return bad_usage("invalid timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
+		break;
+	case OPT_MAX_MESSAGE:
+		if (opt_uint(arg, 64, ENGINE_MAX_MESSAGE * 16, &v) != 0)
+			return bad_usage("invalid --max-message '%s' (expected 64-65536 bytes)", arg);
+		cfg->engine.max_message = v;
+		break;
+	case OPT_MAX_CLIENTS:
+	case OPT_MAX_HANDSHAKES:
+		if (opt_uint(arg, 1, 1000000, &v) != 0)
+			return bad_usage("invalid limit '%s' (expected 1-1000000)", arg);
+		*(key == OPT_MAX_CLIENTS ? &cfg->max_clients : &cfg->max_handshakes) = (unsigned)v;
+		break;
+	case 'q': cfg->verbosity = -1; break;
+	case 'v': cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
+	case OPT_LIST_CIPHERS:
+		describe_suites(print_line, stdout);
+		return EX_OK;
+	case 'h':
+		usage(stdout);
+		return EX_OK;
+	case 'V':
+		printf("cvpn-server %s\n", CVPN_VERSION);
+		return EX_OK;
+	default:
+		fprintf(stderr, "Try 'cvpn-server --help' for more information.\n");
+		return EX_USAGE;
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server_config cfg = {
+		.port = 4600,
+		.engine = { .server = true, .hmac = RECORD_HMAC_AUTO, .newline = ENGINE_NEWLINE_MIRROR },
+		.handshake_timeout_ms = 30000,
+		.idle_timeout_ms = 300000,
+		.partial_timeout_ms = 5000,
+		.quiet_ms = 150,
+		.max_clients = 1024,
+		.max_handshakes = 64,
+	};
+	struct option longopts[NOPTIONS + 1];
+	char shortopts[3 * NOPTIONS + 1];
+	const char *ciphers = NULL;
+	bool insecure = false;
+	int c, r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((r = suite_init()) != 0) {
+		fprintf(stderr, "cvpn-server: %s\n", cvpn_strerror(r));
+		return EX_SOFTWARE;
+	}
+	opt_getopt(options, NOPTIONS, longopts, shortopts);
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure)) >= 0)
+			return r;
+	if (optind < argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (ciphers == NULL)
+		proposal_default(&cfg.engine.ciphers);
+	else if ((r = proposal_parse_spec(ciphers, insecure, &cfg.engine.ciphers)) != 0) {
+		fprintf(stderr, "cvpn-server: --ciphers '%s': %s\n", ciphers, cvpn_strerror(r));
+		return EX_USAGE;
+	}
+	if (server_run(&cfg) != 0)
+		return EX_UNAVAILABLE;
+	return EX_OK;
+}

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One libuv loop serves every connection. The only slow step, the 8192-bit
+ * Diffie-Hellman, runs on libuv's thread pool so that it never stalls other
+ * sessions; everything else (parsing, HMAC, CBC) is cheap and runs inline.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "describe.h"
+#include "err.h"
+#include "server.h"
+
+/* A client that does not read its replies may make us hold this much before we drop it. */
+#define MAX_PENDING_WRITE (64 * 1024)
+
+struct conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_work_t work;
+	struct server *srv;
+	struct engine *engine;
+	struct conn *prev, *next;
+	unsigned long id;
+	char peer[64];
+	uint64_t started, last_rx, last_activity;
+	int handles;            /* libuv handles still open */
+	bool working;           /* DH on the thread pool: the engine is not ours now */
+	bool closing;
+	bool quiet_done;        /* engine_quiet() already ran for the buffered bytes */
+	bool established;
+};
+
+struct server {
+	const struct server_config *cfg;
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	uv_signal_t sigint, sigterm;
+	struct conn *conns;
+	unsigned nconns, nhandshakes;
+	unsigned long next_id;
+	bool stopping;
+	char readbuf[64 * 1024];
+};
+
+/* ---- Logging ---- */
+
+static void
+vlog_conn(FILE *f, const struct conn *c, const char *fmt, va_list ap)
+{
+	/* Tag lines with the client id once more than one client is connected. */
+	if (c && c->srv->nconns > 1)
+		fprintf(f, "[%lu] ", c->id);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+}
+
+static void
+log_conn(const struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+log_conn(const struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->srv->cfg->verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vlog_conn(stdout, c, fmt, ap);
+	va_end(ap);
+}
+
+static void
+warn_conn(const struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+warn_conn(const struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_conn(stderr, c, fmt, ap);
+	va_end(ap);
+}
+
+static void
+describe_cb(void *arg, const char *line)
+{
+	log_conn(arg, "%s", line);
+}
+
+/* ---- Connection lifecycle ---- */
+
+static void
+conn_free(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	if (!c->established)
+		s->nhandshakes--;
+	engine_free(c->engine);
+	free(c);
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (--c->handles == 0 && !c->working)
+		conn_free(c);
+}
+
+/* Closes the connection; reason NULL means a normal end. Safe to call twice. */
+static void
+conn_close(struct conn *c, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (reason)
+		warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
+	else
+		log_conn(c, "Client %s disconnected", c->peer);
+	if (c->working)
+		uv_cancel((uv_req_t *)&c->work);
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void
+on_written(uv_write_t *req, int status)
+{
+	struct conn *c = req->handle->data;
+
+	free(req->data);
+	free(req);
+	if (status < 0 && status != UV_ECANCELED)
+		conn_close(c, uv_strerror(status));
+}
+
+/* Sends whatever the engine has queued. */
+static void
+conn_flush(struct conn *c)
+{
+	const uint8_t *p;
+	uv_write_t *req;
+	uv_buf_t b;
+	size_t n;
+	int r;
+
+	engine_output(c->engine, &p, &n);
+	if (n == 0 || c->closing)
+		return;
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_WRITE) {
+		conn_close(c, "client does not read its replies");
+		return;
+	}
+	req = malloc(sizeof(*req));
+	b = uv_buf_init(malloc(n), (unsigned)n);
+	if (req == NULL || b.base == NULL) {
+		free(req);
+		free(b.base);
+		conn_close(c, "out of memory");
+		return;
+	}
+	memcpy(b.base, p, n);
+	req->data = b.base;
+	engine_output_consume(c->engine, n);
+	if ((r = uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, on_written)) < 0) {
+		free(b.base);
+		free(req);
+		conn_close(c, uv_strerror(r));
+	}
+}
+
+static void conn_arm(struct conn *c);
+static void conn_progress(struct conn *c);
+
+static void
+work_cb(uv_work_t *w)
+{
+	engine_work(((struct conn *)w->data)->engine);
+}
+
+static void
+after_work_cb(uv_work_t *w, int status)
+{
+	struct conn *c = w->data;
+	int r;
+
+	c->working = false;
+	if (c->closing) {
+		if (c->handles == 0)
+			conn_free(c);
+		return;
+	}
+	if (status < 0) {
+		conn_close(c, uv_strerror(status));
+		return;
+	}
+	if ((r = engine_resume(c->engine)) != 0) {
+		conn_close(c, cvpn_strerror(r));
+		return;
+	}
+	conn_progress(c);
+}
+
+/* After any engine call: send output, start pending work, note the handshake's end, re-arm timers. */
+static void
+conn_progress(struct conn *c)
+{
+	int r;
+
+	conn_flush(c);
+	if (c->closing)
+		return;
+	if (!c->established && engine_established(c->engine)) {
+		c->established = true;
+		c->srv->nhandshakes--;
+	}
+	if (engine_needs_work(c->engine) && !c->working) {
+		c->work.data = c;
+		if ((r = uv_queue_work(c->srv->loop, &c->work, work_cb, after_work_cb)) < 0) {
+			conn_close(c, uv_strerror(r));
+			return;
+		}
+		c->working = true;
+	}
+	conn_arm(c);
+}
+
+/* ---- Timers ---- */
+
+/* Picks the earliest deadline that applies now; see on_timer for what each means. */
+static uint64_t
+conn_deadline(const struct conn *c)
+{
+	const struct server_config *cfg = c->srv->cfg;
+	uint64_t d;
+
+	if (!c->established) {
+		d = c->started + cfg->handshake_timeout_ms;
+		if (engine_partial(c->engine) && !c->quiet_done && c->last_rx + cfg->quiet_ms < d)
+			d = c->last_rx + cfg->quiet_ms;
+		return d;
+	}
+	if (engine_partial(c->engine))
+		return c->last_rx + cfg->partial_timeout_ms;
+	return c->last_activity + cfg->idle_timeout_ms;
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	const struct server_config *cfg = c->srv->cfg;
+	uint64_t now = uv_now(c->srv->loop);
+	int r;
+
+	if (!c->established && now >= c->started + cfg->handshake_timeout_ms) {
+		conn_close(c, "handshake timeout");
+	} else if (!c->established && engine_partial(c->engine) && !c->quiet_done && !c->working) {
+		/* The peer paused mid-handshake: treat what it sent as the whole message. */
+		c->quiet_done = true;
+		if ((r = engine_quiet(c->engine)) != 0)
+			conn_close(c, cvpn_strerror(r));
+		else
+			conn_progress(c);
+	} else if (c->established && engine_partial(c->engine)) {
+		conn_close(c, "truncated message (the client stopped sending mid-message)");
+	} else if (c->established) {
+		conn_close(c, "idle timeout");
+	} else {
+		conn_arm(c);
+	}
+}
+
+static void
+conn_arm(struct conn *c)
+{
+	uint64_t now = uv_now(c->srv->loop), d;
+
+	if (c->closing)
+		return;
+	d = conn_deadline(c);
+	uv_timer_start(&c->timer, on_timer, d > now ? d - now : 0, 0);
+}
+
+/* ---- Reading ---- */
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct conn *c = h->data;
+
+	(void)suggested;
+	/* One buffer for all: read callbacks run one at a time and the engine copies. */
+	*b = uv_buf_init(c->srv->readbuf, sizeof(c->srv->readbuf));
+}
+
+static void
+on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+{
+	struct conn *c = stream->data;
+	int r;
+
+	if (c->closing)
+		return;
+	if (n == UV_EOF) {
+		if (engine_partial(c->engine))
+			conn_close(c, "connection closed in the middle of a message");
+		else if (!c->established)
+			conn_close(c, "connection closed during the handshake");
+		else
+			conn_close(c, NULL);
+		return;
+	}
+	if (n < 0) {
+		conn_close(c, uv_strerror((int)n));
+		return;
+	}
+	if (n == 0)
+		return;
+	c->last_rx = c->last_activity = uv_now(c->srv->loop);
+	c->quiet_done = false;
+	if ((r = engine_feed(c->engine, (const uint8_t *)b->base, (size_t)n)) != 0) {
+		conn_close(c, cvpn_strerror(r));
+		return;
+	}
+	conn_progress(c);
+}
+
+/* ---- Engine events -> session log ---- */
+
+static void
+on_event(void *arg, const struct engine_event *ev)
+{
+	struct conn *c = arg;
+	char name[32];
+
+	switch (ev->type) {
+	case ENGINE_EV_PROPOSAL:
+		log_conn(c, "Negotiating the cipher");
+		break;
+	case ENGINE_EV_NEGOTIATED:
+		describe_choice(ev, name, sizeof(name));
+		log_conn(c, "We are going to use %s", name);
+		break;
+	case ENGINE_EV_DH_PEER:
+		log_conn(c, "Negotiating the key");
+		break;
+	case ENGINE_EV_KEY:
+		log_conn(c, "The key has been established");
+		break;
+	case ENGINE_EV_MESSAGE:
+		log_conn(c, "Received: %.*s", (int)ev->text_len, (const char *)ev->text);
+		break;
+	default:
+		break;
+	}
+	describe_event(ev, true, c->srv->cfg->verbosity, describe_cb, c);
+}
+
+/* ---- Accepting ---- */
+
+static void
+peer_name(uv_tcp_t *tcp, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			uv_ip6_name(a, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+			/* Show v4-mapped clients of the dual-stack socket as plain IPv4. */
+			if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, '.')) {
+				snprintf(out, len, "%s:%d", host + 7, port);
+				return;
+			}
+			snprintf(out, len, "[%s]:%d", host, port);
+			return;
+		}
+		uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	snprintf(out, len, "%s:%d", host, port);
+}
+
+static const char *
+refusal(const struct server *s)
+{
+	if (s->stopping)
+		return "server shutting down";
+	if (s->nconns >= s->cfg->max_clients)
+		return "too many clients (--max-clients)";
+	if (s->nhandshakes >= s->cfg->max_handshakes)
+		return "too many handshakes in progress (--max-handshakes)";
+	return NULL;
+}
+
+static void
+on_refused_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Accepts and closes at once, so the client sees a prompt close instead of a hang. */
+static void
+refuse(struct server *s, const char *why)
+{
+	uv_tcp_t *tcp = malloc(sizeof(*tcp));
+	char peer[64];
+
+	if (tcp == NULL || uv_tcp_init(s->loop, tcp) < 0) {
+		free(tcp);
+		return;
+	}
+	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)tcp) == 0) {
+		peer_name(tcp, peer, sizeof(peer));
+		fprintf(stderr, "Refusing %s: %s\n", peer, why);
+	}
+	uv_close((uv_handle_t *)tcp, on_refused_closed);
+}
+
+static struct conn *
+conn_new(struct server *s)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if (engine_new(&s->cfg->engine, on_event, c, &c->engine) != 0) {
+		free(c);
+		return NULL;
+	}
+	c->srv = s;
+	c->id = ++s->next_id;
+	c->started = c->last_rx = c->last_activity = uv_now(s->loop);
+	c->tcp.data = c->timer.data = c;
+	uv_tcp_init(s->loop, &c->tcp);
+	uv_timer_init(s->loop, &c->timer);
+	c->handles = 2;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	s->nhandshakes++;
+	return c;
+}
+
+static void
+on_connection(uv_stream_t *listener, int status)
+{
+	struct server *s = listener->data;
+	const char *why;
+	struct conn *c;
+	int r;
+
+	if (status < 0) {
+		fprintf(stderr, "accept: %s\n", uv_strerror(status));
+		return;
+	}
+	if ((why = refusal(s)) != NULL) {
+		refuse(s, why);
+		return;
+	}
+	if ((c = conn_new(s)) == NULL) {
+		refuse(s, "out of memory");
+		return;
+	}
+	if ((r = uv_accept(listener, (uv_stream_t *)&c->tcp)) < 0) {
+		conn_close(c, uv_strerror(r));
+		return;
+	}
+	peer_name(&c->tcp, c->peer, sizeof(c->peer));
+	uv_tcp_nodelay(&c->tcp, 1);
+	log_conn(c, "New client: %s", c->peer);
+	if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
+		conn_close(c, uv_strerror(r));
+		return;
+	}
+	conn_arm(c);
+}
+
+/* ---- Startup and shutdown ---- */
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+	struct server *s = sig->data;
+	struct conn *c, *next;
+
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	if (s->cfg->verbosity >= 0)
+		printf("Shutting down (%s), closing %u client%s\n", signum == SIGINT ? "SIGINT" : "SIGTERM",
+		    s->nconns, s->nconns == 1 ? "" : "s");
+	for (c = s->conns; c != NULL; c = next) {
+		next = c->next;
+		conn_close(c, "server shutting down");
+	}
+	uv_close((uv_handle_t *)&s->listener, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+/* Binds the listener: the given address, or "::" dual-stack with a 0.0.0.0 fallback. */
+static int
+bind_listener(struct server *s, char *shown, size_t len)
+{
+	struct sockaddr_storage ss;
+	const char *addr = s->cfg->listen ? s->cfg->listen : "::";
+	int r;
+
+	if (uv_ip6_addr(addr, s->cfg->port, (struct sockaddr_in6 *)&ss) != 0 &&
+	    uv_ip4_addr(addr, s->cfg->port, (struct sockaddr_in *)&ss) != 0) {
+		fprintf(stderr, "cvpn-server: cannot listen on '%s': not an IPv4 or IPv6 address\n", addr);
+		return UV_EINVAL;
+	}
+	r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&s->listener, 512, on_connection);
+	if (r == UV_EAFNOSUPPORT && s->cfg->listen == NULL) {
+		/* No IPv6 on this host: fall back to every IPv4 address. */
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		uv_run(s->loop, UV_RUN_NOWAIT);
+		uv_tcp_init(s->loop, &s->listener);
+		s->listener.data = s;
+		uv_ip4_addr("0.0.0.0", s->cfg->port, (struct sockaddr_in *)&ss);
+		if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) == 0)
+			r = uv_listen((uv_stream_t *)&s->listener, 512, on_connection);
+	}
+	if (r < 0) {
+		fprintf(stderr, "cvpn-server: cannot listen on port %d: %s\n", s->cfg->port, uv_strerror(r));
+		return r;
+	}
+	{
+		int sslen = sizeof(ss);
+		char host[INET6_ADDRSTRLEN];
+
+		uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &sslen);
+		if (ss.ss_family == AF_INET6) {
+			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+			snprintf(shown, len, "[%s]:%d", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+		} else {
+			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+			snprintf(shown, len, "%s:%d", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		}
+	}
+	return 0;
+}
+
+int
+server_run(const struct server_config *cfg)
+{
+	static struct server s; /* the read buffer is large; keep it off the stack */
+	char shown[80];
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.loop = uv_default_loop();
+	/* A client that vanishes must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	uv_tcp_init(s.loop, &s.listener);
+	s.listener.data = &s;
+	if ((r = bind_listener(&s, shown, sizeof(shown))) < 0) {
+		uv_close((uv_handle_t *)&s.listener, NULL);
+		uv_run(s.loop, UV_RUN_NOWAIT);
+		return r;
+	}
+	uv_signal_init(s.loop, &s.sigint);
+	uv_signal_init(s.loop, &s.sigterm);
+	s.sigint.data = s.sigterm.data = &s;
+	uv_signal_start(&s.sigint, on_signal, SIGINT);
+	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	if (cfg->verbosity >= 0)
+		printf("Listening on %s\n", shown);
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	uv_loop_close(s.loop);
+	return 0;
+}

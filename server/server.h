@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* cvpn-server: the event loop that serves many lab sessions at once. */
+#ifndef CVPN_SERVER_H
+#define CVPN_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine.h"
+
+struct server_config {
+	const char *listen;            /* address to bind; NULL means every IPv6 and IPv4 address */
+	int port;                      /* 0 picks a free port (printed in the Listening line) */
+	struct engine_config engine;   /* shared by every session */
+	unsigned handshake_timeout_ms; /* from accept to key established */
+	unsigned idle_timeout_ms;      /* between messages once established */
+	unsigned partial_timeout_ms;   /* silence in the middle of a message */
+	unsigned quiet_ms;             /* pause that ends an unterminated handshake message */
+	unsigned max_clients;
+	unsigned max_handshakes;
+	int verbosity;                 /* -1 quiet, 0 session log, 1+ protocol values */
+};
+
+/* Runs the server until SIGINT or SIGTERM. Returns 0, or a negative libuv error after printing why. */
+int server_run(const struct server_config *cfg);
+
+#endif
