@@ -1,0 +1,68 @@
+# Shared helpers for the shell tests. Source it; each test prints TAP lines
+# ("ok - name" / "not ok - name") that tests/run.sh counts.
+# Every wait is bounded; only processes started here are stopped, by PID.
+
+BUILD=${BUILD:-build}
+SERVER=$BUILD/cvpn-server
+CLIENT=$BUILD/cvpn-client
+PY=/usr/bin/python3
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvpn-test.XXXXXX")
+PIDS=""
+FAILED=0
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
+
+# check NAME CMD...: ok if CMD succeeds.
+check() {
+	name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# wait_for FILE PATTERN [SECONDS]: waits until grep finds PATTERN in FILE.
+wait_for() {
+	i=0; limit=$(( ${3:-10} * 20 ))
+	while [ $i -lt $limit ]; do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
+# start_server NAME [ARGS...]: starts cvpn-server on a free port; sets PORT and
+# SLOG (its stdout+stderr), and remembers its PID as SPID.
+start_server() {
+	SLOG=$TMP/$1.server.log; shift
+	"$SERVER" -p 0 "$@" >"$SLOG" 2>&1 &
+	SPID=$!
+	PIDS="$PIDS $SPID"
+	if ! wait_for "$SLOG" "^Listening on" 10; then
+		echo "# server did not start:"; sed 's/^/#   /' "$SLOG"; return 1
+	fi
+	PORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$SLOG" | head -n 1)
+}
+
+# stop_server: SIGTERM, then waits (bounded) for a clean exit; returns its status.
+stop_server() {
+	kill -TERM "$SPID" 2>/dev/null
+	i=0
+	while kill -0 "$SPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	if kill -0 "$SPID" 2>/dev/null; then kill -KILL "$SPID"; wait "$SPID" 2>/dev/null; return 1; fi
+	wait "$SPID"
+}
+
+# client ARGS...: runs cvpn-client against PORT with a time limit.
+client() {
+	timeout 60 "$CLIENT" -H 127.0.0.1 -p "$PORT" "$@"
+}
+
+finish() {
+	exit "$FAILED"
+}

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Runs every test and prints one closing line "N passed, N failed".
+#   tests/run.sh [--unit-only] BUILD [SANITIZER_BUILD]
+# Unit binaries print TAP through cmocka; shell tests print "ok"/"not ok" lines.
+set -u
+unit_only=0
+[ "${1:-}" = "--unit-only" ] && { unit_only=1; shift; }
+BUILD=${1:-build}
+ASAN_BUILD=${2:-}
+export BUILD
+cd "$(dirname "$0")/.." || exit 2
+
+pass=0
+fail=0
+LOG=$(mktemp)
+
+# run_tap LABEL CMD...: runs CMD, counts its ok/not ok lines; a crash or a
+# nonzero exit with no failing line counts as one failure.
+run_tap() {
+	label=$1; shift
+	echo "== $label"
+	"$@" >"$LOG" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$LOG")
+	f=$(grep -c '^not ok ' "$LOG")
+	grep -E '^(not ok|# )' "$LOG" | sed 's/^/   /'
+	[ "$f" -gt 0 ] && grep -B2 -A12 '^not ok' "$LOG" | grep -v '^ok ' | sed 's/^/   | /' | head -n 60
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "   $label exited with status $rc:"
+		tail -n 20 "$LOG" | sed 's/^/   | /'
+		f=1
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "   $label ran no test"
+		f=1
+	fi
+	echo "   $p passed, $f failed"
+	pass=$((pass + p))
+	fail=$((fail + f))
+}
+
+export CMOCKA_MESSAGE_OUTPUT=TAP
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] && run_tap "unit $(basename "$t")" "$t"
+done
+if [ -n "$ASAN_BUILD" ]; then
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	for t in "$ASAN_BUILD"/tests/test_*; do
+		[ -x "$t" ] && run_tap "asan+ubsan $(basename "$t")" "$t"
+	done
+fi
+if [ $unit_only -eq 0 ]; then
+	for t in tests/integration/test_*.sh tests/interop/test_*.sh; do
+		[ -f "$t" ] && run_tap "$t" sh "$t"
+	done
+fi
+rm -f "$LOG"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
