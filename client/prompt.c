@@ -24,6 +24,7 @@ struct prompt {
 	struct failure failure;
 	int exit;
 	bool done;
+	bool handler;           /* the readline callback handler is installed */
 };
 
 typedef void command_fn(struct prompt *p);
@@ -78,12 +79,14 @@ cmd_status(struct prompt *p)
 static void
 handle_line(struct prompt *p, const char *line, size_t n)
 {
-	size_t i;
-	int r;
+	size_t i, len;
 
 	if (n > 0 && line[0] == '\\' && !(n > 1 && line[1] == '\\')) {
+		/* Completion leaves a space after the command; ignore trailing blanks. */
+		for (len = n; len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'); len--)
+			;
 		for (i = 0; i < NCOMMANDS; i++) {
-			if (strcmp(line, commands[i].name) == 0) {
+			if (strlen(commands[i].name) == len && strncmp(line, commands[i].name, len) == 0) {
 				commands[i].fn(p);
 				return;
 			}
@@ -93,7 +96,7 @@ handle_line(struct prompt *p, const char *line, size_t n)
 	}
 	if (n > 1 && line[0] == '\\')
 		line++, n--;
-	if ((r = session_send(p->session, line, n, &p->failure)) < 0) {
+	if (session_send(p->session, line, n, &p->failure) < 0) {
 		p->exit = p->failure.exit;
 		p->done = true;
 	}
@@ -192,12 +195,17 @@ on_line(char *line)
 		/* Ctrl-D: end the session like \quit. */
 		printf("\n");
 		active->done = true;
-		return;
+	} else {
+		if (*line)
+			add_history(line);
+		handle_line(active, line, strlen(line));
+		free(line);
 	}
-	if (*line)
-		add_history(line);
-	handle_line(active, line, strlen(line));
-	free(line);
+	/* Removing the handler here stops readline from drawing one more prompt. */
+	if (active->done) {
+		rl_callback_handler_remove();
+		active->handler = false;
+	}
 }
 
 static void
@@ -234,9 +242,12 @@ prompt_interactive(struct session *s, const struct client_config *cfg)
 	active = &p;
 	rl_readline_name = "cvpn";
 	rl_attempted_completion_function = complete;
+	/* Only spaces split words, so "\\sta" reaches the completer whole. */
+	rl_completer_word_break_characters = (char *)" \t";
 	history_load(cfg);
 	before = history_length;
 	rl_callback_handler_install(PROMPT, on_line);
+	p.handler = true;
 	while (!p.done) {
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -253,7 +264,8 @@ prompt_interactive(struct session *s, const struct client_config *cfg)
 			p.done = true;
 		}
 	}
-	rl_callback_handler_remove();
+	if (p.handler)
+		rl_callback_handler_remove();
 	history_save(cfg, before);
 	active = NULL;
 	return finish(&p);

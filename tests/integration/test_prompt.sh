@@ -1,0 +1,62 @@
+#!/bin/sh
+# The interactive prompt in a real terminal (tmux): the prompt text, replies,
+# line editing, history kept in a file and recalled with the up arrow, tab
+# completion of \commands, \quit and Ctrl-D; and the server vanishing while
+# the user types.
+. tests/lib.sh
+
+command -v tmux >/dev/null || { not_ok "tmux is installed (tests/deps.sh installs it)"; finish; }
+export TMUX_TMPDIR=$TMP
+SESSION=cvpn$$
+HIST=$TMP/history
+
+start_server prompt -c 'AES:256' || { not_ok "server starts"; finish; }
+
+pane() { tmux capture-pane -p -t "$SESSION" 2>/dev/null; }
+# wait_pane PATTERN: waits (bounded) until the screen matches.
+wait_pane() {
+	i=0
+	while [ $i -lt 200 ]; do
+		pane | grep -q -- "$1" && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	echo "# screen was:"; pane | sed 's/^/#   /'
+	return 1
+}
+start_client() {
+	tmux new-session -d -s "$SESSION" -x 120 -y 30 \
+		"$CLIENT -H 127.0.0.1 -p $PORT --history $HIST $*; echo EXIT=\$?; sleep 30"
+}
+
+start_client
+check "prompt appears after the handshake" wait_pane '^Enter message:'
+check "transcript before the prompt" sh -c "tmux capture-pane -p -t $SESSION | grep -q 'We are going to use AES256'"
+tmux send-keys -t "$SESSION" 'hello' Enter
+check "reply printed, new prompt" wait_pane '^Server says: olleh$'
+# Line editing: type "wrld", go Home, step Right, insert the missing "o".
+tmux send-keys -t "$SESSION" 'wrld' Home Right 'o' End Enter
+check "line editing (Home, cursor keys)" wait_pane '^Server says: dlrow$'
+tmux send-keys -t "$SESSION" Up Up Enter
+check "up arrow recalls history" sh -c "[ \$(tmux capture-pane -p -t $SESSION | grep -c '^Server says: olleh$') -eq 2 ]"
+tmux send-keys -t "$SESSION" '\sta' Tab Enter
+check "tab completes \\status" wait_pane 'cipher AES256, 3 messages sent'
+tmux send-keys -t "$SESSION" '\quit' Enter
+check "\\quit exits 0" wait_pane '^EXIT=0$'
+check "history file written" grep -qx 'hello' "$HIST"
+tmux kill-session -t "$SESSION"
+
+start_client
+wait_pane '^Enter message:' >/dev/null
+tmux send-keys -t "$SESSION" Up Up Up Enter
+check "history survives a restart" wait_pane '^Server says: olleh$'
+tmux send-keys -t "$SESSION" C-d
+check "Ctrl-D exits 0" wait_pane '^EXIT=0$'
+tmux kill-session -t "$SESSION"
+
+start_client
+wait_pane '^Enter message:' >/dev/null
+check "server stops on SIGTERM" stop_server
+check "client reports the lost server at once (exit 69)" wait_pane '^EXIT=69$'
+check "client says why" sh -c "tmux capture-pane -p -t $SESSION | grep -q 'server closed the connection'"
+tmux kill-session -t "$SESSION"
+finish
