@@ -1,0 +1,65 @@
+#!/bin/sh
+# Bad input from the network: each case gets one log line naming the client
+# and the reason, and its connection closed without a reply, while a second
+# client connected at the same time keeps exchanging messages.
+. tests/lib.sh
+
+start_server negative -c 'AES:256' --handshake-timeout 2 --partial-timeout 1 || { not_ok "server starts"; finish; }
+
+# The sentinel: a client fed through a FIFO that stays connected throughout.
+mkfifo "$TMP/sentinel.in"
+client <"$TMP/sentinel.in" >"$TMP/sentinel.out" 2>&1 &
+PIDS="$PIDS $!"
+exec 3>"$TMP/sentinel.in"
+n=0
+sentinel_ping() {
+	n=$((n + 1))
+	echo "ping $n" >&3
+	wait_for "$TMP/sentinel.out" "^Server says: $(printf 'ping %s' $n | rev)$" 10
+}
+check "sentinel connected" sentinel_ping
+
+# case REASON: runs hostile.py CASE and checks the server's log line.
+case_check() {
+	c=$1; reason=$2
+	before=$(grep -c '^Closing\|^\[[0-9]*\] Closing' "$SLOG")
+	out=$(timeout 30 $PY tests/integration/hostile.py "$PORT" "$c" 2>&1); rc=$?
+	if [ $rc -eq 0 ] && wait_for "$SLOG" "Closing 127.0.0.1:[0-9]*: $reason" 5; then
+		ok "$c: closed silently, logged '$reason'"
+	else
+		not_ok "$c: $out (exit $rc)"; grep Closing "$SLOG" | tail -n 2 | sed 's/^/#   /'
+	fi
+	check "$c: sentinel still served" sentinel_ping
+}
+
+case_check proposal_empty "malformed message"
+case_check proposal_garbage "malformed message"
+case_check proposal_lowercase "malformed message"
+case_check proposal_no_common "could not agree on a cipher"
+case_check proposal_bad_number "malformed message"
+case_check proposal_huge_number "malformed message"
+case_check proposal_no_brackets "malformed message"
+case_check proposal_oversized "message over the size limit"
+case_check proposal_nul "malformed message"
+case_check dh_zero "DH public value out of range"
+case_check dh_one "DH public value out of range"
+case_check dh_p_minus_1 "DH public value out of range"
+case_check dh_p "DH public value out of range"
+case_check dh_p_plus_1 "DH public value out of range"
+case_check dh_too_many_digits "DH public value is not"
+case_check dh_non_digits "malformed message"
+case_check dh_negative "malformed message"
+case_check data_bad_tag "bad HMAC"
+case_check data_flipped_ciphertext "bad HMAC"
+case_check data_uppercase_tag "message over the size limit\|bad HMAC\|truncated"
+case_check data_oversized "message over the size limit"
+case_check data_truncated_stall "truncated message"
+case_check data_truncated_close "connection closed in the middle of a message"
+case_check data_tag_only_garbage "bad HMAC\|truncated"
+case_check silent "handshake timeout"
+
+check "no unverified plaintext was logged" sh -c "! grep -q 'Received: second' '$SLOG'"
+exec 3>&-
+check "server still up after every case" kill -0 "$SPID"
+check "server exits 0 on SIGTERM" stop_server
+finish
