@@ -11,9 +11,10 @@ VERSION := 0.1.0
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -MMD -MP
-CFLAGS += -DCVPN_VERSION='"$(VERSION)"' -Icommon
-CFLAGS += $(shell $(PKG_CONFIG) --cflags libcrypto)
+# "override" keeps these when CFLAGS is given on the command line (make check's sanitizer build).
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -MMD -MP
+override CFLAGS += -DCVPN_VERSION='"$(VERSION)"' -Icommon
+override CFLAGS += $(shell $(PKG_CONFIG) --cflags libcrypto)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto)
 SERVER_LIBS := $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null) -lpthread
 CLIENT_LIBS := $(shell $(PKG_CONFIG) --libs readline 2>/dev/null)

@@ -153,7 +153,8 @@ digits_ok(const uint8_t *digits, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > DH_MAX_DIGITS || digits[0] == '0')
+	/* "0" is plain digits (and out of range); only a superfluous leading zero is a format error. */
+	if (n == 0 || n > DH_MAX_DIGITS || (digits[0] == '0' && n > 1))
 		return false;
 	for (i = 0; i < n; i++)
 		if (digits[i] < '0' || digits[i] > '9')

@@ -67,6 +67,21 @@ proposal_default(struct proposal *p)
 	}
 }
 
+/* Consumes a comma only when a size follows it; a comma before a name starts the next entry. */
+static bool
+comma_then_size(struct scan *sc)
+{
+	size_t pos = sc->pos;
+
+	if (scan_char(sc, ',')) {
+		scan_ws(sc);
+		if (sc->pos < sc->len && sc->p[sc->pos] >= '0' && sc->p[sc->pos] <= '9')
+			return true;
+	}
+	sc->pos = pos;
+	return false;
+}
+
 /* Parses one "NAME:[S,S]" or "NAME:S,S" entry of a user list into p. */
 static int
 parse_spec_entry(struct scan *sc, bool allow_insecure, struct proposal *p)
@@ -92,13 +107,7 @@ parse_spec_entry(struct scan *sc, bool allow_insecure, struct proposal *p)
 		if (!suite_has_size(s, bits))
 			return CVPN_ERR_UNKNOWN_CIPHER;
 		add_size(p, s, bits);
-		/* A comma followed by a name starts the next entry, not another size. */
-		scan_ws(sc);
-		if (sc->pos + 1 < sc->len && sc->p[sc->pos] == ',' &&
-		    !(sc->p[sc->pos + 1] >= '0' && sc->p[sc->pos + 1] <= '9') &&
-		    sc->p[sc->pos + 1] != ' ')
-			break;
-	} while (scan_char(sc, ','));
+	} while (comma_then_size(sc));
 	if (bracket && !scan_char(sc, ']'))
 		return CVPN_ERR_CIPHER_SPEC;
 	return 0;
@@ -149,6 +158,8 @@ proposal_format_wire(const struct proposal *p, char *out, size_t outlen)
 	int off, n;
 
 	off = snprintf(out, outlen, "ProposedCiphers:");
+	if (off < 0 || (size_t)off >= outlen)
+		return CVPN_ERR_TOO_LONG;
 	for (i = 0; i < p->n; i++) {
 		n = snprintf(out + off, outlen - (size_t)off, "%s%s:[", i ? "," : "", suite_name(p->e[i].suite));
 		if (n < 0 || (size_t)n >= outlen - (size_t)off)

@@ -96,7 +96,9 @@ record_new(const struct suite *s, unsigned bits, const uint8_t *key, size_t key_
 	struct record *r;
 	int ret = CVPN_ERR_INVALID_ARG;
 
-	if (key_len != suite_key_len(s, bits) || key_len > SUITE_MAX_KEY || (mode == RECORD_HMAC_AUTO && encrypt))
+	/* An unknown size has key length 0, which XOR would then divide by. */
+	if (!suite_has_size(s, bits) || key_len != suite_key_len(s, bits) || key_len > SUITE_MAX_KEY ||
+	    (mode == RECORD_HMAC_AUTO && encrypt))
 		return CVPN_ERR_INVALID_ARG;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return CVPN_ERR_NOMEM;

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* cvpn unit tests: hex and UTF-8 helpers (common/text.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "text.h"
+#include "vectors.h"
+
+/* A byte string with an explicit length, so that tables can hold NULs. */
+#define BYTES(s) (const uint8_t *)(s), sizeof(s) - 1
+
+static void
+test_hex(void **state)
+{
+	static const uint8_t bytes[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+	char out[2 * sizeof(bytes) + 2];
+
+	(void)state;
+	memset(out, 'X', sizeof(out));
+	text_hex(out, bytes, sizeof(bytes));
+	assert_string_equal(out, "00017f80abff");
+	assert_int_equal(out[sizeof(out) - 1], 'X');
+	text_hex(out, bytes, 0);
+	assert_string_equal(out, "");
+}
+
+static void
+test_is_lower_hex(void **state)
+{
+	static const struct {
+		const uint8_t *p;
+		size_t n;
+		bool ok;
+	} cases[] = {
+		{ BYTES("0123456789abcdef"), true },
+		{ BYTES(""), true },
+		{ BYTES("ABCDEF"), false },
+		{ BYTES("abcdeF"), false },
+		{ BYTES("g"), false },
+		{ BYTES("/"), false },
+		{ BYTES(":"), false },
+		{ BYTES("`"), false },
+		{ BYTES("ab\0"), false },
+		{ BYTES("ab cd"), false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(text_is_lower_hex(cases[i].p, cases[i].n), cases[i].ok);
+}
+
+static void
+test_utf8_valid(void **state)
+{
+	static const struct {
+		const uint8_t *p;
+		size_t n;
+		bool ok;
+	} cases[] = {
+		{ BYTES(""), true },
+		{ BYTES("hello"), true },
+		{ BYTES("\0"), true },
+		{ BYTES("h\xc3\xa9llo"), true },          /* U+00E9 */
+		{ BYTES("\xc2\x80"), true },               /* U+0080, smallest 2-byte */
+		{ BYTES("\xe0\xa0\x80"), true },           /* U+0800, smallest 3-byte */
+		{ BYTES("\xe2\x82\xac"), true },           /* U+20AC */
+		{ BYTES("\xed\x9f\xbf"), true },           /* U+D7FF, below the surrogates */
+		{ BYTES("\xee\x80\x80"), true },           /* U+E000, above the surrogates */
+		{ BYTES("\xf0\x90\x80\x80"), true },       /* U+10000, smallest 4-byte */
+		{ BYTES("\xf0\x9f\x98\x80"), true },       /* U+1F600 */
+		{ BYTES("\xf4\x8f\xbf\xbf"), true },       /* U+10FFFF */
+		{ BYTES("\xc0\x80"), false },              /* overlong NUL */
+		{ BYTES("\xc1\xbf"), false },              /* overlong U+007F */
+		{ BYTES("\xe0\x80\xaf"), false },          /* overlong '/' */
+		{ BYTES("\xe0\x9f\xbf"), false },          /* overlong U+07FF */
+		{ BYTES("\xf0\x80\x80\xaf"), false },      /* overlong '/' */
+		{ BYTES("\xf0\x8f\xbf\xbf"), false },      /* overlong U+FFFF */
+		{ BYTES("\xed\xa0\x80"), false },          /* U+D800 */
+		{ BYTES("\xed\xbf\xbf"), false },          /* U+DFFF */
+		{ BYTES("\xed\xa0\xbd\xed\xb8\x80"), false }, /* CESU-8 surrogate pair */
+		{ BYTES("\xf4\x90\x80\x80"), false },      /* U+110000 */
+		{ BYTES("\xf5\x80\x80\x80"), false },
+		{ BYTES("\xf8\x88\x80\x80\x80"), false },  /* 5-byte form */
+		{ BYTES("\xff"), false },
+		{ BYTES("\xfe"), false },
+		{ BYTES("\x80"), false },                  /* lone continuation */
+		{ BYTES("a\xbf"), false },
+		{ BYTES("\xc3"), false },                  /* truncated 2-byte */
+		{ BYTES("\xe2\x82"), false },              /* truncated 3-byte */
+		{ BYTES("\xf0\x9f\x98"), false },          /* truncated 4-byte */
+		{ BYTES("ok\xf0\x9f"), false },
+		{ BYTES("\xc3\x28"), false },              /* bad continuation */
+		{ BYTES("\xe2\x28\xac"), false },
+		{ BYTES("\xf0\x9f\x28\x80"), false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (text_utf8_valid(cases[i].p, cases[i].n) != cases[i].ok)
+			fail_msg("case %zu: expected %s", i, cases[i].ok ? "valid" : "invalid");
+	}
+	/* Cut short where the bytes that follow in memory would complete the sequence. */
+	assert_false(text_utf8_valid((const uint8_t *)"\xc3\xa9", 1));
+	assert_false(text_utf8_valid((const uint8_t *)"\xe2\x82\xac", 2));
+	assert_false(text_utf8_valid((const uint8_t *)"ab\xf0\x9f\x98\x80", 5));
+}
+
+static void
+test_utf8_reverse(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "", "" },
+		{ "a", "a" },
+		{ "hello", "olleh" },
+		{ "h\xc3\xa9llo", "oll\xc3\xa9h" },                          /* héllo -> olléh */
+		{ "a\xf0\x9f\x98\x80" "b", "b\xf0\x9f\x98\x80" "a" },        /* 4-byte emoji keeps its bytes */
+		{ "\xe2\x82\xac" "1\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" "1\xe2\x82\xac" },
+		{ "\xf4\x8f\xbf\xbf\xc2\x80", "\xc2\x80\xf4\x8f\xbf\xbf" },
+	};
+	uint8_t out[32];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = strlen(cases[i].in);
+		memset(out, 'X', sizeof(out));
+		text_utf8_reverse(out, (const uint8_t *)cases[i].in, n);
+		assert_bytes_str(out, n, cases[i].out);
+		assert_int_equal(out[n], 'X');
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_is_lower_hex),
+		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_utf8_reverse),
+	};
+
+	return cmocka_run_group_tests_name("text", tests, unit_setup, NULL);
+}
