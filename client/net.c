@@ -159,7 +159,8 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 {
 	if (!s->negotiated)
 		fail(f, CLIENT_NEGOTIATION, "no_common_cipher",
-		    "server closed the connection after our proposal: no cipher in common? (try --ciphers)");
+		    "server closed the connection after our proposal: no cipher in common (try --ciphers), "
+		    "or the server is full (see its log)");
 	else if (!engine_established(s->engine))
 		fail(f, CLIENT_PROTOCOL, "closed", "server closed the connection during the key exchange");
 	else if (waiting_reply)
@@ -189,6 +190,9 @@ flush(struct session *s, struct failure *f)
 				fail(f, CLIENT_TIMEOUT, "timeout", "timed out sending to the server");
 				return -1;
 			}
+		} else if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			closed_failure(s, false, f);
+			return -1;
 		} else if (w < 0 && errno != EINTR) {
 			fail(f, CLIENT_UNAVAILABLE, "closed", "cannot send to the server: %s", strerror(errno));
 			return -1;
@@ -207,11 +211,12 @@ read_some(struct session *s, bool waiting_reply, struct failure *f)
 	n = recv(s->fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
-	if (n < 0) {
+	if (n < 0 && errno != ECONNRESET) {
 		fail(f, CLIENT_UNAVAILABLE, "closed", "connection lost: %s", strerror(errno));
 		return -1;
 	}
-	if (n == 0) {
+	/* A reset means the server closed on us before reading everything: the same as a close. */
+	if (n <= 0) {
 		closed_failure(s, waiting_reply, f);
 		return -1;
 	}

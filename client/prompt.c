@@ -14,10 +14,13 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "buf.h"
 #include "client.h"
 
 #define PROMPT "Enter message: "
 #define HISTORY_LINES 1000
+/* A piped line longer than this cannot be a lab message; it is dropped with a warning. */
+#define PIPE_LINE_MAX (64 * 1024)
 
 struct prompt {
 	struct session *session;
@@ -131,27 +134,98 @@ prompt_messages(struct session *s, char **msgs, size_t n)
 	return finish(&p);
 }
 
+/*
+ * Waits for the user or the server, whichever speaks first, and calls
+ * on_stdin when stdin is readable. The server may only speak when asked, so
+ * anything from it here is a close or an error, reported at once.
+ */
+static void
+wait_loop(struct prompt *p, void (*on_stdin)(struct prompt *p))
+{
+	struct pollfd fds[2] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = session_fd(p->session), .events = POLLIN },
+	};
+
+	while (!p->done) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			p->failure = (struct failure){ .exit = CLIENT_IOERR, .code = "poll" };
+			snprintf(p->failure.message, sizeof(p->failure.message), "poll: %s", strerror(errno));
+			p->exit = CLIENT_IOERR;
+			return;
+		}
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (session_poll_input(p->session, &p->failure) < 0) {
+				p->exit = p->failure.exit;
+				p->done = true;
+				return;
+			}
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+			on_stdin(p);
+	}
+}
+
+/* Lines read from a pipe: our own buffer, since stdio's would hide lines from poll(). */
+static struct buf pipe_in;
+static bool pipe_skipping;
+
+static void
+pipe_read(struct prompt *p)
+{
+	uint8_t chunk[4096], *nl;
+	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+	size_t len;
+
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n < 0) {
+		p->failure = (struct failure){ .exit = CLIENT_IOERR, .code = "stdin" };
+		snprintf(p->failure.message, sizeof(p->failure.message), "reading stdin: %s", strerror(errno));
+		p->exit = CLIENT_IOERR;
+		p->done = true;
+		return;
+	}
+	if (n > 0 && buf_append(&pipe_in, chunk, (size_t)n, PIPE_LINE_MAX) != 0) {
+		report_warning("line_too_long", "line not sent: longer than the lab's message limit");
+		buf_clear(&pipe_in);
+		pipe_skipping = true;
+		return;
+	}
+	if (pipe_skipping) {
+		/* Drop the rest of an over-long line, up to its newline. */
+		if ((nl = memchr(pipe_in.data, '\n', pipe_in.len)) == NULL) {
+			buf_clear(&pipe_in);
+			return;
+		}
+		buf_consume(&pipe_in, (size_t)(nl - pipe_in.data) + 1);
+		pipe_skipping = false;
+	}
+	while (!p->done && (nl = memchr(pipe_in.data, '\n', pipe_in.len)) != NULL) {
+		len = (size_t)(nl - pipe_in.data);
+		*nl = '\0';
+		if (len > 0 && pipe_in.data[len - 1] == '\r')
+			pipe_in.data[--len] = '\0';
+		handle_line(p, (const char *)pipe_in.data, len);
+		buf_consume(&pipe_in, (size_t)(nl - pipe_in.data) + 1);
+	}
+	if (n == 0) {
+		/* End of input: a last line without a newline still counts. */
+		if (pipe_in.len > 0 && !p->done && buf_append(&pipe_in, "", 1, PIPE_LINE_MAX + 1) == 0)
+			handle_line(p, (const char *)pipe_in.data, pipe_in.len - 1);
+		p->done = true;
+	}
+}
+
 int
 prompt_lines(struct session *s)
 {
 	struct prompt p = { .session = s };
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
 
-	while (!p.done && (n = getline(&line, &cap, stdin)) >= 0) {
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		handle_line(&p, line, (size_t)n);
-	}
-	if (!p.done && ferror(stdin)) {
-		p.exit = CLIENT_IOERR;
-		p.failure = (struct failure){ .exit = CLIENT_IOERR, .code = "stdin" };
-		snprintf(p.failure.message, sizeof(p.failure.message), "reading stdin: %s", strerror(errno));
-	}
-	free(line);
+	wait_loop(&p, pipe_read);
+	buf_clear(&pipe_in);
 	return finish(&p);
 }
 
@@ -232,11 +306,17 @@ history_save(const struct client_config *cfg, int before)
 	history_truncate_file(cfg->history, HISTORY_LINES);
 }
 
+static void
+terminal_read(struct prompt *p)
+{
+	(void)p;
+	rl_callback_read_char();
+}
+
 int
 prompt_interactive(struct session *s, const struct client_config *cfg)
 {
 	struct prompt p = { .session = s };
-	struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = session_fd(s), .events = POLLIN } };
 	int before;
 
 	active = &p;
@@ -248,24 +328,12 @@ prompt_interactive(struct session *s, const struct client_config *cfg)
 	before = history_length;
 	rl_callback_handler_install(PROMPT, on_line);
 	p.handler = true;
-	while (!p.done) {
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (fds[0].revents & (POLLIN | POLLHUP))
-			rl_callback_read_char();
-		/* The server may only speak when asked: anything else is a close or an error. */
-		if (!p.done && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    session_poll_input(s, &p.failure) < 0) {
-			rl_clear_visible_line();
-			p.exit = p.failure.exit;
-			p.done = true;
-		}
-	}
-	if (p.handler)
+	wait_loop(&p, terminal_read);
+	if (p.handler) {
+		/* Leave the half-typed line and the prompt off the screen before the error. */
+		rl_clear_visible_line();
 		rl_callback_handler_remove();
+	}
 	history_save(cfg, before);
 	active = NULL;
 	return finish(&p);

@@ -36,6 +36,16 @@ wait_for() {
 	return 1
 }
 
+# wait_count FILE PATTERN N [SECONDS]: waits until PATTERN matches N lines of FILE.
+wait_count() {
+	i=0; limit=$(( ${4:-10} * 20 ))
+	while [ $i -lt $limit ]; do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
 # start_server NAME [ARGS...]: starts cvpn-server on a free port; sets PORT and
 # SLOG (its stdout+stderr), and remembers its PID as SPID.
 start_server() {

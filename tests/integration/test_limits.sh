@@ -1,0 +1,82 @@
+#!/bin/sh
+# Server limits and lifecycle: IPv6 and IPv4 on one socket, client ids in the
+# log once several clients are connected, --max-clients, --max-handshakes,
+# --idle-timeout, and a clean SIGINT with clients still connected.
+. tests/lib.sh
+
+# hold_open: a raw connection that sends nothing, for occupying a slot.
+hold_open() {
+	$PY -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(float(sys.argv[2]))' "$PORT" "$1" &
+	PIDS="$PIDS $!"
+}
+
+start_server limits -c 'AES:256' --max-clients 3 --max-handshakes 1 || { not_ok "server starts"; finish; }
+
+client -m v4 >"$TMP/out" 2>&1
+check "IPv4 client on the dual-stack socket" grep -q '^Server says: 4v$' "$TMP/out"
+if timeout 60 "$CLIENT" -H ::1 -p "$PORT" -m v6 >"$TMP/out" 2>&1; then
+	check "IPv6 client (::1)" grep -q '^Server says: 6v$' "$TMP/out"
+	check "IPv6 peer logged in brackets" grep -q '^New client: \[::1\]:' "$SLOG"
+else
+	grep -q 'cannot connect' "$TMP/out" && ! ip -6 addr show lo 2>/dev/null | grep -q '::1' &&
+		echo "# no IPv6 loopback on this machine" || not_ok "IPv6 client (::1)"
+fi
+
+# One silent connection takes the only handshake slot: the next is refused at once.
+hold_open 3
+wait_for "$SLOG" "New client" 5
+sleep 0.3
+client -m x >"$TMP/out" 2>&1; rc=$?
+check "--max-handshakes: refused client is told at once (exit 78)" [ $rc -eq 78 ]
+check "--max-handshakes: refusal logged" grep -q 'Refusing 127.0.0.1:[0-9]*: too many handshakes in progress' "$SLOG"
+check "--max-handshakes: silent client dropped at the deadline or kept" kill -0 "$SPID"
+
+# Several clients at once: lines carry ids; --max-clients refuses the 4th.
+sleep 3 # the silent connection leaves
+keys=$(grep -c 'The key has been established' "$SLOG")
+for i in 1 2 3; do
+	mkfifo "$TMP/c$i.in"
+	client <"$TMP/c$i.in" >"$TMP/c$i.out" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "exec $((3 + i))>\"\$TMP/c$i.in\""
+	wait_count "$SLOG" 'The key has been established' $((keys + i)) 10
+done
+echo one >&4; echo two >&5; echo three >&6
+check "three clients served at once" sh -c "grep -q '^Server says: eno$' '$TMP/c1.out' || sleep 2
+	grep -q '^Server says: eno$' '$TMP/c1.out' && grep -q '^Server says: owt$' '$TMP/c2.out' &&
+	grep -q '^Server says: eerht$' '$TMP/c3.out'"
+check "log lines carry the client id" grep -q '^\[[0-9]*\] Received: two$' "$SLOG"
+client -m x >"$TMP/out" 2>&1; rc=$?
+check "--max-clients: 4th client refused (exit 78)" [ $rc -eq 78 ]
+check "--max-clients: refusal logged" grep -q 'Refusing 127.0.0.1:[0-9]*: too many clients' "$SLOG"
+
+# SIGINT with three clients connected: clean exit, each client told at once.
+kill -INT "$SPID"
+i=0; while kill -0 "$SPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+wait "$SPID"; rc=$?
+check "SIGINT: server exits 0" [ $rc -eq 0 ]
+check "SIGINT: shutdown logged" grep -q '^Shutting down (SIGINT), closing 3 clients$' "$SLOG"
+for i in 1 2 3; do
+	check "SIGINT: client $i reports the closed connection at once" wait_for "$TMP/c$i.out" 'server closed the connection' 5
+done
+exec 4>&- 5>&- 6>&-
+
+# Idle sessions: a client fed through a FIFO stays established; the server
+# closes it after --idle-timeout and the client reports it (exit 69).
+start_server idle -c 'AES:256' --idle-timeout 1 || { not_ok "server starts"; finish; }
+mkfifo "$TMP/idle.in"
+client <"$TMP/idle.in" >"$TMP/idle.out" 2>&1 &
+IPID=$!; PIDS="$PIDS $IPID"
+exec 3>"$TMP/idle.in"
+echo hi >&3
+check "idle client served" wait_for "$TMP/idle.out" '^Server says: ih$' 10
+check "--idle-timeout closes the session" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: idle timeout' 5
+wait "$IPID"; rc=$?
+check "idle client exits 69 (connection lost)" [ $rc -eq 69 ]
+exec 3>&-
+
+check "idle server exits 0 on SIGTERM" stop_server
+finish
