@@ -250,6 +250,24 @@ accept_dhmke(struct engine *e, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+/* Reads the peer's DHMKE (either role), then moves on to the work state. */
+static int
+read_dhmke(struct engine *e, enum state next)
+{
+	const uint8_t *msg;
+	size_t len, used;
+	bool nl;
+	int r;
+
+	if ((r = take_handshake(e, "DHMKE", dhmke_final, &msg, &len, &used, &nl)) <= 0)
+		return r;
+	if ((r = accept_dhmke(e, msg, len)) != 0)
+		return r;
+	buf_consume(&e->in, used);
+	e->state = next;
+	return 1;
+}
+
 /* ---- Key establishment (shared by both roles) ---- */
 
 static int
@@ -323,23 +341,6 @@ client_choice(struct engine *e)
 	emit_text(e, ENGINE_EV_NEGOTIATED, msg, trimmed(msg, len));
 	buf_consume(&e->in, used);
 	e->state = C_KEYGEN;
-	return 1;
-}
-
-static int
-client_dh(struct engine *e)
-{
-	const uint8_t *msg;
-	size_t len, used;
-	bool nl;
-	int r;
-
-	if ((r = take_handshake(e, "DHMKE", dhmke_final, &msg, &len, &used, &nl)) <= 0)
-		return r;
-	if ((r = accept_dhmke(e, msg, len)) != 0)
-		return r;
-	buf_consume(&e->in, used);
-	e->state = C_DERIVE;
 	return 1;
 }
 
@@ -421,23 +422,6 @@ server_proposal(struct engine *e)
 	if ((r = queue_handshake(e, choice, (size_t)n)) != 0)
 		return r;
 	e->state = S_WAIT_DH;
-	return 1;
-}
-
-static int
-server_dh(struct engine *e)
-{
-	const uint8_t *msg;
-	size_t len, used;
-	bool nl;
-	int r;
-
-	if ((r = take_handshake(e, "DHMKE", dhmke_final, &msg, &len, &used, &nl)) <= 0)
-		return r;
-	if ((r = accept_dhmke(e, msg, len)) != 0)
-		return r;
-	buf_consume(&e->in, used);
-	e->state = S_WORK;
 	return 1;
 }
 
@@ -535,7 +519,7 @@ step(struct engine *e)
 	case C_WAIT_CHOICE:
 		return client_choice(e);
 	case C_WAIT_DH:
-		return client_dh(e);
+		return read_dhmke(e, C_DERIVE);
 	case C_WAIT_REPLY:
 		return client_reply(e);
 	case C_READY:
@@ -543,7 +527,7 @@ step(struct engine *e)
 	case S_WAIT_PROPOSAL:
 		return server_proposal(e);
 	case S_WAIT_DH:
-		return server_dh(e);
+		return read_dhmke(e, S_WORK);
 	case S_READY:
 		return server_data(e);
 	case FAILED:
