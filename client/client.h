@@ -16,6 +16,7 @@ enum client_exit {
 	CLIENT_NOHOST = 68,       /* EX_NOHOST: the host name does not resolve */
 	CLIENT_UNAVAILABLE = 69,  /* EX_UNAVAILABLE: cannot connect, or the connection was lost */
 	CLIENT_SOFTWARE = 70,     /* EX_SOFTWARE: internal error */
+	CLIENT_CANTCREAT = 73,    /* EX_CANTCREAT: cannot open the key log */
 	CLIENT_IOERR = 74,        /* EX_IOERR: reading the terminal or a file failed */
 	CLIENT_TIMEOUT = 75,      /* EX_TEMPFAIL: the server did not answer in time */
 	CLIENT_PROTOCOL = 76,     /* EX_PROTOCOL: the server broke the protocol (bad DH value, bad message) */
@@ -29,6 +30,8 @@ struct failure {
 	char message[256];
 };
 
+struct keylog;
+
 struct client_config {
 	const char *host;
 	const char *port;
@@ -38,6 +41,7 @@ struct client_config {
 	int verbosity;            /* -1 quiet, 0 transcript, 1+ protocol values */
 	bool json;
 	const char *history;      /* history file, NULL for none */
+	struct keylog *keylog;    /* session keys for Wireshark, or NULL */
 };
 
 /* ---- report.c: everything the user sees ---- */

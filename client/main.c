@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cvpn-client: command line. Maps flags to a client_config, picks the message source. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,13 @@
 #include "client.h"
 #include "describe.h"
 #include "err.h"
+#include "keylog.h"
 #include "opt.h"
 #include "suite.h"
 
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
-	OPT_LIST_CIPHERS
+	OPT_LIST_CIPHERS, OPT_KEYLOG
 };
 
 static const struct opt options[] = {
@@ -29,6 +31,7 @@ static const struct opt options[] = {
 	{ "history", OPT_HISTORY, "FILE", "prompt history file (default $CVPN_HISTORY or ~/.cvpn_history)" },
 	{ "no-history", OPT_NO_HISTORY, NULL, "do not read or write a history file" },
 	{ "timeout", OPT_TIMEOUT, "SEC", "limit for connecting and for each answer (default 30)" },
+	{ "keylog", OPT_KEYLOG, "FILE", "append session keys for Wireshark to FILE (default $CVPN_KEYLOGFILE)" },
 	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
 	{ "quiet", 'q', NULL, "print only the replies and errors" },
 	{ "verbose", 'v', NULL, "show every protocol step with its values on stderr (repeat for more)" },
@@ -61,6 +64,7 @@ usage(FILE *f)
 	    "  68  the host name does not resolve (EX_NOHOST)\n"
 	    "  69  cannot connect, or the connection was lost (EX_UNAVAILABLE)\n"
 	    "  70  internal error (EX_SOFTWARE)\n"
+	    "  73  cannot open the key log (EX_CANTCREAT)\n"
 	    "  74  reading stdin failed (EX_IOERR)\n"
 	    "  75  the server did not answer in time (EX_TEMPFAIL)\n"
 	    "  76  the server broke the protocol (EX_PROTOCOL)\n"
@@ -85,6 +89,7 @@ bad_usage(const char *fmt, ...)
 
 struct args {
 	const char *ciphers;
+	const char *keylog;
 	bool insecure;
 	bool no_history;
 	char **msgs;
@@ -107,6 +112,7 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 		break;
 	case 'c': a->ciphers = arg; break;
 	case OPT_ALLOW_INSECURE: a->insecure = true; break;
+	case OPT_KEYLOG: a->keylog = arg; break;
 	case OPT_HMAC:
 		if (opt_choice(arg, hmac_modes, 2, &i) != 0)
 			return bad_usage("invalid --hmac '%s' (expected cumulative or per-message)", arg);
@@ -159,6 +165,21 @@ history_path(const struct client_config *cfg)
 	return path;
 }
 
+/* Opens the key log and says loudly that it is on. Returns 0 or an exit code. */
+static int
+keylog_start(const char *path, struct keylog **kl)
+{
+	bool shared;
+
+	if (keylog_open(path, kl, &shared) != 0) {
+		fprintf(stderr, "cvpn-client: cannot open the key log '%s': %s\n", path, strerror(errno));
+		return CLIENT_CANTCREAT;
+	}
+	fprintf(stderr, "cvpn-client: warning: writing session keys to '%s'%s: anyone who reads it can decrypt "
+	    "captures of this session\n", path, shared ? " (readable by other users!)" : "");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -171,7 +192,7 @@ main(int argc, char **argv)
 	};
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1], *history = NULL;
-	struct args a = { 0 };
+	struct args a = { .keylog = getenv(KEYLOG_ENV) };
 	struct session *s = NULL;
 	struct failure f;
 	int c, r;
@@ -199,6 +220,8 @@ main(int argc, char **argv)
 		r = bad_usage("--ciphers '%s': %s", a.ciphers, cvpn_strerror(r));
 		goto out;
 	}
+	if (a.keylog && *a.keylog && (r = keylog_start(a.keylog, &cfg.keylog)) != 0)
+		goto out;
 	if (session_open(&cfg, &s, &f) != 0) {
 		report_failure(&f);
 		r = f.exit;
@@ -214,6 +237,7 @@ main(int argc, char **argv)
 	}
 out:
 	session_close(s);
+	keylog_free(cfg.keylog);
 	free(history);
 	free(a.msgs);
 	return r;

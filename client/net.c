@@ -22,12 +22,14 @@
 #include "client.h"
 #include "describe.h"
 #include "err.h"
+#include "keylog.h"
 
 struct session {
 	const struct client_config *cfg;
 	struct engine *engine;
 	int fd;
-	char address[80];
+	char address[80];       /* the server's address:port */
+	char local[80];         /* ours, for the key log */
 	char cipher[32];
 	unsigned long messages;
 	bool negotiated;
@@ -118,7 +120,12 @@ connect_any(struct session *s, struct failure *f)
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((s->fd = connect_one(ai, s->cfg->timeout_ms)) >= 0) {
+			struct sockaddr_storage local;
+			socklen_t len = sizeof(local);
+
 			format_address(ai->ai_addr, s->address, sizeof(s->address));
+			if (getsockname(s->fd, (struct sockaddr *)&local, &len) == 0)
+				format_address((struct sockaddr *)&local, s->local, sizeof(s->local));
 			break;
 		}
 		err = errno;
@@ -143,6 +150,8 @@ on_event(void *arg, const struct engine_event *ev)
 		s->negotiated = true;
 		describe_choice(ev, s->cipher, sizeof(s->cipher));
 	}
+	if (ev->type == ENGINE_EV_KEY && s->cfg->keylog && keylog_write(s->cfg->keylog, s->local, s->address, ev) != 0)
+		report_warning("keylog", "cannot write the key log");
 	report_event(NULL, ev);
 }
 

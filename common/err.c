@@ -27,6 +27,7 @@ static const struct {
 	[-CVPN_ERR_BAD_REPLY] = { "bad_reply", "reply is not the reversed message" },
 	[-CVPN_ERR_PROVIDER] = { "provider", "OpenSSL legacy provider not available (Blowfish, DES)" },
 	[-CVPN_ERR_MSG_TOO_LONG] = { "message_too_long", "message too long for the lab profile" },
+	[-CVPN_ERR_IO] = { "io", "cannot open or write the file" },
 };
 
 static int

@@ -30,7 +30,8 @@ enum {
 	CVPN_ERR_BAD_REPLY = -19,    /* the server's reply was not the expected text */
 	CVPN_ERR_PROVIDER = -20,     /* the OpenSSL legacy provider is missing */
 	CVPN_ERR_MSG_TOO_LONG = -21, /* a message to send is over the size limit */
-	CVPN_ERR_COUNT = -22         /* one past the last code; not an error */
+	CVPN_ERR_IO = -22,           /* a file could not be opened or written (errno says why) */
+	CVPN_ERR_COUNT = -23         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */

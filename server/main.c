@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cvpn-server: command line. Maps flags to a server_config and errors to exit codes. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "describe.h"
 #include "err.h"
+#include "keylog.h"
 #include "opt.h"
 #include "server.h"
 #include "suite.h"
@@ -15,7 +17,7 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
-	OPT_LIST_CIPHERS
+	OPT_LIST_CIPHERS, OPT_KEYLOG
 };
 
 static const struct opt options[] = {
@@ -32,6 +34,7 @@ static const struct opt options[] = {
 	{ "max-message", OPT_MAX_MESSAGE, "BYTES", "largest data message on the wire (default 4096)" },
 	{ "max-clients", OPT_MAX_CLIENTS, "N", "connections served at once (default 1024)" },
 	{ "max-handshakes", OPT_MAX_HANDSHAKES, "N", "connections still in the handshake at once (default 64)" },
+	{ "keylog", OPT_KEYLOG, "FILE", "append session keys for Wireshark to FILE (default $CVPN_KEYLOGFILE)" },
 	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
 	{ "quiet", 'q', NULL, "print only errors" },
 	{ "verbose", 'v', NULL, "show every protocol step with its values (repeat for more)" },
@@ -59,7 +62,7 @@ usage(FILE *f)
 	    "CBC + HMAC-SHA256 messages answered with the reversed text) to many clients.\n\n");
 	opt_help(options, NOPTIONS, print_line, f);
 	fprintf(f, "\nExit status: 0 after SIGINT/SIGTERM, 64 usage error, 69 cannot listen,\n"
-	    "70 OpenSSL lacks a needed cipher (legacy provider).\n"
+	    "70 OpenSSL lacks a needed cipher (legacy provider), 73 cannot open the key log.\n"
 	    "The lab profile is for teaching: its key exchange is unauthenticated and replies\n"
 	    "travel in clear. See README.md.\n");
 }
@@ -82,7 +85,8 @@ bad_usage(const char *fmt, ...)
 
 /* Applies one option to cfg. Returns -1 to go on, or an exit code. */
 static int
-apply(int key, const char *arg, struct server_config *cfg, const char **ciphers, bool *insecure)
+apply(int key, const char *arg, struct server_config *cfg, const char **ciphers, bool *insecure,
+    const char **keylog)
 {
 	unsigned long v;
 	int i;
@@ -96,6 +100,7 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 		break;
 	case 'c': *ciphers = arg; break;
 	case OPT_ALLOW_INSECURE: *insecure = true; break;
+	case OPT_KEYLOG: *keylog = arg; break;
 	case OPT_HMAC:
 		if (opt_choice(arg, hmac_modes, 3, &i) != 0)
 			return bad_usage("invalid --hmac '%s' (expected auto, cumulative or per-message)", arg);
@@ -147,6 +152,21 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	return -1;
 }
 
+/* Opens the key log and says loudly that it is on. Returns 0 or an exit code. */
+static int
+keylog_start(const char *path, struct keylog **kl)
+{
+	bool shared;
+
+	if (keylog_open(path, kl, &shared) != 0) {
+		fprintf(stderr, "cvpn-server: cannot open the key log '%s': %s\n", path, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	fprintf(stderr, "cvpn-server: warning: writing session keys to '%s'%s: anyone who reads it can decrypt "
+	    "captures of these sessions\n", path, shared ? " (readable by other users!)" : "");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,7 +182,7 @@ main(int argc, char **argv)
 	};
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1];
-	const char *ciphers = NULL;
+	const char *ciphers = NULL, *keylog = getenv(KEYLOG_ENV);
 	bool insecure = false;
 	int c, r;
 
@@ -173,7 +193,7 @@ main(int argc, char **argv)
 	}
 	opt_getopt(options, NOPTIONS, longopts, shortopts);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
-		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure)) >= 0)
+		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure, &keylog)) >= 0)
 			return r;
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
@@ -183,7 +203,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "cvpn-server: --ciphers '%s': %s\n", ciphers, cvpn_strerror(r));
 		return EX_USAGE;
 	}
-	if (server_run(&cfg) != 0)
-		return EX_UNAVAILABLE;
-	return EX_OK;
+	if (keylog && *keylog && (r = keylog_start(keylog, &cfg.keylog)) != 0)
+		return r;
+	r = server_run(&cfg) != 0 ? EX_UNAVAILABLE : EX_OK;
+	keylog_free(cfg.keylog);
+	return r;
 }

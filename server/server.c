@@ -4,6 +4,7 @@
  * Diffie-Hellman, runs on libuv's thread pool so that it never stalls other
  * sessions; everything else (parsing, HMAC, CBC) is cheap and runs inline.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 
 #include "describe.h"
 #include "err.h"
+#include "keylog.h"
 #include "server.h"
 
 /* A client that does not read its replies may make us hold this much before we drop it. */
@@ -28,7 +30,8 @@ struct conn {
 	struct engine *engine;
 	struct conn *prev, *next;
 	unsigned long id;
-	char peer[64];
+	char peer[64];          /* the client's address:port */
+	char local[64];         /* our address:port on this connection, for the key log */
 	uint64_t started, last_rx, last_activity;
 	int handles;            /* libuv handles still open */
 	bool working;           /* DH on the thread pool: the engine is not ours now */
@@ -365,6 +368,8 @@ on_event(void *arg, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_KEY:
 		log_conn(c, "The key has been established");
+		if (c->srv->cfg->keylog && keylog_write(c->srv->cfg->keylog, c->peer, c->local, ev) != 0)
+			warn_conn(c, "cannot write the key log: %s", strerror(errno));
 		break;
 	case ENGINE_EV_MESSAGE:
 		log_conn(c, "Received: %.*s", (int)ev->text_len, (const char *)ev->text);
@@ -377,32 +382,48 @@ on_event(void *arg, const struct engine_event *ev)
 
 /* ---- Accepting ---- */
 
+/* Writes "1.2.3.4:5" or "[::1]:5"; IPv4 clients of the dual-stack socket show as plain IPv4. */
+static void
+format_address(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		uv_ip6_name(a, host, sizeof(host));
+		if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, '.'))
+			snprintf(out, len, "%s:%d", host + 7, ntohs(a->sin6_port));
+		else
+			snprintf(out, len, "[%s]:%d", host, ntohs(a->sin6_port));
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		uv_ip4_name(a, host, sizeof(host));
+		snprintf(out, len, "%s:%d", host, ntohs(a->sin_port));
+	} else {
+		snprintf(out, len, "?");
+	}
+}
+
 static void
 peer_name(uv_tcp_t *tcp, char *out, size_t len)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	int sslen = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
 
-	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen) == 0) {
-		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+	uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen);
+	format_address(&ss, out, len);
+}
 
-			uv_ip6_name(a, host, sizeof(host));
-			port = ntohs(a->sin6_port);
-			/* Show v4-mapped clients of the dual-stack socket as plain IPv4. */
-			if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, '.')) {
-				snprintf(out, len, "%s:%d", host + 7, port);
-				return;
-			}
-			snprintf(out, len, "[%s]:%d", host, port);
-			return;
-		}
-		uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
-	snprintf(out, len, "%s:%d", host, port);
+static void
+local_name(uv_tcp_t *tcp, char *out, size_t len)
+{
+	struct sockaddr_storage ss = { 0 };
+	int sslen = sizeof(ss);
+
+	uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &sslen);
+	format_address(&ss, out, len);
 }
 
 static const char *
@@ -493,6 +514,7 @@ on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	peer_name(&c->tcp, c->peer, sizeof(c->peer));
+	local_name(&c->tcp, c->local, sizeof(c->local));
 	uv_tcp_nodelay(&c->tcp, 1);
 	log_conn(c, "New client: %s", c->peer);
 	if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
@@ -555,19 +577,7 @@ bind_listener(struct server *s, char *shown, size_t len)
 		fprintf(stderr, "cvpn-server: cannot listen on port %d: %s\n", s->cfg->port, uv_strerror(r));
 		return r;
 	}
-	{
-		int sslen = sizeof(ss);
-		char host[INET6_ADDRSTRLEN];
-
-		uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &sslen);
-		if (ss.ss_family == AF_INET6) {
-			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
-			snprintf(shown, len, "[%s]:%d", host, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-		} else {
-			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
-			snprintf(shown, len, "%s:%d", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
-		}
-	}
+	local_name(&s->listener, shown, len);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 
 #include "engine.h"
 
+struct keylog;
+
 struct server_config {
 	const char *listen;            /* address to bind; NULL means every IPv6 and IPv4 address */
 	int port;                      /* 0 picks a free port (printed in the Listening line) */
@@ -19,6 +21,7 @@ struct server_config {
 	unsigned max_clients;
 	unsigned max_handshakes;
 	int verbosity;                 /* -1 quiet, 0 session log, 1+ protocol values */
+	struct keylog *keylog;         /* session keys for Wireshark, or NULL */
 };
 
 /* Runs the server until SIGINT or SIGTERM. Returns 0, or a negative libuv error after printing why. */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cvpn: the key log, in the spirit of SSLKEYLOGFILE. One line per session
+ * with what a dissector needs to decrypt a capture of it:
+ *
+ *   CVPN_LAB <client addr:port> <server addr:port> <cipher> <bits> <key hex> <iv hex or -> <hmac>
+ *
+ * The format is documented in docs/PROTOCOL.md.
+ */
+#ifndef CVPN_KEYLOG_H
+#define CVPN_KEYLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct engine_event;
+struct keylog;
+
+/* The environment variable that names a key log when --keylog is not given. */
+#define KEYLOG_ENV "CVPN_KEYLOGFILE"
+
+/*
+ * Opens path for appending, creating it with mode 0600 (and a header comment
+ * when empty). *shared is set when group or others may read the file. Sets
+ * *out only on success. Returns 0, CVPN_ERR_IO (errno says why) or CVPN_ERR_NOMEM.
+ */
+int keylog_open(const char *path, struct keylog **out, bool *shared);
+
+/*
+ * Appends the line for a session from its ENGINE_EV_KEY event, with one
+ * write() so lines of concurrent sessions never interleave. Returns 0 or CVPN_ERR_IO.
+ */
+int keylog_write(struct keylog *kl, const char *client, const char *server, const struct engine_event *key);
+
+/* Formats that line (with its '\n') into out. Returns its length, or CVPN_ERR_TOO_LONG. */
+int keylog_format(char *out, size_t outlen, const char *client, const char *server, const struct engine_event *key);
+
+/* Closes; accepts NULL. */
+void keylog_free(struct keylog *kl);
+
+#endif
