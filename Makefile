@@ -41,7 +41,7 @@ UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
 SERVER_BIN := $(BUILD)/cvpn-server
 CLIENT_BIN := $(BUILD)/cvpn-client
 
-.PHONY: all unit check check-unit check-asan demo deps install uninstall clean
+.PHONY: all unit check check-unit demo deps captures install install-wireshark uninstall clean
 
 all: $(SERVER_BIN) $(CLIENT_BIN)
 
@@ -88,10 +88,24 @@ check-unit: unit
 demo: deps all
 	tests/demo.sh $(BUILD)
 
+# Records fresh captures of real sessions with their key logs (root, or an
+# unprivileged user namespace); see captures/README.md.
+captures: all
+	captures/make-captures.sh $(BUILD) captures
+
+docs/sequence.png: docs/sequence.msc
+	mscgen -T png -o $@ $<
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(SERVER_BIN) $(CLIENT_BIN) $(DESTDIR)$(BINDIR)/
 	install -m 0644 docs/cvpn-server.1 docs/cvpn-client.1 $(DESTDIR)$(MANDIR)/man1/
+
+# Copies the dissector into the user's personal Wireshark plugin folder.
+WIRESHARK_PLUGINS ?= $(HOME)/.local/lib/wireshark/plugins
+install-wireshark:
+	install -d $(WIRESHARK_PLUGINS)
+	install -m 0644 captures/wireshark/cvpn.lua $(WIRESHARK_PLUGINS)/cvpn.lua
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cvpn-server $(DESTDIR)$(BINDIR)/cvpn-client

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A hostile lab client for the negative tests: sends one kind of bad input.
 
-Usage: hostile.py PORT CASE
+Usage: hostile.py PORT CASE [KEYLOG]
 
 Prints one line saying how the server ended the conversation and exits 0 when
 the server closed the connection without sending anything in answer to the
@@ -84,8 +84,8 @@ def expect_silent_close(sock, limit=15.0):
     return 0
 
 
-def handshake(sock):
-    """Run a real handshake (AES-256); return the sending channel."""
+def handshake(sock, keylog=None):
+    """Run a real handshake (AES-256); return the sending channel (and log its keys)."""
     sock.sendall(PROPOSAL)
     choice, _ = recv_until_quiet(sock)
     if choice != b"ChosenCipher:AES,256":
@@ -94,12 +94,18 @@ def handshake(sock):
     sock.sendall(dhmke(labpeer.dh_public_key(x)))
     answer, _ = recv_until_quiet(sock, quiet=0.5)
     y = int(answer.decode().split(":", 1)[1])
-    return labpeer.SecureChannel("AES", 256, labpeer.shared_key_hex(y, x), "cumulative")
+    channel = labpeer.SecureChannel("AES", 256, labpeer.shared_key_hex(y, x), "cumulative")
+    if keylog:
+        client, server = sock.getsockname(), sock.getpeername()
+        with open(keylog, "a", encoding="ascii") as f:
+            f.write(f"CVPN_LAB {client[0]}:{client[1]} {server[0]}:{server[1]} AES 256 "
+                    f"{channel.key.hex()} {channel.iv.hex()} cumulative\n")
+    return channel
 
 
-def data_case(sock, case):
+def data_case(sock, case, keylog=None):
     """Send one bad data message after a good one; return the exit status."""
-    channel = handshake(sock)
+    channel = handshake(sock, keylog)
     sock.sendall(channel.seal(b"first"))
     reply, _ = recv_until_quiet(sock)
     if reply != b"Server says: tsrif":
@@ -131,6 +137,7 @@ def data_case(sock, case):
 
 def main():
     port, case = int(sys.argv[1]), sys.argv[2]
+    keylog = sys.argv[3] if len(sys.argv) > 3 else None
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     if case in PROPOSALS:
         sock.sendall(PROPOSALS[case])
@@ -142,7 +149,7 @@ def main():
         return expect_silent_close(sock)
     if case == "silent":
         return expect_silent_close(sock)
-    return data_case(sock, case)
+    return data_case(sock, case, keylog)
 
 
 if __name__ == "__main__":

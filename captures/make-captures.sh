@@ -1,0 +1,83 @@
+#!/bin/sh
+# make captures: records real cvpn sessions on a private loopback (a new
+# network namespace: root, or an unprivileged user namespace) with dumpcap,
+# each with the key log that decrypts it. See captures/README.md.
+set -eu
+BUILD=${1:-build}
+OUT=${2:-captures}
+if [ "${CVPN_IN_NETNS:-}" != 1 ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		exec env CVPN_IN_NETNS=1 unshare -n "$0" "$@"
+	else
+		exec env CVPN_IN_NETNS=1 unshare -rn "$0" "$@"
+	fi
+fi
+ip link set lo up
+SERVER=$(realpath "$BUILD/cvpn-server")
+CLIENT=$(realpath "$BUILD/cvpn-client")
+TMP=$(mktemp -d)
+trap 'kill $SPID $DPID 2>/dev/null; rm -rf "$TMP"' EXIT
+SPID= DPID=
+MSG2="Information Assurance and Security"
+
+# record NAME SERVER_ARGS -- COMMANDS...: one capture with its key log.
+start() {
+	name=$1; shift
+	rm -f "$OUT/$name.pcapng" "$OUT/$name.keys"
+	dumpcap -q -i lo -f 'tcp port 4600' -w "$TMP/$name.pcapng" 2>"$TMP/dumpcap.log" &
+	DPID=$!
+	i=0; while ! grep -q "File:" "$TMP/dumpcap.log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	"$SERVER" -q -l 127.0.0.1 --allow-insecure --keylog "${SERVER_KEYS:-$OUT/$name.keys}" \
+		-c 'AES:128,192,256 Blowfish:112,224,448 DES3:128,192 DES:56 XOR:128,256 None:128' "$@" \
+		>"$TMP/server.log" 2>&1 &
+	SPID=$!
+	sleep 0.3
+}
+stop() {
+	sleep 0.3
+	kill -TERM "$SPID"; wait "$SPID" || true
+	sleep 0.3
+	kill -TERM "$DPID"; wait "$DPID" || true
+	cp "$TMP/$name.pcapng" "$OUT/$name.pcapng"
+	chmod 0644 "$OUT/$name.pcapng" "$OUT/$name.keys"
+	echo "  $OUT/$name.pcapng ($(grep -c '^CVPN_LAB' "$OUT/$name.keys") session(s))"
+}
+session() {
+	"$CLIENT" -q -H 127.0.0.1 --allow-insecure "$@" >>"$TMP/client.log" 2>&1
+}
+
+for spec in AES:128 AES:192 AES:256 Blowfish:112 Blowfish:224 Blowfish:448 DES3:128 DES3:192 DES:56 \
+	XOR:128 None:128; do
+	name=$(echo "$spec" | tr 'A-Z:' 'a-z-')
+	start "$name"
+	session -c "$spec" -m hello -m "$MSG2" -m bye
+	stop
+done
+
+start aes-256-per-message
+session -c AES:256 --hmac per-message -m hello -m "$MSG2" -m "héllo wörld ✓" -m bye
+stop
+
+# A client whose second message carries a bad tag: the server closes without a reply.
+SERVER_KEYS=$TMP/ignored.keys start tampered
+/usr/bin/python3 tests/integration/hostile.py 4600 data_bad_tag "$OUT/tampered.keys" >/dev/null
+stop
+
+# Two clients at once, their messages interleaved.
+start two-clients
+mkfifo "$TMP/a" "$TMP/b"
+"$CLIENT" -q -H 127.0.0.1 -c AES:256 <"$TMP/a" >"$TMP/a.out" 2>&1 &
+APID=$!
+exec 3>"$TMP/a"
+sleep 0.5
+"$CLIENT" -q -H 127.0.0.1 -c Blowfish:448 <"$TMP/b" >"$TMP/b.out" 2>&1 &
+BPID=$!
+exec 4>"$TMP/b"
+sleep 0.5
+echo "alice one" >&3; sleep 0.2
+echo "bob one" >&4; sleep 0.2
+echo "alice two" >&3; sleep 0.2
+echo "bob two" >&4; sleep 0.2
+exec 3>&- 4>&-
+wait $APID $BPID
+stop
