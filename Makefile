@@ -79,7 +79,7 @@ deps:
 check: deps
 	$(MAKE) all unit
 	$(MAKE) BUILD=build/asan CC=clang \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all unit
 	tests/run.sh $(BUILD) build/asan
 
 check-unit: unit

@@ -41,7 +41,6 @@ static const struct opt options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const char *const hmac_modes[] = { "cumulative", "per-message" };
 
 static void
 print_line(void *arg, const char *line)
@@ -101,7 +100,6 @@ static int
 apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 {
 	unsigned long v;
-	int i;
 
 	switch (key) {
 	case 'H': cfg->host = arg; break;
@@ -114,9 +112,9 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case OPT_ALLOW_INSECURE: a->insecure = true; break;
 	case OPT_KEYLOG: a->keylog = arg; break;
 	case OPT_HMAC:
-		if (opt_choice(arg, hmac_modes, 2, &i) != 0)
+		/* A sender must pick: "auto" is only for receivers. */
+		if (record_hmac_parse(arg, &cfg->engine.hmac) != 0 || cfg->engine.hmac == RECORD_HMAC_AUTO)
 			return bad_usage("invalid --hmac '%s' (expected cumulative or per-message)", arg);
-		cfg->engine.hmac = (enum record_hmac)i;
 		break;
 	case OPT_NEWLINE: cfg->engine.newline = ENGINE_NEWLINE_ALWAYS; break;
 	case 'm':

@@ -174,7 +174,8 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 		fail(f, CLIENT_PROTOCOL, "closed", "server closed the connection during the key exchange");
 	else if (waiting_reply)
 		fail(f, CLIENT_REJECTED, "bad_hmac",
-		    "server closed the connection after message %lu: it rejected the message (bad HMAC?)", s->messages);
+		    "server closed the connection after message %lu: it rejected the message "
+		    "(bad HMAC, or over its size limit?)", s->messages);
 	else
 		fail(f, CLIENT_UNAVAILABLE, "closed", "server closed the connection");
 }

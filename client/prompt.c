@@ -170,14 +170,55 @@ wait_loop(struct prompt *p, void (*on_stdin)(struct prompt *p))
 
 /* Lines read from a pipe: our own buffer, since stdio's would hide lines from poll(). */
 static struct buf pipe_in;
-static bool pipe_skipping;
+static bool pipe_skipping;      /* dropping the rest of an over-long line */
+
+/* Sends every complete line in pipe_in. */
+static void
+pipe_lines(struct prompt *p)
+{
+	uint8_t *nl;
+	size_t len;
+
+	while (!p->done && (nl = memchr(pipe_in.data, '\n', pipe_in.len)) != NULL) {
+		len = (size_t)(nl - pipe_in.data);
+		*nl = '\0';
+		if (len > 0 && pipe_in.data[len - 1] == '\r')
+			pipe_in.data[--len] = '\0';
+		handle_line(p, (const char *)pipe_in.data, len);
+		buf_consume(&pipe_in, (size_t)(nl - pipe_in.data) + 1);
+	}
+}
+
+/* Adds a chunk of input; an over-long line is dropped up to its newline, with a warning. */
+static void
+pipe_add(const uint8_t *chunk, size_t n)
+{
+	const uint8_t *nl;
+
+	if (pipe_skipping) {
+		if ((nl = memchr(chunk, '\n', n)) == NULL)
+			return;
+		pipe_skipping = false;
+		n -= (size_t)(nl + 1 - chunk);
+		chunk = nl + 1;
+	}
+	if (buf_append(&pipe_in, chunk, n, PIPE_LINE_MAX) == 0)
+		return;
+	report_warning("line_too_long", "line not sent: longer than the lab's message limit");
+	/* The long line is what is buffered plus the chunk up to its first newline. */
+	buf_clear(&pipe_in);
+	if ((nl = memchr(chunk, '\n', n)) == NULL) {
+		pipe_skipping = true;
+		return;
+	}
+	pipe_add(nl + 1, n - (size_t)(nl + 1 - chunk));
+}
 
 static void
 pipe_read(struct prompt *p)
 {
-	uint8_t chunk[4096], *nl;
+	uint8_t chunk[4096];
 	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
-	size_t len;
 
 	if (n < 0 && errno == EINTR)
 		return;
@@ -188,35 +229,16 @@ pipe_read(struct prompt *p)
 		p->done = true;
 		return;
 	}
-	if (n > 0 && buf_append(&pipe_in, chunk, (size_t)n, PIPE_LINE_MAX) != 0) {
-		report_warning("line_too_long", "line not sent: longer than the lab's message limit");
-		buf_clear(&pipe_in);
-		pipe_skipping = true;
-		return;
-	}
-	if (pipe_skipping) {
-		/* Drop the rest of an over-long line, up to its newline. */
-		if ((nl = memchr(pipe_in.data, '\n', pipe_in.len)) == NULL) {
-			buf_clear(&pipe_in);
-			return;
-		}
-		buf_consume(&pipe_in, (size_t)(nl - pipe_in.data) + 1);
-		pipe_skipping = false;
-	}
-	while (!p->done && (nl = memchr(pipe_in.data, '\n', pipe_in.len)) != NULL) {
-		len = (size_t)(nl - pipe_in.data);
-		*nl = '\0';
-		if (len > 0 && pipe_in.data[len - 1] == '\r')
-			pipe_in.data[--len] = '\0';
-		handle_line(p, (const char *)pipe_in.data, len);
-		buf_consume(&pipe_in, (size_t)(nl - pipe_in.data) + 1);
-	}
 	if (n == 0) {
 		/* End of input: a last line without a newline still counts. */
-		if (pipe_in.len > 0 && !p->done && buf_append(&pipe_in, "", 1, PIPE_LINE_MAX + 1) == 0)
-			handle_line(p, (const char *)pipe_in.data, pipe_in.len - 1);
+		if (pipe_in.len > 0 && !pipe_skipping)
+			pipe_add((const uint8_t *)"\n", 1);
+		pipe_lines(p);
 		p->done = true;
+		return;
 	}
+	pipe_add(chunk, (size_t)n);
+	pipe_lines(p);
 }
 
 int

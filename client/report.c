@@ -4,6 +4,7 @@
  * per event with --json), the -v protocol view and errors on stderr.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -20,11 +21,16 @@ report_init(const struct client_config *cfg)
 	config = cfg;
 }
 
-/* Writes s as a JSON string; bytes that are not valid UTF-8 text are escaped as \u00XX. */
+/*
+ * Writes p as a JSON string. Text that is not valid UTF-8 (a reply is
+ * unauthenticated) has its bytes from 0x80 up written as \u00XX, so the line
+ * stays valid JSON.
+ */
 static void
 json_string(FILE *f, const void *p, size_t n)
 {
 	const unsigned char *s = p;
+	bool utf8 = text_utf8_valid(s, n);
 	size_t i;
 
 	fputc('"', f);
@@ -33,7 +39,7 @@ json_string(FILE *f, const void *p, size_t n)
 			fprintf(f, "\\%c", s[i]);
 		else if (s[i] == '\n')
 			fputs("\\n", f);
-		else if (s[i] < 0x20 || s[i] == 0x7f)
+		else if (s[i] < 0x20 || s[i] == 0x7f || (!utf8 && s[i] >= 0x80))
 			fprintf(f, "\\u%04x", s[i]);
 		else
 			fputc(s[i], f);
@@ -128,16 +134,11 @@ human_event(const struct engine_event *ev)
 		describe_choice(ev, name, sizeof(name));
 		printf("We are going to use %s\n", name);
 	} else if (ev->type == ENGINE_EV_REPLY) {
-		/* Terminal escapes from the network must not reach the terminal. */
-		for (size_t i = 0; i < ev->text_len; i++) {
-			unsigned char c = ev->text[i];
+		/* Terminal controls from the network must not reach the terminal. */
+		char *text = text_escape_dup(ev->text, ev->text_len);
 
-			if (c < 0x20 || c == 0x7f)
-				printf("\\x%02x", c);
-			else
-				putchar(c);
-		}
-		putchar('\n');
+		printf("%s\n", text ? text : "(out of memory)");
+		free(text);
 		if (ev->status != 0)
 			fprintf(stderr, "cvpn-client: warning: the reply is not the reversed message (as the reference server sends)\n");
 	}

@@ -94,14 +94,17 @@ describe_event(const struct engine_event *ev, bool server, int level, describe_l
 {
 	struct out o = { fn, arg };
 	size_t limit = level >= 2 ? (size_t)-1 / 4 : SHORT_BYTES;
+	char *text;
 	if (level <= 0)
 		return;
 	switch (ev->type) {
 	case ENGINE_EV_PROPOSAL:
-		line(&o, "  proposal %s %.*s", server ? "<-" : "->", (int)ev->text_len, (const char *)ev->text);
-		break;
 	case ENGINE_EV_NEGOTIATED:
-		line(&o, "  choice %s %.*s", server ? "->" : "<-", (int)ev->text_len, (const char *)ev->text);
+		/* Handshake text from the network: escaped, so it cannot forge lines. */
+		text = text_escape_dup(ev->text, ev->text_len);
+		line(&o, "  %s %s %s", ev->type == ENGINE_EV_PROPOSAL ? "proposal" : "choice",
+		    (ev->type == ENGINE_EV_PROPOSAL) == server ? "<-" : "->", text ? text : "?");
+		free(text);
 		break;
 	case ENGINE_EV_DH_LOCAL:
 		dh_line(&o, server ? "dh.server_public" : "dh.client_public", ev, level);

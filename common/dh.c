@@ -141,8 +141,9 @@ digits_to_bn(const uint8_t *digits, size_t n, BIGNUM **out)
 	memcpy(text, digits, n);
 	text[n] = '\0';
 	if (BN_dec2bn(&y, text) != (int)n) {
+		/* Digits were checked, so only an allocation can fail here. */
 		BN_free(y);
-		return CVPN_ERR_NOMEM;
+		return y == NULL ? CVPN_ERR_NOMEM : CVPN_ERR_DH_FORMAT;
 	}
 	*out = y;
 	return 0;
@@ -212,6 +213,7 @@ dh_compute_secret(const struct dh *dh, const uint8_t *digits, size_t n, uint8_t 
 	size_t len = 0, enclen;
 	int r;
 
+	/* Checked again (it is cheap): this is a public entry point, whatever the caller did. */
 	if ((r = dh_check_public(digits, n)) != 0)
 		return r;
 	if ((r = digits_to_bn(digits, n, &y)) != 0 || (r = pkey_from_bn(y, NULL, &peer)) != 0)

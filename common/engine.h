@@ -9,6 +9,9 @@
  * engine_resume() on its own thread. Because the lab protocol has no framing,
  * the transport also calls engine_quiet() once the peer has been silent for a
  * short while with a partial message buffered (engine_partial()).
+ *
+ * While engine_work() runs on another thread, the owner must make no other
+ * call on that engine (stop reading the socket until engine_resume()).
  */
 #ifndef CVPN_ENGINE_H
 #define CVPN_ENGINE_H
@@ -120,7 +123,11 @@ bool engine_established(const struct engine *e);
 /* True when the client may send (key established, no reply awaited). */
 bool engine_ready(const struct engine *e);
 
-/* What the session is doing, for log lines: "negotiating the cipher", "negotiating the key", ... */
+/*
+ * What the session is doing, for log lines: "negotiating the cipher",
+ * "negotiating the key" or "exchanging messages"; after a failure, the phase
+ * it failed in.
+ */
 const char *engine_phase(const struct engine *e);
 
 /* Wipes every secret and frees; accepts NULL. */

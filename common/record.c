@@ -190,9 +190,10 @@ tag_for(const struct record *r, enum record_hmac mode, const uint8_t *ct, size_t
 	ctx = EVP_MAC_CTX_dup(mode == RECORD_HMAC_CUMULATIVE ? r->cumulative : r->base);
 	if (ctx == NULL)
 		return CVPN_ERR_CRYPTO;
-	if ((n && !EVP_MAC_update(ctx, ct, n)) || (ret = mac_hex(ctx, hex)) != 0) {
+	ret = (n && !EVP_MAC_update(ctx, ct, n)) ? CVPN_ERR_CRYPTO : mac_hex(ctx, hex);
+	if (ret != 0) {
 		EVP_MAC_CTX_free(ctx);
-		return CVPN_ERR_CRYPTO;
+		return ret;
 	}
 	if (next)
 		*next = ctx;

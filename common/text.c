@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
@@ -82,4 +84,53 @@ text_utf8_reverse(uint8_t *out, const uint8_t *p, size_t n)
 		memcpy(out + n - i - len, p + i, len);
 		i += len;
 	}
+}
+
+/* Appends one piece to out, counting its length even when it does not fit. */
+static void
+put(char *out, size_t outlen, size_t *off, const char *piece, size_t len)
+{
+	if (*off < outlen) {
+		size_t room = outlen - *off - 1, k = len < room ? len : room;
+
+		memcpy(out + *off, piece, k);
+		out[*off + k] = '\0';
+	}
+	*off += len;
+}
+
+size_t
+text_escape(char *out, size_t outlen, const uint8_t *p, size_t n)
+{
+	bool utf8 = text_utf8_valid(p, n);
+	char esc[8];
+	size_t i = 0, off = 0, len;
+
+	if (outlen)
+		out[0] = '\0';
+	while (i < n) {
+		len = utf8 ? utf8_seq_len(p + i, n - i) : 1;
+		if (p[i] < 0x20 || p[i] == 0x7f || (!utf8 && p[i] >= 0x80)) {
+			snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
+			put(out, outlen, &off, esc, 4);
+		} else if (len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0) {
+			snprintf(esc, sizeof(esc), "\\u%04x", p[i + 1]);
+			put(out, outlen, &off, esc, 6);
+		} else {
+			put(out, outlen, &off, (const char *)p + i, len);
+		}
+		i += len;
+	}
+	return off;
+}
+
+char *
+text_escape_dup(const uint8_t *p, size_t n)
+{
+	size_t len = text_escape(NULL, 0, p, n);
+	char *out = malloc(len + 1);
+
+	if (out != NULL)
+		text_escape(out, len + 1, p, n);
+	return out;
 }

@@ -44,7 +44,6 @@ static const struct opt options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const char *const hmac_modes[] = { "cumulative", "per-message", "auto" };
 static const char *const newline_modes[] = { "never", "always", "mirror" };
 static const char *const reply_styles[] = { "plain", "padded", "bare" };
 
@@ -102,9 +101,8 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case OPT_ALLOW_INSECURE: *insecure = true; break;
 	case OPT_KEYLOG: *keylog = arg; break;
 	case OPT_HMAC:
-		if (opt_choice(arg, hmac_modes, 3, &i) != 0)
+		if (record_hmac_parse(arg, &cfg->engine.hmac) != 0)
 			return bad_usage("invalid --hmac '%s' (expected auto, cumulative or per-message)", arg);
-		cfg->engine.hmac = (enum record_hmac)i;
 		break;
 	case OPT_NEWLINE:
 		if (opt_choice(arg, newline_modes, 3, &i) != 0)

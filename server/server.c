@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+
 #include <uv.h>
 
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
 #include "server.h"
+#include "text.h"
 
 /* A client that does not read its replies may make us hold this much before we drop it. */
 #define MAX_PENDING_WRITE (64 * 1024)
@@ -47,12 +50,16 @@ struct server {
 	uv_signal_t sigint, sigterm;
 	struct conn *conns;
 	unsigned nconns, nhandshakes;
+	unsigned max_clients;   /* --max-clients, kept under the descriptor limit */
 	unsigned long next_id;
 	bool stopping;
 	char readbuf[64 * 1024];
 };
 
 /* ---- Logging ---- */
+
+static void
+vlog_conn(FILE *f, const struct conn *c, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 static void
 vlog_conn(FILE *f, const struct conn *c, const char *fmt, va_list ap)
@@ -134,6 +141,7 @@ conn_close(struct conn *c, const char *reason)
 	if (c->closing)
 		return;
 	c->closing = true;
+	/* engine_phase() only reads the state, which the worker never writes. */
 	if (reason)
 		warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
 	else
@@ -192,6 +200,8 @@ conn_flush(struct conn *c)
 
 static void conn_arm(struct conn *c);
 static void conn_progress(struct conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b);
 
 static void
 work_cb(uv_work_t *w)
@@ -219,6 +229,10 @@ after_work_cb(uv_work_t *w, int status)
 		conn_close(c, cvpn_strerror(r));
 		return;
 	}
+	if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
+		conn_close(c, uv_strerror(r));
+		return;
+	}
 	conn_progress(c);
 }
 
@@ -235,7 +249,13 @@ conn_progress(struct conn *c)
 		c->established = true;
 		c->srv->nhandshakes--;
 	}
-	if (engine_needs_work(c->engine) && !c->working) {
+	if (engine_needs_work(c->engine)) {
+		/*
+		 * The engine belongs to the worker until after_work_cb: stop reading
+		 * so that no engine call races with it (and a client cannot queue
+		 * more input behind its own key exchange).
+		 */
+		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->work.data = c;
 		if ((r = uv_queue_work(c->srv->loop, &c->work, work_cb, after_work_cb)) < 0) {
 			conn_close(c, uv_strerror(r));
@@ -257,6 +277,8 @@ conn_deadline(const struct conn *c)
 
 	if (!c->established) {
 		d = c->started + cfg->handshake_timeout_ms;
+		if (c->working)
+			return d;
 		if (engine_partial(c->engine) && !c->quiet_done && c->last_rx + cfg->quiet_ms < d)
 			d = c->last_rx + cfg->quiet_ms;
 		return d;
@@ -276,7 +298,9 @@ on_timer(uv_timer_t *t)
 
 	if (!c->established && now >= c->started + cfg->handshake_timeout_ms) {
 		conn_close(c, "handshake timeout");
-	} else if (!c->established && engine_partial(c->engine) && !c->quiet_done && !c->working) {
+	} else if (c->working) {
+		conn_arm(c); /* no engine calls while the worker owns it */
+	} else if (!c->established && engine_partial(c->engine) && !c->quiet_done) {
 		/* The peer paused mid-handshake: treat what it sent as the whole message. */
 		c->quiet_done = true;
 		if ((r = engine_quiet(c->engine)) != 0)
@@ -353,7 +377,7 @@ static void
 on_event(void *arg, const struct engine_event *ev)
 {
 	struct conn *c = arg;
-	char name[32];
+	char name[32], *text;
 
 	switch (ev->type) {
 	case ENGINE_EV_PROPOSAL:
@@ -372,7 +396,10 @@ on_event(void *arg, const struct engine_event *ev)
 			warn_conn(c, "cannot write the key log: %s", strerror(errno));
 		break;
 	case ENGINE_EV_MESSAGE:
-		log_conn(c, "Received: %.*s", (int)ev->text_len, (const char *)ev->text);
+		/* Verified, but still the client's text: no terminal controls reach the log. */
+		text = text_escape_dup(ev->text, ev->text_len);
+		log_conn(c, "Received: %s", text ? text : "(out of memory)");
+		free(text);
 		break;
 	default:
 		break;
@@ -431,7 +458,7 @@ refusal(const struct server *s)
 {
 	if (s->stopping)
 		return "server shutting down";
-	if (s->nconns >= s->cfg->max_clients)
+	if (s->nconns >= s->max_clients)
 		return "too many clients (--max-clients)";
 	if (s->nhandshakes >= s->cfg->max_handshakes)
 		return "too many handshakes in progress (--max-handshakes)";
@@ -475,9 +502,15 @@ conn_new(struct server *s)
 	}
 	c->srv = s;
 	c->id = ++s->next_id;
+	snprintf(c->peer, sizeof(c->peer), "?");
 	c->started = c->last_rx = c->last_activity = uv_now(s->loop);
 	c->tcp.data = c->timer.data = c;
-	uv_tcp_init(s->loop, &c->tcp);
+	if (uv_tcp_init(s->loop, &c->tcp) < 0) {
+		engine_free(c->engine);
+		free(c);
+		return NULL;
+	}
+	/* A timer init cannot fail on a live loop; the tcp handle is closed with it regardless. */
 	uv_timer_init(s->loop, &c->timer);
 	c->handles = 2;
 	c->next = s->conns;
@@ -581,6 +614,32 @@ bind_listener(struct server *s, char *shown, size_t len)
 	return 0;
 }
 
+/*
+ * Raises the descriptor limit to its hard maximum and keeps --max-clients
+ * below it, so that the limit we log is the one that applies (not EMFILE).
+ */
+static unsigned
+clamp_clients(unsigned want)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Keep some descriptors for the listener, the loop, the thread pool and logs. */
+	room = rl.rlim_cur > 64 ? rl.rlim_cur - 32 : rl.rlim_cur / 2;
+	if (rl.rlim_cur == RLIM_INFINITY || want <= room)
+		return want;
+	fprintf(stderr, "cvpn-server: --max-clients %u lowered to %lu (the descriptor limit is %lu)\n", want,
+	    (unsigned long)room, (unsigned long)rl.rlim_cur);
+	return (unsigned)room;
+}
+
 int
 server_run(const struct server_config *cfg)
 {
@@ -590,6 +649,7 @@ server_run(const struct server_config *cfg)
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
+	s.max_clients = clamp_clients(cfg->max_clients);
 	s.loop = uv_default_loop();
 	/* A client that vanishes must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
@@ -600,11 +660,13 @@ server_run(const struct server_config *cfg)
 		uv_run(s.loop, UV_RUN_NOWAIT);
 		return r;
 	}
-	uv_signal_init(s.loop, &s.sigint);
-	uv_signal_init(s.loop, &s.sigterm);
 	s.sigint.data = s.sigterm.data = &s;
-	uv_signal_start(&s.sigint, on_signal, SIGINT);
-	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	if ((r = uv_signal_init(s.loop, &s.sigint)) < 0 || (r = uv_signal_init(s.loop, &s.sigterm)) < 0 ||
+	    (r = uv_signal_start(&s.sigint, on_signal, SIGINT)) < 0 ||
+	    (r = uv_signal_start(&s.sigterm, on_signal, SIGTERM)) < 0) {
+		fprintf(stderr, "cvpn-server: cannot handle signals: %s\n", uv_strerror(r));
+		return r;
+	}
 	if (cfg->verbosity >= 0)
 		printf("Listening on %s\n", shown);
 	uv_run(s.loop, UV_RUN_DEFAULT);

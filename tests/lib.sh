@@ -16,6 +16,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM HUP
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }

@@ -53,6 +53,14 @@ if [ $unit_only -eq 0 ]; then
 	for t in tests/integration/test_*.sh tests/interop/test_*.sh; do
 		[ -f "$t" ] && run_tap "$t" sh "$t"
 	done
+	# The binaries themselves under ASan+UBSan, against hostile input and the
+	# limits: any sanitizer report makes the process exit non-zero, a leak at
+	# exit included, and the tests check every exit status.
+	if [ -n "$ASAN_BUILD" ]; then
+		for t in tests/integration/test_negative.sh tests/integration/test_limits.sh tests/integration/test_ciphers.sh; do
+			BUILD=$ASAN_BUILD run_tap "asan+ubsan $t" sh "$t"
+		done
+	fi
 fi
 rm -f "$LOG"
 echo "$pass passed, $fail failed"

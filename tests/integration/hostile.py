@@ -10,6 +10,7 @@ independent peer in tests/interop/labpeer.py.
 """
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -135,6 +136,55 @@ def data_case(sock, case, keylog=None):
     return expect_silent_close(sock)
 
 
+def raw_session(sock, proposal):
+    """A good session that prints the raw bytes of the choice and of the reply to "hello"."""
+    sock.sendall(proposal)
+    choice, _ = recv_until_quiet(sock)
+    x = labpeer.dh_private_key()
+    sock.sendall(dhmke(labpeer.dh_public_key(x)))
+    answer, _ = recv_until_quiet(sock, quiet=0.5)
+    y = int(answer.decode().strip().split(":", 1)[1])
+    channel = labpeer.SecureChannel("AES", 256, labpeer.shared_key_hex(y, x), "cumulative")
+    sock.sendall(channel.seal(b"hello"))
+    reply, _ = recv_until_quiet(sock)
+    print(f"choice: {choice.decode().strip()}")
+    print(f"choice_newline: {choice[-1:] == bytes([10])}")
+    print(f"dhmke_newline: {answer[-1:] == bytes([10])}")
+    print(f"reply: {reply.rstrip(bytes(1)).decode()}")
+    print(f"reply_nuls: {len(reply) - len(reply.rstrip(bytes(1)))}")
+    return 0
+
+
+def pipelined(sock):
+    """A line-terminated proposal and DHMKE in one segment, then two data messages in one segment.
+
+    (Without a newline a proposal can always go on, so it ends only when the
+    peer pauses: pipelining needs the terminator.)
+    """
+    x = labpeer.dh_private_key()
+    sock.sendall(PROPOSAL + b"\n" + dhmke(labpeer.dh_public_key(x)) + b"\n")
+    data, _ = recv_until_quiet(sock, quiet=0.5)
+    if not data.startswith(b"ChosenCipher:AES,256\nDHMKE:"):
+        print(f"unexpected handshake answer {data[:40]!r}")
+        return 1
+    y = int(data[len(b"ChosenCipher:AES,256\nDHMKE:"):])
+    channel = labpeer.SecureChannel("AES", 256, labpeer.shared_key_hex(y, x), "cumulative")
+    sock.sendall(channel.seal(b"one") + channel.seal(b"two"))
+    replies, _ = recv_until_quiet(sock)
+    print(f"replies={replies!r}")
+    return 0 if replies == b"Server says: enoServer says: owt" else 1
+
+
+def reset_during_work(sock):
+    """Send a DHMKE, then reset the connection while the server computes."""
+    sock.sendall(PROPOSAL)
+    recv_until_quiet(sock)
+    sock.sendall(dhmke(labpeer.dh_public_key(labpeer.dh_private_key())))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    return 0
+
+
 def main():
     port, case = int(sys.argv[1]), sys.argv[2]
     keylog = sys.argv[3] if len(sys.argv) > 3 else None
@@ -149,6 +199,14 @@ def main():
         return expect_silent_close(sock)
     if case == "silent":
         return expect_silent_close(sock)
+    if case == "raw_newline":
+        return raw_session(sock, PROPOSAL + b"\n")
+    if case == "raw":
+        return raw_session(sock, PROPOSAL)
+    if case == "pipelined":
+        return pipelined(sock)
+    if case == "reset_during_work":
+        return reset_during_work(sock)
     return data_case(sock, case, keylog)
 
 

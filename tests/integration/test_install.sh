@@ -21,8 +21,6 @@ for b in cvpn-server cvpn-client; do
 done
 make -s uninstall DESTDIR="$ROOT" PREFIX=/opt/cvpn >/dev/null 2>&1
 check "make uninstall removes the binaries" [ ! -e "$ROOT/opt/cvpn/bin/cvpn-client" ]
-if [ -f captures/wireshark/cvpn.lua ]; then
-	make -s install-wireshark WIRESHARK_PLUGINS="$TMP/plugins" >/dev/null 2>&1
-	check "make install-wireshark copies the dissector" cmp -s captures/wireshark/cvpn.lua "$TMP/plugins/cvpn.lua"
-fi
+make -s install-wireshark WIRESHARK_PLUGINS="$TMP/plugins" >/dev/null 2>&1
+check "make install-wireshark copies the dissector" cmp -s captures/wireshark/cvpn.lua "$TMP/plugins/cvpn.lua"
 finish

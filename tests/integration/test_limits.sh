@@ -45,9 +45,12 @@ for i in 1 2 3; do
 	wait_count "$SLOG" 'The key has been established' $((keys + i)) 10
 done
 echo one >&4; echo two >&5; echo three >&6
-check "three clients served at once" sh -c "grep -q '^Server says: eno$' '$TMP/c1.out' || sleep 2
-	grep -q '^Server says: eno$' '$TMP/c1.out' && grep -q '^Server says: owt$' '$TMP/c2.out' &&
-	grep -q '^Server says: eerht$' '$TMP/c3.out'"
+if wait_for "$TMP/c1.out" '^Server says: eno$' 10 && wait_for "$TMP/c2.out" '^Server says: owt$' 10 &&
+	wait_for "$TMP/c3.out" '^Server says: eerht$' 10; then
+	ok "three clients served at once"
+else
+	not_ok "three clients served at once"
+fi
 check "log lines carry the client id" grep -q '^\[[0-9]*\] Received: two$' "$SLOG"
 client -m x >"$TMP/out" 2>&1; rc=$?
 check "--max-clients: 4th client refused (exit 78)" [ $rc -eq 78 ]
@@ -79,4 +82,39 @@ check "idle client exits 69 (connection lost)" [ $rc -eq 69 ]
 exec 3>&-
 
 check "idle server exits 0 on SIGTERM" stop_server
+
+# Wire options, seen from a raw client: --reply, --newline, --max-message.
+# raw CASE FILE: a good raw session; the choice, terminators and reply go to FILE.
+raw() { timeout 30 $PY tests/integration/hostile.py "$PORT" "$1" >"$2" 2>&1; }
+start_server mirror -c 'AES:256' || { not_ok "server starts"; finish; }
+raw raw "$TMP/raw"
+check "--newline mirror: no newline for a bare proposal" \
+	grep -qx 'choice_newline: False' "$TMP/raw" && grep -qx 'dhmke_newline: False' "$TMP/raw"
+raw raw_newline "$TMP/raw"
+check "--newline mirror: newline after a line-terminated proposal" \
+	sh -c "grep -qx 'choice_newline: True' '$TMP/raw' && grep -qx 'dhmke_newline: True' '$TMP/raw'"
+check "--reply plain: no NULs" sh -c "grep -qx 'reply: Server says: olleh' '$TMP/raw' && grep -qx 'reply_nuls: 0' '$TMP/raw'"
+stop_server
+start_server padded -c 'AES:256' --reply padded --newline always || { not_ok "server starts"; finish; }
+raw raw "$TMP/raw"
+check "--reply padded: 11 NULs after 'Server says: olleh' (as the capture)" \
+	sh -c "grep -qx 'reply: Server says: olleh' '$TMP/raw' && grep -qx 'reply_nuls: 11' '$TMP/raw'"
+check "--newline always" sh -c "grep -qx 'choice_newline: True' '$TMP/raw' && grep -qx 'dhmke_newline: True' '$TMP/raw'"
+client -m hello >"$TMP/out" 2>&1
+check "--reply padded: cvpn-client drops the NULs" grep -qx 'Server says: olleh' "$TMP/out"
+stop_server
+start_server bare -c 'AES:256' --reply bare --newline never || { not_ok "server starts"; finish; }
+raw raw_newline "$TMP/raw"
+check "--reply bare" grep -qx 'reply: olleh' "$TMP/raw"
+check "--newline never" sh -c "grep -qx 'choice_newline: False' '$TMP/raw' && grep -qx 'dhmke_newline: False' '$TMP/raw'"
+client -m hello >"$TMP/out" 2>&1; rc=$?
+check "bare reply: shown, flagged as unexpected, not fatal" \
+	sh -c "[ $rc -eq 0 ] && grep -qx olleh '$TMP/out' && grep -q 'not the reversed message' '$TMP/out'"
+stop_server
+start_server small -c 'AES:256' --max-message 1024 || { not_ok "server starts"; finish; }
+long=$(head -c 2000 /dev/zero | tr '\0' 'x')
+client -m short -m "$long" >"$TMP/out" 2>&1; rc=$?
+check "--max-message: the client learns its message was refused (exit 65)" [ $rc -eq 65 ]
+check "--max-message: logged" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: message over the size limit' 5
+stop_server
 finish

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
@@ -139,6 +140,41 @@ test_utf8_reverse(void **state)
 	}
 }
 
+static void
+test_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "hello", "hello" },
+		{ "caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93" },  /* UTF-8 text stays */
+		{ "a\x1b[2Jb", "a\\x1b[2Jb" },                              /* ESC: no terminal control */
+		{ "line\rFAKE\nx", "line\\x0dFAKE\\x0ax" },                 /* no forged log lines */
+		{ "\x7f", "\\x7f" },
+		{ "\xc2\x9b" "1m", "\\u009b1m" },                            /* C1 CSI as a code point */
+		{ "bad\xff\xc3\xa9", "bad\\xff\\xc3\\xa9" },                 /* not UTF-8: every high byte */
+		{ "\\quit", "\\quit" },                                     /* backslashes stay as typed */
+		{ "", "" },
+	};
+	char out[64], *dup;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = text_escape(out, sizeof(out), (const uint8_t *)cases[i].in, strlen(cases[i].in));
+		assert_string_equal(out, cases[i].out);
+		assert_int_equal(n, strlen(cases[i].out));
+		dup = text_escape_dup((const uint8_t *)cases[i].in, strlen(cases[i].in));
+		assert_string_equal(dup, cases[i].out);
+		free(dup);
+	}
+	/* A short buffer is truncated but terminated, and the full length reported. */
+	n = text_escape(out, 4, (const uint8_t *)"abcdef", 6);
+	assert_string_equal(out, "abc");
+	assert_int_equal(n, 6);
+	assert_int_equal(text_escape(NULL, 0, (const uint8_t *)"\x01", 1), 4);
+}
+
 int
 main(void)
 {
@@ -147,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_is_lower_hex),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_reverse),
+		cmocka_unit_test(test_escape),
 	};
 
 	return cmocka_run_group_tests_name("text", tests, unit_setup, NULL);

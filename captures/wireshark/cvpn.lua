@@ -1,0 +1,1020 @@
+-- SPDX-License-Identifier: MIT
+--[[
+cvpn.lua: Wireshark/tshark (4.0, Lua 5.2) dissector for the "Custom VPN" lab protocol
+(docs/PROTOCOL.md): ProposedCiphers, ChosenCipher, DHMKE, CBC data messages with an
+HMAC-SHA256 tag, and the server's replies, on TCP port 4600 (and on any port, found
+heuristically from "ProposedCiphers" at the start of a connection).
+
+Load it
+    tshark -X lua_script:captures/wireshark/cvpn.lua -r captures/aes-256.pcapng
+    make install-wireshark     (copies it to ~/.local/lib/wireshark/plugins/)
+
+Decrypt with a key log (written by cvpn-client/cvpn-server --keylog FILE or $CVPN_KEYLOGFILE)
+    apt-get install lua-luaossl
+    Wireshark: Edit > Preferences > Protocols > CVPN > Key log file
+    tshark:    -o cvpn.keylog_file:captures/aes-256.keys
+Filters: cvpn.plaintext, cvpn.tag_ok == 0, cvpn.type == "data", _ws.expert.message contains "HMAC".
+
+Crypto comes from Debian's lua-luaossl (require "openssl.cipher", "openssl.hmac"). Without it,
+or without a key log line for the session, every field but the plaintext is still shown, and
+cvpn.decrypt_status says why there is no plaintext.
+
+OpenSSL 3 and the legacy provider (what was found on Debian 12, luaossl 20220711, OpenSSL 3.0):
+  * AES-*-CBC, DES-EDE-CBC and DES-EDE3-CBC are in the default provider: nothing to do.
+  * DES-CBC lives in the legacy provider. The dissector does not need it: two-key triple DES
+    with K1 = K2 = K is E_K(D_K(E_K(x))) = E_K(x), single DES, so DES falls back to
+    DES-EDE-CBC with the key doubled (cvpn.decryptor says which one was used). To use OpenSSL's
+    own DES-CBC instead, start Wireshark with OPENSSL_CONF pointing at a file that activates
+    the legacy provider next to the default one (captures/wireshark/openssl-legacy.cnf):
+        openssl_conf = openssl_init
+        [openssl_init]
+        providers = provider_sect
+        [provider_sect]
+        default = default_sect
+        legacy = legacy_sect
+        [default_sect]
+        activate = 1
+        [legacy_sect]
+        activate = 1
+    e.g. OPENSSL_CONF=captures/wireshark/openssl-legacy.cnf wireshark ...
+  * BF-CBC also needs the legacy provider, and even with it luaossl cannot use the lab's key
+    sizes: cipher:decrypt() insists on the cipher's default key length (16 bytes) and luaossl
+    has no way to call EVP_CIPHER_CTX_set_key_length(), so 14-, 28- and 56-byte Blowfish keys
+    are refused. Blowfish is therefore done in Lua below (its tables are the hex digits of pi).
+  * XOR and None are done in Lua. HMAC-SHA256 always comes from luaossl.
+  If a cipher still cannot be set up (an OpenSSL without DES, a FIPS-only configuration),
+  cvpn.decrypt_status reads "cipher not available: ..." and the tags are still checked.
+
+Framing (the protocol has none, see lab-protocol.md section 9): per direction the dissector
+knows which message comes next. A handshake message ends at a newline, where its grammar
+cannot go on, or at the end of the TCP segment when it is complete there (a proposal after
+"]", a ChosenCipher size that does not begin a longer valid size, a DHMKE value of at least
+2400 digits:
+an honest 8192-bit public value is shorter with probability below 1e-60); otherwise more
+segments are awaited. So a handshake message cut exactly where it could still be complete
+(after a whole proposal entry, or after 2400+ digits) is read as ending there. A data message
+ends after the first 16-aligned run of 64 lowercase hex characters whose tag verifies (with
+keys) or at the first such run (without). A reply ends with the segment, or (when the
+message it answers was decrypted) once it is the whole expected "Server says: " + reversed text.
+
+Wireshark calls dissectors many times and out of order: all per-connection state (phase of
+each direction, CBC chain, cumulative HMAC, XOR position) is computed on the first pass
+(not pinfo.visited) and every message found is stored with its frame number; later passes
+only look the stored messages up.
+]]
+
+local PORT = 4600
+local DH_MIN_DIGITS = 2400    -- see "Framing" above
+local MAX_DATA_MESSAGE = 65536 -- give up looking for a tag after this many bytes
+local TAG_HEX_LEN = 64
+
+----------------------------------------------------------------------------------------------
+-- Optional crypto: Debian's lua-luaossl
+----------------------------------------------------------------------------------------------
+
+local ossl = {}
+do
+	local ok_c, cipher = pcall(require, "openssl.cipher")
+	local ok_h, hmac = pcall(require, "openssl.hmac")
+	if ok_c and ok_h then
+		ossl.cipher, ossl.hmac = cipher, hmac
+	else
+		local err = tostring(ok_c and hmac or cipher):match("^[^\n]*"):gsub("[:%s]+$", "")
+		ossl.missing = "lua-luaossl is not installed (apt-get install lua-luaossl): " .. err
+	end
+end
+
+-- OpenSSL error strings from luaossl sometimes carry a garbled prefix; keep the useful tail.
+local function short_error(err)
+	err = tostring(err)
+	return err:match("error:%x+:(.*)$") or err:match("([^\n]*)")
+end
+
+----------------------------------------------------------------------------------------------
+-- Small helpers
+----------------------------------------------------------------------------------------------
+
+local band, bxor, rshift = bit32.band, bit32.bxor, bit32.rshift
+
+local function tohex(s)
+	return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+local function fromhex(h)
+	return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
+end
+
+-- Reverses UTF-8 text by code point, as the server does (Python's str[::-1]).
+local function reverse_utf8(s)
+	local chars = {}
+	for ch in s:gmatch("[%z\1-\127\192-\255][\128-\191]*") do
+		table.insert(chars, 1, ch)
+	end
+	return table.concat(chars)
+end
+
+local function strip_nuls(s)
+	return (s:gsub("^%z+", ""):gsub("%z+$", ""))
+end
+
+-- Exact bit length of a decimal number of any size (the DH public values are ~2466 digits).
+-- Converts to base-2^24 limbs; every intermediate stays below 2^53, so doubles are exact.
+local function decimal_bit_length(digits)
+	digits = digits:gsub("^0+", "")
+	if digits == "" then return 0 end
+	local BASE = 16777216
+	local limbs = { 0 }
+	local first = (#digits - 1) % 6 + 1
+	local i = 1
+	while i <= #digits do
+		local n = (i == 1) and first or 6
+		local carry = tonumber(digits:sub(i, i + n - 1))
+		local mul = 10 ^ n
+		for j = 1, #limbs do
+			local v = limbs[j] * mul + carry
+			limbs[j] = v % BASE
+			carry = math.floor(v / BASE)
+		end
+		while carry > 0 do
+			limbs[#limbs + 1] = carry % BASE
+			carry = math.floor(carry / BASE)
+		end
+		i = i + n
+	end
+	local top, bits = limbs[#limbs], 0
+	while top >= 1 do top = math.floor(top / 2); bits = bits + 1 end
+	return (#limbs - 1) * 24 + bits
+end
+
+----------------------------------------------------------------------------------------------
+-- Blowfish-CBC in Lua (luaossl cannot key BF-CBC with 14, 28 or 56 bytes, see the top)
+----------------------------------------------------------------------------------------------
+
+local blowfish = {}
+do
+	-- The fractional part of pi in hex: P-array (18 words), then S-boxes 0..3 (256 words each).
+	local PI_HEX = [[
+	243f6a8885a308d313198a2e03707344a4093822299f31d0082efa98ec4e6c89452821e638d01377be5466cf34e90c6c
+	c0ac29b7c97c50dd3f84d5b5b54709179216d5d98979fb1bd1310ba698dfb5ac2ffd72dbd01adfb7b8e1afed6a267e96
+	ba7c9045f12c7f9924a19947b3916cf70801f2e2858efc16636920d871574e69a458fea3f4933d7e0d95748f728eb658
+	718bcd5882154aee7b54a41dc25a59b59c30d5392af26013c5d1b023286085f0ca417918b8db38ef8e79dcb0603a180e
+	6c9e0e8bb01e8a3ed71577c1bd314b2778af2fda55605c60e65525f3aa55ab945748986263e8144055ca396a2aab10b6
+	b4cc5c341141e8cea15486af7c72e993b3ee1411636fbc2a2ba9c55d741831f6ce5c3e169b87931eafd6ba336c24cf5c
+	7a325381289586773b8f48986b4bb9afc4bfe81b6628219361d809ccfb21a991487cac605dec8032ef845d5de98575b1
+	dc262302eb651b8823893e81d396acc50f6d6ff383f442392e0b4482a484200469c8f04a9e1f9b5e21c66842f6e96c9a
+	670c9c61abd388f06a51a0d2d8542f68960fa728ab5133a36eef0b6c137a3be4ba3bf0507efb2a98a1f1651d39af0176
+	66ca593e82430e888cee8619456f9fb47d84a5c33b8b5ebee06f75d885c12073401a449f56c16aa64ed3aa62363f7706
+	1bfedf72429b023d37d0d724d00a1248db0fead349f1c09b075372c980991b7b25d479d8f6e8def7e3fe501ab6794c3b
+	976ce0bd04c006bac1a94fb6409f60c45e5c9ec2196a246368fb6faf3e6c53b51339b2eb3b52ec6f6dfc511f9b30952c
+	cc814544af5ebd09bee3d004de334afd660f2807192e4bb3c0cba85745c8740fd20b5f39b9d3fbdb5579c0bd1a60320a
+	d6a100c6402c7279679f25fefb1fa3cc8ea5e9f8db3222f83c7516dffd616b152f501ec8ad0552ab323db5fafd238760
+	53317b483e00df829e5c57bbca6f8ca01a87562edf1769dbd542a8f6287effc3ac6732c68c4f5573695b27b0bbca58c8
+	e1ffa35db8f011a010fa3d98fd2183b84afcb56c2dd1d35b9a53e479b6f84565d28e49bc4bfb9790e1ddf2daa4cb7e33
+	62fb1341cee4c6e8ef20cada36774c01d07e9efe2bf11fb495dbda4dae909198eaad8e716b93d5a0d08ed1d0afc725e0
+	8e3c5b2f8e7594b78ff6e2fbf2122b648888b812900df01c4fad5ea0688fc31cd1cff191b3a8c1ad2f2f2218be0e1777
+	ea752dfe8b021fa1e5a0cc0fb56f74e818acf3d6ce89e299b4a84fe0fd13e0b77cc43b81d2ada8d9165fa26680957705
+	93cc7314211a1477e6ad206577b5fa86c75442f5fb9d35cfebcdaf0c7b3e89a0d6411bd3ae1e7e4900250e2d2071b35e
+	226800bb57b8e0af2464369bf009b91e5563911d59dfa6aa78c14389d95a537f207d5ba202e5b9c5832603766295cfa9
+	11c819684e734a41b3472dca7b14a94a1b5100529a532915d60f573fbc9bc6e42b60a47681e6740008ba6fb5571be91f
+	f296ec6b2a0dd915b6636521e7b9f9b6ff34052ec585566453b02d5da99f8fa108ba47996e85076a4b7a70e9b5b32944
+	db75092ec4192623ad6ea6b049a7df7d9cee60b88fedb266ecaa8c71699a17ff5664526cc2b19ee1193602a575094c29
+	a0591340e4183a3e3f54989a5b429d656b8fe4d699f73fd6a1d29c07efe830f54d2d38e6f0255dc14cdd20868470eb26
+	6382e9c6021ecc5e09686b3f3ebaefc93c9718146b6a70a1687f358452a0e286b79c5305aa5007373e07841c7fdeae5c
+	8e7d44ec5716f2b8b03ada37f0500c0df01c1f040200b3ffae0cf51a3cb574b225837a58dc0921bdd19113f97ca92ff6
+	9432477322f547013ae5e58137c2dadcc8b576349af3dda7a94461460fd0030eecc8c73ea4751e41e238cd993bea0e2f
+	3280bba1183eb3314e548b384f6db9086f420d03f60a04bf2cb8129024977c795679b072bcaf89afde9a771fd9930810
+	b38bae12dccf3f2e5512721f2e6b7124501adde69f84cd877a5847187408da17bc9f9abce94b7d8cec7aec3adb851dfa
+	63094366c464c3d2ef1c18473215d908dd433b3724c2ba1612a14d432a65c45150940002133ae4dd71dff89e10314e55
+	81ac77d65f11199b043556f1d7a3c76b3c11183b5924a509f28fe6ed97f1fbfa9ebabf2c1e153c6e86e34570eae96fb1
+	860e5e0a5a3e2ab3771fe71c4e3d06fa2965dcb999e71d0f803e89d65266c8252e4cc9789c10b36ac6150eba94e2ea78
+	a5fc3c531e0a2df4f2f74ea7361d2b3d1939260f19c279605223a708f71312b6ebadfe6eeac31f66e3bc4595a67bc883
+	b17f37d1018cff28c332ddefbe6c5aa56558218568ab9802eecea50fdb2f953b2aef7dad5b6e2f841521b62829076170
+	ecdd4775619f151013cca830eb61bd960334fe1eaa0363cfb5735c904c70a239d59e9e0bcbaade14eecc86bc60622ca7
+	9cab5cabb2f3846e648b1eaf19bdf0caa02369b9655abb5040685a323c2ab4b3319ee9d5c021b8f79b540b19875fa099
+	95f7997e623d7da8f837889a97e32d7711ed935f166812810e358829c7e61fd696dedfa17858ba9957f584a51b227263
+	9b83c3ff1ac24696cdb30aeb532e30548fd948e46dbc312858ebf2ef34c6ffeafe28ed61ee7c3c735d4a14d9e864b7e3
+	42105d14203e13e045eee2b6a3aaabeadb6c4f15facb4fd0c742f442ef6abbb5654f3b1d41cd2105d81e799e86854dc7
+	e44b476a3d816250cf62a1f25b8d2646fc8883a0c1c7b6a37f1524c369cb749247848a0b5692b285095bbf00ad19489d
+	1462b17423820e0058428d2a0c55f5ea1dadf43e233f70613372f0928d937e41d65fecf16c223bdb7cde3759cbee7460
+	4085f2a7ce77326ea607808419f8509ee8efd85561d99735a969a7aac50c06c25a04abfc800bcadc9e447a2ec3453484
+	fdd567050e1e9ec9db73dbd3105588cd675fda79e3674340c5c43465713e38d83d28f89ef16dff20153e21e78fb03d4a
+	e6e39f2bdb83adf7e93d5a68948140f7f64c261c94692934411520f77602d4f7bcf46b2ed4a20068d40824713320f46a
+	43b7d4b7500061af1e39f62e9724454614214f74bf8b88404d95fc1d96b591af70f4ddd366a02f45bfbc09ec03bd9785
+	7fac6dd031cb850496eb27b355fd3941da2547e6abca0a9a28507825530429f40a2c86dae9b66dfb68dc1462d7486900
+	680ec0a427a18dee4f3ffea2e887ad8cb58ce0067af4d6b6aace1e7cd3375fecce78a399406b2a4220fe9e35d9f385b9
+	ee39d7ab3b124e8b1dc9faf74b6d185626a36631eae397b23a6efa74dd5b43326841e7f7ca7820fbfb0af54ed8feb397
+	454056acba48952755533a3a20838d87fe6ba9b7d096954b55a867bca1159a58cca9296399e1db33a62a4a563f3125f9
+	5ef47e1c9029317cfdf8e80204272f7080bb155c05282ce395c11548e4c66d2248c1133fc70f86dc07f9c9ee41041f0f
+	404779a45d886e17325f51ebd59bc0d1f2bcc18f41113564257b7834602a9c60dff8e8a31f636c1b0e12b4c202e1329e
+	af664fd1cad181156b2395e0333e92e13b240b62eebeb92285b2a20ee6ba0d99de720c8c2da2f728d012784595b794fd
+	647d0862e7ccf5f05449a36f877d48fac39dfd27f33e8d1e0a476341992eff743a6f6eabf4f8fd37a812dc60a1ebddf8
+	991be14cdb6e6b0dc67b55106d672c372765d43bdcd0e804f1290dc7cc00ffa3b5390f92690fed0b667b9ffbcedb7d9c
+	a091cf0bd9155ea3bb132f88515bad247b9479bf763bd6eb37392eb3cc1159798026e297f42e312d6842ada7c66a2b3b
+	12754ccc782ef11c6a124237b79251e706a1bbe64bfb63501a6b101811caedfa3d25bdd8e2e1c3c9444216590a121386
+	d90cec6ed5abea2a64af674eda86a85fbebfe98864e4c3fe9dbc8057f0f7c08660787bf86003604dd1fd8346f6381fb0
+	7745ae04d736fccc83426b33f01eab71b08041873c005e5f77a057bebde8ae2455464299bf582e614e58f48ff2ddfda2
+	f474ef388789bdc25366f9c3c8b38e74b475f25546fcd9b97aeb26618b1ddf84846a0e79915f95e2466e598e20b45770
+	8cd55591c902de4cb90bace1bb8205d011a862487574a99eb77f19b6e0a9dc09662d09a1c4324633e85a1f0209f0be8c
+	4a99a0251d6efe101ab93d1d0ba5a4dfa186f20f2868f169dcb7da83573906fea1e2ce9b4fcd7f5250115e01a70683fa
+	a002b5c40de6d0279af88c27773f8641c3604c0661a806b5f0177a28c0f586e0006058aa30dc7d6211e69ed72338ea63
+	53c2dd94c2c21634bbcbee5690bcb6deebfc7da1ce591d766f05e4094b7c018839720a3d7c927c2486e3725f724d9db9
+	1ac15bb4d39eb8fced54557808fca5b5d83d7cd34dad0fc41e50ef5eb161e6f8a28514d96c51133c6fd5c7e756e14ec4
+	362abfceddc6c837d79a323492638212670efa8e406000e03a39ce37d3faf5cfabc277375ac52d1b5cb0679e4fa33742
+	d382274099bc9bbed5118e9dbf0f7315d62d1c7ec700c47bb78c1b6b21a19045b26eb1be6a366eb45748ab2fbc946e79
+	c6a376d26549c2c8530ff8ee468dde7dd5730a1d4cd04dc62939bbdba9ba4650ac9526e8be5ee304a1fad5f06a2d519a
+	63ef8ce29a86ee22c089c2b843242ef6a51e03aa9cf2d0a483c061ba9be96a4d8fe51550ba645bd62826a2f9a73a3ae1
+	4ba99586ef5562e9c72fefd3f752f7da3f046f6977fa0a5980e4a91587b086019b09e6ad3b3ee593e990fd5a9e34d797
+	2cf0b7d9022b8b5196d5ac3a017da67dd1cf3ed67c7d2d281f9f25cfadf2b89b5ad6b4725a88f54ce029ac71e019a5e6
+	47b0acfded93fa9be8d3c48d283b57ccf8d5662979132e28785f0191ed756055f7960e44e3d35e8c15056dd488f46dba
+	03a161250564f0bdc3eb9e153c9057a297271aeca93a072a1b3f6d9b1e6321f5f59c66fb26dcf3197533d928b155fdf5
+	035634828aba3cbb28517711c20ad9f8abcc5167ccad925f4de817513830dc8e379d58629320f991ea7a90c2fb3e7bce
+	5121ce64774fbe32a8b6e37ec3293d4648de53696413e680a2ae0810dd6db22469852dfd09072166b39a460a6445c0dd
+	586cdecf1c20c8ae5bbef7dd1b588d40ccd2017f6bb4e3bbdda26a7e3a59ff453e350a44bcb4cdd572eacea8fa6484bb
+	8d6612aebf3c6f47d29be463542f5d9eaec2771bf64e6370740e0d8de75b1357f8721671af537d5d4040cb084eb4e2cc
+	34d2466a0115af84e1b0042895983a1d06b89fb4ce6ea0486f3f3b823520ab82011a1d4b277227f8611560b1e7933fdc
+	bb3a792b344525bda08839e151ce794b2f32c9b7a01fbac9e01cc87ebcc7d1f6cf0111c3a1e8aac71a908749d44fbd9a
+	d0dadecbd50ada380339c32ac69136678df9317ce0b12b4ff79e59b743f5bb3af2d519ff27d9459cbf97222c15e6fc2a
+	0f91fc719b941525fae59361ceb69cebc2a8645912baa8d1b6c1075ee3056a0c10d25065cb03a442e0ec6e0e1698db3b
+	4c98a0be3278e9649f1f9532e0d392dfd3a0342b8971f21e1b0a74414ba3348cc5be7120c37632d8df359f8d9b992f2e
+	e60b6f470fe3f11de54cda541edad891ce6279cfcd3e7e6f1618b166fd2c1d05848fd2c5f6fb2299f523f357a6327623
+	93a8353156cccd02acf081625a75ebb56e16369788d273ccde96629281b949d04c50901b71c65614e6c6c7bd327a140a
+	45e1d006c3f27b9ac9aa53fd62a80f00bb25bfe235bdd2f671126905b2040222b6cbcf7ccd769c2b53113ec01640e3d3
+	38abbd602547adf0ba38209cf746ce7677afa1c52075606085cbfe4e8ae88dd87aaaf9b04cf9aa7e1948c25c02fb8a8c
+	01c36ae4d6ebe1f990d4f869a65cdea03f09252dc208e69fb74e6132ce77e25b578fdfe33ac372e6
+]]
+	local init_p, init_s
+
+	local function load_tables()
+		local words = {}
+		for w in PI_HEX:gmatch("%x%x%x%x%x%x%x%x") do words[#words + 1] = tonumber(w, 16) end
+		assert(#words == 18 + 4 * 256, "Blowfish tables")
+		init_p, init_s = {}, {}
+		for i = 1, 18 do init_p[i] = words[i] end
+		for box = 0, 3 do
+			local s = {}
+			for i = 0, 255 do s[i] = words[18 + box * 256 + i + 1] end
+			init_s[box] = s
+		end
+	end
+
+	local function round_f(s0, s1, s2, s3, x)
+		-- bit32 reduces its arguments mod 2^32, so the sums need no explicit wrap.
+		return bxor(s0[rshift(x, 24)] + s1[band(rshift(x, 16), 255)], s2[band(rshift(x, 8), 255)])
+			+ s3[band(x, 255)]
+	end
+
+	local function encrypt_block(k, l, r)
+		local p, s0, s1, s2, s3 = k.p, k.s[0], k.s[1], k.s[2], k.s[3]
+		for i = 1, 16 do
+			l = bxor(l, p[i])
+			r = bxor(r, round_f(s0, s1, s2, s3, l))
+			l, r = r, l
+		end
+		return bxor(r, p[18]), bxor(l, p[17]) -- undo the last swap
+	end
+
+	local function decrypt_block(k, l, r)
+		local p, s0, s1, s2, s3 = k.p, k.s[0], k.s[1], k.s[2], k.s[3]
+		for i = 18, 3, -1 do
+			l = bxor(l, p[i])
+			r = bxor(r, round_f(s0, s1, s2, s3, l))
+			l, r = r, l
+		end
+		return bxor(r, p[1]), bxor(l, p[2])
+	end
+
+	-- Key schedule: XOR the key (cycled) into P, then replace P and the S-boxes by
+	-- successive encryptions of the all-zero block (521 of them).
+	function blowfish.schedule(key)
+		if not init_p then load_tables() end
+		local k = { p = {}, s = {} }
+		for i = 1, 18 do k.p[i] = init_p[i] end
+		for box = 0, 3 do
+			k.s[box] = {}
+			for i = 0, 255 do k.s[box][i] = init_s[box][i] end
+		end
+		local j = 1
+		for i = 1, 18 do
+			local w = 0
+			for _ = 1, 4 do
+				w = w * 256 + key:byte(j)
+				j = j % #key + 1
+			end
+			k.p[i] = bxor(k.p[i], w)
+		end
+		local l, r = 0, 0
+		for i = 1, 18, 2 do
+			l, r = encrypt_block(k, l, r)
+			k.p[i], k.p[i + 1] = l, r
+		end
+		for box = 0, 3 do
+			for i = 0, 255, 2 do
+				l, r = encrypt_block(k, l, r)
+				k.s[box][i], k.s[box][i + 1] = l, r
+			end
+		end
+		return k
+	end
+
+	local function word(s, i)
+		local a, b, c, d = s:byte(i, i + 3)
+		return ((a * 256 + b) * 256 + c) * 256 + d
+	end
+
+	local function word_bytes(w)
+		return string.char(band(rshift(w, 24), 255), band(rshift(w, 16), 255),
+			band(rshift(w, 8), 255), band(w, 255))
+	end
+
+	-- CBC decryption of whole 8-byte blocks; returns the plaintext and the next IV.
+	function blowfish.cbc_decrypt(k, iv, ct)
+		local out = {}
+		local pl, pr = word(iv, 1), word(iv, 5)
+		for i = 1, #ct, 8 do
+			local cl, cr = word(ct, i), word(ct, i + 4)
+			local l, r = decrypt_block(k, cl, cr)
+			out[#out + 1] = word_bytes(bxor(l, pl)) .. word_bytes(bxor(r, pr))
+			pl, pr = cl, cr
+		end
+		return table.concat(out), word_bytes(pl) .. word_bytes(pr)
+	end
+end
+
+----------------------------------------------------------------------------------------------
+-- Cipher suites: one table drives the key and IV checks, the ChosenCipher framing (sizes) and
+-- the decryptors.
+-- new(key, iv) returns decrypt(ciphertext) -> plaintext (keeping the session's chain state)
+-- and a description for cvpn.decryptor, or nil and the reason.
+----------------------------------------------------------------------------------------------
+
+-- An OpenSSL CBC decryptor through luaossl. The chain is carried by hand (next IV = last
+-- ciphertext block), so each message is decrypted independently of luaossl's context state.
+local function openssl_cbc(evp_name, key, iv, block)
+	local ok, err = pcall(function() return ossl.cipher.new(evp_name):decrypt(key, iv, false) end)
+	if not ok then return nil, short_error(err) end
+	local chain = iv
+	return function(ct)
+		if #ct == 0 then return "" end
+		local pt = ossl.cipher.new(evp_name):decrypt(key, chain, false):update(ct)
+		chain = ct:sub(-block)
+		return pt
+	end, "OpenSSL " .. evp_name
+end
+
+local SUITES = {
+	AES = { sizes = { 128, 192, 256 }, iv_len = 16,
+		new = function(key, iv, bits) return openssl_cbc("AES-" .. bits .. "-CBC", key, iv, 16) end },
+	Blowfish = { sizes = { 112, 224, 448 }, iv_len = 8,
+		new = function(key, iv)
+			local sched, chain = blowfish.schedule(key), iv
+			return function(ct)
+				local pt
+				pt, chain = blowfish.cbc_decrypt(sched, chain, ct)
+				return pt
+			end, "Lua Blowfish-CBC (" .. #key .. "-byte key)"
+		end },
+	DES3 = { sizes = { 128, 192 }, iv_len = 8,
+		new = function(key, iv, bits)
+			return openssl_cbc(bits == 128 and "DES-EDE-CBC" or "DES-EDE3-CBC", key, iv, 8)
+		end },
+	DES = { sizes = { 56 }, iv_len = 8, key_len = 8,
+		new = function(key, iv)
+			local dec, what = openssl_cbc("DES-CBC", key, iv, 8)
+			if dec then return dec, what end
+			-- DES-CBC needs the legacy provider; EDE with K1 = K2 is the same cipher.
+			local dec2, what2 = openssl_cbc("DES-EDE-CBC", key .. key, iv, 8)
+			if dec2 then return dec2, what2 .. " with K1 = K2 (single DES)" end
+			return nil, what .. "; DES-EDE-CBC: " .. what2
+		end },
+	XOR = { sizes = { 128, 256 }, iv_len = 0,
+		new = function(key)
+			local pos = 0 -- the keystream position runs on across messages
+			return function(ct)
+				local out = {}
+				for i = 1, #ct do
+					out[i] = string.char(bxor(ct:byte(i), key:byte((pos + i - 1) % #key + 1)))
+				end
+				pos = pos + #ct
+				return table.concat(out)
+			end, "Lua XOR (" .. #key .. "-byte key)"
+		end },
+	None = { sizes = { 128 }, iv_len = 0,
+		new = function() return function(ct) return ct end, "identity (no encryption)" end },
+}
+
+----------------------------------------------------------------------------------------------
+-- Key log: CVPN_LAB <client addr:port> <server addr:port> <cipher> <bits> <key> <iv|-> <hmac>
+----------------------------------------------------------------------------------------------
+
+local HMAC_MODES = { cumulative = true, ["per-message"] = true, auto = true }
+
+local function endpoint_key(addr, port)
+	return string.lower(tostring(addr)) .. "|" .. tostring(port)
+end
+
+local function parse_endpoint(text)
+	local addr, port = text:match("^%[(.+)%]:(%d+)$")
+	if not addr then addr, port = text:match("^(.+):(%d+)$") end
+	if addr then return endpoint_key(addr, tonumber(port)) end
+end
+
+-- Returns a table "client server" -> entry, or nil and why.
+local function read_keylog(path)
+	local f, err = io.open(path, "r")
+	if not f then return nil, "cannot read key log: " .. tostring(err) end
+	local sessions = {}
+	for line in f:lines() do
+		local w = {}
+		for word in line:gmatch("%S+") do w[#w + 1] = word end
+		if w[1] == "CVPN_LAB" and #w == 8 then
+			local client, server = parse_endpoint(w[2]), parse_endpoint(w[3])
+			local entry = { cipher = w[4], bits = tonumber(w[5]), key_hex = w[6], iv_hex = w[7],
+				hmac = w[8], line = line }
+			if client and server and entry.bits and HMAC_MODES[entry.hmac] then
+				local id = client .. " " .. server
+				local old = sessions[id]
+				-- Client and server may both log the session; the client knows its HMAC mode.
+				if not old or (old.hmac == "auto" and entry.hmac ~= "auto") then
+					sessions[id] = entry
+				end
+			end
+		end
+	end
+	f:close()
+	return sessions
+end
+
+----------------------------------------------------------------------------------------------
+-- Protocol, fields, expert infos, preference
+----------------------------------------------------------------------------------------------
+
+local cvpn = Proto("cvpn", "Custom VPN lab protocol")
+
+-- Field names match cvpn-client -v, its JSON events and the key log (docs/PROTOCOL.md).
+local F = {
+	type = ProtoField.string("cvpn.type", "Message type"),
+	message = ProtoField.uint32("cvpn.message", "Message number", base.DEC),
+	proposal = ProtoField.string("cvpn.proposal", "Proposal"),
+	proposal_cipher = ProtoField.string("cvpn.proposal.cipher", "Proposed cipher"),
+	proposal_bits = ProtoField.uint32("cvpn.proposal.bits", "Proposed key size (bits)", base.DEC),
+	choice = ProtoField.string("cvpn.choice", "Choice"),
+	choice_cipher = ProtoField.string("cvpn.choice.cipher", "Chosen cipher"),
+	choice_bits = ProtoField.uint32("cvpn.choice.bits", "Chosen key size (bits)", base.DEC),
+	dh_client = ProtoField.string("cvpn.dh.client_public", "Client DH public value"),
+	dh_server = ProtoField.string("cvpn.dh.server_public", "Server DH public value"),
+	dh_digits = ProtoField.uint32("cvpn.dh.digits", "Decimal digits", base.DEC),
+	dh_bits = ProtoField.uint32("cvpn.dh.bits", "Bit length", base.DEC),
+	ciphertext = ProtoField.bytes("cvpn.ciphertext", "Ciphertext"),
+	tag = ProtoField.string("cvpn.tag", "Tag (HMAC-SHA256, hex)"),
+	hmac = ProtoField.string("cvpn.hmac", "HMAC mode"),
+	tag_ok = ProtoField.bool("cvpn.tag_ok", "Tag verified"),
+	decryptor = ProtoField.string("cvpn.decryptor", "Decryptor"),
+	decrypt_status = ProtoField.string("cvpn.decrypt_status", "Decryption"),
+	plaintext = ProtoField.string("cvpn.plaintext", "Plaintext"),
+	reply = ProtoField.string("cvpn.reply", "Reply"),
+	reply_padding = ProtoField.uint32("cvpn.reply.padding", "Trailing NUL bytes", base.DEC),
+}
+cvpn.fields = { F.type, F.message, F.proposal, F.proposal_cipher, F.proposal_bits, F.choice,
+	F.choice_cipher, F.choice_bits, F.dh_client, F.dh_server, F.dh_digits, F.dh_bits,
+	F.ciphertext, F.tag, F.hmac, F.tag_ok, F.decryptor, F.decrypt_status, F.plaintext, F.reply,
+	F.reply_padding }
+
+local E = {
+	bad_hmac = ProtoExpert.new("cvpn.bad_hmac", "bad HMAC", expert.group.CHECKSUM,
+		expert.severity.ERROR),
+	undecrypted = ProtoExpert.new("cvpn.undecrypted", "Cannot decrypt", expert.group.UNDECODED,
+		expert.severity.NOTE),
+	malformed = ProtoExpert.new("cvpn.malformed", "Malformed message", expert.group.MALFORMED,
+		expert.severity.ERROR),
+}
+cvpn.experts = { E.bad_hmac, E.undecrypted, E.malformed }
+
+cvpn.prefs.keylog_file = Pref.string("Key log file", "",
+	"File of CVPN_LAB lines written by cvpn-client/cvpn-server --keylog (or $CVPN_KEYLOGFILE)")
+
+local f_tcp_stream = Field.new("tcp.stream")
+local f_tcp_seq = Field.new("tcp.seq")
+
+-- Per-dissection state, reset before every (re)dissection (cvpn.init). The key log is read
+-- again each time, so Wireshark's Reload (Ctrl+R) picks up lines appended since.
+local conversations -- tcp.stream -> conversation state (first pass only)
+local frames        -- frame number -> list of messages found in it
+local keylog        -- { sessions = ..., error = ... }, read on first need
+
+local function reset_state()
+	conversations, frames, keylog = {}, {}, nil
+end
+reset_state()
+cvpn.init = reset_state
+
+----------------------------------------------------------------------------------------------
+-- Framing. Each frame_* function gets the bytes s and the 1-based start i of a message and
+-- returns the message (a table; offsets are relative to the message start, 0-based) or
+-- NEED_MORE when the message is not complete in s. They keep no state.
+----------------------------------------------------------------------------------------------
+
+local NEED_MORE = {}
+
+local function blanks(s, j) return s:match("^[ \t]*()", j) end
+
+-- Past a complete message's last significant byte at j: eat blanks and one line ending.
+local function end_of_message(s, j)
+	j = blanks(s, j)
+	if s:sub(j, j) == "\r" then j = j + 1 end
+	if s:sub(j, j) == "\n" then j = j + 1 end
+	return j
+end
+
+-- A malformed message runs to the next newline or the end of the data.
+local function malformed(s, i, why)
+	local nl = s:find("\n", i, true)
+	local stop = nl and nl + 1 or #s + 1
+	return { len = stop - i, text = s:sub(i, stop - 1):gsub("[\r\n]+$", ""), malformed = why }
+end
+
+local function frame_proposal(s, i)
+	local j = blanks(s, i + #"ProposedCiphers")
+	if j > #s then return NEED_MORE end
+	if s:sub(j, j) ~= ":" then return malformed(s, i, "expected ':' after ProposedCiphers") end
+	j = j + 1
+	local ciphers = {}
+	while true do
+		j = blanks(s, j)
+		local name_at, name, after = s:match("^()([%w_%-]+)()", j)
+		if not name then
+			if j > #s then return NEED_MORE end
+			return malformed(s, i, "expected a cipher name")
+		end
+		j = blanks(s, after)
+		if j > #s then return NEED_MORE end
+		if s:sub(j, j) ~= ":" then return malformed(s, i, "expected ':' after " .. name) end
+		j = blanks(s, j + 1)
+		if j > #s then return NEED_MORE end
+		if s:sub(j, j) ~= "[" then return malformed(s, i, "expected '[' after " .. name .. ":") end
+		local entry = { name = name, off = name_at - i, len = #name, sizes = {} }
+		j = j + 1
+		while true do
+			j = blanks(s, j)
+			local d_at, d, d_after = s:match("^()(%d+)()", j)
+			if not d then
+				if j > #s then return NEED_MORE end
+				return malformed(s, i, "expected a key size for " .. name)
+			end
+			if d_after > #s then return NEED_MORE end
+			table.insert(entry.sizes, { value = tonumber(d), off = d_at - i, len = #d })
+			j = blanks(s, d_after)
+			local c = s:sub(j, j)
+			if c == "]" then j = j + 1; break end
+			if c ~= "," then
+				if j > #s then return NEED_MORE end
+				return malformed(s, i, "expected ',' or ']' in the sizes of " .. name)
+			end
+			j = j + 1
+		end
+		table.insert(ciphers, entry)
+		local k = blanks(s, j)
+		if s:sub(k, k) ~= "," then
+			-- End of the data, a line ending or anything the grammar cannot take: complete.
+			local stop = end_of_message(s, j)
+			return { len = stop - i, text = s:sub(i, j - 1), ciphers = ciphers }
+		end
+		j = k + 1
+	end
+end
+
+-- Is the decimal text `d` a strict prefix of a key size the cipher can have?
+local function size_can_grow(cipher, d)
+	local suite = SUITES[cipher]
+	for _, size in ipairs(suite and suite.sizes or {}) do
+		local t = tostring(size)
+		if #t > #d and t:sub(1, #d) == d then return true end
+	end
+	return false
+end
+
+local function frame_choice(s, i)
+	local j = blanks(s, i + #"ChosenCipher")
+	if j > #s then return NEED_MORE end
+	if s:sub(j, j) ~= ":" then return malformed(s, i, "expected ':' after ChosenCipher") end
+	j = blanks(s, j + 1)
+	local name_at, name, after = s:match("^()([%w_%-]+)()", j)
+	if not name or after > #s then
+		if not name and j <= #s then return malformed(s, i, "expected a cipher name") end
+		return NEED_MORE
+	end
+	j = blanks(s, after)
+	if j > #s then return NEED_MORE end
+	local sep = s:sub(j, j)
+	if sep ~= "," and sep ~= ":" then return malformed(s, i, "expected ',' after " .. name) end
+	j = blanks(s, j + 1)
+	local d_at, d, d_after = s:match("^()(%d+)()", j)
+	if not d then
+		if j > #s then return NEED_MORE end
+		return malformed(s, i, "expected a key size")
+	end
+	if d_after > #s and size_can_grow(name, d) then return NEED_MORE end
+	local stop = end_of_message(s, d_after)
+	return { len = stop - i, text = s:sub(i, d_after - 1), cipher = name, cipher_off = name_at - i,
+		bits = tonumber(d), bits_off = d_at - i, bits_len = #d }
+end
+
+local function frame_dhmke(s, i)
+	local j = blanks(s, i + #"DHMKE")
+	if j > #s then return NEED_MORE end
+	if s:sub(j, j) ~= ":" then return malformed(s, i, "expected ':' after DHMKE") end
+	j = blanks(s, j + 1)
+	local d_at, d, d_after = s:match("^()(%d*)()", j)
+	if d_after > #s and #d < DH_MIN_DIGITS then return NEED_MORE end
+	if d == "" then return malformed(s, i, "expected the decimal public value") end
+	local stop = end_of_message(s, d_after)
+	return { len = stop - i, digits = d, digits_off = d_at - i }
+end
+
+local TAG_PATTERN = "^" .. string.rep("[0-9a-f]", TAG_HEX_LEN)
+
+-- verify(ct, tag) -> ok, mode (nil when there are no keys). The first candidate split whose
+-- tag verifies wins; without keys, the first candidate. With keys and no verifying candidate,
+-- a candidate ending exactly at the end of the data is taken as a message with a bad tag.
+local function frame_data(s, i, verify)
+	local last_start = math.min(#s, i + MAX_DATA_MESSAGE) - TAG_HEX_LEN + 1
+	for start = i, last_start, 16 do
+		if s:find(TAG_PATTERN, start) then
+			local ct, tag = s:sub(i, start - 1), s:sub(start, start + TAG_HEX_LEN - 1)
+			local ok, mode = true, nil
+			if verify then ok, mode = verify(ct, tag) end
+			local ends_data = start + TAG_HEX_LEN - 1 == #s
+			if ok or ends_data then
+				local m = { len = #ct + TAG_HEX_LEN, ct_len = #ct, tag = tag, hmac_mode = mode }
+				if verify then m.tag_ok = ok end
+				return m
+			end
+		end
+	end
+	if #s - i + 1 > MAX_DATA_MESSAGE then
+		return { len = #s - i + 1, malformed = "no 16-aligned tag of 64 lowercase hex characters" }
+	end
+	return NEED_MORE
+end
+
+local REPLY_PREFIX = "Server says: "
+
+local function frame_reply(s, i, expected)
+	local rest = s:sub(i)
+	-- Lock-step: the answer to message n may still be arriving.
+	if expected and #rest < #expected and expected:sub(1, #rest) == rest then return NEED_MORE end
+	local stop = #s + 1
+	local again = s:find(REPLY_PREFIX, i + 1, true)
+	if again then stop = again end
+	local raw = s:sub(i, stop - 1)
+	local body = raw:gsub("%z+$", "")
+	return { len = #raw, text = body:gsub("%z", ""), padding = #raw - #body }
+end
+
+----------------------------------------------------------------------------------------------
+-- Session crypto (first pass only): key lookup, tag verification, decryption in order.
+----------------------------------------------------------------------------------------------
+
+local function hmac_hex(key, data)
+	return tohex(ossl.hmac.new(key, "sha256"):final(data))
+end
+
+local function keylog_sessions()
+	if not keylog then
+		local path = cvpn.prefs.keylog_file
+		keylog = {}
+		if path == nil or path == "" then
+			keylog.error = "no key log: set the preference cvpn.keylog_file " ..
+				"(Preferences > Protocols > CVPN, or tshark -o cvpn.keylog_file:FILE)"
+		else
+			keylog.sessions, keylog.error = read_keylog(path)
+		end
+	end
+	return keylog.sessions, keylog.error
+end
+
+-- Builds conv.crypto: { verify = fn|nil, decrypt = fn|nil, reason = why not, ... }.
+local function setup_crypto(conv)
+	local c = { cumulative = "" }
+	conv.crypto = c
+	if ossl.missing then c.reason = ossl.missing; return c end
+	local sessions, err = keylog_sessions()
+	if not sessions then c.reason = err; return c end
+	local id = conv.client .. " " .. conv.server
+	local entry = sessions[id]
+	if not entry then
+		c.reason = "no key log line for this session (client " .. conv.client_text ..
+			", server " .. conv.server_text .. ")"
+		return c
+	end
+	local suite = SUITES[entry.cipher]
+	local key = fromhex(entry.key_hex)
+	local iv = entry.iv_hex ~= "-" and fromhex(entry.iv_hex) or ""
+	if not suite then c.reason = "unknown cipher in the key log: " .. entry.cipher; return c end
+	if #key ~= (suite.key_len or entry.bits / 8) or #iv ~= suite.iv_len then
+		c.reason = "key log line has a key or IV of the wrong length: " .. entry.line
+		return c
+	end
+	c.mode = entry.hmac
+	local ok, probe = pcall(hmac_hex, key, "")
+	if ok then
+		c.verify = function(ct, tag)
+			local per_message = hmac_hex(key, ct)
+			if c.mode == "per-message" then return tag == per_message, "per-message" end
+			local cumulative = hmac_hex(key, c.cumulative .. ct)
+			if c.mode == "cumulative" then return tag == cumulative, "cumulative" end
+			-- auto: both agree on message 1; lock in where they differ (see commit_data).
+			if tag == cumulative and tag == per_message then return true, "auto" end
+			if tag == cumulative then return true, "cumulative" end
+			if tag == per_message then return true, "per-message" end
+			return false, "auto"
+		end
+	else
+		c.reason = "HMAC-SHA256 not available: " .. short_error(probe)
+		return c
+	end
+	local decrypt, what = suite.new(key, iv, entry.bits)
+	if decrypt then
+		c.decrypt, c.decryptor = decrypt, what
+	else
+		c.reason = "cipher not available: " .. entry.cipher .. " " .. entry.bits .. ": " .. what
+	end
+	return c
+end
+
+-- Advances the session past data message `m` (ciphertext ct): HMAC mode lock-in, cumulative
+-- input, CBC chain / XOR position, and fills in the plaintext when the tag verified.
+local function commit_data(conv, m, ct)
+	local c = conv.crypto
+	if m.tag_ok and c.mode == "auto" and m.hmac_mode ~= "auto" then c.mode = m.hmac_mode end
+	c.cumulative = c.cumulative .. ct
+	m.decryptor = c.decryptor
+	if not c.verify then
+		m.status = c.reason
+		return
+	end
+	if m.tag_ok and m.hmac_mode == "auto" then m.hmac_mode = "auto (both modes agree)" end
+	-- Decrypt even a message with a bad tag: the next message's CBC IV is its last block.
+	local pt = c.decrypt and c.decrypt(ct)
+	if not c.decrypt then
+		m.status = c.reason
+	elseif not m.tag_ok then
+		m.status = "not decrypted: bad HMAC"
+	else
+		m.plaintext, m.status = pt, "decrypted"
+		conv.expected_replies[m.number] = REPLY_PREFIX .. reverse_utf8(strip_nuls(pt))
+	end
+end
+
+----------------------------------------------------------------------------------------------
+-- Message types: one table. dir = who sends it; next = the phase after it.
+----------------------------------------------------------------------------------------------
+
+local MESSAGE_TYPES = {
+	proposal = { dir = "c2s", keyword = "ProposedCiphers", next = "dhmke" },
+	choice = { dir = "s2c", keyword = "ChosenCipher", next = "dhmke" },
+	dhmke = { keyword = "DHMKE", next = { c2s = "data", s2c = "reply" } },
+	data = { dir = "c2s" },
+	reply = { dir = "s2c" },
+}
+
+local FIRST_PHASE = { c2s = "proposal", s2c = "choice" }
+
+-- Does s at i start with keyword, or with a beginning of it that ends the data?
+local function keyword_state(s, i, keyword)
+	local have = s:sub(i, i + #keyword - 1)
+	if have == keyword then return "yes" end
+	if #have < #keyword and keyword:sub(1, #have) == have then return "partial" end
+	return "no"
+end
+
+-- Picks the type of the message at s[i] from the direction's phase; in a handshake phase the
+-- keywords decide (a capture may start late), otherwise it is a data message or a reply.
+local function pick_type(dir, phase, s, i)
+	if phase ~= "data" and phase ~= "reply" then
+		for _, name in ipairs({ "proposal", "choice", "dhmke" }) do
+			local t = MESSAGE_TYPES[name]
+			if t.dir == nil or t.dir == dir then
+				local state = keyword_state(s, i, t.keyword)
+				if state == "yes" then return name end
+				if state == "partial" then return nil end
+			end
+		end
+	end
+	return dir == "c2s" and "data" or "reply"
+end
+
+-- First pass: frames the next message of this direction at s[i], updates the state.
+local function parse_next(conv, dir, s, i)
+	local d = conv.dirs[dir]
+	local name = pick_type(dir, d.phase, s, i)
+	if not name then return NEED_MORE end
+	local m
+	if name == "proposal" then m = frame_proposal(s, i)
+	elseif name == "choice" then m = frame_choice(s, i)
+	elseif name == "dhmke" then m = frame_dhmke(s, i)
+	elseif name == "data" then
+		if not conv.crypto then setup_crypto(conv) end
+		m = frame_data(s, i, conv.crypto.verify)
+	else
+		m = frame_reply(s, i, conv.expected_replies[d.count + 1])
+	end
+	if m == NEED_MORE then return m end
+
+	m.type, m.raw = name, s:sub(i, i + m.len - 1)
+	local nxt = MESSAGE_TYPES[name].next
+	if nxt then d.phase = type(nxt) == "table" and nxt[dir] or nxt end
+	if name == "dhmke" then
+		m.side = (dir == "c2s") and "client" or "server"
+		m.bits = decimal_bit_length(m.digits)
+	elseif (name == "data" or name == "reply") and not m.malformed then
+		d.count = d.count + 1
+		m.number = d.count
+		if name == "data" then commit_data(conv, m, s:sub(i, i + m.ct_len - 1)) end
+	end
+	return m
+end
+
+----------------------------------------------------------------------------------------------
+-- Display: the same for the first pass and every later one.
+----------------------------------------------------------------------------------------------
+
+local function info_text(m)
+	if m.malformed then return "Malformed " .. m.type .. ": " .. m.malformed end
+	if m.type == "proposal" then
+		local parts = {}
+		for _, c in ipairs(m.ciphers) do
+			local sizes = {}
+			for _, sz in ipairs(c.sizes) do sizes[#sizes + 1] = sz.value end
+			parts[#parts + 1] = c.name .. " " .. table.concat(sizes, "/")
+		end
+		return "Proposal: " .. table.concat(parts, ", ")
+	elseif m.type == "choice" then
+		return "Choice: " .. m.cipher .. " " .. m.bits
+	elseif m.type == "dhmke" then
+		return string.format("DHMKE %s public (%d digits, %d bits)", m.side, #m.digits, m.bits)
+	elseif m.type == "data" then
+		local text = m.plaintext and string.format(" %q", strip_nuls(m.plaintext)) or ""
+		local verdict = m.tag_ok == true and ", tag OK" or (m.tag_ok == false and ", BAD TAG" or "")
+		return string.format("Data #%d: %d bytes + tag%s%s", m.number, m.ct_len, verdict, text)
+	else
+		return string.format("Reply #%d: %s", m.number, m.text)
+	end
+end
+
+local function show_data(m, tvb, at, subtree)
+	subtree:add(F.ciphertext, tvb(at, m.ct_len))
+	local tag_item = subtree:add(F.tag, tvb(at + m.ct_len, TAG_HEX_LEN), m.tag)
+	if m.hmac_mode then subtree:add(F.hmac, m.hmac_mode):set_generated() end
+	if m.tag_ok ~= nil then
+		subtree:add(F.tag_ok, m.tag_ok):set_generated()
+		if not m.tag_ok then tag_item:add_proto_expert_info(E.bad_hmac) end
+	end
+	if m.decryptor then subtree:add(F.decryptor, m.decryptor):set_generated() end
+	local status = subtree:add(F.decrypt_status, m.status):set_generated()
+	if not m.plaintext and m.tag_ok ~= false then
+		status:add_proto_expert_info(E.undecrypted, "Cannot decrypt: " .. m.status)
+	end
+	if m.plaintext then
+		local text = strip_nuls(m.plaintext)
+		if #m.plaintext > 0 then
+			local dec = ByteArray.new(m.plaintext, true):tvb("Decrypted cvpn")
+			local lead = #m.plaintext - #m.plaintext:gsub("^%z+", "")
+			subtree:add(F.plaintext, dec(lead, #text), text)
+		else
+			subtree:add(F.plaintext, text):set_generated()
+		end
+	end
+end
+
+local function show(m, tvb, at, tree)
+	local subtree = tree:add(cvpn, tvb(at, m.len))
+	subtree:append_text(": " .. m.type)
+	subtree:add(F.type, m.type):set_generated()
+	if m.malformed then
+		subtree:add_proto_expert_info(E.malformed, "Malformed " .. m.type .. ": " .. m.malformed)
+		return
+	end
+	if m.type == "proposal" then
+		local p = subtree:add(F.proposal, tvb(at, #m.text), m.text)
+		for _, c in ipairs(m.ciphers) do
+			local ci = p:add(F.proposal_cipher, tvb(at + c.off, c.len), c.name)
+			for _, sz in ipairs(c.sizes) do
+				ci:add(F.proposal_bits, tvb(at + sz.off, sz.len), sz.value)
+			end
+		end
+	elseif m.type == "choice" then
+		local ch = subtree:add(F.choice, tvb(at, #m.text), m.text)
+		ch:add(F.choice_cipher, tvb(at + m.cipher_off, #m.cipher), m.cipher)
+		ch:add(F.choice_bits, tvb(at + m.bits_off, m.bits_len), m.bits)
+	elseif m.type == "dhmke" then
+		local field = m.side == "client" and F.dh_client or F.dh_server
+		local range = tvb(at + m.digits_off, #m.digits)
+		local v = subtree:add(field, range, m.digits)
+		v:add(F.dh_digits, range, #m.digits):set_generated()
+		v:add(F.dh_bits, range, m.bits):set_generated()
+	elseif m.type == "data" then
+		subtree:add(F.message, m.number):set_generated()
+		show_data(m, tvb, at, subtree)
+	else
+		subtree:add(F.message, m.number):set_generated()
+		subtree:add(F.reply, tvb(at, m.len - m.padding), m.text)
+		subtree:add(F.reply_padding, m.padding):set_generated()
+	end
+end
+
+----------------------------------------------------------------------------------------------
+-- Dissector entry points
+----------------------------------------------------------------------------------------------
+
+-- Who is the client: the sender of ProposedCiphers, the receiver of ChosenCipher, otherwise
+-- the side that is not on port 4600 (a capture that starts late).
+local function sender_is_client(pinfo, s)
+	if s:sub(1, 15) == "ProposedCiphers" then return true end
+	if s:sub(1, 12) == "ChosenCipher" then return false end
+	return pinfo.src_port ~= PORT
+end
+
+-- Direction of this packet; the first packet of a connection fixes who the client is.
+local function direction(conv, pinfo, s)
+	if not conv.client then
+		local ca, cp, sa, sp = pinfo.src, pinfo.src_port, pinfo.dst, pinfo.dst_port
+		if not sender_is_client(pinfo, s) then ca, cp, sa, sp = sa, sp, ca, cp end
+		conv.client, conv.server = endpoint_key(ca, cp), endpoint_key(sa, sp)
+		conv.client_text = tostring(ca) .. ":" .. cp
+		conv.server_text = tostring(sa) .. ":" .. sp
+	end
+	return endpoint_key(pinfo.src, pinfo.src_port) == conv.client and "c2s" or "s2c"
+end
+
+local function conversation(pinfo)
+	local stream = f_tcp_stream()
+	local id = stream and stream.value or tostring(pinfo.src) .. ":" .. pinfo.src_port
+	local conv = conversations[id]
+	if not conv then
+		conv = { dirs = { c2s = { phase = FIRST_PHASE.c2s, count = 0 },
+			s2c = { phase = FIRST_PHASE.s2c, count = 0 } }, expected_replies = {} }
+		conversations[id] = conv
+	end
+	return conv
+end
+
+-- A message this frame already holds (found on the first pass) that starts at s[i].
+local function known_message(list, s, i)
+	for _, m in ipairs(list or {}) do
+		if s:sub(i, i + m.len - 1) == m.raw then return m end
+	end
+end
+
+function cvpn.dissector(tvb, pinfo, tree)
+	local s = tvb:raw()
+	if #s == 0 then return 0 end
+	local list = frames[pinfo.number]
+	local conv, dir
+	if not pinfo.visited then
+		conv = conversation(pinfo)
+		dir = direction(conv, pinfo, s)
+	end
+	local i, infos = 1, {}
+	while i <= #s do
+		local m = known_message(list, s, i)
+		if not m and not pinfo.visited then
+			m = parse_next(conv, dir, s, i)
+			if m ~= NEED_MORE then
+				list = list or {}
+				frames[pinfo.number] = list
+				table.insert(list, m)
+			end
+		end
+		if not m or m == NEED_MORE then
+			pinfo.desegment_offset = i - 1
+			pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
+			break
+		end
+		show(m, tvb, i - 1, tree)
+		infos[#infos + 1] = info_text(m)
+		i = i + m.len
+	end
+	if #infos > 0 then
+		-- TCP may call us twice for one frame (a reassembled message, then the rest).
+		if tostring(pinfo.cols.protocol) == "CVPN" then
+			pinfo.cols.info:append(" | " .. table.concat(infos, " | "))
+		else
+			pinfo.cols.protocol = "CVPN"
+			pinfo.cols.info = table.concat(infos, " | ")
+		end
+	end
+	return #s
+end
+
+-- Any port: a connection whose first client bytes are "ProposedCiphers".
+local function heuristic(tvb, pinfo, tree)
+	if tvb:len() < 15 or tvb:raw(0, 15) ~= "ProposedCiphers" then return false end
+	local seq = f_tcp_seq()
+	if seq and seq.value ~= 1 then return false end
+	pinfo.conversation = cvpn
+	cvpn.dissector(tvb, pinfo, tree)
+	return true
+end
+
+DissectorTable.get("tcp.port"):add(PORT, cvpn)
+cvpn:register_heuristic("tcp", heuristic)

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* The client's states: the choice, the replies, and sending messages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_impl.h"
+#include "err.h"
+#include "record.h"
+#include "text.h"
+
+/* A choice is complete when its size is one we offered and no longer offered size starts with it. */
+static bool
+choice_final(struct engine *e, const uint8_t *p, size_t n)
+{
+	const struct suite *s;
+	unsigned bits;
+	size_t end = frame_trimmed(p, n), start = end;
+
+	if (proposal_parse_choice(p, n, &e->cfg.ciphers, &s, &bits) != 0)
+		return false;
+	while (start > 0 && p[start - 1] >= '0' && p[start - 1] <= '9')
+		start--;
+	return !proposal_size_extends(&e->cfg.ciphers, s, p + start, end - start);
+}
+
+int
+client_choice(struct engine *e)
+{
+	const uint8_t *msg;
+	size_t len, used;
+	bool nl;
+	int r;
+
+	if ((r = frame_take(e, "ChosenCipher", choice_final, &msg, &len, &used, &nl)) <= 0)
+		return r;
+	if ((r = proposal_parse_choice(msg, len, &e->cfg.ciphers, &e->suite, &e->bits)) != 0)
+		return r;
+	engine_emit_text(e, ENGINE_EV_NEGOTIATED, msg, frame_trimmed(msg, len));
+	buf_consume(&e->in, used);
+	e->state = C_KEYGEN;
+	return 1;
+}
+
+/* Takes the reply to the last message; a different reply is taken when the server pauses. */
+int
+client_reply(struct engine *e)
+{
+	struct engine_event ev = { .type = ENGINE_EV_REPLY };
+	uint8_t *p;
+	size_t n, skip = 0, take, i, out;
+	bool prefix;
+
+	while (skip < e->in.len && e->in.data[skip] == 0)
+		skip++;
+	buf_consume(&e->in, skip);
+	p = e->in.data;
+	n = e->in.len;
+	if (n == 0)
+		return 0;
+	prefix = memcmp(p, e->expect.data, n < e->expect.len ? n : e->expect.len) == 0;
+	if (prefix && n >= e->expect.len) {
+		take = e->expect.len;
+	} else if (e->quiet) {
+		take = n;
+		ev.status = CVPN_ERR_BAD_REPLY;
+	} else {
+		return n > e->cfg.max_message + REPLY_SLACK ? CVPN_ERR_TOO_LONG : 0;
+	}
+	/* Drop NULs inside what we take (padded replies), then the ones that follow it. */
+	for (i = 0, out = 0; i < take; i++)
+		if (p[i] != 0)
+			p[out++] = p[i];
+	ev.text = p;
+	ev.text_len = out;
+	engine_emit(e, &ev);
+	while (take < n && p[take] == 0)
+		take++;
+	buf_consume(&e->in, take);
+	e->state = C_READY;
+	return 1;
+}
+
+/* Between messages only stray NUL padding may arrive. */
+int
+client_idle(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->in.len; i++)
+		if (e->in.data[i] != 0)
+			return CVPN_ERR_UNEXPECTED;
+	buf_consume(&e->in, e->in.len);
+	return 0;
+}
+
+int
+engine_send(struct engine *e, const uint8_t *text, size_t n)
+{
+	struct engine_event ev = { .type = ENGINE_EV_SENT };
+	size_t wire = record_wire_len(n), start = 0, end = n;
+	size_t prefix = strlen(ENGINE_REPLY_PREFIX), limit = e->cfg.max_message + REPLY_SLACK;
+	uint8_t *out;
+	int r;
+
+	if (e->cfg.server || e->state != C_READY)
+		return e->state == FAILED ? e->err : CVPN_ERR_STATE;
+	if (n > e->cfg.max_message || wire > e->cfg.max_message)
+		return CVPN_ERR_MSG_TOO_LONG;
+	if (!text_utf8_valid(text, n))
+		return CVPN_ERR_BAD_UTF8;
+	if ((out = malloc(wire)) == NULL)
+		return CVPN_ERR_NOMEM;
+	if ((r = record_seal(e->rec, text, n, out)) != 0) {
+		free(out);
+		return engine_fail(e, r);
+	}
+	/*
+	 * What a reference server answers: it strips NULs at both ends along with
+	 * the padding, so its reply lacks them. A different reply is reported, not fatal.
+	 */
+	while (end > 0 && text[end - 1] == 0)
+		end--;
+	while (start < end && text[start] == 0)
+		start++;
+	buf_clear(&e->expect);
+	if ((r = buf_append(&e->expect, ENGINE_REPLY_PREFIX, prefix, limit)) == 0 &&
+	    (r = buf_append(&e->expect, text + start, end - start, limit)) == 0)
+		text_utf8_reverse(e->expect.data + prefix, text + start, end - start);
+	if (r == 0)
+		r = engine_queue(e, out, wire);
+	if (r == 0) {
+		ev.text = text;
+		ev.text_len = n;
+		ev.ct = out;
+		ev.ct_len = wire - RECORD_TAG_LEN;
+		ev.tag = out + wire - RECORD_TAG_LEN;
+		ev.tag_len = RECORD_TAG_LEN;
+		engine_emit(e, &ev);
+		e->state = C_WAIT_REPLY;
+	}
+	free(out);
+	return r ? engine_fail(e, r) : 0;
+}

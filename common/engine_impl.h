@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cvpn: the engine's insides, shared by engine.c (API and driver),
+ * engine_frame.c (reading unframed handshake messages), engine_client.c and
+ * engine_server.c (the two roles' states). No other module includes this.
+ */
+#ifndef CVPN_ENGINE_IMPL_H
+#define CVPN_ENGINE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "engine.h"
+#include "suite.h"
+
+struct dh;
+
+enum state {
+	C_START,        /* client: proposal not yet queued */
+	C_WAIT_CHOICE,  /* client: waiting for ChosenCipher */
+	C_KEYGEN,       /* client: work: generate our DH key */
+	C_WAIT_DH,      /* client: waiting for the server's DHMKE */
+	C_DERIVE,       /* client: work: compute the shared secret */
+	C_READY,        /* client: may send */
+	C_WAIT_REPLY,   /* client: waiting for the reply to the last message */
+	S_WAIT_PROPOSAL,
+	S_WAIT_DH,
+	S_WORK,         /* server: work: generate our key and compute the secret */
+	S_READY,        /* server: waiting for data messages */
+	FAILED
+};
+
+/* Room for a handshake message: the longest DHMKE plus whitespace and terminators. */
+#define HANDSHAKE_MAX ENGINE_MAX_MESSAGE
+/* How far past the data message limit a reply may go: the prefix and NUL padding. */
+#define REPLY_SLACK 64
+
+struct engine {
+	struct engine_config cfg;
+	enum state state;
+	int err;
+	engine_event_fn *fn;
+	void *arg;
+	struct buf in, out;
+	bool quiet;             /* the peer paused: take partial messages as complete */
+	bool newline;           /* terminate our handshake messages with '\n' */
+	const struct suite *suite;
+	unsigned bits;
+	struct dh *dh;
+	char *local_pub;        /* decimal, malloc'd */
+	uint8_t *peer_pub;      /* decimal digits kept for the work step */
+	size_t peer_pub_len;
+	bool work_done;
+	int work_err;
+	char shared_key[SUITE_SHARED_KEY_LEN + 1];
+	uint8_t key[SUITE_MAX_KEY], iv[SUITE_MAX_IV];
+	size_t key_len, iv_len;
+	struct record *rec;
+	struct buf expect;      /* client: the reply we expect to the last message */
+	size_t scan_off;        /* server: splits of the buffered data message before this failed */
+	enum state failed_in;   /* the state a failure happened in, for engine_phase() */
+};
+
+/* ---- engine.c ---- */
+
+/* Passes an event to the user's callback, filling in the session's cipher and HMAC mode. */
+void engine_emit(struct engine *e, struct engine_event *ev);
+
+/* Emits an event that carries only text. */
+void engine_emit_text(struct engine *e, enum engine_event_type type, const void *text, size_t len);
+
+/* Marks the session dead with err (remembering the phase). Returns err. */
+int engine_fail(struct engine *e, int err);
+
+/* Queues bytes to send. Returns 0 or CVPN_ERR_*. */
+int engine_queue(struct engine *e, const void *p, size_t n);
+
+/* Queues a handshake message, with '\n' when the session uses terminators. */
+int engine_queue_handshake(struct engine *e, const char *msg, size_t n);
+
+/* ---- engine_frame.c ---- */
+
+/* True when p[0..n) is a complete message that cannot go on. */
+typedef bool frame_final_fn(struct engine *e, const uint8_t *p, size_t n);
+
+/* Length of p[0..n) without trailing whitespace. */
+size_t frame_trimmed(const uint8_t *p, size_t n);
+
+/*
+ * Takes one handshake message starting with keyword. Returns 1 with *msg and
+ * *len set (the bytes stay in e->in until the caller consumes *used), 0 when
+ * more input is needed, or a negative code.
+ */
+int frame_take(struct engine *e, const char *keyword, frame_final_fn *is_final,
+    const uint8_t **msg, size_t *len, size_t *used, bool *had_newline);
+
+/* Reads the peer's DHMKE (either role), then moves to state next. Same returns as frame_take. */
+int frame_read_dhmke(struct engine *e, enum state next);
+
+/* ---- engine_client.c and engine_server.c: one step of a state; 1 progress, 0 wait, <0 failure ---- */
+
+int client_choice(struct engine *e);
+int client_reply(struct engine *e);
+int client_idle(struct engine *e);
+int server_proposal(struct engine *e);
+int server_data(struct engine *e);
+
+#endif

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* The server's states: the proposal and the data messages, answered with replies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "engine_impl.h"
+#include "err.h"
+#include "proposal.h"
+#include "record.h"
+#include "text.h"
+
+/*
+ * A proposal can always go on with another ",NAME:[...]" entry, even right
+ * after the ']' that closes the last bracket, so only a '\n' or the peer's
+ * pause ends it.
+ */
+static bool
+proposal_final(struct engine *e, const uint8_t *p, size_t n)
+{
+	(void)e;
+	(void)p;
+	(void)n;
+	return false;
+}
+
+int
+server_proposal(struct engine *e)
+{
+	struct proposal theirs;
+	const uint8_t *msg;
+	size_t len, used;
+	char choice[64];
+	bool nl;
+	int r, n;
+
+	if ((r = frame_take(e, "ProposedCiphers", proposal_final, &msg, &len, &used, &nl)) <= 0)
+		return r;
+	/* Nothing from a message that does not parse reaches the user. */
+	if ((r = proposal_parse_wire(msg, len, &theirs)) != 0)
+		return r;
+	engine_emit_text(e, ENGINE_EV_PROPOSAL, msg, frame_trimmed(msg, len));
+	if ((r = proposal_select(&e->cfg.ciphers, &theirs, &e->suite, &e->bits)) != 0)
+		return r;
+	buf_consume(&e->in, used);
+	e->newline = e->cfg.newline == ENGINE_NEWLINE_ALWAYS || (e->cfg.newline == ENGINE_NEWLINE_MIRROR && nl);
+	if ((n = proposal_format_choice(e->suite, e->bits, choice, sizeof(choice))) < 0)
+		return n;
+	engine_emit_text(e, ENGINE_EV_NEGOTIATED, choice, (size_t)n);
+	if ((r = engine_queue_handshake(e, choice, (size_t)n)) != 0)
+		return r;
+	e->state = S_WAIT_DH;
+	return 1;
+}
+
+static int
+reply(struct engine *e, const uint8_t *text, size_t n)
+{
+	struct engine_event ev = { .type = ENGINE_EV_REPLY };
+	size_t prefix = e->cfg.reply == ENGINE_REPLY_BARE ? 0 : strlen(ENGINE_REPLY_PREFIX);
+	size_t total = prefix + n, pad = 0;
+	uint8_t *out;
+	int r;
+
+	if (e->cfg.reply == ENGINE_REPLY_PADDED)
+		pad = record_wire_len(n) - RECORD_TAG_LEN - n;
+	if ((out = calloc(1, total + pad + 1)) == NULL)
+		return CVPN_ERR_NOMEM;
+	memcpy(out, ENGINE_REPLY_PREFIX, prefix);
+	text_utf8_reverse(out + prefix, text, n);
+	ev.text = out;
+	ev.text_len = total;
+	engine_emit(e, &ev);
+	r = engine_queue(e, out, total + pad);
+	free(out);
+	return r;
+}
+
+/*
+ * Finds one data message: the first split where a 16-byte-aligned run of 64
+ * lowercase hex characters ends and whose tag verifies. This reads messages
+ * split over several reads and several messages in one read. A split that
+ * fails at the very end of what arrived is a bad tag, not a partial message.
+ * The bytes before a split never change, so a split that failed once stays
+ * failed: e->scan_off remembers where to go on, which keeps a peer that
+ * trickles hex-looking bytes from costing quadratic work. *pt is allocated
+ * at the first candidate; the caller wipes and frees it.
+ */
+static int
+find_data(struct engine *e, uint8_t **pt, size_t *ptlen, size_t *msglen)
+{
+	const uint8_t *p = e->in.data;
+	size_t n = e->in.len, off;
+	int r;
+
+	for (off = e->scan_off; off + RECORD_TAG_LEN <= n && off + RECORD_TAG_LEN <= e->cfg.max_message;
+	    off += RECORD_PAD) {
+		e->scan_off = off;
+		if (!text_is_lower_hex(p + off, RECORD_TAG_LEN))
+			continue;
+		if (*pt == NULL && (*pt = malloc(n)) == NULL)
+			return CVPN_ERR_NOMEM;
+		r = record_open(e->rec, p, off + RECORD_TAG_LEN, *pt, ptlen);
+		if (r == 0)
+			*msglen = off + RECORD_TAG_LEN;
+		/*
+		 * Random CBC output never looks like hex, but XOR and None send
+		 * text that may: for them a failing split at the end may be a
+		 * prefix of a longer message until the peer pauses.
+		 */
+		if (r != CVPN_ERR_BAD_TAG ||
+		    (off + RECORD_TAG_LEN == n && (e->quiet || suite_kind(e->suite) == SUITE_CBC)))
+			return r == 0 ? 1 : r;
+		if (off + RECORD_TAG_LEN == n)
+			return 0; /* XOR/None: try this split again when more arrives or the peer pauses */
+	}
+	e->scan_off = off;
+	return n >= e->cfg.max_message ? CVPN_ERR_TOO_LONG : 0;
+}
+
+int
+server_data(struct engine *e)
+{
+	struct engine_event ev = { .type = ENGINE_EV_MESSAGE };
+	size_t n = e->in.len, ptlen = 0, msglen = 0;
+	uint8_t *pt = NULL;
+	int r;
+
+	if ((r = find_data(e, &pt, &ptlen, &msglen)) == 1 && !text_utf8_valid(pt, ptlen))
+		r = CVPN_ERR_BAD_UTF8;
+	if (r == 1) {
+		ev.text = pt;
+		ev.text_len = ptlen;
+		ev.ct = e->in.data;
+		ev.ct_len = msglen - RECORD_TAG_LEN;
+		ev.tag = e->in.data + ev.ct_len;
+		ev.tag_len = RECORD_TAG_LEN;
+		engine_emit(e, &ev);
+		if ((r = reply(e, pt, ptlen)) == 0)
+			r = 1;
+		buf_consume(&e->in, msglen);
+		e->scan_off = 0;
+	}
+	if (pt != NULL)
+		OPENSSL_clear_free(pt, n);
+	return r;
+}
