@@ -44,6 +44,27 @@ struct client_config {
 	struct keylog *keylog;    /* session keys for Wireshark, or NULL */
 };
 
+/* ---- profile.c: which profile, and the secure profile's keys ---- */
+
+enum profile_choice { PROFILE_AUTO, PROFILE_LAB, PROFILE_SECURE };
+
+struct profile_args {
+	enum profile_choice profile;
+	const char *server_key;     /* base64 */
+	const char *key;            /* our private key file */
+	const char *psk;            /* PSK file */
+	const char *known_servers;  /* known-servers file */
+};
+
+/* Fills cfg->engine.secure from the flags (secure when a server key or PSK is known). 0, or -1 with *f. */
+int profile_configure(struct client_config *cfg, const struct profile_args *pa, struct failure *f);
+
+/* "cvpn-client genkey": prints a new private key. Returns an exit code. */
+int profile_genkey(void);
+
+/* "cvpn-client pubkey": reads a private key on stdin, prints its public key. Returns an exit code. */
+int profile_pubkey(void);
+
 /* ---- report.c: everything the user sees ---- */
 
 /* Sets how events and errors are shown. */
@@ -73,6 +94,9 @@ int session_open(const struct client_config *cfg, struct session **out, struct f
 
 /* Sends one message and waits for its reply. 0, 1 for a non-fatal refusal (warned), or -1 with *f. */
 int session_send(struct session *s, const char *text, size_t n, struct failure *f);
+
+/* Ends the session: the secure profile's CLOSE exchange (nothing for the lab). 0, or -1 with *f. */
+int session_finish(struct session *s, struct failure *f);
 
 /* The socket, for polling it while the user types. */
 int session_fd(const struct session *s);

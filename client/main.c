@@ -16,7 +16,7 @@
 
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
-	OPT_LIST_CIPHERS, OPT_KEYLOG
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES
 };
 
 static const struct opt options[] = {
@@ -24,6 +24,12 @@ static const struct opt options[] = {
 	{ "port", 'p', "PORT", "server port (default 4600)" },
 	{ "ciphers", 'c', "LIST", "ciphers to propose, e.g. 'AES:128,192,256 DES:56' (default: all secure)" },
 	{ "allow-insecure", OPT_ALLOW_INSECURE, NULL, "allow XOR and None in --ciphers (no confidentiality)" },
+	{ "profile", OPT_PROFILE, "NAME", "lab or secure (default: secure when a server key or PSK is known)" },
+	{ "server-key", OPT_SERVER_KEY, "KEY", "secure: the server's public key (base64)" },
+	{ "known-servers", OPT_KNOWN_SERVERS, "FILE", "secure: 'HOST[:PORT] KEY' lines (default ~/.cvpn/known_servers)" },
+	{ "key", OPT_KEY, "FILE", "secure: our private key (else a new anonymous key per session)" },
+	{ "psk", OPT_PSK, "FILE", "secure: a pre-shared key (base64), alone or with --server-key" },
+	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default ChaChaPoly,AESGCM)" },
 	{ "hmac", OPT_HMAC, "MODE", "cumulative (default, as the reference) or per-message" },
 	{ "newline", OPT_NEWLINE, NULL, "end handshake messages with \\n (for line-reading peers)" },
 	{ "message", 'm', "MSG", "send MSG, print the reply; repeatable; exit after the last" },
@@ -52,6 +58,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: cvpn-client [OPTION]...\n"
+	    "       cvpn-client genkey | pubkey\n"
 	    "Connect to a Custom VPN lab server, agree on a cipher and a Diffie-Hellman key,\n"
 	    "then send messages (from -m, from a pipe on stdin, or typed at the prompt).\n\n");
 	opt_help(options, NOPTIONS, print_line, f);
@@ -87,6 +94,7 @@ bad_usage(const char *fmt, ...)
 }
 
 struct args {
+	struct profile_args profile;
 	const char *ciphers;
 	const char *keylog;
 	bool insecure;
@@ -111,6 +119,19 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case 'c': a->ciphers = arg; break;
 	case OPT_ALLOW_INSECURE: a->insecure = true; break;
 	case OPT_KEYLOG: a->keylog = arg; break;
+	case OPT_PROFILE:
+		if (strcmp(arg, "lab") != 0 && strcmp(arg, "secure") != 0)
+			return bad_usage("invalid --profile '%s' (expected lab or secure)", arg);
+		a->profile.profile = strcmp(arg, "lab") == 0 ? PROFILE_LAB : PROFILE_SECURE;
+		break;
+	case OPT_SERVER_KEY: a->profile.server_key = arg; break;
+	case OPT_KNOWN_SERVERS: a->profile.known_servers = arg; break;
+	case OPT_KEY: a->profile.key = arg; break;
+	case OPT_PSK: a->profile.psk = arg; break;
+	case OPT_SUITES:
+		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
+			return bad_usage("invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
+		break;
 	case OPT_HMAC:
 		/* A sender must pick: "auto" is only for receivers. */
 		if (record_hmac_parse(arg, &cfg->engine.hmac) != 0 || cfg->engine.hmac == RECORD_HMAC_AUTO)
@@ -203,6 +224,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "cvpn-client: %s\n", cvpn_strerror(r));
 		return CLIENT_SOFTWARE;
 	}
+	if (argc == 2 && strcmp(argv[1], "genkey") == 0) {
+		r = profile_genkey();
+		goto out;
+	}
+	if (argc == 2 && strcmp(argv[1], "pubkey") == 0) {
+		r = profile_pubkey();
+		goto out;
+	}
 	opt_getopt(options, NOPTIONS, longopts, shortopts);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		if ((r = apply(c, optarg, &cfg, &a)) >= 0)
@@ -216,6 +245,10 @@ main(int argc, char **argv)
 		proposal_default(&cfg.engine.ciphers);
 	else if ((r = proposal_parse_spec(a.ciphers, a.insecure, &cfg.engine.ciphers)) != 0) {
 		r = bad_usage("--ciphers '%s': %s", a.ciphers, cvpn_strerror(r));
+		goto out;
+	}
+	if (profile_configure(&cfg, &a.profile, &f) != 0) {
+		r = bad_usage("%s", f.message);
 		goto out;
 	}
 	if (a.keylog && *a.keylog && (r = keylog_start(a.keylog, &cfg.keylog)) != 0)

@@ -30,7 +30,7 @@ struct session {
 	int fd;
 	char address[80];       /* the server's address:port */
 	char local[80];         /* ours, for the key log */
-	char cipher[32];
+	char cipher[64];
 	unsigned long messages;
 	bool negotiated;
 };
@@ -150,7 +150,7 @@ on_event(void *arg, const struct engine_event *ev)
 		s->negotiated = true;
 		describe_choice(ev, s->cipher, sizeof(s->cipher));
 	}
-	if (ev->type == ENGINE_EV_KEY && s->cfg->keylog && keylog_write(s->cfg->keylog, s->local, s->address, ev) != 0)
+	if (ev->type == ENGINE_EV_KEY && ev->suite && s->cfg->keylog && keylog_write(s->cfg->keylog, s->local, s->address, ev) != 0)
 		report_warning("keylog", "cannot write the key log");
 	report_event(NULL, ev);
 }
@@ -166,7 +166,17 @@ engine_failure(struct session *s, int err, struct failure *f)
 static void
 closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 {
-	if (!s->negotiated)
+	if (s->cfg->engine.secure.enabled && engine_established(s->engine))
+		fail(f, CLIENT_PROTOCOL, "truncated",
+		    "server closed the connection without a CLOSE record: the session was truncated");
+	else if (s->cfg->engine.secure.enabled && !s->negotiated)
+		fail(f, CLIENT_NEGOTIATION, "no_suite",
+		    "server closed the connection after our hello: it does not serve this mode or suite");
+	else if (s->cfg->engine.secure.enabled)
+		fail(f, CLIENT_PROTOCOL, "handshake",
+		    "server closed the connection during the handshake: wrong server key or PSK, "
+		    "or our key is not authorized (see its log)");
+	else if (!s->negotiated)
 		fail(f, CLIENT_NEGOTIATION, "no_common_cipher",
 		    "server closed the connection after our proposal: no cipher in common (try --ciphers), "
 		    "or the server is full (see its log)");
@@ -335,6 +345,21 @@ session_send(struct session *s, const char *text, size_t n, struct failure *f)
 	}
 	s->messages++;
 	return run_until(s, engine_ready, true, f);
+}
+
+int
+session_finish(struct session *s, struct failure *f)
+{
+	int r;
+
+	if (!s->cfg->engine.secure.enabled)
+		return 0;
+	/* An authenticated close, so that neither side can be fooled by a cut connection. */
+	if ((r = engine_close(s->engine)) != 0) {
+		engine_failure(s, r, f);
+		return -1;
+	}
+	return run_until(s, engine_closed, false, f);
 }
 
 int

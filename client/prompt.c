@@ -108,6 +108,8 @@ handle_line(struct prompt *p, const char *line, size_t n)
 static int
 finish(struct prompt *p)
 {
+	if (p->exit == CLIENT_OK && session_finish(p->session, &p->failure) != 0)
+		p->exit = p->failure.exit;
 	if (p->exit != CLIENT_OK)
 		report_failure(&p->failure);
 	else

@@ -73,9 +73,20 @@ json_event(const struct engine_event *ev)
 
 	switch (ev->type) {
 	case ENGINE_EV_NEGOTIATED:
-		printf("{\"event\":\"negotiated\",\"cipher\":\"%s\",\"bits\":%u", suite_name(ev->suite), ev->bits);
+		if (ev->protocol) {
+			printf("{\"event\":\"negotiated\",\"profile\":\"secure\",\"protocol\":\"%s\"", ev->protocol);
+			break;
+		}
+		printf("{\"event\":\"negotiated\",\"profile\":\"lab\",\"cipher\":\"%s\",\"bits\":%u",
+		    suite_name(ev->suite), ev->bits);
 		break;
 	case ENGINE_EV_KEY:
+		if (ev->protocol) {
+			printf("{\"event\":\"key_established\",\"protocol\":\"%s\"", ev->protocol);
+			if (values)
+				json_text(stdout, "handshake_hash", ev->text, ev->text_len);
+			break;
+		}
 		printf("{\"event\":\"key_established\",\"cipher\":\"%s\",\"bits\":%u,\"hmac\":\"%s\"",
 		    suite_name(ev->suite), ev->bits, record_hmac_name(ev->hmac));
 		if (values) {
@@ -87,8 +98,9 @@ json_event(const struct engine_event *ev)
 	case ENGINE_EV_SENT:
 		printf("{\"event\":\"sent\"");
 		json_text(stdout, "text", ev->text, ev->text_len);
-		printf(",\"bytes\":%zu", ev->ct_len + ev->tag_len);
-		if (values) {
+		if (ev->ct)
+			printf(",\"bytes\":%zu", ev->ct_len + ev->tag_len);
+		if (values && ev->ct) {
 			json_hex(stdout, "ciphertext", ev->ct, ev->ct_len);
 			json_text(stdout, "tag", ev->tag, ev->tag_len);
 		}
@@ -128,11 +140,11 @@ verbose_line(void *arg, const char *line)
 static void
 human_event(const struct engine_event *ev)
 {
-	char name[32];
+	char name[64];
 
 	if (ev->type == ENGINE_EV_NEGOTIATED && config->verbosity >= 0) {
 		describe_choice(ev, name, sizeof(name));
-		printf("We are going to use %s\n", name);
+		printf("We are going to use %s%s\n", name, ev->protocol ? " (secure profile)" : "");
 	} else if (ev->type == ENGINE_EV_REPLY) {
 		/* Terminal controls from the network must not reach the terminal. */
 		char *text = text_escape_dup(ev->text, ev->text_len);

@@ -86,7 +86,10 @@ secret_line(struct out *o, const char *name, const unsigned char *p, size_t n)
 void
 describe_choice(const struct engine_event *ev, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s%u", ev->suite ? suite_name(ev->suite) : "?", ev->bits);
+	if (ev->suite == NULL)
+		snprintf(out, outlen, "%.*s", (int)ev->text_len, (const char *)ev->text);
+	else
+		snprintf(out, outlen, "%s%u", suite_name(ev->suite), ev->bits);
 }
 
 void
@@ -113,6 +116,11 @@ describe_event(const struct engine_event *ev, bool server, int level, describe_l
 		dh_line(&o, server ? "dh.client_public" : "dh.server_public", ev, level);
 		break;
 	case ENGINE_EV_KEY:
+		if (ev->protocol) {
+			/* Secure profile: the handshake hash binds everything both sides saw. */
+			line(&o, "  handshake_hash = %.*s", (int)ev->text_len, (const char *)ev->text);
+			break;
+		}
 		line(&o, "  shared_key = %.*s", (int)ev->text_len, (const char *)ev->text);
 		secret_line(&o, "key", ev->key, ev->key_len);
 		if (ev->iv_len)
@@ -121,11 +129,16 @@ describe_event(const struct engine_event *ev, bool server, int level, describe_l
 		break;
 	case ENGINE_EV_SENT:
 	case ENGINE_EV_MESSAGE:
+		if (ev->protocol || ev->ct == NULL)
+			break; /* secure records are opaque: nothing but the text to show */
 		hex_line(&o, "ciphertext", ev->ct, ev->ct_len, limit);
 		line(&o, "  tag = %.*s (%s)", (int)ev->tag_len, (const char *)ev->tag, record_hmac_name(ev->hmac));
 		break;
 	case ENGINE_EV_REPLY:
 		line(&o, "  reply %s %zu bytes", server ? "->" : "<-", ev->text_len);
+		break;
+	case ENGINE_EV_PEER:
+		line(&o, "  client_key = %.*s", (int)ev->text_len, (const char *)ev->text);
 		break;
 	}
 }

@@ -15,6 +15,7 @@ void
 engine_emit(struct engine *e, struct engine_event *ev)
 {
 	ev->suite = e->suite;
+	ev->protocol = e->protocol[0] ? e->protocol : NULL;
 	ev->bits = e->bits;
 	if (e->rec)
 		ev->hmac = record_hmac_mode(e->rec);
@@ -121,12 +122,31 @@ step(struct engine *e)
 		return client_reply(e);
 	case C_READY:
 		return client_idle(e);
+	case S_DETECT:
+		return server_detect(e);
 	case S_WAIT_PROPOSAL:
 		return server_proposal(e);
 	case S_WAIT_DH:
 		return frame_read_dhmke(e, S_WORK);
 	case S_READY:
 		return server_data(e);
+	case C_SEC_WAIT_HELLO:
+		return secure_client_hello(e);
+	case C_SEC_WAIT_MSG2:
+		return secure_client_msg2(e);
+	case C_SEC_READY:
+	case C_SEC_WAIT_REPLY:
+	case C_SEC_CLOSING:
+		return secure_client_records(e);
+	case S_SEC_HELLO:
+		return secure_server_hello(e);
+	case S_SEC_WAIT_MSG1:
+		return secure_server_msg1(e);
+	case S_SEC_READY:
+		return secure_server_records(e);
+	case C_SEC_CLOSED:
+	case S_SEC_CLOSED:
+		return e->in.len ? CVPN_ERR_UNEXPECTED : 0;
 	case FAILED:
 		return e->err;
 	default:
@@ -168,7 +188,7 @@ engine_new(const struct engine_config *cfg, engine_event_fn *fn, void *arg, stru
 		e->cfg.max_message = ENGINE_MAX_MESSAGE;
 	e->fn = fn;
 	e->arg = arg;
-	e->state = cfg->server ? S_WAIT_PROPOSAL : C_START;
+	e->state = cfg->server ? S_DETECT : C_START;
 	e->newline = cfg->newline == ENGINE_NEWLINE_ALWAYS;
 	*out = e;
 	return 0;
@@ -184,6 +204,8 @@ engine_start(struct engine *e)
 		return 0;
 	if (e->state != C_START)
 		return CVPN_ERR_STATE;
+	if (e->cfg.secure.enabled)
+		return (r = secure_client_start(e)) != 0 ? engine_fail(e, r) : 0;
 	if ((n = proposal_format_wire(&e->cfg.ciphers, text, sizeof(text))) < 0)
 		return engine_fail(e, n);
 	engine_emit_text(e, ENGINE_EV_PROPOSAL, text, (size_t)n);
@@ -234,6 +256,15 @@ engine_partial(const struct engine *e)
 	case S_WAIT_PROPOSAL:
 	case S_WAIT_DH:
 	case S_READY:
+	case S_DETECT:
+	case C_SEC_WAIT_HELLO:
+	case C_SEC_WAIT_MSG2:
+	case C_SEC_READY:
+	case C_SEC_WAIT_REPLY:
+	case C_SEC_CLOSING:
+	case S_SEC_HELLO:
+	case S_SEC_WAIT_MSG1:
+	case S_SEC_READY:
 		return e->in.len > 0;
 	default:
 		return false;
@@ -329,13 +360,38 @@ engine_output_consume(struct engine *e, size_t n)
 bool
 engine_established(const struct engine *e)
 {
-	return e->state == C_READY || e->state == C_WAIT_REPLY || e->state == S_READY;
+	switch (e->state) {
+	case C_READY:
+	case C_WAIT_REPLY:
+	case S_READY:
+	case C_SEC_READY:
+	case C_SEC_WAIT_REPLY:
+	case C_SEC_CLOSING:
+	case C_SEC_CLOSED:
+	case S_SEC_READY:
+	case S_SEC_CLOSED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+engine_closed(const struct engine *e)
+{
+	return e->state == C_SEC_CLOSED || e->state == S_SEC_CLOSED;
+}
+
+bool
+engine_secure(const struct engine *e)
+{
+	return e->protocol[0] != '\0' || e->cfg.secure.enabled;
 }
 
 bool
 engine_ready(const struct engine *e)
 {
-	return e->state == C_READY;
+	return e->state == C_READY || e->state == C_SEC_READY;
 }
 
 const char *
@@ -346,17 +402,29 @@ engine_phase(const struct engine *e)
 	case C_START:
 	case C_WAIT_CHOICE:
 	case S_WAIT_PROPOSAL:
+	case S_DETECT:
+	case C_SEC_WAIT_HELLO:
+	case S_SEC_HELLO:
 		return "negotiating the cipher";
 	case C_KEYGEN:
 	case C_WAIT_DH:
 	case C_DERIVE:
 	case S_WAIT_DH:
 	case S_WORK:
+	case C_SEC_WAIT_MSG2:
+	case S_SEC_WAIT_MSG1:
 		return "negotiating the key";
 	case C_READY:
 	case C_WAIT_REPLY:
 	case S_READY:
+	case C_SEC_READY:
+	case C_SEC_WAIT_REPLY:
+	case S_SEC_READY:
 		return "exchanging messages";
+	case C_SEC_CLOSING:
+	case C_SEC_CLOSED:
+	case S_SEC_CLOSED:
+		return "closing";
 	default:
 		return "failed";
 	}
@@ -374,6 +442,7 @@ engine_free(struct engine *e)
 	free(e->local_pub);
 	free(e->peer_pub);
 	record_free(e->rec);
+	secure_free(e);
 	OPENSSL_cleanse(e, sizeof(*e));
 	free(e);
 }

@@ -20,10 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aead.h"
 #include "proposal.h"
 #include "record.h"
 
 struct engine;
+struct keys_list;
 struct suite;
 
 /* The reference's recv(4096): the largest data message, and our cap on handshake messages. */
@@ -43,8 +45,31 @@ enum engine_reply {
 	ENGINE_REPLY_BARE       /* the reversed text alone (2025 student variant) */
 };
 
+/* Secure-profile modes (docs/SECURE.md): the codes on the wire. */
+enum engine_mode {
+	ENGINE_MODE_KEY = 1,    /* Noise_IKpsk2: the client knows the server's static key */
+	ENGINE_MODE_PSK = 2     /* Noise_NNpsk0: only a pre-shared key */
+};
+
+/* The secure profile's keys and choices. Absent keys have their *_set flag false. */
+struct engine_secure {
+	bool enabled;                  /* client: speak the secure profile (the server detects it) */
+	uint8_t static_priv[32];       /* server: needed for key mode; client: its identity (else anonymous) */
+	bool static_priv_set;
+	uint8_t server_pub[32];        /* client: the server's key; sets key mode */
+	bool server_pub_set;
+	uint8_t psk[32];               /* optional in key mode, required in psk mode */
+	bool has_psk;
+	const struct keys_list *authorized; /* server: accepted client keys; NULL accepts any */
+	enum aead_cipher suites[8];    /* preference order */
+	size_t nsuites;
+	uint64_t rekey_records;        /* rekey a direction after this many records; 0 never */
+};
+
 struct engine_config {
 	bool server;
+	bool no_lab;                   /* server: refuse lab clients */
+	struct engine_secure secure;
 	struct proposal ciphers;       /* client: the proposal; server: supported, in preference order */
 	enum record_hmac hmac;         /* client: cumulative or per-message; server: also auto */
 	enum engine_newline newline;
@@ -62,7 +87,8 @@ enum engine_event_type {
 	ENGINE_EV_KEY,          /* text: shared_key; key, iv; suite, bits, hmac */
 	ENGINE_EV_SENT,         /* client: text = plaintext; ct, tag as sent */
 	ENGINE_EV_MESSAGE,      /* server: text = verified plaintext; ct, tag as received; hmac */
-	ENGINE_EV_REPLY         /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */
+	ENGINE_EV_REPLY,        /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */
+	ENGINE_EV_PEER          /* secure, server: text = the client's static public key, base64 */
 };
 
 /* Pointers are valid only during the callback. */
@@ -72,9 +98,10 @@ struct engine_event {
 	size_t text_len;
 	const uint8_t *ct, *tag, *key, *iv;
 	size_t ct_len, tag_len, key_len, iv_len;
-	const struct suite *suite;
+	const struct suite *suite;     /* lab profile; NULL in the secure profile */
 	unsigned bits;
 	enum record_hmac hmac;
+	const char *protocol;          /* secure profile: the Noise protocol name; NULL in the lab */
 	int status;
 };
 
@@ -110,6 +137,24 @@ int engine_resume(struct engine *e);
  * CVPN_ERR_BAD_UTF8 (the session stays usable), or another code after which it is dead.
  */
 int engine_send(struct engine *e, const uint8_t *text, size_t n);
+
+/*
+ * Parses a suite list such as "ChaChaPoly,AESGCM" into sc's preference list.
+ * Sets it only on success. Returns 0 or CVPN_ERR_INVALID_ARG.
+ */
+int engine_parse_suites(const char *text, struct engine_secure *sc);
+
+/* Secure client: sends CLOSE; engine_closed() turns true when the server's CLOSE arrives. */
+int engine_close(struct engine *e);
+
+/* Secure: sends REKEY and rekeys our direction now (the transport's timer calls it). */
+int engine_rekey(struct engine *e);
+
+/* Secure: true once both CLOSE records were exchanged (a TCP close before that is a truncation). */
+bool engine_closed(const struct engine *e);
+
+/* True for a session of the secure profile (known once the client's first bytes arrived). */
+bool engine_secure(const struct engine *e);
 
 /* Bytes waiting to be sent; *p stays valid until the next call on e. */
 void engine_output(const struct engine *e, const uint8_t **p, size_t *n);

@@ -94,26 +94,12 @@ client_idle(struct engine *e)
 }
 
 int
-engine_send(struct engine *e, const uint8_t *text, size_t n)
+engine_expect_reply(struct engine *e, const uint8_t *text, size_t n)
 {
-	struct engine_event ev = { .type = ENGINE_EV_SENT };
-	size_t wire = record_wire_len(n), start = 0, end = n;
-	size_t prefix = strlen(ENGINE_REPLY_PREFIX), limit = e->cfg.max_message + REPLY_SLACK;
-	uint8_t *out;
+	size_t start = 0, end = n, prefix = strlen(ENGINE_REPLY_PREFIX);
+	size_t limit = e->cfg.max_message + REPLY_SLACK;
 	int r;
 
-	if (e->cfg.server || e->state != C_READY)
-		return e->state == FAILED ? e->err : CVPN_ERR_STATE;
-	if (n > e->cfg.max_message || wire > e->cfg.max_message)
-		return CVPN_ERR_MSG_TOO_LONG;
-	if (!text_utf8_valid(text, n))
-		return CVPN_ERR_BAD_UTF8;
-	if ((out = malloc(wire)) == NULL)
-		return CVPN_ERR_NOMEM;
-	if ((r = record_seal(e->rec, text, n, out)) != 0) {
-		free(out);
-		return engine_fail(e, r);
-	}
 	/*
 	 * What a reference server answers: it strips NULs at both ends along with
 	 * the padding, so its reply lacks them. A different reply is reported, not fatal.
@@ -126,6 +112,32 @@ engine_send(struct engine *e, const uint8_t *text, size_t n)
 	if ((r = buf_append(&e->expect, ENGINE_REPLY_PREFIX, prefix, limit)) == 0 &&
 	    (r = buf_append(&e->expect, text + start, end - start, limit)) == 0)
 		text_utf8_reverse(e->expect.data + prefix, text + start, end - start);
+	return r;
+}
+
+int
+engine_send(struct engine *e, const uint8_t *text, size_t n)
+{
+	struct engine_event ev = { .type = ENGINE_EV_SENT };
+	size_t wire = record_wire_len(n);
+	uint8_t *out;
+	int r;
+
+	if (e->cfg.server || (e->state != C_READY && e->state != C_SEC_READY))
+		return e->state == FAILED ? e->err : CVPN_ERR_STATE;
+	if (!text_utf8_valid(text, n))
+		return CVPN_ERR_BAD_UTF8;
+	if (e->state == C_SEC_READY)
+		return secure_send(e, text, n);
+	if (n > e->cfg.max_message || wire > e->cfg.max_message)
+		return CVPN_ERR_MSG_TOO_LONG;
+	if ((out = malloc(wire)) == NULL)
+		return CVPN_ERR_NOMEM;
+	if ((r = record_seal(e->rec, text, n, out)) != 0) {
+		free(out);
+		return engine_fail(e, r);
+	}
+	r = engine_expect_reply(e, text, n);
 	if (r == 0)
 		r = engine_queue(e, out, wire);
 	if (r == 0) {

@@ -16,6 +16,8 @@
 #include "suite.h"
 
 struct dh;
+struct noise_cipher;
+struct noise_handshake;
 
 enum state {
 	C_START,        /* client: proposal not yet queued */
@@ -29,6 +31,17 @@ enum state {
 	S_WAIT_DH,
 	S_WORK,         /* server: work: generate our key and compute the secret */
 	S_READY,        /* server: waiting for data messages */
+	C_SEC_WAIT_HELLO, /* secure client: ClientHello sent */
+	C_SEC_WAIT_MSG2,  /* secure client: handshake message 1 sent */
+	C_SEC_READY,
+	C_SEC_WAIT_REPLY,
+	C_SEC_CLOSING,    /* secure client: CLOSE sent, waiting for the server's */
+	C_SEC_CLOSED,
+	S_DETECT,         /* server: the first bytes decide the profile */
+	S_SEC_HELLO,
+	S_SEC_WAIT_MSG1,
+	S_SEC_READY,
+	S_SEC_CLOSED,
 	FAILED
 };
 
@@ -60,6 +73,16 @@ struct engine {
 	struct record *rec;
 	struct buf expect;      /* client: the reply we expect to the last message */
 	size_t scan_off;        /* server: splits of the buffered data message before this failed */
+	/* secure profile */
+	int sec_mode;           /* ENGINE_MODE_KEY or ENGINE_MODE_PSK */
+	enum aead_cipher aead;
+	char protocol[64];      /* the Noise protocol name */
+	struct buf hello;       /* client: our ClientHello, for the prologue */
+	uint8_t server_pub[32];
+	uint8_t client_static[32];
+	struct noise_handshake *hs;
+	struct noise_cipher *send_cs, *recv_cs;
+	uint64_t sent_since_rekey;
 	enum state failed_in;   /* the state a failure happened in, for engine_phase() */
 };
 
@@ -79,6 +102,9 @@ int engine_queue(struct engine *e, const void *p, size_t n);
 
 /* Queues a handshake message, with '\n' when the session uses terminators. */
 int engine_queue_handshake(struct engine *e, const char *msg, size_t n);
+
+/* Client: remembers the reply a reference server gives to text (NULs at its ends stripped). */
+int engine_expect_reply(struct engine *e, const uint8_t *text, size_t n);
 
 /* ---- engine_frame.c ---- */
 
@@ -106,5 +132,18 @@ int client_reply(struct engine *e);
 int client_idle(struct engine *e);
 int server_proposal(struct engine *e);
 int server_data(struct engine *e);
+
+/* ---- engine_secure.c ---- */
+
+int server_detect(struct engine *e);
+int secure_client_start(struct engine *e);
+int secure_client_hello(struct engine *e);
+int secure_client_msg2(struct engine *e);
+int secure_client_records(struct engine *e);
+int secure_send(struct engine *e, const uint8_t *text, size_t n);
+int secure_server_hello(struct engine *e);
+int secure_server_msg1(struct engine *e);
+int secure_server_records(struct engine *e);
+void secure_free(struct engine *e);
 
 #endif

@@ -28,6 +28,18 @@ static const struct {
 	[-CVPN_ERR_PROVIDER] = { "provider", "OpenSSL legacy provider not available (Blowfish, DES)" },
 	[-CVPN_ERR_MSG_TOO_LONG] = { "message_too_long", "message too long for the lab profile" },
 	[-CVPN_ERR_IO] = { "io", "cannot open or write the file" },
+	[-CVPN_ERR_DH_ZERO] = { "dh_low_order", "X25519 public key of low order (all-zero shared secret)" },
+	[-CVPN_ERR_NONCE_EXHAUSTED] = { "nonce_exhausted", "cipher nonces used up: rekey or a new handshake is needed" },
+	[-CVPN_ERR_UNKNOWN_PROTOCOL] = { "unknown_protocol", "unsupported Noise protocol name" },
+	[-CVPN_ERR_KEY_FORMAT] = { "key_format", "not a base64 32-byte key" },
+	[-CVPN_ERR_KEY_PERMS] = { "key_permissions", "key file readable by group or others (chmod 600 it)" },
+	[-CVPN_ERR_UNKNOWN_SERVER] = { "unknown_server", "server not in the known-servers file (give --server-key)" },
+	[-CVPN_ERR_DECRYPT] = { "decrypt", "decryption failed" },
+	[-CVPN_ERR_BAD_MAC1] = { "bad_mac1", "first handshake message failed its MAC (wrong server key or PSK?)" },
+	[-CVPN_ERR_HANDSHAKE] = { "handshake", "handshake failed (keys do not match, or a hello was changed in transit)" },
+	[-CVPN_ERR_UNAUTHORIZED] = { "unauthorized", "client key not in --authorized-clients" },
+	[-CVPN_ERR_NO_SUITE] = { "no_suite", "no secure mode or suite in common" },
+	[-CVPN_ERR_LAB_DISABLED] = { "lab_disabled", "lab profile disabled (--no-lab)" },
 };
 
 static int

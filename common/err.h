@@ -31,7 +31,19 @@ enum {
 	CVPN_ERR_PROVIDER = -20,     /* the OpenSSL legacy provider is missing */
 	CVPN_ERR_MSG_TOO_LONG = -21, /* a message to send is over the size limit */
 	CVPN_ERR_IO = -22,           /* a file could not be opened or written (errno says why) */
-	CVPN_ERR_COUNT = -23         /* one past the last code; not an error */
+	CVPN_ERR_DH_ZERO = -23,      /* an X25519 public key of low order: the shared secret would be zero */
+	CVPN_ERR_NONCE_EXHAUSTED = -24, /* a cipher key has used up its nonces: rekey or handshake again */
+	CVPN_ERR_UNKNOWN_PROTOCOL = -25, /* a Noise protocol name we do not implement */
+	CVPN_ERR_KEY_FORMAT = -26,     /* a key that is not base64 of 32 bytes */
+	CVPN_ERR_KEY_PERMS = -27,      /* a secret key file others may read */
+	CVPN_ERR_UNKNOWN_SERVER = -28,  /* no known key for this server */
+	CVPN_ERR_DECRYPT = -29,        /* any failure of a secure record (one generic error) */
+	CVPN_ERR_BAD_MAC1 = -30,       /* the first handshake message failed its mac1 */
+	CVPN_ERR_HANDSHAKE = -31,      /* the Noise handshake failed */
+	CVPN_ERR_UNAUTHORIZED = -32,   /* a client key the server does not accept */
+	CVPN_ERR_NO_SUITE = -33,       /* no secure mode or suite both sides serve */
+	CVPN_ERR_LAB_DISABLED = -34,   /* a lab client reached a --no-lab server */
+	CVPN_ERR_COUNT = -35         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */

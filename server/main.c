@@ -7,9 +7,13 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <openssl/crypto.h>
+
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
+#include "keys.h"
+#include "noise.h"
 #include "opt.h"
 #include "server.h"
 #include "suite.h"
@@ -17,7 +21,7 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
-	OPT_LIST_CIPHERS, OPT_KEYLOG
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY
 };
 
 static const struct opt options[] = {
@@ -25,6 +29,12 @@ static const struct opt options[] = {
 	{ "port", 'p', "PORT", "TCP port (default 4600; 0 picks a free one)" },
 	{ "ciphers", 'c', "LIST", "supported ciphers in preference order, e.g. 'AES:128,192,256 DES:56'" },
 	{ "allow-insecure", OPT_ALLOW_INSECURE, NULL, "allow XOR and None in --ciphers (no confidentiality)" },
+	{ "key", OPT_KEY, "FILE", "secure profile: our private key (clients then need its public key)" },
+	{ "psk", OPT_PSK, "FILE", "secure profile: a pre-shared key (base64)" },
+	{ "authorized-clients", OPT_AUTHORIZED, "FILE", "secure: accept only these client public keys (one a line)" },
+	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default ChaChaPoly,AESGCM)" },
+	{ "rekey-records", OPT_REKEY, "N", "secure: rekey a direction after N records (default 1048576)" },
+	{ "no-lab", OPT_NO_LAB, NULL, "refuse lab-profile clients (with a logged reason)" },
 	{ "hmac", OPT_HMAC, "MODE", "auto (default), cumulative or per-message" },
 	{ "newline", OPT_NEWLINE, "WHEN", "end handshake answers with \\n: mirror (default), always, never" },
 	{ "reply", OPT_REPLY, "STYLE", "plain (default), padded (NULs as in the capture) or bare" },
@@ -43,6 +53,11 @@ static const struct opt options[] = {
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* File names of the secure profile's keys, loaded once the flags are read. */
+struct secure_args {
+	const char *key, *psk, *authorized;
+};
 
 static const char *const newline_modes[] = { "never", "always", "mirror" };
 static const char *const reply_styles[] = { "plain", "padded", "bare" };
@@ -85,7 +100,7 @@ bad_usage(const char *fmt, ...)
 /* Applies one option to cfg. Returns -1 to go on, or an exit code. */
 static int
 apply(int key, const char *arg, struct server_config *cfg, const char **ciphers, bool *insecure,
-    const char **keylog)
+    const char **keylog, struct secure_args *sa)
 {
 	unsigned long v;
 	int i;
@@ -100,6 +115,19 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case 'c': *ciphers = arg; break;
 	case OPT_ALLOW_INSECURE: *insecure = true; break;
 	case OPT_KEYLOG: *keylog = arg; break;
+	case OPT_KEY: sa->key = arg; break;
+	case OPT_PSK: sa->psk = arg; break;
+	case OPT_AUTHORIZED: sa->authorized = arg; break;
+	case OPT_NO_LAB: cfg->engine.no_lab = true; break;
+	case OPT_SUITES:
+		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
+			return bad_usage("invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
+		break;
+	case OPT_REKEY:
+		if (opt_uint(arg, 1, (unsigned long)1 << 40, &v) != 0)
+			return bad_usage("invalid --rekey-records '%s'", arg);
+		cfg->engine.secure.rekey_records = v;
+		break;
 	case OPT_HMAC:
 		if (record_hmac_parse(arg, &cfg->engine.hmac) != 0)
 			return bad_usage("invalid --hmac '%s' (expected auto, cumulative or per-message)", arg);
@@ -150,6 +178,63 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	return -1;
 }
 
+/* Reads a private key or PSK file; says why not. Returns 0 or an exit code. */
+static int
+load_secret(const char *what, const char *path, uint8_t key[static KEYS_LEN])
+{
+	int r = keys_load_secret(path, key);
+
+	if (r == CVPN_ERR_IO)
+		fprintf(stderr, "cvpn-server: cannot read %s '%s': %s\n", what, path, strerror(errno));
+	else if (r == CVPN_ERR_KEY_PERMS)
+		fprintf(stderr, "cvpn-server: %s '%s' is readable by group or others: chmod 600 '%s'\n", what, path, path);
+	else if (r != 0)
+		fprintf(stderr, "cvpn-server: %s '%s': %s\n", what, path, cvpn_strerror(r));
+	return r == 0 ? 0 : EX_CONFIG;
+}
+
+/* Loads the secure profile's keys and prints the server's public key. Returns 0 or an exit code. */
+static int
+secure_setup(struct server_config *cfg, const struct secure_args *sa, struct keys_list **authorized)
+{
+	struct engine_secure *sc = &cfg->engine.secure;
+	uint8_t pub[KEYS_LEN];
+	char b64[KEYS_B64_LEN + 1];
+	unsigned line = 0;
+	int r;
+
+	if (sa->key && (r = load_secret("key file", sa->key, sc->static_priv)) != 0)
+		return r;
+	sc->static_priv_set = sa->key != NULL;
+	if (sa->psk && (r = load_secret("PSK file", sa->psk, sc->psk)) != 0)
+		return r;
+	sc->has_psk = sa->psk != NULL;
+	if (sa->authorized && (r = keys_list_load(sa->authorized, authorized, &line)) != 0) {
+		if (r == CVPN_ERR_IO)
+			fprintf(stderr, "cvpn-server: cannot read '%s': %s\n", sa->authorized, strerror(errno));
+		else
+			fprintf(stderr, "cvpn-server: %s:%u: %s\n", sa->authorized, line, cvpn_strerror(r));
+		return EX_CONFIG;
+	}
+	sc->authorized = *authorized;
+	if (sc->nsuites == 0) {
+		sc->suites[0] = AEAD_CHACHAPOLY;
+		sc->suites[1] = AEAD_AESGCM;
+		sc->nsuites = 2;
+	}
+	if (sc->rekey_records == 0)
+		sc->rekey_records = (uint64_t)1 << 20;
+	if (cfg->engine.no_lab && !sc->static_priv_set && !sc->has_psk) {
+		fprintf(stderr, "cvpn-server: --no-lab needs the secure profile: give --key or --psk\n");
+		return EX_USAGE;
+	}
+	if (sc->static_priv_set && cfg->verbosity >= 0 && noise_public_key(sc->static_priv, pub) == 0) {
+		keys_to_base64(pub, b64);
+		printf("Server key: %s\n", b64);
+	}
+	return 0;
+}
+
 /* Opens the key log and says loudly that it is on. Returns 0 or an exit code. */
 static int
 keylog_start(const char *path, struct keylog **kl)
@@ -181,6 +266,8 @@ main(int argc, char **argv)
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1];
 	const char *ciphers = NULL, *keylog = getenv(KEYLOG_ENV);
+	struct secure_args sa = { 0 };
+	struct keys_list *authorized = NULL;
 	bool insecure = false;
 	int c, r;
 
@@ -191,7 +278,7 @@ main(int argc, char **argv)
 	}
 	opt_getopt(options, NOPTIONS, longopts, shortopts);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
-		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure, &keylog)) >= 0)
+		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure, &keylog, &sa)) >= 0)
 			return r;
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
@@ -201,9 +288,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "cvpn-server: --ciphers '%s': %s\n", ciphers, cvpn_strerror(r));
 		return EX_USAGE;
 	}
+	if ((r = secure_setup(&cfg, &sa, &authorized)) != 0)
+		return r;
 	if (keylog && *keylog && (r = keylog_start(keylog, &cfg.keylog)) != 0)
 		return r;
 	r = server_run(&cfg) != 0 ? EX_UNAVAILABLE : EX_OK;
 	keylog_free(cfg.keylog);
+	keys_list_free(authorized);
+	OPENSSL_cleanse(&cfg.engine.secure, sizeof(cfg.engine.secure));
 	return r;
 }

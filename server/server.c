@@ -41,6 +41,7 @@ struct conn {
 	bool closing;
 	bool quiet_done;        /* engine_quiet() already ran for the buffered bytes */
 	bool established;
+	bool shutting_down;     /* the session ended cleanly: flushing, then closing */
 };
 
 struct server {
@@ -236,6 +237,34 @@ after_work_cb(uv_work_t *w, int status)
 	conn_progress(c);
 }
 
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct conn *c = req->data;
+
+	(void)status;
+	free(req);
+	conn_close(c, NULL);
+}
+
+/* After the secure profile's CLOSE exchange: let the last record go out, then close. */
+static void
+conn_shutdown(struct conn *c)
+{
+	uv_shutdown_t *req = malloc(sizeof(*req));
+
+	c->shutting_down = true;
+	if (req == NULL) {
+		conn_close(c, NULL);
+		return;
+	}
+	req->data = c;
+	if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+		free(req);
+		conn_close(c, NULL);
+	}
+}
+
 /* After any engine call: send output, start pending work, note the handshake's end, re-arm timers. */
 static void
 conn_progress(struct conn *c)
@@ -243,8 +272,12 @@ conn_progress(struct conn *c)
 	int r;
 
 	conn_flush(c);
-	if (c->closing)
+	if (c->closing || c->shutting_down)
 		return;
+	if (engine_closed(c->engine)) {
+		conn_shutdown(c);
+		return;
+	}
 	if (!c->established && engine_established(c->engine)) {
 		c->established = true;
 		c->srv->nhandshakes--;
@@ -348,7 +381,9 @@ on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 	if (c->closing)
 		return;
 	if (n == UV_EOF) {
-		if (engine_partial(c->engine))
+		if (engine_secure(c->engine) && c->established && !engine_closed(c->engine))
+			conn_close(c, "connection closed without a CLOSE record (truncated)");
+		else if (engine_partial(c->engine))
 			conn_close(c, "connection closed in the middle of a message");
 		else if (!c->established)
 			conn_close(c, "connection closed during the handshake");
@@ -377,7 +412,7 @@ static void
 on_event(void *arg, const struct engine_event *ev)
 {
 	struct conn *c = arg;
-	char name[32], *text;
+	char name[64], *text;
 
 	switch (ev->type) {
 	case ENGINE_EV_PROPOSAL:
@@ -385,15 +420,18 @@ on_event(void *arg, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_NEGOTIATED:
 		describe_choice(ev, name, sizeof(name));
-		log_conn(c, "We are going to use %s", name);
+		log_conn(c, "We are going to use %s%s", name, ev->protocol ? " (secure profile)" : "");
 		break;
 	case ENGINE_EV_DH_PEER:
 		log_conn(c, "Negotiating the key");
 		break;
 	case ENGINE_EV_KEY:
 		log_conn(c, "The key has been established");
-		if (c->srv->cfg->keylog && keylog_write(c->srv->cfg->keylog, c->peer, c->local, ev) != 0)
+		if (ev->suite && c->srv->cfg->keylog && keylog_write(c->srv->cfg->keylog, c->peer, c->local, ev) != 0)
 			warn_conn(c, "cannot write the key log: %s", strerror(errno));
+		break;
+	case ENGINE_EV_PEER:
+		log_conn(c, "Client key: %.*s", (int)ev->text_len, (const char *)ev->text);
 		break;
 	case ENGINE_EV_MESSAGE:
 		/* Verified, but still the client's text: no terminal controls reach the log. */

@@ -16,7 +16,7 @@ for b in cvpn-server cvpn-client; do
 		"LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z docs/$b.1 2>&1 | { ! grep -q .; }"
 	for opt in $("$BUILD/$b" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		esc=$(echo "$opt" | sed 's/-/\\\\-/g')
-		check "$b.1 documents $opt" grep -q -- "$esc" "docs/$b.1"
+		check "$b.1 documents $opt" grep -qE -- "$esc([^a-z-]|\$)" "docs/$b.1"
 	done
 done
 make -s uninstall DESTDIR="$ROOT" PREFIX=/opt/cvpn >/dev/null 2>&1

@@ -12,6 +12,7 @@
 
 #include <openssl/bn.h>
 
+#include "json.h"
 #include "suite.h"
 #include "vectors.h"
 
@@ -263,4 +264,21 @@ suite_named(const char *name)
 	if (s == NULL)
 		fail_msg("no suite %s", name);
 	return s;
+}
+
+struct json *
+vec_json(const char *relpath)
+{
+	const char *shared = getenv("CVPN_SHARED");
+	struct json *j;
+	char path[4096], *text;
+
+	snprintf(path, sizeof(path), "%s/vectors/%s", shared ? shared : "../shared", relpath);
+	if ((text = read_all(path)) == NULL)
+		fail_msg("cannot read %s (set CVPN_SHARED)", path);
+	j = json_parse(text, strlen(text));
+	free(text);
+	if (j == NULL)
+		fail_msg("cannot parse %s", path);
+	return j;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct json;
 struct suite;
 
 /*
@@ -39,5 +40,11 @@ const struct suite *suite_named(const char *name);
 
 /* The decimal text of p + delta for the group 18 prime p; the caller frees it with OPENSSL_free(). */
 char *prime_plus(long delta);
+
+/*
+ * Reads and parses $CVPN_SHARED/vectors/relpath (JSON); fails the running test
+ * loudly when the file is missing or malformed. Free it with json_free().
+ */
+struct json *vec_json(const char *relpath);
 
 #endif

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The secure profile (docs/SECURE.md): hellos, a Noise handshake with the
+ * hellos bound into its prologue, and length-prefixed AEAD records with
+ * implicit counters. X25519 is cheap, so nothing here needs engine_work().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "engine_impl.h"
+#include "err.h"
+#include "keys.h"
+#include "noise.h"
+#include "text.h"
+
+#define MAGIC "CVPN"
+#define VERSION 1
+#define PROLOGUE_LABEL "CVPN v1"
+#define MAC1_LABEL "mac1----"
+#define MAC1_LEN 16
+#define MAX_SUITES 8
+#define PAD 32
+/* Record plaintext: type, u16 length, payload, padding; then the AEAD tag. */
+#define RECORD_HEADER 3
+#define MAX_RECORD (ENGINE_MAX_MESSAGE + RECORD_HEADER + PAD - 1 + NOISE_TAG_LEN)
+/* A direction is closed long before its 64-bit nonce could wrap. */
+#define HARD_LIMIT ((uint64_t)1 << 60)
+
+enum record_type { REC_DATA = 1, REC_REPLY, REC_CLOSE, REC_KEEPALIVE, REC_REKEY, REC_ERROR };
+
+/* Suite codes on the wire: 1 ChaChaPoly, 2 AESGCM (docs/SECURE.md). */
+static uint8_t
+suite_code(enum aead_cipher c)
+{
+	return c == AEAD_CHACHAPOLY ? 1 : 2;
+}
+
+/* The cipher of a wire code; false for a code we do not know. */
+static bool
+code_suite(uint8_t code, enum aead_cipher *c)
+{
+	if (code != 1 && code != 2)
+		return false;
+	*c = code == 1 ? AEAD_CHACHAPOLY : AEAD_AESGCM;
+	return true;
+}
+
+static void
+put16(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static size_t
+get16(const uint8_t *p)
+{
+	return (size_t)p[0] << 8 | p[1];
+}
+
+/* ---- Hellos and the prologue ---- */
+
+static void
+protocol_name(struct engine *e)
+{
+	snprintf(e->protocol, sizeof(e->protocol), "Noise_%s_25519_%s_SHA256",
+	    e->sec_mode == ENGINE_MODE_KEY ? "IKpsk2" : "NNpsk0", aead_name(e->aead));
+}
+
+/* prologue = "CVPN v1" | u16 len | ClientHello | u16 len | ServerHello */
+static int
+start_handshake(struct engine *e, const uint8_t *ch, size_t chlen, const uint8_t *sh, size_t shlen)
+{
+	const struct engine_secure *sc = &e->cfg.secure;
+	uint8_t prologue[64], zero[NOISE_PSK_LEN] = { 0 };
+	size_t n = strlen(PROLOGUE_LABEL);
+	const uint8_t *s = NULL, *rs = NULL, *psk = sc->has_psk ? sc->psk : zero;
+
+	if (n + 2 + chlen + 2 + shlen > sizeof(prologue))
+		return CVPN_ERR_INTERNAL;
+	memcpy(prologue, PROLOGUE_LABEL, n);
+	put16(prologue + n, chlen);
+	memcpy(prologue + n + 2, ch, chlen);
+	put16(prologue + n + 2 + chlen, shlen);
+	memcpy(prologue + n + 4 + chlen, sh, shlen);
+	protocol_name(e);
+	if (e->sec_mode == ENGINE_MODE_KEY) {
+		s = e->cfg.server ? sc->static_priv : e->client_static;
+		rs = e->cfg.server ? NULL : sc->server_pub;
+	}
+	return noise_handshake_new(e->protocol, !e->cfg.server, prologue, n + 4 + chlen + shlen, s, rs, psk, &e->hs);
+}
+
+/* mac1 = HMAC-SHA256(SHA-256("mac1----" | server key or PSK), message 1)[0:16] */
+static int
+mac1(const struct engine *e, const uint8_t *msg, size_t n, uint8_t out[static MAC1_LEN])
+{
+	const struct engine_secure *sc = &e->cfg.secure;
+	uint8_t in[8 + KEYS_LEN], key[NOISE_HASH_LEN], full[NOISE_HASH_LEN];
+	unsigned int len = sizeof(key);
+	int r = CVPN_ERR_CRYPTO;
+
+	memcpy(in, MAC1_LABEL, 8);
+	memcpy(in + 8, e->sec_mode == ENGINE_MODE_KEY ? e->server_pub : sc->psk, KEYS_LEN);
+	if (EVP_Digest(in, sizeof(in), key, &len, EVP_sha256(), NULL) == 1 &&
+	    noise_hmac(key, sizeof(key), msg, n, full) == 0) {
+		memcpy(out, full, MAC1_LEN);
+		r = 0;
+	}
+	OPENSSL_cleanse(in, sizeof(in));
+	OPENSSL_cleanse(key, sizeof(key));
+	return r;
+}
+
+/* Takes one u16-length-prefixed frame: 1 with *body and *len, 0 for more input, or an error. */
+static int
+take_frame(struct engine *e, size_t max, const uint8_t **body, size_t *len)
+{
+	size_t n;
+
+	if (e->in.len < 2)
+		return 0;
+	if ((n = get16(e->in.data)) > max)
+		return CVPN_ERR_TOO_LONG;
+	if (e->in.len < 2 + n)
+		return 0;
+	*body = e->in.data + 2;
+	*len = n;
+	return 1;
+}
+
+static int
+queue_frame(struct engine *e, const uint8_t *p, size_t n)
+{
+	uint8_t len[2];
+	int r;
+
+	put16(len, n);
+	if ((r = engine_queue(e, len, 2)) == 0)
+		r = engine_queue(e, p, n);
+	return r;
+}
+
+/* Both sides, once the handshake is complete: split and report the key. */
+static int
+finish_handshake(struct engine *e, enum state next)
+{
+	struct engine_event ev = { .type = ENGINE_EV_KEY };
+	uint8_t hash[NOISE_HASH_LEN];
+	char hex[2 * NOISE_HASH_LEN + 1];
+	int r;
+
+	if ((r = noise_handshake_split(e->hs, &e->send_cs, &e->recv_cs)) != 0 ||
+	    (r = noise_handshake_hash(e->hs, hash)) != 0)
+		return r;
+	text_hex(hex, hash, sizeof(hash));
+	ev.text = (const uint8_t *)hex;
+	ev.text_len = 2 * NOISE_HASH_LEN;
+	ev.protocol = e->protocol;
+	engine_emit(e, &ev);
+	noise_handshake_free(e->hs);
+	e->hs = NULL;
+	e->state = next;
+	return 1;
+}
+
+/* ---- Records ---- */
+
+/* Encrypts and queues one record; rekeys this direction when it is due. */
+static int
+send_record(struct engine *e, enum record_type type, const uint8_t *payload, size_t n)
+{
+	size_t ptlen = (RECORD_HEADER + n + PAD - 1) / PAD * PAD;
+	uint8_t *rec;
+	int r;
+
+	if (n > ENGINE_MAX_MESSAGE)
+		return CVPN_ERR_MSG_TOO_LONG;
+	if (noise_cipher_nonce(e->send_cs) >= HARD_LIMIT)
+		return CVPN_ERR_NONCE_EXHAUSTED;
+	if ((rec = calloc(1, 2 + ptlen + NOISE_TAG_LEN)) == NULL)
+		return CVPN_ERR_NOMEM;
+	put16(rec, ptlen + NOISE_TAG_LEN);
+	rec[2] = (uint8_t)type;
+	put16(rec + 3, n);
+	if (n)
+		memcpy(rec + 2 + RECORD_HEADER, payload, n);
+	/* The length prefix is the associated data: it cannot be changed either. */
+	r = noise_cipher_encrypt(e->send_cs, rec, 2, rec + 2, ptlen, rec + 2);
+	if (r == 0)
+		r = engine_queue(e, rec, 2 + ptlen + NOISE_TAG_LEN);
+	OPENSSL_clear_free(rec, 2 + ptlen + NOISE_TAG_LEN);
+	if (r == 0 && type != REC_REKEY && e->cfg.secure.rekey_records &&
+	    ++e->sent_since_rekey >= e->cfg.secure.rekey_records)
+		r = engine_rekey(e);
+	return r;
+}
+
+/*
+ * Takes and opens one record. Returns 1 with its type and payload (in *pt,
+ * which the caller frees), 0 for more input, or CVPN_ERR_DECRYPT for any
+ * failure: one generic error whatever went wrong.
+ */
+static int
+read_record(struct engine *e, int *type, uint8_t **pt, size_t *len)
+{
+	const uint8_t *body;
+	uint8_t *out;
+	size_t n, outlen, plen, i;
+	int r;
+
+	if ((r = take_frame(e, MAX_RECORD, &body, &n)) <= 0)
+		return r == CVPN_ERR_TOO_LONG ? CVPN_ERR_DECRYPT : r;
+	if (noise_cipher_nonce(e->recv_cs) >= HARD_LIMIT)
+		return CVPN_ERR_NONCE_EXHAUSTED;
+	if ((out = malloc(n ? n : 1)) == NULL)
+		return CVPN_ERR_NOMEM;
+	r = noise_cipher_decrypt(e->recv_cs, e->in.data, 2, body, n, out, &outlen);
+	if (r == 0 && (outlen < RECORD_HEADER || outlen % PAD != 0 || (plen = get16(out + 1)) > outlen - RECORD_HEADER))
+		r = CVPN_ERR_DECRYPT;
+	for (i = RECORD_HEADER + (r == 0 ? plen : 0); r == 0 && i < outlen; i++)
+		if (out[i] != 0)
+			r = CVPN_ERR_DECRYPT;
+	if (r != 0) {
+		OPENSSL_clear_free(out, n ? n : 1);
+		return r == CVPN_ERR_NOMEM ? r : CVPN_ERR_DECRYPT;
+	}
+	buf_consume(&e->in, 2 + n);
+	*type = out[0];
+	memmove(out, out + RECORD_HEADER, plen);
+	*pt = out;
+	*len = plen;
+	return 1;
+}
+
+/* Handles the record types both sides understand. 1 when handled, 0 when not. */
+static int
+common_record(struct engine *e, int type)
+{
+	switch (type) {
+	case REC_KEEPALIVE:
+		return 1;
+	case REC_REKEY:
+		return noise_cipher_rekey(e->recv_cs) == 0 ? 1 : CVPN_ERR_CRYPTO;
+	default:
+		return 0;
+	}
+}
+
+int
+engine_rekey(struct engine *e)
+{
+	int r;
+
+	if (e->send_cs == NULL)
+		return CVPN_ERR_STATE;
+	if ((r = send_record(e, REC_REKEY, NULL, 0)) != 0 || (r = noise_cipher_rekey(e->send_cs)) != 0)
+		return engine_fail(e, r);
+	e->sent_since_rekey = 0;
+	return 0;
+}
+
+/* ---- Client ---- */
+
+int
+secure_client_start(struct engine *e)
+{
+	const struct engine_secure *sc = &e->cfg.secure;
+	uint8_t hello[7 + MAX_SUITES], pub[KEYS_LEN];
+	size_t i;
+	int r;
+
+	if (sc->nsuites == 0 || sc->nsuites > MAX_SUITES)
+		return CVPN_ERR_INVALID_ARG;
+	e->sec_mode = sc->server_pub_set ? ENGINE_MODE_KEY : ENGINE_MODE_PSK;
+	if (e->sec_mode == ENGINE_MODE_PSK && !sc->has_psk)
+		return CVPN_ERR_INVALID_ARG;
+	if (e->sec_mode == ENGINE_MODE_KEY) {
+		memcpy(e->server_pub, sc->server_pub, KEYS_LEN);
+		/* Without a key of its own the client is anonymous: a fresh static key per session. */
+		if (sc->static_priv_set)
+			memcpy(e->client_static, sc->static_priv, KEYS_LEN);
+		else if ((r = noise_keypair_generate(e->client_static, pub)) != 0)
+			return r;
+	}
+	memcpy(hello, MAGIC, 4);
+	hello[4] = VERSION;
+	hello[5] = (uint8_t)e->sec_mode;
+	hello[6] = (uint8_t)sc->nsuites;
+	for (i = 0; i < sc->nsuites; i++)
+		hello[7 + i] = suite_code(sc->suites[i]);
+	if ((r = buf_append(&e->hello, hello, 7 + sc->nsuites, sizeof(hello))) != 0 ||
+	    (r = engine_queue(e, hello, 7 + sc->nsuites)) != 0)
+		return r;
+	e->state = C_SEC_WAIT_HELLO;
+	return 0;
+}
+
+int
+secure_client_hello(struct engine *e)
+{
+	struct engine_event ev = { .type = ENGINE_EV_NEGOTIATED };
+	uint8_t msg[256], tag[MAC1_LEN];
+	size_t n, i;
+	const uint8_t *sh = e->in.data;
+	bool offered = false;
+	int r;
+
+	if (e->in.len < 7)
+		return memcmp(sh, MAGIC, e->in.len < 4 ? e->in.len : 4) == 0 ? 0 : CVPN_ERR_MALFORMED;
+	if (memcmp(sh, MAGIC, 4) != 0 || sh[4] != VERSION || sh[5] != e->sec_mode)
+		return CVPN_ERR_MALFORMED;
+	if (!code_suite(sh[6], &e->aead))
+		return CVPN_ERR_BAD_CHOICE;
+	for (i = 0; i < e->cfg.secure.nsuites; i++)
+		offered |= e->cfg.secure.suites[i] == e->aead;
+	if (!offered)
+		return CVPN_ERR_BAD_CHOICE;
+	if ((r = start_handshake(e, e->hello.data, e->hello.len, sh, 7)) != 0)
+		return r;
+	buf_consume(&e->in, 7);
+	ev.text = (const uint8_t *)e->protocol;
+	ev.text_len = strlen(e->protocol);
+	ev.protocol = e->protocol;
+	engine_emit(e, &ev);
+	if ((r = noise_handshake_write(e->hs, NULL, 0, msg, sizeof(msg) - MAC1_LEN, &n)) != 0 ||
+	    (r = mac1(e, msg, n, tag)) != 0)
+		return r;
+	memcpy(msg + n, tag, MAC1_LEN);
+	if ((r = queue_frame(e, msg, n + MAC1_LEN)) != 0)
+		return r;
+	e->state = C_SEC_WAIT_MSG2;
+	return 1;
+}
+
+int
+secure_client_msg2(struct engine *e)
+{
+	const uint8_t *body;
+	uint8_t payload[64];
+	size_t n, plen;
+	int r;
+
+	if ((r = take_frame(e, 256, &body, &n)) <= 0)
+		return r;
+	/* A server with other keys, or a hello changed in transit, fails here. */
+	if (noise_handshake_read(e->hs, body, n, payload, sizeof(payload), &plen) != 0)
+		return CVPN_ERR_HANDSHAKE;
+	buf_consume(&e->in, 2 + n);
+	return finish_handshake(e, C_SEC_READY);
+}
+
+int
+secure_client_records(struct engine *e)
+{
+	struct engine_event ev = { .type = ENGINE_EV_REPLY };
+	uint8_t *pt = NULL;
+	size_t len;
+	int type, r;
+
+	if ((r = read_record(e, &type, &pt, &len)) <= 0)
+		return r;
+	if ((r = common_record(e, type)) == 0) {
+		if (type == REC_REPLY && e->state == C_SEC_WAIT_REPLY) {
+			ev.text = pt;
+			ev.text_len = len;
+			ev.status = (len == e->expect.len && memcmp(pt, e->expect.data, len) == 0) ? 0 : CVPN_ERR_BAD_REPLY;
+			engine_emit(e, &ev);
+			e->state = C_SEC_READY;
+			r = 1;
+		} else if (type == REC_CLOSE && e->state == C_SEC_CLOSING) {
+			e->state = C_SEC_CLOSED;
+			r = 1;
+		} else {
+			r = CVPN_ERR_DECRYPT; /* out of turn, ERROR, or unknown: one generic failure */
+		}
+	}
+	OPENSSL_clear_free(pt, len ? len : 1);
+	return r;
+}
+
+int
+secure_send(struct engine *e, const uint8_t *text, size_t n)
+{
+	struct engine_event ev = { .type = ENGINE_EV_SENT };
+	int r;
+
+	if (n > ENGINE_MAX_MESSAGE)
+		return CVPN_ERR_MSG_TOO_LONG;
+	if ((r = engine_expect_reply(e, text, n)) != 0 || (r = send_record(e, REC_DATA, text, n)) != 0)
+		return engine_fail(e, r);
+	ev.text = text;
+	ev.text_len = n;
+	engine_emit(e, &ev);
+	e->state = C_SEC_WAIT_REPLY;
+	return 0;
+}
+
+int
+engine_close(struct engine *e)
+{
+	int r;
+
+	if (e->state != C_SEC_READY)
+		return e->state == FAILED ? e->err : CVPN_ERR_STATE;
+	if ((r = send_record(e, REC_CLOSE, NULL, 0)) != 0)
+		return engine_fail(e, r);
+	e->state = C_SEC_CLOSING;
+	return 0;
+}
+
+/* ---- Server ---- */
+
+/* Picks the first suite of ours that the client offered. */
+static int
+pick_suite(const struct engine *e, const uint8_t *offered, size_t n, enum aead_cipher *out)
+{
+	enum aead_cipher c;
+	size_t i, j;
+
+	for (i = 0; i < e->cfg.secure.nsuites; i++)
+		for (j = 0; j < n; j++)
+			if (code_suite(offered[j], &c) && c == e->cfg.secure.suites[i]) {
+				*out = c;
+				return 0;
+			}
+	return CVPN_ERR_NO_SUITE;
+}
+
+int
+secure_server_hello(struct engine *e)
+{
+	const struct engine_secure *sc = &e->cfg.secure;
+	const uint8_t *ch = e->in.data;
+	uint8_t sh[7];
+	size_t n;
+	int r;
+
+	if (e->in.len < 7)
+		return 0;
+	n = ch[6];
+	if (ch[4] != VERSION || (ch[5] != ENGINE_MODE_KEY && ch[5] != ENGINE_MODE_PSK) || n == 0 || n > MAX_SUITES)
+		return CVPN_ERR_MALFORMED;
+	if (e->in.len < 7 + n)
+		return 0;
+	e->sec_mode = ch[5];
+	if ((e->sec_mode == ENGINE_MODE_KEY && !sc->static_priv_set) || (e->sec_mode == ENGINE_MODE_PSK && !sc->has_psk))
+		return CVPN_ERR_NO_SUITE;
+	if ((r = pick_suite(e, ch + 7, n, &e->aead)) != 0)
+		return r;
+	if (e->sec_mode == ENGINE_MODE_KEY && (r = noise_public_key(sc->static_priv, e->server_pub)) != 0)
+		return r;
+	memcpy(sh, MAGIC, 4);
+	sh[4] = VERSION;
+	sh[5] = (uint8_t)e->sec_mode;
+	sh[6] = suite_code(e->aead);
+	if ((r = start_handshake(e, ch, 7 + n, sh, sizeof(sh))) != 0 || (r = engine_queue(e, sh, sizeof(sh))) != 0)
+		return r;
+	buf_consume(&e->in, 7 + n);
+	engine_emit_text(e, ENGINE_EV_NEGOTIATED, e->protocol, strlen(e->protocol));
+	e->state = S_SEC_WAIT_MSG1;
+	return 1;
+}
+
+/* Checks the client's static key against --authorized-clients and reports it. */
+static int
+check_client(struct engine *e)
+{
+	struct engine_event ev = { .type = ENGINE_EV_PEER };
+	uint8_t rs[NOISE_DH_LEN];
+	char b64[KEYS_B64_LEN + 1];
+
+	if (e->sec_mode != ENGINE_MODE_KEY)
+		return 0;
+	if (noise_handshake_remote_static(e->hs, rs) != 0)
+		return CVPN_ERR_HANDSHAKE;
+	if (e->cfg.secure.authorized && !keys_list_contains(e->cfg.secure.authorized, rs))
+		return CVPN_ERR_UNAUTHORIZED;
+	keys_to_base64(rs, b64);
+	ev.text = (const uint8_t *)b64;
+	ev.text_len = KEYS_B64_LEN;
+	engine_emit(e, &ev);
+	return 0;
+}
+
+int
+secure_server_msg1(struct engine *e)
+{
+	const uint8_t *body;
+	uint8_t payload[64], msg[256], tag[MAC1_LEN];
+	size_t n, plen, outlen;
+	int r;
+
+	if ((r = take_frame(e, 256, &body, &n)) <= 0)
+		return r;
+	if (n < MAC1_LEN)
+		return CVPN_ERR_MALFORMED;
+	/* mac1 first: junk costs us one HMAC, never a Diffie-Hellman. */
+	if ((r = mac1(e, body, n - MAC1_LEN, tag)) != 0)
+		return r;
+	if (CRYPTO_memcmp(tag, body + n - MAC1_LEN, MAC1_LEN) != 0)
+		return CVPN_ERR_BAD_MAC1;
+	if (noise_handshake_read(e->hs, body, n - MAC1_LEN, payload, sizeof(payload), &plen) != 0)
+		return CVPN_ERR_HANDSHAKE;
+	buf_consume(&e->in, 2 + n);
+	if ((r = check_client(e)) != 0 ||
+	    (r = noise_handshake_write(e->hs, NULL, 0, msg, sizeof(msg), &outlen)) != 0 ||
+	    (r = queue_frame(e, msg, outlen)) != 0)
+		return r;
+	return finish_handshake(e, S_SEC_READY);
+}
+
+/* Answers a DATA record: the reply is encrypted and authenticated too. */
+static int
+answer(struct engine *e, const uint8_t *text, size_t n)
+{
+	struct engine_event ev = { .type = ENGINE_EV_MESSAGE, .text = text, .text_len = n };
+	size_t prefix = strlen(ENGINE_REPLY_PREFIX);
+	uint8_t *reply;
+	int r;
+
+	if (!text_utf8_valid(text, n))
+		return CVPN_ERR_DECRYPT;
+	if ((reply = malloc(prefix + n + 1)) == NULL)
+		return CVPN_ERR_NOMEM;
+	engine_emit(e, &ev);
+	memcpy(reply, ENGINE_REPLY_PREFIX, prefix);
+	text_utf8_reverse(reply + prefix, text, n);
+	engine_emit_text(e, ENGINE_EV_REPLY, reply, prefix + n);
+	r = send_record(e, REC_REPLY, reply, prefix + n);
+	OPENSSL_clear_free(reply, prefix + n + 1);
+	return r;
+}
+
+int
+secure_server_records(struct engine *e)
+{
+	uint8_t *pt = NULL;
+	size_t len;
+	int type, r;
+
+	if ((r = read_record(e, &type, &pt, &len)) <= 0)
+		return r;
+	if ((r = common_record(e, type)) == 0) {
+		if (type == REC_DATA) {
+			r = answer(e, pt, len);
+		} else if (type == REC_CLOSE) {
+			r = send_record(e, REC_CLOSE, NULL, 0);
+			e->state = S_SEC_CLOSED;
+		} else {
+			r = CVPN_ERR_DECRYPT; /* a type a client must not send: one generic failure */
+		}
+		r = r == 0 ? 1 : r;
+	}
+	OPENSSL_clear_free(pt, len ? len : 1);
+	return r;
+}
+
+int
+engine_parse_suites(const char *text, struct engine_secure *sc)
+{
+	enum aead_cipher list[sizeof(sc->suites) / sizeof(sc->suites[0])];
+	size_t n = 0, len;
+
+	while (*text) {
+		len = strcspn(text, ", ");
+		if (len == 0) {
+			text++;
+			continue;
+		}
+		if (n == sizeof(list) / sizeof(list[0]) || aead_parse(text, len, &list[n]) != 0)
+			return CVPN_ERR_INVALID_ARG;
+		n++;
+		text += len;
+	}
+	if (n == 0)
+		return CVPN_ERR_INVALID_ARG;
+	memcpy(sc->suites, list, n * sizeof(list[0]));
+	sc->nsuites = n;
+	return 0;
+}
+
+/* The server's first bytes decide the profile: 'C' of "CVPN" or 'P' of "ProposedCiphers". */
+int
+server_detect(struct engine *e)
+{
+	size_t n = e->in.len < 4 ? e->in.len : 4;
+
+	if (n == 0)
+		return 0;
+	if (memcmp(e->in.data, MAGIC, n) == 0) {
+		if (!e->cfg.secure.static_priv_set && !e->cfg.secure.has_psk)
+			return CVPN_ERR_NO_SUITE;
+		if (n < 4)
+			return 0;
+		e->state = S_SEC_HELLO;
+		return 1;
+	}
+	if (e->cfg.no_lab)
+		return CVPN_ERR_LAB_DISABLED;
+	e->state = S_WAIT_PROPOSAL;
+	return 1;
+}
+
+void
+secure_free(struct engine *e)
+{
+	noise_handshake_free(e->hs);
+	noise_cipher_free(e->send_cs);
+	noise_cipher_free(e->recv_cs);
+	buf_clear(&e->hello);
+	OPENSSL_cleanse(e->client_static, sizeof(e->client_static));
+}

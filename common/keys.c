@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "err.h"
+#include "keys.h"
+
+/* Longest line we read from a key file or a list; a key is 44 characters. */
+#define LINE_MAX_LEN 1024
+/* A list is for people to edit: cap its size rather than trust it. */
+#define LIST_MAX_KEYS 100000
+
+struct keys_list {
+	size_t n, cap;
+	uint8_t (*keys)[KEYS_LEN];
+};
+
+void
+keys_to_base64(const uint8_t key[static KEYS_LEN], char out[static KEYS_B64_LEN + 1])
+{
+	EVP_EncodeBlock((unsigned char *)out, key, KEYS_LEN);
+	out[KEYS_B64_LEN] = '\0';
+}
+
+int
+keys_from_base64(const char *text, size_t len, uint8_t key[static KEYS_LEN])
+{
+	unsigned char decoded[KEYS_B64_LEN];
+	size_t start = 0, end = len;
+	int n;
+
+	while (start < end && isspace((unsigned char)text[start]))
+		start++;
+	while (end > start && isspace((unsigned char)text[end - 1]))
+		end--;
+	/* 32 bytes are exactly 44 characters ending in one '='. */
+	if (end - start != KEYS_B64_LEN || text[start + KEYS_B64_LEN - 1] != '=' ||
+	    text[start + KEYS_B64_LEN - 2] == '=')
+		return CVPN_ERR_KEY_FORMAT;
+	n = EVP_DecodeBlock(decoded, (const unsigned char *)text + start, KEYS_B64_LEN);
+	/* EVP_DecodeBlock counts the padding as data: 33 bytes, the last one zero. */
+	if (n != KEYS_LEN + 1) {
+		OPENSSL_cleanse(decoded, sizeof(decoded));
+		return CVPN_ERR_KEY_FORMAT;
+	}
+	memcpy(key, decoded, KEYS_LEN);
+	OPENSSL_cleanse(decoded, sizeof(decoded));
+	return 0;
+}
+
+/* True for lines that carry nothing: blank or a '#' comment. */
+static bool
+skip_line(const char *line)
+{
+	while (isspace((unsigned char)*line))
+		line++;
+	return *line == '\0' || *line == '#';
+}
+
+int
+keys_load_secret(const char *path, uint8_t key[static KEYS_LEN])
+{
+	char line[LINE_MAX_LEN];
+	struct stat st;
+	FILE *f;
+	int r = CVPN_ERR_KEY_FORMAT;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return CVPN_ERR_IO;
+	if (fstat(fileno(f), &st) != 0) {
+		r = CVPN_ERR_IO;
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		r = CVPN_ERR_KEY_PERMS;
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (skip_line(line))
+			continue;
+		r = keys_from_base64(line, strlen(line), key);
+		break;
+	}
+out:
+	OPENSSL_cleanse(line, sizeof(line));
+	fclose(f);
+	return r;
+}
+
+static int
+list_add(struct keys_list *l, const uint8_t key[static KEYS_LEN])
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *p;
+
+		if (cap > LIST_MAX_KEYS || (p = realloc(l->keys, cap * sizeof(*l->keys))) == NULL)
+			return CVPN_ERR_NOMEM;
+		l->keys = p;
+		l->cap = cap;
+	}
+	memcpy(l->keys[l->n++], key, KEYS_LEN);
+	return 0;
+}
+
+int
+keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
+{
+	struct keys_list *l;
+	char line[LINE_MAX_LEN], *p;
+	uint8_t key[KEYS_LEN];
+	unsigned lineno = 0;
+	FILE *f;
+	int r = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return CVPN_ERR_IO;
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		fclose(f);
+		return CVPN_ERR_NOMEM;
+	}
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (skip_line(line))
+			continue;
+		/* The key is the first word; the rest of the line may name its owner. */
+		for (p = line; isspace((unsigned char)*p); p++)
+			;
+		if ((r = keys_from_base64(p, strcspn(p, " \t\r\n"), key)) == 0)
+			r = list_add(l, key);
+	}
+	fclose(f);
+	if (r != 0) {
+		*bad_line = lineno;
+		keys_list_free(l);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+bool
+keys_list_contains(const struct keys_list *l, const uint8_t key[static KEYS_LEN])
+{
+	bool found = false;
+	size_t i;
+
+	/* Visit every entry so the time does not tell where a key sits. */
+	for (i = 0; i < l->n; i++)
+		found |= CRYPTO_memcmp(l->keys[i], key, KEYS_LEN) == 0;
+	return found;
+}
+
+size_t
+keys_list_count(const struct keys_list *l)
+{
+	return l->n;
+}
+
+/* True when the first word of line names host:port, or host alone. */
+static bool
+server_matches(const char *word, size_t len, const char *host, const char *port)
+{
+	size_t hl = strlen(host), pl = strlen(port);
+
+	if (len == hl && strncmp(word, host, hl) == 0)
+		return true;
+	return len == hl + 1 + pl && strncmp(word, host, hl) == 0 && word[hl] == ':' &&
+	    strncmp(word + hl + 1, port, pl) == 0;
+}
+
+int
+keys_known_server(const char *path, const char *host, const char *port, uint8_t key[static KEYS_LEN])
+{
+	char line[LINE_MAX_LEN], *p, *k;
+	size_t len;
+	FILE *f;
+	int r = CVPN_ERR_UNKNOWN_SERVER;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return CVPN_ERR_IO;
+	while (r == CVPN_ERR_UNKNOWN_SERVER && fgets(line, sizeof(line), f) != NULL) {
+		if (skip_line(line))
+			continue;
+		for (p = line; isspace((unsigned char)*p); p++)
+			;
+		len = strcspn(p, " \t\r\n");
+		if (!server_matches(p, len, host, port))
+			continue;
+		for (k = p + len; isspace((unsigned char)*k); k++)
+			;
+		r = keys_from_base64(k, strcspn(k, " \t\r\n"), key);
+	}
+	fclose(f);
+	return r;
+}
+
+void
+keys_list_free(struct keys_list *l)
+{
+	if (l == NULL)
+		return;
+	free(l->keys);
+	free(l);
+}

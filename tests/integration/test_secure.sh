@@ -1,0 +1,95 @@
+#!/bin/sh
+# The secure profile with the real binaries: keys (genkey, pubkey, file
+# permissions), both modes and suites, both profiles on one port, --no-lab,
+# --authorized-clients, the known-servers file, and the failures a wrong key
+# or PSK gives, each logged by the server and reported by the client.
+. tests/lib.sh
+
+umask 077
+"$CLIENT" genkey >"$TMP/server.key"
+"$CLIENT" pubkey <"$TMP/server.key" >"$TMP/server.pub"
+"$CLIENT" genkey >"$TMP/client.key"
+"$CLIENT" pubkey <"$TMP/client.key" >"$TMP/client.pub"
+"$CLIENT" genkey >"$TMP/other.key"
+"$CLIENT" genkey >"$TMP/psk"
+SPUB=$(cat "$TMP/server.pub")
+check "genkey: base64 of 32 bytes" grep -qE '^[A-Za-z0-9+/]{43}=$' "$TMP/server.key"
+check "pubkey: base64 of 32 bytes, not the private key" sh -c \
+	"grep -qE '^[A-Za-z0-9+/]{43}=\$' '$TMP/server.pub' && ! cmp -s '$TMP/server.key' '$TMP/server.pub'"
+check "pubkey is deterministic" sh -c "[ \"\$('$CLIENT' pubkey <'$TMP/server.key')\" = '$SPUB' ]"
+echo "not a key" | "$CLIENT" pubkey >/dev/null 2>"$TMP/err"; rc=$?
+check "pubkey of garbage: exit 64, says what it wants" sh -c "[ $rc -eq 64 ] && grep -q 'base64' '$TMP/err'"
+
+cp "$TMP/server.key" "$TMP/open.key"; chmod 644 "$TMP/open.key"
+"$SERVER" -p 0 --key "$TMP/open.key" >/dev/null 2>"$TMP/err"; rc=$?
+check "server refuses a key file others can read (exit 78)" sh -c "[ $rc -eq 78 ] && grep -q 'chmod 600' '$TMP/err'"
+
+start_server secure -c 'AES:256' --key "$TMP/server.key" || { not_ok "server starts"; finish; }
+check "server prints its public key" grep -qx "Server key: $SPUB" "$SLOG"
+client --psk "$TMP/open.key" -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "client refuses a PSK file others can read (exit 64)" sh -c "[ $rc -eq 64 ] && grep -q 'chmod 600' '$TMP/err'"
+for suite in ChaChaPoly AESGCM; do
+	client --server-key "$SPUB" --suites $suite -m hello -m "héllo ✓" >"$TMP/out" 2>&1; rc=$?
+	check "key mode, $suite: transcript" [ $rc -eq 0 ] && [ "$(cat "$TMP/out")" = "Connected to 127.0.0.1:$PORT
+We are going to use Noise_IKpsk2_25519_${suite}_SHA256 (secure profile)
+Server says: olleh
+Server says: ✓ olléh" ]
+done
+check "server names the anonymous client's key" grep -q '^Client key: [A-Za-z0-9+/]\{43\}=$' "$SLOG"
+check "an authenticated CLOSE ends each session" sh -c "[ \$(grep -c '^Client 127.0.0.1:[0-9]* disconnected' '$SLOG') -eq 2 ]"
+client --profile lab -m lab >"$TMP/out" 2>&1
+check "the same port serves the lab profile" grep -qx 'Server says: bal' "$TMP/out"
+client --server-key "$SPUB" --key "$TMP/client.key" -m me >/dev/null 2>&1
+check "server logs the client's own key" grep -q "^Client key: $(cat "$TMP/client.pub")$" "$SLOG"
+
+# Wrong keys: mac1 fails before any Diffie-Hellman, and both ends say so.
+OTHER=$("$CLIENT" pubkey <"$TMP/other.key")
+client --server-key "$OTHER" -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "wrong server key: client exit 76" sh -c "[ $rc -eq 76 ] && grep -q 'wrong server key or PSK' '$TMP/err'"
+check "wrong server key: server logs the failed mac1" \
+	wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: first handshake message failed its MAC' 5
+client --psk "$TMP/psk" -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "psk mode on a server without a PSK: refused (exit 78)" [ $rc -eq 78 ]
+client --json --server-key "$SPUB" -m hi >"$TMP/json" 2>/dev/null
+check "--json in the secure profile" $PY -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert [e["event"] for e in ev] == ["connected", "negotiated", "key_established", "sent", "reply", "closed"], ev
+assert ev[1]["profile"] == "secure" and ev[1]["protocol"].startswith("Noise_IKpsk2_25519_")
+assert ev[4]["text"] == "Server says: ih"' "$TMP/json"
+check "server exits 0 on SIGTERM" stop_server
+
+# PSK mode, --no-lab, and a PSK on top of the server key.
+start_server psk -c 'AES:256' --psk "$TMP/psk" --no-lab || { not_ok "server starts"; finish; }
+for suite in ChaChaPoly AESGCM; do
+	client --psk "$TMP/psk" --suites $suite -m hello >"$TMP/out" 2>&1
+	check "psk mode, $suite" grep -qx 'Server says: olleh' "$TMP/out"
+	check "psk mode, $suite: protocol shown" grep -q "Noise_NNpsk0_25519_${suite}_SHA256" "$TMP/out"
+done
+client --profile lab -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "--no-lab: a lab client is refused (exit 78)" [ $rc -eq 78 ]
+check "--no-lab: logged with its reason" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: lab profile disabled (--no-lab)' 5
+cp "$TMP/other.key" "$TMP/wrong.psk"
+client --psk "$TMP/wrong.psk" -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "wrong PSK: exit 76, mac1 logged" sh -c "[ $rc -eq 76 ]" && wait_for "$SLOG" 'failed its MAC' 5
+check "psk server exits 0" stop_server
+
+# --authorized-clients: listed keys only.
+printf '# lab clients\n%s alice\n' "$(cat "$TMP/client.pub")" >"$TMP/authorized"
+start_server auth -c 'AES:256' --key "$TMP/server.key" --authorized-clients "$TMP/authorized" ||
+	{ not_ok "server starts"; finish; }
+client --server-key "$SPUB" --key "$TMP/client.key" -m hi >"$TMP/out" 2>&1
+check "authorized client served" grep -qx 'Server says: ih' "$TMP/out"
+client --server-key "$SPUB" --key "$TMP/other.key" -m hi >/dev/null 2>"$TMP/err"; rc=$?
+check "unlisted client refused (exit 76)" [ $rc -eq 76 ]
+check "unlisted client logged" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: client key not in --authorized-clients' 5
+
+# The known-servers file: the client finds the key and picks the secure profile itself.
+printf '127.0.0.1:%s %s\n' "$PORT" "$SPUB" >"$TMP/known"
+client --known-servers "$TMP/known" --key "$TMP/client.key" -m known >"$TMP/out" 2>&1
+check "known-servers file: secure by default" sh -c "grep -q 'secure profile' '$TMP/out' && grep -qx 'Server says: nwonk' '$TMP/out'"
+check "auth server exits 0" stop_server
+printf 'garbage\n' >"$TMP/bad-list"
+"$SERVER" -p 0 --key "$TMP/server.key" --authorized-clients "$TMP/bad-list" >/dev/null 2>"$TMP/err"; rc=$?
+check "a bad authorized-clients line: exit 78 with file:line" sh -c "[ $rc -eq 78 ] && grep -q 'bad-list:1:' '$TMP/err'"
+finish

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The secure profile in memory (docs/SECURE.md): both modes and suites end to
+ * end, the hellos bound into the handshake, and every attack a man in the
+ * middle can try on the records: each one fails and releases nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "engine.h"
+#include "err.h"
+#include "keys.h"
+#include "noise.h"
+#include "vectors.h"
+
+/* What the callbacks saw. */
+struct seen {
+	int messages, replies, keys, peers;
+	char last_message[256], last_reply[256], protocol[64];
+};
+
+static void
+on_event(void *arg, const struct engine_event *ev)
+{
+	struct seen *s = arg;
+	size_t n = ev->text_len < 255 ? ev->text_len : 255;
+
+	switch (ev->type) {
+	case ENGINE_EV_MESSAGE:
+		s->messages++;
+		memcpy(s->last_message, ev->text, n);
+		s->last_message[n] = '\0';
+		break;
+	case ENGINE_EV_REPLY:
+		s->replies++;
+		memcpy(s->last_reply, ev->text, n);
+		s->last_reply[n] = '\0';
+		break;
+	case ENGINE_EV_KEY:
+		s->keys++;
+		strncpy(s->protocol, ev->protocol ? ev->protocol : "", sizeof(s->protocol) - 1);
+		break;
+	case ENGINE_EV_PEER:
+		s->peers++;
+		break;
+	default:
+		break;
+	}
+}
+
+struct pair {
+	struct engine_config cc, sc;
+	struct engine *c, *s;
+	struct seen cs, ss;
+	uint8_t server_priv[32], server_pub[32], client_priv[32], client_pub[32];
+};
+
+/* Moves everything one engine has queued into the other. Returns the feed's result. */
+static int
+pump(struct engine *from, struct engine *to, struct buf *tap)
+{
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	engine_output(from, &p, &n);
+	if (n == 0)
+		return 0;
+	if (tap)
+		assert_int_equal(buf_append(tap, p, n, 1 << 20), 0);
+	r = engine_feed(to, p, n);
+	engine_output_consume(from, n);
+	return r;
+}
+
+static void
+setup_pair(struct pair *pr, enum engine_mode mode, enum aead_cipher suite)
+{
+	memset(pr, 0, sizeof(*pr));
+	assert_int_equal(noise_keypair_generate(pr->server_priv, pr->server_pub), 0);
+	assert_int_equal(noise_keypair_generate(pr->client_priv, pr->client_pub), 0);
+	pr->cc.secure.enabled = true;
+	pr->cc.secure.suites[0] = suite;
+	pr->cc.secure.nsuites = 1;
+	pr->sc.server = true;
+	pr->sc.secure.suites[0] = AEAD_CHACHAPOLY;
+	pr->sc.secure.suites[1] = AEAD_AESGCM;
+	pr->sc.secure.nsuites = 2;
+	memcpy(pr->sc.secure.static_priv, pr->server_priv, 32);
+	pr->sc.secure.static_priv_set = true;
+	memset(pr->sc.secure.psk, 0x42, 32);
+	pr->sc.secure.has_psk = true;
+	if (mode == ENGINE_MODE_KEY) {
+		memcpy(pr->cc.secure.server_pub, pr->server_pub, 32);
+		pr->cc.secure.server_pub_set = true;
+		memcpy(pr->cc.secure.static_priv, pr->client_priv, 32);
+		pr->cc.secure.static_priv_set = true;
+		pr->sc.secure.has_psk = false; /* key mode without a PSK: all-zero, as WireGuard */
+	} else {
+		memset(pr->cc.secure.psk, 0x42, 32);
+		pr->cc.secure.has_psk = true;
+	}
+	/* Both lists need a lab cipher list to be valid engines. */
+	proposal_default(&pr->cc.ciphers);
+	proposal_default(&pr->sc.ciphers);
+}
+
+static void
+open_pair(struct pair *pr)
+{
+	assert_int_equal(engine_new(&pr->cc, on_event, &pr->cs, &pr->c), 0);
+	assert_int_equal(engine_new(&pr->sc, on_event, &pr->ss, &pr->s), 0);
+}
+
+/* Runs the handshake to the end; returns the first failure or 0. */
+static int
+handshake(struct pair *pr)
+{
+	int r, i;
+
+	open_pair(pr);
+	if ((r = engine_start(pr->c)) != 0)
+		return r;
+	for (i = 0; i < 4 && !engine_ready(pr->c); i++) {
+		if ((r = pump(pr->c, pr->s, NULL)) != 0 || (r = pump(pr->s, pr->c, NULL)) != 0)
+			return r;
+	}
+	return engine_ready(pr->c) ? 0 : CVPN_ERR_STATE;
+}
+
+static void
+close_pair(struct pair *pr)
+{
+	engine_free(pr->c);
+	engine_free(pr->s);
+}
+
+static void
+exchange(struct pair *pr, const char *msg, const char *reply)
+{
+	assert_int_equal(engine_send(pr->c, (const uint8_t *)msg, strlen(msg)), 0);
+	assert_int_equal(pump(pr->c, pr->s, NULL), 0);
+	assert_string_equal(pr->ss.last_message, msg);
+	assert_int_equal(pump(pr->s, pr->c, NULL), 0);
+	assert_string_equal(pr->cs.last_reply, reply);
+}
+
+static void
+test_every_mode_and_suite(void **state)
+{
+	static const struct {
+		enum engine_mode mode;
+		enum aead_cipher suite;
+		const char *protocol;
+	} cases[] = {
+		{ ENGINE_MODE_KEY, AEAD_CHACHAPOLY, "Noise_IKpsk2_25519_ChaChaPoly_SHA256" },
+		{ ENGINE_MODE_KEY, AEAD_AESGCM, "Noise_IKpsk2_25519_AESGCM_SHA256" },
+		{ ENGINE_MODE_PSK, AEAD_CHACHAPOLY, "Noise_NNpsk0_25519_ChaChaPoly_SHA256" },
+		{ ENGINE_MODE_PSK, AEAD_AESGCM, "Noise_NNpsk0_25519_AESGCM_SHA256" },
+	};
+	struct pair pr;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setup_pair(&pr, cases[i].mode, cases[i].suite);
+		assert_int_equal(handshake(&pr), 0);
+		assert_string_equal(pr.cs.protocol, cases[i].protocol);
+		assert_string_equal(pr.ss.protocol, cases[i].protocol);
+		assert_int_equal(pr.ss.peers, cases[i].mode == ENGINE_MODE_KEY ? 1 : 0);
+		exchange(&pr, "hello", "Server says: olleh");
+		exchange(&pr, "", "Server says: ");
+		exchange(&pr, "h\xc3\xa9llo \xe2\x9c\x93", "Server says: \xe2\x9c\x93 oll\xc3\xa9h");
+		/* An authenticated close, both ways. */
+		assert_int_equal(engine_close(pr.c), 0);
+		assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+		assert_true(engine_closed(pr.s));
+		assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+		assert_true(engine_closed(pr.c));
+		close_pair(&pr);
+	}
+}
+
+static void
+test_records_hide_lengths(void **state)
+{
+	struct pair pr;
+	struct buf tap = { 0 };
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"a", 1), 0);
+	assert_int_equal(pump(pr.c, pr.s, &tap), 0);
+	/* 2 + 32 + 16: one byte of text pads to 32. */
+	assert_int_equal(tap.len, 2 + 32 + 16);
+	pump(pr.s, pr.c, NULL);
+	tap.len = 0;
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"0123456789abcdefghijklmnopq", 27), 0);
+	assert_int_equal(pump(pr.c, pr.s, &tap), 0);
+	assert_int_equal(tap.len, 2 + 32 + 16);
+	buf_clear(&tap);
+	close_pair(&pr);
+}
+
+/* Delivers the client's next record to the server after change() altered it; the server must fail. */
+static void
+attack_record(void (*change)(struct buf *rec, struct buf *prev), int expect)
+{
+	struct pair pr;
+	struct buf prev = { 0 }, rec = { 0 };
+	const uint8_t *p;
+	size_t n;
+
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_AESGCM);
+	assert_int_equal(handshake(&pr), 0);
+	/* One good exchange, recorded, so attacks can replay or reorder it. */
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"first", 5), 0);
+	assert_int_equal(pump(pr.c, pr.s, &prev), 0);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"second", 6), 0);
+	engine_output(pr.c, &p, &n);
+	assert_int_equal(buf_append(&rec, p, n, 1 << 20), 0);
+	engine_output_consume(pr.c, n);
+	change(&rec, &prev);
+	pr.ss.messages = 0;
+	assert_int_equal(engine_feed(pr.s, rec.data, rec.len), expect);
+	assert_int_equal(pr.ss.messages, 0);
+	engine_output(pr.s, &p, &n);
+	assert_int_equal(n, 0);
+	buf_clear(&prev);
+	buf_clear(&rec);
+	close_pair(&pr);
+}
+
+static void
+flip_bit(struct buf *rec, struct buf *prev)
+{
+	(void)prev;
+	rec->data[5] ^= 1;
+}
+
+static void
+replay(struct buf *rec, struct buf *prev)
+{
+	rec->len = 0;
+	assert_int_equal(buf_append(rec, prev->data, prev->len, 1 << 20), 0);
+}
+
+static void
+flip_length(struct buf *rec, struct buf *prev)
+{
+	(void)prev;
+	/* A shorter length prefix: the AEAD covers it as associated data. */
+	rec->data[1] -= 16;
+	rec->len -= 16;
+}
+
+static void
+truncate_tag(struct buf *rec, struct buf *prev)
+{
+	(void)prev;
+	rec->data[1] -= 1;
+	rec->len -= 1;
+}
+
+static void
+test_record_attacks(void **state)
+{
+	(void)state;
+	attack_record(flip_bit, CVPN_ERR_DECRYPT);
+	attack_record(replay, CVPN_ERR_DECRYPT);
+	attack_record(flip_length, CVPN_ERR_DECRYPT);
+	attack_record(truncate_tag, CVPN_ERR_DECRYPT);
+}
+
+static void
+test_reflection(void **state)
+{
+	struct pair pr;
+	const uint8_t *p;
+	size_t n;
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_AESGCM);
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"mirror", 6), 0);
+	/* The client's own record sent back to it: the other direction's key fails it. */
+	engine_output(pr.c, &p, &n);
+	assert_int_equal(engine_feed(pr.c, p, n), CVPN_ERR_DECRYPT);
+	assert_int_equal(pr.cs.replies, 0);
+	close_pair(&pr);
+}
+
+static void
+test_wrong_keys(void **state)
+{
+	struct pair pr;
+	uint8_t other[32], other_pub[32];
+
+	(void)state;
+	/* Another server's key: mac1 fails before any DH. */
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	assert_int_equal(noise_keypair_generate(other, other_pub), 0);
+	memcpy(pr.cc.secure.server_pub, other_pub, 32);
+	assert_int_equal(handshake(&pr), CVPN_ERR_BAD_MAC1);
+	close_pair(&pr);
+	/* A wrong PSK: mac1 again. */
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	pr.cc.secure.psk[0] ^= 1;
+	assert_int_equal(handshake(&pr), CVPN_ERR_BAD_MAC1);
+	close_pair(&pr);
+	/*
+	 * A PSK on one side only in key mode: the server mixes the PSK into its
+	 * answer (IKpsk2), so the client's check of that answer fails.
+	 */
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	memset(pr.cc.secure.psk, 7, 32);
+	pr.cc.secure.has_psk = true;
+	assert_int_equal(handshake(&pr), CVPN_ERR_HANDSHAKE);
+	assert_int_equal(pr.cs.keys, 0);
+	close_pair(&pr);
+}
+
+static void
+test_authorized_clients(void **state)
+{
+	char path[] = "/tmp/cvpn-authorized-XXXXXX", b64[KEYS_B64_LEN + 1], line[128];
+	struct keys_list *list = NULL;
+	struct pair pr;
+	unsigned bad;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_non_null(f = fdopen(fd, "w"));
+	keys_to_base64(pr.client_pub, b64);
+	snprintf(line, sizeof(line), "# the lab's clients\n%s alice\n", b64);
+	fputs(line, f);
+	fclose(f);
+	assert_int_equal(keys_list_load(path, &list, &bad), 0);
+	pr.sc.secure.authorized = list;
+	assert_int_equal(handshake(&pr), 0);
+	close_pair(&pr);
+	/* A client whose key is not listed. */
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	pr.sc.secure.authorized = list;
+	assert_int_equal(handshake(&pr), CVPN_ERR_UNAUTHORIZED);
+	close_pair(&pr);
+	keys_list_free(list);
+	unlink(path);
+}
+
+/* The downgrade a man in the middle would try: change the suites the client offered. */
+static void
+test_hello_tampering(void **state)
+{
+	struct pair pr;
+	const uint8_t *p;
+	uint8_t hello[16];
+	size_t n;
+	int r = 0, i;
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_AESGCM);
+	pr.cc.secure.suites[1] = AEAD_CHACHAPOLY;
+	pr.cc.secure.nsuites = 2;
+	open_pair(&pr);
+	assert_int_equal(engine_start(pr.c), 0);
+	engine_output(pr.c, &p, &n);
+	assert_true(n <= sizeof(hello));
+	memcpy(hello, p, n);
+	engine_output_consume(pr.c, n);
+	/* Offer ChaChaPoly only: the server's choice changes, and so does its prologue. */
+	hello[6] = 1;
+	hello[7] = 1; /* the wire code of ChaChaPoly */
+	assert_int_equal(engine_feed(pr.s, hello, n - 1), 0);
+	for (i = 0; i < 4 && r == 0; i++)
+		if ((r = pump(pr.s, pr.c, NULL)) == 0)
+			r = pump(pr.c, pr.s, NULL);
+	assert_int_equal(r, CVPN_ERR_HANDSHAKE);
+	assert_int_equal(pr.ss.keys + pr.cs.keys, 0);
+	close_pair(&pr);
+}
+
+static void
+test_rekey(void **state)
+{
+	struct pair pr;
+	int i;
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	pr.cc.secure.rekey_records = 3;
+	pr.sc.secure.rekey_records = 2;
+	assert_int_equal(handshake(&pr), 0);
+	for (i = 0; i < 10; i++)
+		exchange(&pr, "again", "Server says: niaga");
+	assert_int_equal(engine_rekey(pr.c), 0);
+	exchange(&pr, "after", "Server says: retfa");
+	close_pair(&pr);
+}
+
+static void
+test_server_still_speaks_lab(void **state)
+{
+	struct pair pr;
+	const char *proposal = "ProposedCiphers:AES:[256]\n";
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	open_pair(&pr);
+	assert_int_equal(engine_feed(pr.s, (const uint8_t *)proposal, strlen(proposal)), 0);
+	assert_false(engine_secure(pr.s));
+	close_pair(&pr);
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	pr.sc.no_lab = true;
+	open_pair(&pr);
+	assert_int_equal(engine_feed(pr.s, (const uint8_t *)proposal, strlen(proposal)), CVPN_ERR_LAB_DISABLED);
+	close_pair(&pr);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_mode_and_suite),
+		cmocka_unit_test(test_records_hide_lengths),
+		cmocka_unit_test(test_record_attacks),
+		cmocka_unit_test(test_reflection),
+		cmocka_unit_test(test_wrong_keys),
+		cmocka_unit_test(test_authorized_clients),
+		cmocka_unit_test(test_hello_tampering),
+		cmocka_unit_test(test_rekey),
+		cmocka_unit_test(test_server_still_speaks_lab),
+	};
+
+	return cmocka_run_group_tests_name("secure", tests, unit_setup, NULL);
+}
