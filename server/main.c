@@ -21,7 +21,7 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
-	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY
 };
 
 static const struct opt options[] = {
@@ -44,6 +44,7 @@ static const struct opt options[] = {
 	{ "max-message", OPT_MAX_MESSAGE, "BYTES", "largest data message on the wire (default 4096)" },
 	{ "max-clients", OPT_MAX_CLIENTS, "N", "connections served at once (default 1024)" },
 	{ "max-handshakes", OPT_MAX_HANDSHAKES, "N", "connections still in the handshake at once (default 64)" },
+	{ "max-failures", OPT_MAX_FAILURES, "N", "failed handshakes per address in 60 s before a 30 s ban, doubling (default 5)" },
 	{ "keylog", OPT_KEYLOG, "FILE", "append session keys for Wireshark to FILE (default $CVPN_KEYLOGFILE)" },
 	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
 	{ "quiet", 'q', NULL, "print only errors" },
@@ -156,9 +157,11 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 		break;
 	case OPT_MAX_CLIENTS:
 	case OPT_MAX_HANDSHAKES:
+	case OPT_MAX_FAILURES:
 		if (opt_uint(arg, 1, 1000000, &v) != 0)
 			return bad_usage("invalid limit '%s' (expected 1-1000000)", arg);
-		*(key == OPT_MAX_CLIENTS ? &cfg->max_clients : &cfg->max_handshakes) = (unsigned)v;
+		*(key == OPT_MAX_CLIENTS ? &cfg->max_clients : key == OPT_MAX_HANDSHAKES ? &cfg->max_handshakes :
+		    &cfg->limits.max_failures) = (unsigned)v;
 		break;
 	case 'q': cfg->verbosity = -1; break;
 	case 'v': cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
@@ -262,6 +265,7 @@ main(int argc, char **argv)
 		.quiet_ms = 150,
 		.max_clients = 1024,
 		.max_handshakes = 64,
+		.limits = { .max_failures = 5, .window_ms = 60000, .penalty_ms = 30000, .max_penalty_ms = 600000 },
 	};
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1];

@@ -34,6 +34,7 @@ struct conn {
 	struct conn *prev, *next;
 	unsigned long id;
 	char peer[64];          /* the client's address:port */
+	char source[48];        /* the client's address alone, for per-source limits */
 	char local[64];         /* our address:port on this connection, for the key log */
 	uint64_t started, last_rx, last_activity;
 	int handles;            /* libuv handles still open */
@@ -42,6 +43,7 @@ struct conn {
 	bool quiet_done;        /* engine_quiet() already ran for the buffered bytes */
 	bool established;
 	bool shutting_down;     /* the session ended cleanly: flushing, then closing */
+	bool refused;           /* closed at accept: its refusal was logged already */
 };
 
 struct server {
@@ -52,6 +54,7 @@ struct server {
 	struct conn *conns;
 	unsigned nconns, nhandshakes;
 	unsigned max_clients;   /* --max-clients, kept under the descriptor limit */
+	struct limits *limits;
 	unsigned long next_id;
 	bool stopping;
 	char readbuf[64 * 1024];
@@ -145,8 +148,12 @@ conn_close(struct conn *c, const char *reason)
 	/* engine_phase() only reads the state, which the worker never writes. */
 	if (reason)
 		warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
-	else
+	else if (!c->refused)
 		log_conn(c, "Client %s disconnected", c->peer);
+	if (reason && !c->established && !c->srv->stopping && c->source[0] &&
+	    limits_failure(c->srv->limits, c->source, uv_now(c->srv->loop)))
+		warn_conn(c, "Penalty: %s failed %u handshakes; refused for a while", c->source,
+		    c->srv->cfg->limits.max_failures);
 	if (c->working)
 		uv_cancel((uv_req_t *)&c->work);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -447,38 +454,45 @@ on_event(void *arg, const struct engine_event *ev)
 
 /* ---- Accepting ---- */
 
-/* Writes "1.2.3.4:5" or "[::1]:5"; IPv4 clients of the dual-stack socket show as plain IPv4. */
+/*
+ * Writes "1.2.3.4:5" or "[::1]:5" to out, and the address alone to host when
+ * it is not NULL; IPv4 clients of the dual-stack socket show as plain IPv4.
+ */
 static void
-format_address(const struct sockaddr_storage *ss, char *out, size_t len)
+format_address(const struct sockaddr_storage *ss, char *out, size_t len, char *host, size_t hostlen)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
+	char name[INET6_ADDRSTRLEN] = "?";
+	const char *shown = name;
+	int port = 0;
+	bool v6 = false;
 
 	if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
 
-		uv_ip6_name(a, host, sizeof(host));
-		if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, '.'))
-			snprintf(out, len, "%s:%d", host + 7, ntohs(a->sin6_port));
-		else
-			snprintf(out, len, "[%s]:%d", host, ntohs(a->sin6_port));
+		uv_ip6_name(a, name, sizeof(name));
+		port = ntohs(a->sin6_port);
+		v6 = !(strncmp(name, "::ffff:", 7) == 0 && strchr(name + 7, '.'));
+		if (!v6)
+			shown = name + 7;
 	} else if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
 
-		uv_ip4_name(a, host, sizeof(host));
-		snprintf(out, len, "%s:%d", host, ntohs(a->sin_port));
-	} else {
-		snprintf(out, len, "?");
+		uv_ip4_name(a, name, sizeof(name));
+		port = ntohs(a->sin_port);
 	}
+	snprintf(out, len, v6 ? "[%s]:%d" : "%s:%d", shown, port);
+	if (host)
+		snprintf(host, hostlen, "%s", shown);
 }
 
 static void
-peer_name(uv_tcp_t *tcp, char *out, size_t len)
+peer_name(uv_tcp_t *tcp, char *out, size_t len, char *host, size_t hostlen)
 {
 	struct sockaddr_storage ss = { 0 };
 	int sslen = sizeof(ss);
 
 	uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen);
-	format_address(&ss, out, len);
+	format_address(&ss, out, len, host, hostlen);
 }
 
 static void
@@ -488,7 +502,7 @@ local_name(uv_tcp_t *tcp, char *out, size_t len)
 	int sslen = sizeof(ss);
 
 	uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &sslen);
-	format_address(&ss, out, len);
+	format_address(&ss, out, len, NULL, 0);
 }
 
 static const char *
@@ -521,7 +535,7 @@ refuse(struct server *s, const char *why)
 		return;
 	}
 	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)tcp) == 0) {
-		peer_name(tcp, peer, sizeof(peer));
+		peer_name(tcp, peer, sizeof(peer), NULL, 0);
 		fprintf(stderr, "Refusing %s: %s\n", peer, why);
 	}
 	uv_close((uv_handle_t *)tcp, on_refused_closed);
@@ -566,6 +580,7 @@ on_connection(uv_stream_t *listener, int status)
 	struct server *s = listener->data;
 	const char *why;
 	struct conn *c;
+	uint64_t wait;
 	int r;
 
 	if (status < 0) {
@@ -584,8 +599,18 @@ on_connection(uv_stream_t *listener, int status)
 		conn_close(c, uv_strerror(r));
 		return;
 	}
-	peer_name(&c->tcp, c->peer, sizeof(c->peer));
+	peer_name(&c->tcp, c->peer, sizeof(c->peer), c->source, sizeof(c->source));
 	local_name(&c->tcp, c->local, sizeof(c->local));
+	if (limits_blocked(s->limits, c->source, uv_now(s->loop), &wait)) {
+		/* Cheap to refuse: no engine work has happened for it yet. */
+		fprintf(stderr, "Refusing %s: too many failed handshakes from %s (%lu s left)\n", c->peer, c->source,
+		    (unsigned long)(wait + 999) / 1000);
+		c->refused = true;
+		c->established = true; /* not a handshake: do not count it */
+		s->nhandshakes--;
+		conn_close(c, NULL);
+		return;
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	log_conn(c, "New client: %s", c->peer);
 	if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
@@ -688,6 +713,10 @@ server_run(const struct server_config *cfg)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.max_clients = clamp_clients(cfg->max_clients);
+	if ((s.limits = limits_new(&cfg->limits)) == NULL) {
+		fprintf(stderr, "cvpn-server: out of memory\n");
+		return UV_ENOMEM;
+	}
 	s.loop = uv_default_loop();
 	/* A client that vanishes must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
@@ -709,5 +738,6 @@ server_run(const struct server_config *cfg)
 		printf("Listening on %s\n", shown);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);
+	limits_free(s.limits);
 	return 0;
 }

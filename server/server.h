@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "limits.h"
 
 struct keylog;
 
@@ -22,6 +23,7 @@ struct server_config {
 	unsigned max_handshakes;
 	int verbosity;                 /* -1 quiet, 0 session log, 1+ protocol values */
 	struct keylog *keylog;         /* session keys for Wireshark, or NULL */
+	struct limits_config limits;   /* per-source penalties for failed handshakes */
 };
 
 /* Runs the server until SIGINT or SIGTERM. Returns 0, or a negative libuv error after printing why. */

@@ -117,4 +117,22 @@ client -m short -m "$long" >"$TMP/out" 2>&1; rc=$?
 check "--max-message: the client learns its message was refused (exit 65)" [ $rc -eq 65 ]
 check "--max-message: logged" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: message over the size limit' 5
 stop_server
+# Per-source penalties: after 3 failed handshakes 127.0.0.1 is refused at
+# once, while another source address (127.0.0.2) is still served.
+start_server penalty -c 'AES:256' --max-failures 3 || { not_ok "server starts"; finish; }
+for i in 1 2 3; do timeout 30 $PY tests/integration/hostile.py "$PORT" proposal_garbage >/dev/null 2>&1; done
+check "penalty logged after 3 failures" wait_for "$SLOG" 'Penalty: 127.0.0.1 failed 3 handshakes' 5
+client -m x >/dev/null 2>&1; rc=$?
+check "the penalised address is refused (exit 78)" [ $rc -eq 78 ]
+check "the refusal says why" wait_for "$SLOG" 'Refusing 127.0.0.1:[0-9]*: too many failed handshakes from 127.0.0.1' 5
+check "another source address is still served" timeout 20 $PY -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.2", 0))
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"ProposedCiphers:AES:[256]\n")
+s.settimeout(10)
+assert s.recv(100).startswith(b"ChosenCipher:AES,256"), "no answer"' "$PORT"
+stop_server
 finish
+

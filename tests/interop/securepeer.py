@@ -104,8 +104,16 @@ MAX_KEY_FILE = 1024
 MAX_STDIN_MESSAGES = 10000
 LOOPBACK_TIMEOUT = 5.0
 
-ATTACKS = ("bad_mac1", "replay_record", "reorder", "tamper_record", "truncate",
-           "downgrade_hello", "wrong_psk", "unknown_client_key")
+ATTACKS = {
+    "bad_mac1": "message 1 with one mac1 bit flipped: closed before message 2",
+    "replay_record": "the same DATA record twice: closed, no second REPLY",
+    "reorder": "record 2 before record 1: closed, no REPLY",
+    "tamper_record": "one ciphertext bit flipped: closed, no REPLY",
+    "truncate": "DATA, then TCP close without CLOSE: closed (the server logs truncation)",
+    "downgrade_hello": "hello sent offers AESGCM, prologue binds ChaChaPoly,AESGCM: refused",
+    "wrong_psk": "Noise with a one-bit-off PSK (mac1 still right): refused",
+    "unknown_client_key": "a fresh client key (key mode): refused before message 2",
+}
 
 
 class PeerError(Exception):
@@ -627,7 +635,7 @@ def run_server(args):
 
 @dataclasses.dataclass
 class ClientConfig:
-    """What the client knows and offers; the last three fields serve the attack helpers."""
+    """What the client knows and offers; the last four fields serve the attack helpers."""
 
     mode: int
     suites: list
@@ -637,6 +645,7 @@ class ClientConfig:
     timeout: float = DEFAULT_TIMEOUT
     rekey_after: int = REKEY_AFTER_RECORDS
     prologue_suites: list = None  # bind a ClientHello other than the one sent
+    noise_psk: bytes = None  # run Noise with this PSK, but key mac1 with ``psk``
     corrupt_mac1: bool = False
     accept_bad_message2: bool = False  # derive keys even when message 2 does not verify
 
@@ -659,14 +668,15 @@ def client_handshake(wire, cfg):
     if cfg.prologue_suites is not None:
         bound_hello = encode_client_hello(cfg.mode, cfg.prologue_suites)
     name = protocol_name(cfg.mode, suite)
+    psk = cfg.noise_psk or cfg.psk or bytes(KEY_LEN)
     if cfg.mode == MODE_KEY:
         static = cfg.static or keypair(new_private_key())
         handshake = start_handshake(name, True, make_prologue(bound_hello, server_hello),
                                     static=static, remote=PublicKey(cfg.server_public),
-                                    psks=[cfg.psk or bytes(KEY_LEN)])
+                                    psks=[psk])
     else:
         handshake = start_handshake(name, True, make_prologue(bound_hello, server_hello),
-                                    psks=[cfg.psk])
+                                    psks=[psk])
     message1 = bytearray()
     handshake.write_message(b"", message1)
     mac = bytearray(compute_mac1(mac1_key(cfg.mode, cfg.server_public, cfg.psk), message1))
@@ -840,7 +850,8 @@ def run_attack_case(case, host, port, cfg, report):
         cfg.suites = [SUITE_CODES["AESGCM"]]
         report("sent ClientHello offers AESGCM only; the prologue binds ChaChaPoly,AESGCM")
     elif case == "wrong_psk":
-        cfg.psk = flip_bit(cfg.psk or bytes(KEY_LEN), 0)
+        # mac1 stays right (keyed by the given PSK in psk mode), so Noise itself must refuse.
+        cfg.noise_psk = flip_bit(cfg.psk or bytes(KEY_LEN), 0)
         cfg.accept_bad_message2 = True
     elif case == "unknown_client_key":
         if cfg.mode != MODE_KEY:
@@ -1119,7 +1130,7 @@ ATTACK_EXPECTATIONS = [
     ("downgrade_hello", MODE_KEY, "handshake failed"),
     ("downgrade_hello", MODE_PSK, "handshake failed"),
     ("wrong_psk", MODE_KEY, GENERIC_ERROR),
-    ("wrong_psk", MODE_PSK, "bad mac1"),
+    ("wrong_psk", MODE_PSK, "handshake failed"),
     ("unknown_client_key", MODE_KEY, "unauthorized client key"),
 ]
 
@@ -1226,7 +1237,10 @@ def build_parser():
     client.add_argument("-m", "--message", dest="messages", action="extend", nargs="+",
                         metavar="MSG", help="messages to send (default: lines of stdin)")
 
-    attack = commands.add_parser("attack", help="misbehave; exit 0 if the server refuses")
+    attack = commands.add_parser(
+        "attack", help="misbehave; exit 0 if the server refuses",
+        epilog="cases (each expects the server to close without releasing anything): "
+        + "; ".join(f"{case}: {text}" for case, text in ATTACKS.items()))
     add_client_side(attack)
     attack.add_argument("case", choices=ATTACKS)
 
