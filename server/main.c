@@ -21,7 +21,7 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
-	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY
 };
 
 static const struct opt options[] = {
@@ -34,6 +34,7 @@ static const struct opt options[] = {
 	{ "authorized-clients", OPT_AUTHORIZED, "FILE", "secure: accept only these client public keys (one a line)" },
 	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default ChaChaPoly,AESGCM)" },
 	{ "rekey-records", OPT_REKEY, "N", "secure: rekey a direction after N records (default 1048576)" },
+	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction this often (default 600)" },
 	{ "no-lab", OPT_NO_LAB, NULL, "refuse lab-profile clients (with a logged reason)" },
 	{ "hmac", OPT_HMAC, "MODE", "auto (default), cumulative or per-message" },
 	{ "newline", OPT_NEWLINE, "WHEN", "end handshake answers with \\n: mirror (default), always, never" },
@@ -146,8 +147,10 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case OPT_HANDSHAKE_TIMEOUT:
 	case OPT_IDLE_TIMEOUT:
 	case OPT_PARTIAL_TIMEOUT:
+	case OPT_REKEY_SECONDS:
 		if (opt_seconds(arg, key == OPT_HANDSHAKE_TIMEOUT ? &cfg->handshake_timeout_ms :
-		    key == OPT_IDLE_TIMEOUT ? &cfg->idle_timeout_ms : &cfg->partial_timeout_ms) != 0)
+		    key == OPT_IDLE_TIMEOUT ? &cfg->idle_timeout_ms :
+		    key == OPT_REKEY_SECONDS ? &cfg->rekey_ms : &cfg->partial_timeout_ms) != 0)
 			return bad_usage("invalid timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
 		break;
 	case OPT_MAX_MESSAGE:
@@ -263,6 +266,7 @@ main(int argc, char **argv)
 		.idle_timeout_ms = 300000,
 		.partial_timeout_ms = 5000,
 		.quiet_ms = 150,
+		.rekey_ms = 600000,
 		.max_clients = 1024,
 		.max_handshakes = 64,
 		.limits = { .max_failures = 5, .window_ms = 60000, .penalty_ms = 30000, .max_penalty_ms = 600000 },

@@ -36,7 +36,7 @@ struct conn {
 	char peer[64];          /* the client's address:port */
 	char source[48];        /* the client's address alone, for per-source limits */
 	char local[64];         /* our address:port on this connection, for the key log */
-	uint64_t started, last_rx, last_activity;
+	uint64_t started, last_rx, last_activity, last_rekey;
 	int handles;            /* libuv handles still open */
 	bool working;           /* DH on the thread pool: the engine is not ours now */
 	bool closing;
@@ -287,6 +287,7 @@ conn_progress(struct conn *c)
 	}
 	if (!c->established && engine_established(c->engine)) {
 		c->established = true;
+		c->last_rekey = uv_now(c->srv->loop);
 		c->srv->nhandshakes--;
 	}
 	if (engine_needs_work(c->engine)) {
@@ -308,6 +309,15 @@ conn_progress(struct conn *c)
 
 /* ---- Timers ---- */
 
+/* When a secure session's keys are due for a time-based rekey (never for the lab). */
+static uint64_t
+rekey_at(const struct conn *c)
+{
+	if (!engine_secure(c->engine) || c->srv->cfg->rekey_ms == 0 || engine_closed(c->engine))
+		return UINT64_MAX;
+	return c->last_rekey + c->srv->cfg->rekey_ms;
+}
+
 /* Picks the earliest deadline that applies now; see on_timer for what each means. */
 static uint64_t
 conn_deadline(const struct conn *c)
@@ -323,9 +333,10 @@ conn_deadline(const struct conn *c)
 			d = c->last_rx + cfg->quiet_ms;
 		return d;
 	}
-	if (engine_partial(c->engine))
-		return c->last_rx + cfg->partial_timeout_ms;
-	return c->last_activity + cfg->idle_timeout_ms;
+	d = engine_partial(c->engine) ? c->last_rx + cfg->partial_timeout_ms : c->last_activity + cfg->idle_timeout_ms;
+	if (rekey_at(c) < d)
+		d = rekey_at(c);
+	return d;
 }
 
 static void
@@ -347,9 +358,19 @@ on_timer(uv_timer_t *t)
 			conn_close(c, cvpn_strerror(r));
 		else
 			conn_progress(c);
-	} else if (c->established && engine_partial(c->engine)) {
+	} else if (c->established && now >= rekey_at(c)) {
+		/* Our direction gets a fresh key; the client follows the REKEY record. */
+		c->last_rekey = now;
+		if ((r = engine_rekey(c->engine)) != 0) {
+			conn_close(c, cvpn_strerror(r));
+		} else {
+			if (cfg->verbosity > 0)
+				log_conn(c, "  rekey -> (the server's direction, after %u ms)", cfg->rekey_ms);
+			conn_progress(c);
+		}
+	} else if (c->established && engine_partial(c->engine) && now >= c->last_rx + cfg->partial_timeout_ms) {
 		conn_close(c, "truncated message (the client stopped sending mid-message)");
-	} else if (c->established) {
+	} else if (c->established && !engine_partial(c->engine) && now >= c->last_activity + cfg->idle_timeout_ms) {
 		conn_close(c, "idle timeout");
 	} else {
 		conn_arm(c);

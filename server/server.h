@@ -19,6 +19,7 @@ struct server_config {
 	unsigned idle_timeout_ms;      /* between messages once established */
 	unsigned partial_timeout_ms;   /* silence in the middle of a message */
 	unsigned quiet_ms;             /* pause that ends an unterminated handshake message */
+	unsigned rekey_ms;             /* secure: rekey our direction this often; 0 never */
 	unsigned max_clients;
 	unsigned max_handshakes;
 	int verbosity;                 /* -1 quiet, 0 session log, 1+ protocol values */

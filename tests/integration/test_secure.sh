@@ -92,4 +92,12 @@ check "auth server exits 0" stop_server
 printf 'garbage\n' >"$TMP/bad-list"
 "$SERVER" -p 0 --key "$TMP/server.key" --authorized-clients "$TMP/bad-list" >/dev/null 2>"$TMP/err"; rc=$?
 check "a bad authorized-clients line: exit 78 with file:line" sh -c "[ $rc -eq 78 ] && grep -q 'bad-list:1:' '$TMP/err'"
+# Time-based rekey: the server rekeys its direction while the client idles;
+# the client follows the REKEY record and the next reply still decrypts.
+start_server rekey -c 'AES:256' --key "$TMP/server.key" --rekey-seconds 0.3 -v || { not_ok "server starts"; finish; }
+(echo one; sleep 1.2; echo two) | client --server-key "$SPUB" >"$TMP/out" 2>&1; rc=$?
+check "rekey: both replies arrive" sh -c "[ $rc -eq 0 ] && grep -qx 'Server says: eno' '$TMP/out' && grep -qx 'Server says: owt' '$TMP/out'"
+check "rekey: the server rekeyed during the session" grep -q 'rekey -> ' "$SLOG"
+stop_server
 finish
+

@@ -524,7 +524,7 @@ class ServerConfig:
     static: object = None  # dissononce KeyPair, for key mode
     psk: bytes = None  # for psk mode, and as key mode's PSK
     authorized: set = None  # client public keys; None accepts any
-    suites: list = dataclasses.field(default_factory=lambda: [1, 2])
+    suites: list = dataclasses.field(default_factory=lambda: list(SUITE_NAMES))
     timeout: float = DEFAULT_TIMEOUT
     rekey_after: int = REKEY_AFTER_RECORDS
     emit: object = None  # callable printing one stdout line
@@ -668,15 +668,13 @@ def client_handshake(wire, cfg):
     if cfg.prologue_suites is not None:
         bound_hello = encode_client_hello(cfg.mode, cfg.prologue_suites)
     name = protocol_name(cfg.mode, suite)
-    psk = cfg.noise_psk or cfg.psk or bytes(KEY_LEN)
+    static = remote = None
     if cfg.mode == MODE_KEY:
-        static = cfg.static or keypair(new_private_key())
-        handshake = start_handshake(name, True, make_prologue(bound_hello, server_hello),
-                                    static=static, remote=PublicKey(cfg.server_public),
-                                    psks=[psk])
-    else:
-        handshake = start_handshake(name, True, make_prologue(bound_hello, server_hello),
-                                    psks=[psk])
+        static = cfg.static or keypair(new_private_key())  # anonymous without --key
+        remote = PublicKey(cfg.server_public)
+    handshake = start_handshake(name, True, make_prologue(bound_hello, server_hello),
+                                static=static, remote=remote,
+                                psks=[cfg.noise_psk or cfg.psk or bytes(KEY_LEN)])
     message1 = bytearray()
     handshake.write_message(b"", message1)
     mac = bytearray(compute_mac1(mac1_key(cfg.mode, cfg.server_public, cfg.psk), message1))
