@@ -105,7 +105,9 @@ profile_genkey(void)
 	char b64[KEYS_B64_LEN + 1];
 	struct stat st;
 
-	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+	/* A private key in a file others can read is refused later: make the file ours alone now. */
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 &&
+	    fchmod(STDOUT_FILENO, st.st_mode & 0700) != 0)
 		fprintf(stderr, "cvpn-client: warning: writing a private key to a file others can read "
 		    "(use umask 077, or chmod 600 it)\n");
 	if (noise_keypair_generate(priv, pub) != 0) {

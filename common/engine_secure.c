@@ -24,7 +24,9 @@
 #define PAD 32
 /* Record plaintext: type, u16 length, payload, padding; then the AEAD tag. */
 #define RECORD_HEADER 3
-#define MAX_RECORD (ENGINE_MAX_MESSAGE + RECORD_HEADER + PAD - 1 + NOISE_TAG_LEN)
+/* The longest payload: a REPLY to a 4096-byte message, with its prefix. */
+#define MAX_PAYLOAD (ENGINE_MAX_MESSAGE + sizeof(ENGINE_REPLY_PREFIX) - 1)
+#define MAX_RECORD ((RECORD_HEADER + MAX_PAYLOAD + PAD - 1) / PAD * PAD + NOISE_TAG_LEN)
 /* A direction is closed long before its 64-bit nonce could wrap. */
 #define HARD_LIMIT ((uint64_t)1 << 60)
 
@@ -176,7 +178,7 @@ send_record(struct engine *e, enum record_type type, const uint8_t *payload, siz
 	uint8_t *rec;
 	int r;
 
-	if (n > ENGINE_MAX_MESSAGE)
+	if (n > MAX_PAYLOAD || (type == REC_DATA && n > ENGINE_MAX_MESSAGE))
 		return CVPN_ERR_MSG_TOO_LONG;
 	if (noise_cipher_nonce(e->send_cs) >= HARD_LIMIT)
 		return CVPN_ERR_NONCE_EXHAUSTED;
