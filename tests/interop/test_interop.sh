@@ -37,6 +37,7 @@ peer_client() {
 # cvpn_client SPEC HMAC NEWLINE: one session of cvpn-client against a fresh Python server.
 cvpn_client() {
 	spec=$1; hmac=$2; nl=$3
+	rm -f "$TMP/peer.log" # a fresh log, so that the last peer's port cannot be read
 	$PEER server --once --port 0 --ciphers "$spec" --hmac "$hmac" $nl >"$TMP/peer.log" 2>&1 &
 	ppid=$!
 	PIDS="$PIDS $ppid"
@@ -78,11 +79,11 @@ for spec in AES:256 DES:56; do
 	done
 done
 
-# The server mirrored the newline of line-terminated proposals and learnt each HMAC mode.
 check "no cvpn-server session failed" sh -c "! grep -q 'Closing' '$SLOG'"
 check "server exits 0 on SIGTERM" stop_server
 
 # Default lists on both sides agree on Blowfish 448 (the largest key).
+rm -f "$TMP/peer.log"
 $PEER server --once --port 0 >"$TMP/peer.log" 2>&1 &
 ppid=$!; PIDS="$PIDS $ppid"
 wait_for "$TMP/peer.log" "^Listening on" 10

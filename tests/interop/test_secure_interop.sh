@@ -35,10 +35,12 @@ stop_server
 
 # cvpn-client -> securepeer server
 peer_server() {
+	# A fresh log each time, so that the old "Listening" line cannot be read.
+	rm -f "$TMP/peer.log"
 	$PEER server --once --port 0 "$@" >"$TMP/peer.log" 2>&1 &
 	PPID_=$!
 	PIDS="$PIDS $PPID_"
-	wait_for "$TMP/peer.log" "^Listening on" 10
+	wait_for "$TMP/peer.log" "^Listening on" 20
 	PPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/peer.log")
 }
 for suite in ChaChaPoly AESGCM; do
