@@ -46,8 +46,9 @@ int aead_set_key(struct aead *a, const uint8_t key[static AEAD_KEY_LEN]);
 /*
  * Encrypts len bytes of pt with the nonce for counter n and associated data
  * ad (adlen bytes, NULL when 0) into out, which gets len + AEAD_TAG_LEN bytes:
- * ciphertext then tag. out may be pt itself but must not overlap it otherwise.
- * Returns 0, CVPN_ERR_TOO_LONG (len or adlen over AEAD_MAX_LEN) or CVPN_ERR_CRYPTO.
+ * ciphertext then tag. out may be pt itself but must not overlap it otherwise;
+ * after a failure its contents are unspecified. Returns 0, CVPN_ERR_TOO_LONG
+ * (len or adlen over AEAD_MAX_LEN) or CVPN_ERR_CRYPTO.
  */
 int aead_seal(struct aead *a, uint64_t n, const uint8_t *ad, size_t adlen, const uint8_t *pt, size_t len,
     uint8_t *out);

@@ -55,15 +55,19 @@ is_low_order(const uint8_t pub[static NOISE_DH_LEN])
 int
 noise_public_key(const uint8_t priv[static NOISE_DH_LEN], uint8_t pub[static NOISE_DH_LEN])
 {
+	uint8_t pk[NOISE_DH_LEN];
 	EVP_PKEY *pkey;
-	size_t len = NOISE_DH_LEN;
+	size_t len = sizeof(pk);
 	int ok;
 
 	if ((pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, NOISE_DH_LEN)) == NULL)
 		return CVPN_ERR_CRYPTO;
-	ok = EVP_PKEY_get_raw_public_key(pkey, pub, &len) && len == NOISE_DH_LEN;
+	ok = EVP_PKEY_get_raw_public_key(pkey, pk, &len) && len == sizeof(pk);
 	EVP_PKEY_free(pkey);
-	return ok ? 0 : CVPN_ERR_CRYPTO;
+	if (!ok)
+		return CVPN_ERR_CRYPTO;
+	memcpy(pub, pk, sizeof(pk));
+	return 0;
 }
 
 int
@@ -151,6 +155,7 @@ hmac_parts(const uint8_t *key, size_t keylen, const struct part *parts, size_t n
     uint8_t out[static NOISE_HASH_LEN])
 {
 	static const uint8_t empty[1];
+	uint8_t md[NOISE_HASH_LEN];
 	OSSL_PARAM params[2];
 	EVP_MAC_CTX *ctx = NULL;
 	EVP_MAC *mac;
@@ -170,10 +175,12 @@ hmac_parts(const uint8_t *key, size_t keylen, const struct part *parts, size_t n
 		if (parts[i].n > 0 && !EVP_MAC_update(ctx, parts[i].p, parts[i].n))
 			goto out;
 	}
-	if (!EVP_MAC_final(ctx, out, &len, NOISE_HASH_LEN) || len != NOISE_HASH_LEN)
+	if (!EVP_MAC_final(ctx, md, &len, sizeof(md)) || len != sizeof(md))
 		goto out;
+	memcpy(out, md, sizeof(md));
 	r = 0;
 out:
+	OPENSSL_cleanse(md, sizeof(md));
 	EVP_MAC_CTX_free(ctx);
 	return r;
 }
@@ -690,24 +697,22 @@ noise_handshake_overhead(const struct noise_handshake *hs)
 	return n + (keyed ? NOISE_TAG_LEN : 0);
 }
 
-/* The DH a token calls for, from this side's point of view, mixed into the key. */
+/*
+ * The DH a token calls for, seen from this side, mixed into the key: "es" is
+ * DH(e, rs) for the initiator and DH(s, re) for the responder, "se" the
+ * reverse, "ee" and "ss" the same on both sides.
+ */
 static int
 dh_token(struct noise_handshake *hs, enum token tok)
 {
-	const struct keypair *local;
-	const uint8_t *remote;
-	bool remote_known;
+	bool local_e = tok == TOK_EE || (tok == TOK_ES && hs->initiator) || (tok == TOK_SE && !hs->initiator);
+	bool remote_e = tok == TOK_EE || (tok == TOK_ES && !hs->initiator) || (tok == TOK_SE && hs->initiator);
+	const struct keypair *local = local_e ? &hs->e : &hs->s;
+	const uint8_t *remote = remote_e ? hs->re : hs->rs;
 	uint8_t out[NOISE_DH_LEN];
 	int r;
 
-	/* "es" is DH(e, rs) for the initiator and DH(s, re) for the responder; "se" the other way. */
-	bool local_e = tok == TOK_EE || (tok == TOK_ES && hs->initiator) || (tok == TOK_SE && !hs->initiator);
-	bool remote_e = tok == TOK_EE || (tok == TOK_ES && !hs->initiator) || (tok == TOK_SE && hs->initiator);
-
-	local = local_e ? &hs->e : &hs->s;
-	remote = remote_e ? hs->re : hs->rs;
-	remote_known = remote_e ? hs->has_re : hs->has_rs;
-	if (!local->set || !remote_known)
+	if (!local->set || !(remote_e ? hs->has_re : hs->has_rs))
 		return CVPN_ERR_INTERNAL;
 	if ((r = noise_dh(local->priv, remote, out)) == 0)
 		r = mix_key(hs, out, sizeof(out));

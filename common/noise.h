@@ -60,7 +60,8 @@ int noise_public_key(const uint8_t priv[static NOISE_DH_LEN], uint8_t pub[static
 /*
  * X25519(priv, pub) into out (written only on success). A low-order public key,
  * whose shared secret is all zero for every private key, gives CVPN_ERR_DH_ZERO
- * before any computation. Returns 0, CVPN_ERR_DH_ZERO or CVPN_ERR_CRYPTO.
+ * before any computation (Noise 12.1 allows this error; WireGuard does the
+ * same). Returns 0, CVPN_ERR_DH_ZERO or CVPN_ERR_CRYPTO.
  */
 int noise_dh(const uint8_t priv[static NOISE_DH_LEN], const uint8_t pub[static NOISE_DH_LEN],
     uint8_t out[static NOISE_DH_LEN]);

@@ -90,8 +90,9 @@ tcid(const struct json *tc)
 /*
  * X25519. The file has no "invalid" case. Its "acceptable" cases are of two
  * kinds. (1) The 31 low-order public keys (flag ZeroSharedSecret) give an
- * all-zero shared secret: RFC 7748 lets a protocol reject them and Noise
- * (section 12.1) allows it, so noise_dh must refuse them with CVPN_ERR_DH_ZERO.
+ * all-zero shared secret: RFC 7748 section 6.1 lets a protocol check for it,
+ * Noise section 12.1 allows signalling an error, and WireGuard does; our
+ * choice is to reject, so noise_dh must refuse them with CVPN_ERR_DH_ZERO.
  * (2) The rest (twist points, non-canonical encodings, special public keys)
  * have a well-defined RFC 7748 result, which we accept and must compute exactly.
  */
@@ -386,10 +387,55 @@ test_hmac_sha256(void **state)
 	assert_int_equal(t.rejected, 108);
 }
 
+/* The test-only JSON reader itself: the shapes the vector files use, and malformed input refused. */
+static void
+test_json_reader(void **state)
+{
+	static const char doc[] = " {\"a\": [1, -2, 3.5e1, true, false, null], \"s\": \"q\\\"\\\\/\\n\\u00e9\\ud83d\\ude00\","
+	    " \"o\": {\"x\": \"00ff\", \"flags\": [\"Ktv\"]}} ";
+	static const char *const bad[] = {
+		"", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[1 2]", "\"unterminated", "\"bad \\x escape\"",
+		"\"\\ud83d alone\"", "01", "-", "tru", "{} extra", "[\"tab\there\"]", "{\"a\":1,}",
+	};
+	struct json *j = json_parse(doc, strlen(doc));
+	const struct json *a, *o;
+	uint8_t *bytes;
+	size_t i, n;
+
+	(void)state;
+	assert_non_null(j);
+	a = json_array(j, "a");
+	assert_int_equal(a->n, 6);
+	assert_true(json_at(a, 0)->integral);
+	assert_int_equal(json_at(a, 1)->integer, -2);
+	assert_false(json_at(a, 2)->integral);
+	assert_true(json_at(a, 2)->number == 35.0);
+	assert_true(json_at(a, 3)->type == JSON_BOOL && json_at(a, 3)->boolean);
+	assert_true(json_at(a, 4)->type == JSON_BOOL && !json_at(a, 4)->boolean);
+	assert_int_equal(json_at(a, 5)->type, JSON_NULL);
+	assert_null(json_at(a, 6));
+	assert_string_equal(json_str(j, "s"), "q\"\\/\n\xc3\xa9\xf0\x9f\x98\x80");
+	o = json_get(j, "o");
+	bytes = json_hex(o, "x", &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(bytes[1], 0xff);
+	free(bytes);
+	assert_true(json_has_flag(o, "Ktv"));
+	assert_false(json_has_flag(o, "Kt"));
+	assert_null(json_get(j, "missing"));
+	json_free(j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if ((j = json_parse(bad[i], strlen(bad[i]))) != NULL)
+			fail_msg("accepted %s", bad[i]);
+	}
+	json_free(NULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_reader),
 		cmocka_unit_test(test_x25519),
 		cmocka_unit_test(test_chacha20_poly1305),
 		cmocka_unit_test(test_aes_gcm),
