@@ -150,7 +150,7 @@ on_event(void *arg, const struct engine_event *ev)
 		s->negotiated = true;
 		describe_choice(ev, s->cipher, sizeof(s->cipher));
 	}
-	if (ev->type == ENGINE_EV_KEY && ev->suite && s->cfg->keylog && keylog_write(s->cfg->keylog, s->local, s->address, ev) != 0)
+	if (ev->type == ENGINE_EV_KEY && s->cfg->keylog && keylog_write(s->cfg->keylog, s->local, s->address, ev) != 0)
 		report_warning("keylog", "cannot write the key log");
 	report_event(NULL, ev);
 }

@@ -84,7 +84,9 @@ enum engine_event_type {
 	ENGINE_EV_NEGOTIATED,   /* suite, bits; text: the ChosenCipher message */
 	ENGINE_EV_DH_PEER,      /* text: the peer's public value, decimal */
 	ENGINE_EV_DH_LOCAL,     /* text: our public value, decimal */
-	ENGINE_EV_KEY,          /* text: shared_key; key, iv; suite, bits, hmac */
+	ENGINE_EV_KEY,          /* lab: text = shared_key; key, iv; suite, bits, hmac.
+	                         * secure: text = handshake hash (hex); key, iv = the client-to-server
+	                         * and server-to-client transport keys (for the key log only) */
 	ENGINE_EV_SENT,         /* client: text = plaintext; ct, tag as sent */
 	ENGINE_EV_MESSAGE,      /* server: text = verified plaintext; ct, tag as received; hmac */
 	ENGINE_EV_REPLY,        /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */

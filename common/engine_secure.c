@@ -150,18 +150,27 @@ static int
 finish_handshake(struct engine *e, enum state next)
 {
 	struct engine_event ev = { .type = ENGINE_EV_KEY };
-	uint8_t hash[NOISE_HASH_LEN];
+	uint8_t hash[NOISE_HASH_LEN], keys[2 * AEAD_KEY_LEN];
 	char hex[2 * NOISE_HASH_LEN + 1];
 	int r;
 
-	if ((r = noise_handshake_split(e->hs, &e->send_cs, &e->recv_cs)) != 0 ||
-	    (r = noise_handshake_hash(e->hs, hash)) != 0)
+	/* The transport keys travel in the event for the key log only; -v never shows them. */
+	if ((r = noise_handshake_split_keys(e->hs, keys)) != 0 ||
+	    (r = noise_handshake_split(e->hs, &e->send_cs, &e->recv_cs)) != 0 ||
+	    (r = noise_handshake_hash(e->hs, hash)) != 0) {
+		OPENSSL_cleanse(keys, sizeof(keys));
 		return r;
+	}
 	text_hex(hex, hash, sizeof(hash));
 	ev.text = (const uint8_t *)hex;
 	ev.text_len = 2 * NOISE_HASH_LEN;
 	ev.protocol = e->protocol;
+	ev.key = keys;                 /* client to server */
+	ev.key_len = AEAD_KEY_LEN;
+	ev.iv = keys + AEAD_KEY_LEN;   /* server to client */
+	ev.iv_len = AEAD_KEY_LEN;
 	engine_emit(e, &ev);
+	OPENSSL_cleanse(keys, sizeof(keys));
 	noise_handshake_free(e->hs);
 	e->hs = NULL;
 	e->state = next;

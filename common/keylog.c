@@ -15,7 +15,9 @@
 #include "suite.h"
 #include "text.h"
 
-#define HEADER "# cvpn key log (docs/PROTOCOL.md): CVPN_LAB <client> <server> <cipher> <bits> <key> <iv> <hmac>\n"
+#define HEADER "# cvpn key log (docs/PROTOCOL.md, docs/SECURE.md): " \
+	"CVPN_LAB <client> <server> <cipher> <bits> <key> <iv> <hmac> | " \
+	"CVPN_SECURE <client> <server> <protocol> <client-to-server key> <server-to-client key>\n"
 
 struct keylog {
 	int fd;
@@ -67,13 +69,17 @@ fail:
 int
 keylog_format(char *out, size_t outlen, const char *client, const char *server, const struct engine_event *key)
 {
-	char keyhex[2 * SUITE_MAX_KEY + 1], ivhex[2 * SUITE_MAX_IV + 1];
+	char keyhex[2 * SUITE_MAX_KEY + 1], ivhex[2 * SUITE_MAX_KEY + 1];
 	int n;
 
 	text_hex(keyhex, key->key, key->key_len);
 	text_hex(ivhex, key->iv, key->iv_len);
-	n = snprintf(out, outlen, "CVPN_LAB %s %s %s %u %s %s %s\n", client, server, suite_name(key->suite),
-	    key->bits, keyhex, key->iv_len ? ivhex : "-", record_hmac_name(key->hmac));
+	if (key->protocol)
+		n = snprintf(out, outlen, "CVPN_SECURE %s %s %s %s %s\n", client, server, key->protocol, keyhex, ivhex);
+	else
+		n = snprintf(out, outlen, "CVPN_LAB %s %s %s %u %s %s %s\n", client, server, suite_name(key->suite),
+		    key->bits, keyhex, key->iv_len ? ivhex : "-", record_hmac_name(key->hmac));
+	OPENSSL_cleanse(ivhex, sizeof(ivhex));
 	OPENSSL_cleanse(keyhex, sizeof(keyhex));
 	if (n < 0 || (size_t)n >= outlen)
 		return CVPN_ERR_TOO_LONG;

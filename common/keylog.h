@@ -4,6 +4,7 @@
  * with what a dissector needs to decrypt a capture of it:
  *
  *   CVPN_LAB <client addr:port> <server addr:port> <cipher> <bits> <key hex> <iv hex or -> <hmac>
+ *   CVPN_SECURE <client> <server> <Noise protocol> <client-to-server key hex> <server-to-client key hex>
  *
  * The format is documented in docs/PROTOCOL.md.
  */

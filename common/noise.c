@@ -874,6 +874,14 @@ out:
 }
 
 int
+noise_handshake_split_keys(const struct noise_handshake *hs, uint8_t keys[static 2 * AEAD_KEY_LEN])
+{
+	if (noise_handshake_action(hs) != NOISE_ACTION_SPLIT)
+		return CVPN_ERR_STATE;
+	return noise_hkdf(hs->ck, sizeof(hs->ck), NULL, 0, NULL, 0, keys, 2 * AEAD_KEY_LEN);
+}
+
+int
 noise_handshake_split(struct noise_handshake *hs, struct noise_cipher **send, struct noise_cipher **recv)
 {
 	uint8_t k[2 * AEAD_KEY_LEN];

@@ -188,6 +188,13 @@ int noise_handshake_read(struct noise_handshake *hs, const uint8_t *msg, size_t 
  */
 int noise_handshake_split(struct noise_handshake *hs, struct noise_cipher **send, struct noise_cipher **recv);
 
+/*
+ * For key logs only: the two transport keys Split() will use, initiator to
+ * responder first, then responder to initiator (64 bytes). Call it before
+ * noise_handshake_split; the caller wipes them. Returns 0, CVPN_ERR_STATE or CVPN_ERR_CRYPTO.
+ */
+int noise_handshake_split_keys(const struct noise_handshake *hs, uint8_t keys[static 2 * AEAD_KEY_LEN]);
+
 /* Copies the handshake hash h (channel binding); CVPN_ERR_STATE until the handshake is complete. */
 int noise_handshake_hash(const struct noise_handshake *hs, uint8_t out[static NOISE_HASH_LEN]);
 

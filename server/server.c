@@ -455,7 +455,7 @@ on_event(void *arg, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_KEY:
 		log_conn(c, "The key has been established");
-		if (ev->suite && c->srv->cfg->keylog && keylog_write(c->srv->cfg->keylog, c->peer, c->local, ev) != 0)
+		if (c->srv->cfg->keylog && keylog_write(c->srv->cfg->keylog, c->peer, c->local, ev) != 0)
 			warn_conn(c, "cannot write the key log: %s", strerror(errno));
 		break;
 	case ENGINE_EV_PEER:

@@ -99,5 +99,14 @@ start_server rekey -c 'AES:256' --key "$TMP/server.key" --rekey-seconds 0.3 -v |
 check "rekey: both replies arrive" sh -c "[ $rc -eq 0 ] && grep -qx 'Server says: eno' '$TMP/out' && grep -qx 'Server says: owt' '$TMP/out'"
 check "rekey: the server rekeyed during the session" grep -q 'rekey -> ' "$SLOG"
 stop_server
+# Key logs of secure sessions: both ends write the same two transport keys.
+start_server keys -c 'AES:256' --key "$TMP/server.key" --keylog "$TMP/server.keys" || { not_ok "server starts"; finish; }
+client --server-key "$SPUB" --keylog "$TMP/client.keys" -m hi >/dev/null 2>&1
+cline=$(grep '^CVPN_SECURE ' "$TMP/client.keys")
+set -- $cline
+check "client key log: CVPN_SECURE, protocol, two 32-byte keys" \
+	sh -c "[ $# -eq 6 ] && echo '$4' | grep -q '^Noise_IKpsk2_25519_' && echo '$5 $6' | grep -qE '^[0-9a-f]{64} [0-9a-f]{64}\$'"
+check "server key log has the same session and keys" grep -qx "$cline" "$TMP/server.keys"
+stop_server
 finish
 

@@ -61,6 +61,26 @@ test_format_no_iv(void **state)
 }
 
 static void
+test_format_secure(void **state)
+{
+	uint8_t keys[64];
+	struct engine_event ev = { .type = ENGINE_EV_KEY, .protocol = "Noise_IKpsk2_25519_ChaChaPoly_SHA256" };
+	char line[512];
+
+	(void)state;
+	memset(keys, 0xab, 32);
+	memset(keys + 32, 0xcd, 32);
+	ev.key = keys;
+	ev.key_len = 32;
+	ev.iv = keys + 32;
+	ev.iv_len = 32;
+	assert_true(keylog_format(line, sizeof(line), "127.0.0.1:5", "127.0.0.1:4600", &ev) > 0);
+	assert_string_equal(line, "CVPN_SECURE 127.0.0.1:5 127.0.0.1:4600 Noise_IKpsk2_25519_ChaChaPoly_SHA256 "
+	    "abababababababababababababababababababababababababababababababab "
+	    "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\n");
+}
+
+static void
 test_file(void **state)
 {
 	char path[] = "/tmp/cvpn-keylog-XXXXXX", text[1024];
@@ -116,6 +136,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_no_iv),
+		cmocka_unit_test(test_format_secure),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_open_failure),
 	};
