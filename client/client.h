@@ -37,6 +37,7 @@ struct client_config {
 	const char *port;
 	unsigned timeout_ms;      /* connect, and each wait for the server */
 	unsigned quiet_ms;        /* pause that ends an unterminated message */
+	unsigned rekey_ms;        /* secure: rekey our direction when a message is sent this long after; 0 never */
 	struct engine_config engine;
 	int verbosity;            /* -1 quiet, 0 transcript, 1+ protocol values */
 	bool json;

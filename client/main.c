@@ -16,7 +16,8 @@
 
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
-	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES,
+	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS
 };
 
 static const struct opt options[] = {
@@ -30,6 +31,8 @@ static const struct opt options[] = {
 	{ "key", OPT_KEY, "FILE", "secure: our private key (else a new anonymous key per session)" },
 	{ "psk", OPT_PSK, "FILE", "secure: a pre-shared key (base64), alone or with --server-key" },
 	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default ChaChaPoly,AESGCM)" },
+	{ "rekey-records", OPT_REKEY_RECORDS, "N", "secure: rekey our direction after N records (default 1048576)" },
+	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction when sending this long after (default 600)" },
 	{ "hmac", OPT_HMAC, "MODE", "cumulative (default, as the reference) or per-message" },
 	{ "newline", OPT_NEWLINE, NULL, "end handshake messages with \\n (for line-reading peers)" },
 	{ "message", 'm', "MSG", "send MSG, print the reply; repeatable; exit after the last" },
@@ -132,6 +135,15 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
 			return bad_usage("invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
 		break;
+	case OPT_REKEY_RECORDS:
+		if (opt_uint(arg, 1, (unsigned long)1 << 40, &v) != 0)
+			return bad_usage("invalid --rekey-records '%s'", arg);
+		cfg->engine.secure.rekey_records = v;
+		break;
+	case OPT_REKEY_SECONDS:
+		if (opt_seconds(arg, &cfg->rekey_ms) != 0)
+			return bad_usage("invalid --rekey-seconds '%s' (expected seconds)", arg);
+		break;
 	case OPT_HMAC:
 		/* A sender must pick: "auto" is only for receivers. */
 		if (record_hmac_parse(arg, &cfg->engine.hmac) != 0 || cfg->engine.hmac == RECORD_HMAC_AUTO)
@@ -207,7 +219,9 @@ main(int argc, char **argv)
 		.port = "4600",
 		.timeout_ms = 30000,
 		.quiet_ms = 150,
-		.engine = { .server = false, .hmac = RECORD_HMAC_CUMULATIVE, .newline = ENGINE_NEWLINE_NEVER },
+		.rekey_ms = 600000,
+		.engine = { .server = false, .hmac = RECORD_HMAC_CUMULATIVE, .newline = ENGINE_NEWLINE_NEVER,
+		    .secure = { .rekey_records = (uint64_t)1 << 20 } },
 	};
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1], *history = NULL;

@@ -32,6 +32,7 @@ struct session {
 	char local[80];         /* ours, for the key log */
 	char cipher[64];
 	unsigned long messages;
+	uint64_t last_rekey;     /* when our direction was last keyed (secure profile) */
 	bool negotiated;
 };
 
@@ -321,6 +322,7 @@ session_open(const struct client_config *cfg, struct session **out, struct failu
 	}
 	if (run_until(s, engine_established, false, f) != 0)
 		goto fail;
+	s->last_rekey = now_ms();
 	*out = s;
 	return 0;
 fail:
@@ -331,7 +333,17 @@ fail:
 int
 session_send(struct session *s, const char *text, size_t n, struct failure *f)
 {
-	int r = engine_send(s->engine, (const uint8_t *)text, n);
+	int r;
+
+	/* Time-based rekey of our direction; the count-based one happens inside the engine. */
+	if (engine_secure(s->engine) && s->cfg->rekey_ms && now_ms() - s->last_rekey >= s->cfg->rekey_ms) {
+		if ((r = engine_rekey(s->engine)) != 0) {
+			engine_failure(s, r, f);
+			return -1;
+		}
+		s->last_rekey = now_ms();
+	}
+	r = engine_send(s->engine, (const uint8_t *)text, n);
 
 	if (r == CVPN_ERR_MSG_TOO_LONG || r == CVPN_ERR_BAD_UTF8) {
 		report_warning(cvpn_errname(r), r == CVPN_ERR_MSG_TOO_LONG ?

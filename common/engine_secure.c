@@ -203,7 +203,8 @@ send_record(struct engine *e, enum record_type type, const uint8_t *payload, siz
 	if (r == 0)
 		r = engine_queue(e, rec, 2 + ptlen + NOISE_TAG_LEN);
 	OPENSSL_clear_free(rec, 2 + ptlen + NOISE_TAG_LEN);
-	if (r == 0 && type != REC_REKEY && e->cfg.secure.rekey_records &&
+	/* Nothing may follow a CLOSE, not even a REKEY. */
+	if (r == 0 && type != REC_REKEY && type != REC_CLOSE && e->cfg.secure.rekey_records &&
 	    ++e->sent_since_rekey >= e->cfg.secure.rekey_records)
 		r = engine_rekey(e);
 	return r;

@@ -98,6 +98,8 @@ start_server rekey -c 'AES:256' --key "$TMP/server.key" --rekey-seconds 0.3 -v |
 (echo one; sleep 1.2; echo two) | client --server-key "$SPUB" >"$TMP/out" 2>&1; rc=$?
 check "rekey: both replies arrive" sh -c "[ $rc -eq 0 ] && grep -qx 'Server says: eno' '$TMP/out' && grep -qx 'Server says: owt' '$TMP/out'"
 check "rekey: the server rekeyed during the session" grep -q 'rekey -> ' "$SLOG"
+(echo one; sleep 0.5; echo two; echo three) | client --server-key "$SPUB" --rekey-seconds 0.2 --rekey-records 1 >"$TMP/out" 2>&1; rc=$?
+check "client rekeys by time and by count; the server follows" sh -c "[ $rc -eq 0 ] && grep -qx 'Server says: eerht' '$TMP/out'"
 stop_server
 # Key logs of secure sessions: both ends write the same two transport keys.
 start_server keys -c 'AES:256' --key "$TMP/server.key" --keylog "$TMP/server.keys" || { not_ok "server starts"; finish; }

@@ -410,6 +410,18 @@ test_rekey(void **state)
 	assert_int_equal(engine_rekey(pr.c), 0);
 	exchange(&pr, "after", "Server says: retfa");
 	close_pair(&pr);
+	/* A CLOSE is the last record, even when a rekey falls due right after it. */
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	pr.cc.secure.rekey_records = 1;
+	pr.sc.secure.rekey_records = 1;
+	assert_int_equal(handshake(&pr), 0);
+	exchange(&pr, "x", "Server says: x");
+	assert_int_equal(engine_close(pr.c), 0);
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_true(engine_closed(pr.s));
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_true(engine_closed(pr.c));
+	close_pair(&pr);
 }
 
 static void
