@@ -2,6 +2,8 @@
 # make captures: records real cvpn sessions on a private loopback (a new
 # network namespace: root, or an unprivileged user namespace) with dumpcap,
 # each with the key log that decrypts it. See captures/README.md.
+# The secure profile's static keys and PSK are made afresh in a temporary
+# directory and deleted: only the key logs (transport keys) are kept.
 set -eu
 BUILD=${1:-build}
 OUT=${2:-captures}
@@ -16,7 +18,8 @@ ip link set lo up
 SERVER=$(realpath "$BUILD/cvpn-server")
 CLIENT=$(realpath "$BUILD/cvpn-client")
 TMP=$(mktemp -d)
-trap 'kill $SPID $DPID 2>/dev/null; rm -rf "$TMP"' EXIT
+# With set -e a failing kill (both already stopped) would end the trap early and exit 1.
+trap 'kill $SPID $DPID 2>/dev/null || true; rm -rf "$TMP"' EXIT
 SPID= DPID=
 MSG2="Information Assurance and Security"
 
@@ -40,7 +43,7 @@ stop() {
 	kill -TERM "$DPID"; wait "$DPID" || true
 	cp "$TMP/$name.pcapng" "$OUT/$name.pcapng"
 	chmod 0644 "$OUT/$name.pcapng" "$OUT/$name.keys"
-	echo "  $OUT/$name.pcapng ($(grep -c '^CVPN_LAB' "$OUT/$name.keys") session(s))"
+	echo "  $OUT/$name.pcapng ($(grep -c '^CVPN_' "$OUT/$name.keys") session(s))"
 }
 session() {
 	"$CLIENT" -q -H 127.0.0.1 --allow-insecure "$@" >>"$TMP/client.log" 2>&1
@@ -80,4 +83,25 @@ echo "alice two" >&3; sleep 0.2
 echo "bob two" >&4; sleep 0.2
 exec 3>&- 4>&-
 wait $APID $BPID
+stop
+
+# The secure profile (docs/SECURE.md). The server speaks both profiles on one port.
+"$CLIENT" genkey >"$TMP/server.key"
+"$CLIENT" genkey >"$TMP/psk"
+chmod 600 "$TMP/server.key" "$TMP/psk"
+SERVER_PUB=$("$CLIENT" pubkey <"$TMP/server.key")
+
+# Key mode (Noise_IKpsk2), ChaChaPoly chosen by default; the client is anonymous.
+start secure-key-chachapoly --key "$TMP/server.key"
+session --server-key "$SERVER_PUB" -m hello -m "$MSG2" -m "héllo wörld ✓" -m bye
+stop
+
+# PSK mode (Noise_NNpsk0), the client offering AESGCM only.
+start secure-psk-aesgcm --psk "$TMP/psk"
+session --psk "$TMP/psk" --suites AESGCM -m hello -m "$MSG2" -m bye
+stop
+
+# The server rekeys its direction after every 2 records (a REKEY record, then Rekey()).
+start secure-rekey --key "$TMP/server.key" --rekey-records 2
+session --server-key "$SERVER_PUB" -m one -m two -m three -m four -m five
 stop

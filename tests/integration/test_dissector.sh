@@ -3,7 +3,8 @@
 # committed capture decodes and decrypts to the text in captures/expected/; the tampered tag is
 # flagged; the instructor's capture dissects without keys; it says why when it cannot decrypt;
 # messages split over segments or sharing one are reassembled; the heuristic finds the
-# protocol on another port; and no Lua error is hidden (tshark exits 0 on them).
+# protocol on another port; the secure profile (docs/SECURE.md) likewise, its records checked
+# against python3-cryptography; and no Lua error is hidden (tshark exits 0 on them).
 #   BUILD=build sh tests/integration/test_dissector.sh
 #   CVPN_UPDATE_EXPECTED=1 sh tests/integration/test_dissector.sh   rewrites captures/expected/
 . tests/lib.sh
@@ -27,24 +28,34 @@ ts() {
 	env ${TS_ENV:-} timeout 120 tshark -X "lua_script:$LUA" "$@" 2>>"$ERRS"
 }
 
-# Stable columns of the expected files: never keys, tags, DH values or ciphertext bytes,
-# which change whenever captures/make-captures.sh records the sessions again.
-FIELDS="cvpn.type cvpn.message cvpn.proposal.cipher cvpn.proposal.bits cvpn.choice.cipher
+# Stable columns of the expected files: never keys, tags, DH values, mac1s or ciphertext
+# bytes, which change whenever captures/make-captures.sh records the sessions again.
+LAB_FIELDS="cvpn.type cvpn.message cvpn.proposal.cipher cvpn.proposal.bits cvpn.choice.cipher
 cvpn.choice.bits cvpn.ciphertext cvpn.hmac cvpn.tag_ok cvpn.decrypt_status cvpn.plaintext
 cvpn.reply cvpn.reply.padding cvpn.bad_hmac cvpn.undecrypted cvpn.malformed"
+# The secure captures (secure-*): hellos, handshake lengths, record numbers, lengths, key
+# generations, types, verdicts, plaintexts and replies.
+SECURE_FIELDS="cvpn.type cvpn.secure.sender cvpn.secure.version cvpn.secure.mode
+cvpn.secure.suites cvpn.secure.suite cvpn.secure.protocol cvpn.secure.handshake
+cvpn.secure.handshake.len cvpn.secure.record cvpn.secure.record.len cvpn.ciphertext
+cvpn.secure.record.key_generation cvpn.tag_ok cvpn.decrypt_status cvpn.secure.record.type
+cvpn.plaintext cvpn.reply cvpn.secure.record.padding cvpn.bad_hmac cvpn.undecrypted
+cvpn.malformed"
+FIELDS=$LAB_FIELDS
 
-# decoded CAPTURE [TSHARK_ARGS...]: a header, then one line per frame carrying cvpn, with the
-# ciphertext replaced by its length in bytes.
+# decoded CAPTURE [TSHARK_ARGS...]: a header, then one line per frame carrying cvpn ($FIELDS),
+# with the ciphertext replaced by its length in bytes.
 decoded() {
 	cap=$1; shift
 	args=""
 	for f in $FIELDS; do args="$args -e $f"; done
+	ctcol=$(echo $FIELDS | tr ' ' '\n' | grep -nx 'cvpn.ciphertext' | cut -d: -f1)
 	echo "#" $FIELDS | sed 's/cvpn\.//g'
 	ts -r "$cap" "$@" -Y cvpn -T fields $args -E occurrence=a |
-		awk -F '\t' 'BEGIN { OFS = "\t" }
-		{ n = split($7, c, ","); $7 = ""
-		  for (i = 1; i <= n; i++) $7 = $7 (i > 1 ? "," : "") length(c[i]) / 2
-		  print }'
+		awk -F '\t' -v ct="${ctcol:-0}" 'BEGIN { OFS = "\t" }
+		ct > 0 { n = split($ct, c, ","); $ct = ""
+		  for (i = 1; i <= n; i++) $ct = $ct (i > 1 ? "," : "") length(c[i]) / 2 }
+		{ print }'
 }
 
 # per_message CAPTURE KEYLOG FILTER FIELD...: one line per cvpn message matching FILTER (two
@@ -95,6 +106,15 @@ for f in cvpn.type cvpn.proposal cvpn.proposal.cipher cvpn.proposal.bits cvpn.ch
 	grep -qx "$f" "$TMP/fields" || missing="$missing $f"
 done
 check "tshark -G fields lists every cvpn field${missing:+ (missing:$missing)}" [ -z "$missing" ]
+missing=""
+for f in cvpn.secure.sender cvpn.secure.version cvpn.secure.mode cvpn.secure.suites \
+	cvpn.secure.suite cvpn.secure.protocol cvpn.secure.handshake cvpn.secure.handshake.len \
+	cvpn.secure.mac1 cvpn.secure.record cvpn.secure.record.len cvpn.secure.record.nonce \
+	cvpn.secure.record.tag cvpn.secure.record.type cvpn.secure.record.key_generation; do
+	grep -qx "$f" "$TMP/fields" || missing="$missing $f"
+done
+check "tshark -G fields lists the secure profile's fields${missing:+ (missing:$missing)}" \
+	[ -z "$missing" ]
 check "the keylog preference is registered" sh -c \
 	"timeout 60 tshark -G defaultprefs -X 'lua_script:$LUA' 2>/dev/null | grep -q 'cvpn.keylog_file'"
 
@@ -104,6 +124,10 @@ ncap=0 undecrypted=""
 for cap in captures/*.pcapng; do
 	name=$(basename "$cap" .pcapng)
 	ncap=$((ncap + 1))
+	case $name in
+	secure-*) FIELDS=$SECURE_FIELDS ;;
+	*) FIELDS=$LAB_FIELDS ;;
+	esac
 	decoded "$cap" -o "cvpn.keylog_file:captures/$name.keys" >"$TMP/$name.txt"
 	if [ -n "${CVPN_UPDATE_EXPECTED:-}" ]; then
 		cp "$TMP/$name.txt" "$EXPECTED/$name.txt"
@@ -114,7 +138,12 @@ for cap in captures/*.pcapng; do
 	ts -r "$cap" -o "cvpn.keylog_file:captures/$name.keys" -V >>"$TMP/all-trees.txt"
 	grep -q '	decrypted	' "$TMP/$name.txt" || undecrypted="$undecrypted $name"
 done
+FIELDS=$LAB_FIELDS
 check "found the committed captures ($ncap)" [ "$ncap" -ge 14 ]
+for name in secure-key-chachapoly secure-psk-aesgcm secure-rekey; do
+	check "secure capture $name is committed with its key log" \
+		[ -f "captures/$name.pcapng" -a -f "captures/$name.keys" ]
+done
 check "every committed capture decrypts${undecrypted:+ (not:$undecrypted)}" [ -z "$undecrypted" ]
 
 # --- The tampered capture: message 1 decrypts, message 2 is flagged and stays secret ------
@@ -274,6 +303,227 @@ per_message "$TMP/heur.pcapng" "$TMP/heur.keys" 'cvpn.type=="data"' cvpn.type cv
 per_message $SRC.pcapng $SRC.keys 'cvpn.type=="data"' cvpn.type cvpn.message \
 	cvpn.hmac cvpn.tag_ok cvpn.decrypt_status cvpn.plaintext >"$TMP/heur.orig"
 same "heuristic: a session on port 5555 is found and decrypted" "$TMP/heur.orig" "$TMP/heur.view"
+
+# --- The secure profile (docs/SECURE.md) ----------------------------------------------------
+
+SEC=captures/secure-key-chachapoly
+SECURE_CAPTURES="secure-key-chachapoly secure-psk-aesgcm secure-rekey"
+
+# view CAPTURE [TSHARK_ARGS...]: the Info text of every cvpn message, one a line, sorted (a
+# frame can hold several: "A | B"); records read 'Record #N from SIDE: TYPE "payload"'.
+view() {
+	cap=$1; shift
+	ts -r "$cap" "$@" -Y cvpn -T fields -e _ws.col.Info | sed 's/ | /\n/g' | sort
+}
+
+# Without a key log: hellos and handshake dissected, every record framed, no plaintext.
+for sc in $SECURE_CAPTURES; do
+	ts -r "captures/$sc.pcapng" -Y cvpn -T fields -e cvpn.type -e cvpn.secure.suite \
+		-e cvpn.secure.handshake -e cvpn.secure.record -e cvpn.plaintext -e cvpn.reply \
+		-e cvpn.secure.record.type -e cvpn.decrypt_status -E occurrence=a -E aggregator='|' \
+		>"$TMP/$sc.nokeys"
+	ts -r "captures/$sc.pcapng" -V >"$TMP/$sc.nokeys.V"
+	cat "$TMP/$sc.nokeys.V" >>"$TMP/all-trees.txt"
+	check "$sc without a key log: hellos and both handshake messages dissected" sh -c \
+		"grep -q '^hello	[A-Za-z]' '$TMP/$sc.nokeys' && grep -q '^handshake		1	' \
+		 '$TMP/$sc.nokeys' && grep -q '^handshake		2	' '$TMP/$sc.nokeys'"
+	check "$sc without a key log: no plaintext, reply or record type, the reason per record" \
+		awk -F '\t' '{ n = split($1, t, "|"); for (i = 1; i <= n; i++) if (t[i] == "record") r++
+			s += gsub(/no key log: set the preference cvpn.keylog_file/, "", $8)
+			if ($5 $6 $7 != "") bad = 1 }
+			END { exit !(r > 0 && r == s && !bad) }' "$TMP/$sc.nokeys"
+	check "$sc without a key log: no message text anywhere in the tree" sh -c \
+		"! grep -q 'Server says\|Plaintext:\|Reply:\|Record type:' '$TMP/$sc.nokeys.V'"
+done
+
+# Tampered: a copy of $SEC with one ciphertext byte of the client's record 2 flipped.
+cat >"$TMP/flip.py" <<'EOF'
+import sys
+cap, seg_hex, out = sys.argv[1:4]
+data, seg = bytearray(open(cap, "rb").read()), bytes.fromhex(seg_hex.strip())
+# The segment holds exactly that record (u16 length | ciphertext | tag), found once in the file.
+assert len(seg) > 18 and (seg[0] << 8 | seg[1]) + 2 == len(seg), "not one whole record"
+at = data.find(seg)
+assert at >= 0 and data.find(seg, at + 1) < 0, "segment not found exactly once"
+data[at + 2 + 5] ^= 0x01
+open(out, "wb").write(data)
+EOF
+ts -r $SEC.pcapng -o "cvpn.keylog_file:$SEC.keys" \
+	-Y 'cvpn.secure.sender == "client" && cvpn.secure.record == 2' -T fields -e tcp.payload \
+	>"$TMP/record2.hex"
+"$PY" "$TMP/flip.py" $SEC.pcapng "$(cat "$TMP/record2.hex")" "$TMP/secure-tampered.pcapng"
+check "secure tampered capture built (one ciphertext byte of client record 2 flipped)" \
+	[ -s "$TMP/secure-tampered.pcapng" ]
+per_message "$TMP/secure-tampered.pcapng" $SEC.keys \
+	'cvpn.type == "record" && cvpn.secure.sender == "client"' cvpn.secure.record cvpn.tag_ok \
+	cvpn.decrypt_status >"$TMP/stampered"
+view "$TMP/secure-tampered.pcapng" -o "cvpn.keylog_file:$SEC.keys" >"$TMP/stampered.view"
+check "secure tampered: client record 2 fails: tag_ok 0, 'not decrypted: bad AEAD tag'" \
+	grep -qx '2	0	not decrypted: bad AEAD tag' "$TMP/stampered"
+check "secure tampered: client records 1, 3, 4 and 5 still decrypt (the nonces count on)" sh -c \
+	"[ \$(grep -c '^[1345]	1	decrypted\$' '$TMP/stampered') -eq 4 ] && \
+	 grep -qx 'Record #1 from client: DATA \"hello\"' '$TMP/stampered.view' && \
+	 grep -qx 'Record #3 from client: DATA \"héllo wörld ✓\"' '$TMP/stampered.view' && \
+	 grep -qx 'Record #2 from client: 80 bytes, BAD TAG' '$TMP/stampered.view'"
+ts -r "$TMP/secure-tampered.pcapng" -o "cvpn.keylog_file:$SEC.keys" -Y cvpn.bad_hmac -T fields \
+	-e cvpn.secure.sender -e cvpn.secure.record -e _ws.expert.severity -e _ws.expert.message \
+	>"$TMP/stampered.expert"
+check "secure tampered: one error-severity bad-tag expert info (cvpn.bad_hmac), on that record" \
+	sh -c "[ \$(wc -l <'$TMP/stampered.expert') -eq 1 ] && \
+	 grep -qx 'client	2	8388608	bad AEAD tag' '$TMP/stampered.expert'"
+ts -r "$TMP/secure-tampered.pcapng" -o "cvpn.keylog_file:$SEC.keys" -V -x >"$TMP/stampered.V"
+cat "$TMP/stampered.V" >>"$TMP/all-trees.txt"
+check "secure tampered: the failed record's text appears nowhere" \
+	sh -c "! grep -q 'Information Assurance and Security' '$TMP/stampered.V'"
+
+# Rekey: the server's REKEY after every 2 records is followed.
+per_message captures/secure-rekey.pcapng captures/secure-rekey.keys \
+	'cvpn.type == "record" && cvpn.secure.sender == "server"' cvpn.secure.record \
+	cvpn.secure.record.key_generation cvpn.secure.record.type cvpn.tag_ok >"$TMP/rekey"
+check "secure-rekey: server records 3 and 6 are REKEYs, records 4-8 decrypt under keys 1 and 2" \
+	sh -c "grep -qx '3	0	REKEY	1' '$TMP/rekey' && grep -qx '4	1	REPLY	1' '$TMP/rekey' && \
+	 grep -qx '6	1	REKEY	1' '$TMP/rekey' && grep -qx '7	2	REPLY	1' '$TMP/rekey' && \
+	 grep -qx '8	2	CLOSE	1' '$TMP/rekey' && [ \$(grep -c '	1\$' '$TMP/rekey') -eq 8 ]"
+
+# An independent decryption (python3-cryptography) of every record of every secure capture,
+# compared with what the dissector shows.
+cat >"$TMP/aead.py" <<'EOF'
+import struct, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+payloads, keylog = sys.argv[1:3]
+line = [l.split() for l in open(keylog) if l.startswith("CVPN_SECURE")][0]
+chacha = "_ChaChaPoly_" in line[3]
+aead = lambda k: ChaCha20Poly1305(k) if chacha else AESGCM(k)
+nonce = lambda n: b"\0" * 4 + struct.pack("<Q" if chacha else ">Q", n)
+rekey = lambda k: aead(k).encrypt(b"\0" * 4 + b"\xff" * 8, b"\0" * 32, b"")[:32]
+streams = {"client": b"", "server": b""}
+for l in open(payloads):
+    port, data = l.split()
+    streams["server" if port == "4600" else "client"] += bytes.fromhex(data)
+types = ["DATA", "REPLY", "CLOSE", "KEEPALIVE", "REKEY", "ERROR"]
+for side, key in (("client", line[4]), ("server", line[5])):
+    s, key = streams[side], bytes.fromhex(key)
+    i = 7 + s[6] if side == "client" else 7              # the hello
+    i += 2 + struct.unpack(">H", s[i:i + 2])[0]           # the handshake message
+    n = 0
+    while i < len(s):
+        size = struct.unpack(">H", s[i:i + 2])[0]
+        pt = aead(key).decrypt(nonce(n), s[i + 2:i + 2 + size], s[i:i + 2])
+        i, n = i + 2 + size, n + 1
+        t, body = types[pt[0] - 1], pt[3:3 + struct.unpack(">H", pt[1:3])[0]].decode()
+        print(f'Record #{n} from {side}: {t}' + (f' "{body}"' if t in ("DATA", "REPLY") else ""))
+        if t == "REKEY":
+            key = rekey(key)
+EOF
+if "$PY" -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null; then
+	for sc in $SECURE_CAPTURES; do
+		timeout 60 tshark -r "captures/$sc.pcapng" -Y 'tcp.len > 0' -T fields -e tcp.srcport \
+			-e tcp.payload 2>>"$ERRS" >"$TMP/$sc.payloads"
+		"$PY" "$TMP/aead.py" "$TMP/$sc.payloads" "captures/$sc.keys" | sort >"$TMP/$sc.py"
+		view "captures/$sc.pcapng" -o "cvpn.keylog_file:captures/$sc.keys" |
+			grep '^Record #' >"$TMP/$sc.lua"
+		same "$sc: every record as python3-cryptography decrypts it" "$TMP/$sc.py" "$TMP/$sc.lua"
+	done
+else
+	ok "secure records against python3-cryptography # SKIP python3-cryptography is not installed"
+fi
+
+# Reassembly: $SEC re-chunked: the ClientHello split inside its magic, handshake message 1
+# split after one byte of its length, then both streams cut at odd sizes, so records span
+# segments and segments hold several records.
+cat >"$TMP/rechunk-secure.py" <<'EOF'
+import sys
+c, s = b"", b""
+for line in sys.stdin:
+    port, payload = line.split()
+    if port == "4600":
+        s += bytes.fromhex(payload)
+    else:
+        c += bytes.fromhex(payload)
+out = []
+C = lambda b: out.append("< " + b.hex())
+S = lambda b: out.append("> " + b.hex())
+hello = 7 + c[6]
+C(c[:3]); C(c[3:hello]); S(s[:7])
+C(c[hello:hello + 1]); C(c[hello + 1:hello + 40])
+c, s = c[hello + 40:], s[7:]
+sizes = [1, 90, 2, 61, 130, 7, 33, 200]
+k = 0
+while c or s:
+    for side in ("c", "s"):
+        n = sizes[k % len(sizes)]
+        k += 1
+        if side == "c" and c:
+            C(c[:n]); c = c[n:]
+        elif side == "s" and s:
+            S(s[:n]); s = s[n:]
+print("\n".join(out))
+EOF
+"$PY" "$TMP/rechunk-secure.py" <"$TMP/secure-key-chachapoly.payloads" >"$TMP/srechunk.txt" &&
+	timeout 60 text2pcap -q -r "$T2P_RE" -D -4 10.0.0.1,10.0.0.2 -T 40002,4600 \
+		"$TMP/srechunk.txt" "$TMP/srechunk.pcapng" >/dev/null 2>&1
+awk '/^CVPN_SECURE/ { print $1, "10.0.0.1:40002", "10.0.0.2:4600", $4, $5, $6 }' \
+	$SEC.keys >"$TMP/srechunk.keys"
+check "secure re-chunked capture built ($(wc -l <"$TMP/srechunk.txt" 2>/dev/null) segments)" \
+	[ -s "$TMP/srechunk.pcapng" ]
+view $SEC.pcapng -o "cvpn.keylog_file:$SEC.keys" >"$TMP/sview.orig"
+view "$TMP/srechunk.pcapng" -o "cvpn.keylog_file:$TMP/srechunk.keys" >"$TMP/sview.rechunk"
+check "secure original view: 4 hellos and handshake messages, 10 decrypted records" sh -c \
+	"[ \$(grep -c '^Record #' '$TMP/sview.orig') -eq 10 ] && \
+	 [ \$(grep -c '^ClientHello\|^ServerHello\|^Handshake [12]' '$TMP/sview.orig') -eq 4 ] && \
+	 ! grep -q 'BAD TAG' '$TMP/sview.orig'"
+same "secure, split and coalesced segments: the same messages and plaintexts (one pass)" \
+	"$TMP/sview.orig" "$TMP/sview.rechunk"
+view "$TMP/srechunk.pcapng" -2 -o "cvpn.keylog_file:$TMP/srechunk.keys" >"$TMP/sview.rechunk2"
+same "secure, split and coalesced segments: the same with two-pass tshark" \
+	"$TMP/sview.orig" "$TMP/sview.rechunk2"
+
+# Heuristic: the same secure session on port 5555.
+awk -F '\t' '{ print ($1 == "4600" ? ">" : "<"), $2 }' "$TMP/secure-key-chachapoly.payloads" \
+	>"$TMP/sheur.txt"
+timeout 60 text2pcap -q -r "$T2P_RE" -D -4 10.0.0.1,10.0.0.2 -T 40003,5555 \
+	"$TMP/sheur.txt" "$TMP/sheur.pcapng" >/dev/null 2>&1
+awk '/^CVPN_SECURE/ { print $1, "10.0.0.1:40003", "10.0.0.2:5555", $4, $5, $6 }' \
+	$SEC.keys >"$TMP/sheur.keys"
+view "$TMP/sheur.pcapng" -o "cvpn.keylog_file:$TMP/sheur.keys" >"$TMP/sview.heur"
+same "secure heuristic: a session on port 5555 is found and decrypted" \
+	"$TMP/sview.orig" "$TMP/sview.heur"
+
+# Key log variations: another session's line, a line for another protocol, two lines for the
+# same endpoints (a client port used again), and no luaossl or no OpenSSL providers.
+FIELDS=$SECURE_FIELDS
+decoded $SEC.pcapng -o cvpn.keylog_file:captures/secure-rekey.keys >"$TMP/sother"
+check "secure, key log without this session: says which endpoints it looked for" \
+	grep -q '	no key log line for this session (client 127.0.0.1:[0-9]*, server 127.0.0.1:4600)	' \
+	"$TMP/sother"
+sed 's/_ChaChaPoly_/_AESGCM_/' $SEC.keys >"$TMP/sproto.keys"
+decoded $SEC.pcapng -o "cvpn.keylog_file:$TMP/sproto.keys" >"$TMP/sproto"
+check "secure, key log line for another protocol: says so, decrypts nothing" sh -c \
+	"grep -q 'the key log line is for Noise_IKpsk2_25519_AESGCM_SHA256, the hellos negotiated Noise_IKpsk2_25519_ChaChaPoly_SHA256' '$TMP/sproto' && \
+	 ! grep -q '	decrypted	' '$TMP/sproto'"
+zeros=0000000000000000000000000000000000000000000000000000000000000000
+{ awk -v z=$zeros '/^CVPN_SECURE/ { print $1, $2, $3, $4, z, z }' $SEC.keys; cat $SEC.keys; } \
+	>"$TMP/sreused.keys"
+view $SEC.pcapng -o "cvpn.keylog_file:$TMP/sreused.keys" >"$TMP/sview.reused"
+same "secure, two key log lines for the same endpoints: the one whose keys open the records" \
+	"$TMP/sview.orig" "$TMP/sview.reused"
+TS_ENV="LUA_PATH_5_2=$TMP/none/?.lua LUA_CPATH_5_2=$TMP/none/?.so"
+decoded $SEC.pcapng -o "cvpn.keylog_file:$SEC.keys" >"$TMP/snoluaossl"
+TS_ENV="OPENSSL_CONF=$TMP/null.cnf"
+decoded $SEC.pcapng -o "cvpn.keylog_file:$SEC.keys" >"$TMP/snocrypto"
+TS_ENV=
+# no_text FILE: the plaintext and reply columns of a decoded secure capture are all empty.
+pcol=$(echo $FIELDS | tr ' ' '\n' | grep -nx 'cvpn.plaintext' | cut -d: -f1)
+no_text() { awk -F '\t' -v p="$pcol" 'NR > 1 && $p $(p + 1) != "" { bad = 1 } END { exit bad }' "$1"; }
+FIELDS=$LAB_FIELDS
+check "secure without lua-luaossl: hellos still dissected, no plaintext, the reason per record" \
+	sh -c "grep -q '^hello	server	1	key		ChaChaPoly	Noise_IKpsk2_25519_ChaChaPoly_SHA256' \
+	 '$TMP/snoluaossl' && \
+	 [ \$(grep -c 'lua-luaossl is not installed (apt-get install lua-luaossl)' '$TMP/snoluaossl') -eq 10 ]"
+check "secure without lua-luaossl: no plaintext or reply" no_text "$TMP/snoluaossl"
+check "secure, OpenSSL without providers: 'cipher not available' per record, no plaintext" \
+	sh -c "[ \$(grep -c 'cipher not available: chacha20-poly1305' '$TMP/snocrypto') -eq 10 ]"
+check "secure, OpenSSL without providers: no plaintext or reply" no_text "$TMP/snocrypto"
 
 # --- No hidden Lua errors, and the guards can see them ------------------------------------
 
