@@ -29,21 +29,24 @@ endif
 COMMON_SRC := $(wildcard common/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 CLIENT_SRC := $(wildcard client/*.c)
+MITM_SRC := $(wildcard mitm/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_HELPERS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+MITM_OBJ := $(MITM_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
 
 SERVER_BIN := $(BUILD)/cvpn-server
 CLIENT_BIN := $(BUILD)/cvpn-client
+MITM_BIN := $(BUILD)/cvpn-mitm
 
 .PHONY: all unit check check-unit demo deps captures install install-wireshark uninstall clean
 
-all: $(SERVER_BIN) $(CLIENT_BIN)
+all: $(SERVER_BIN) $(CLIENT_BIN) $(MITM_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -61,6 +64,10 @@ $(SERVER_BIN): $(SERVER_OBJ) $(BUILD)/libcvpn.a
 $(CLIENT_BIN): $(CLIENT_OBJ) $(BUILD)/libcvpn.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CLIENT_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
+
+$(MITM_BIN): $(MITM_OBJ) $(BUILD)/libcvpn.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(LDFLAGS)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELPER_OBJ) $(BUILD)/libcvpn.a
 	@mkdir -p $(dir $@)
@@ -98,8 +105,8 @@ docs/sequence.png: docs/sequence.msc
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 $(SERVER_BIN) $(CLIENT_BIN) $(DESTDIR)$(BINDIR)/
-	install -m 0644 docs/cvpn-server.1 docs/cvpn-client.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0755 $(SERVER_BIN) $(CLIENT_BIN) $(MITM_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/cvpn-server.1 docs/cvpn-client.1 docs/cvpn-mitm.1 $(DESTDIR)$(MANDIR)/man1/
 
 # Copies the dissector into the user's personal Wireshark plugin folder.
 WIRESHARK_PLUGINS ?= $(HOME)/.local/lib/wireshark/plugins
@@ -108,8 +115,9 @@ install-wireshark:
 	install -m 0644 captures/wireshark/cvpn.lua $(WIRESHARK_PLUGINS)/cvpn.lua
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/cvpn-server $(DESTDIR)$(BINDIR)/cvpn-client
-	rm -f $(DESTDIR)$(MANDIR)/man1/cvpn-server.1 $(DESTDIR)$(MANDIR)/man1/cvpn-client.1
+	rm -f $(DESTDIR)$(BINDIR)/cvpn-server $(DESTDIR)$(BINDIR)/cvpn-client $(DESTDIR)$(BINDIR)/cvpn-mitm
+	rm -f $(DESTDIR)$(MANDIR)/man1/cvpn-server.1 $(DESTDIR)$(MANDIR)/man1/cvpn-client.1 \
+	    $(DESTDIR)$(MANDIR)/man1/cvpn-mitm.1
 
 clean:
 	rm -rf build

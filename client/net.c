@@ -175,8 +175,8 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 		    "server closed the connection after our hello: it does not serve this mode or suite");
 	else if (s->cfg->engine.secure.enabled)
 		fail(f, CLIENT_PROTOCOL, "handshake",
-		    "server closed the connection during the handshake: wrong server key or PSK, "
-		    "or our key is not authorized (see its log)");
+		    "server closed the connection during the handshake: wrong server key or PSK, our key "
+		    "is not authorized, or a hello was changed in transit (see its log)");
 	else if (!s->negotiated)
 		fail(f, CLIENT_NEGOTIATION, "no_common_cipher",
 		    "server closed the connection after our proposal: no cipher in common (try --ciphers), "

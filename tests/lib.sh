@@ -51,6 +51,7 @@ wait_count() {
 # SLOG (its stdout+stderr), and remembers its PID as SPID.
 start_server() {
 	SLOG=$TMP/$1.server.log; shift
+	rm -f "$SLOG" # a fresh log, so that an earlier server's port cannot be read
 	# Tests fail many handshakes from 127.0.0.1 on purpose: lift the per-source
 	# penalty unless the test sets --max-failures itself (the last flag wins).
 	"$SERVER" -p 0 --max-failures 1000000 "$@" >"$SLOG" 2>&1 &

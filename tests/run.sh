@@ -57,7 +57,8 @@ if [ $unit_only -eq 0 ]; then
 	# limits: any sanitizer report makes the process exit non-zero, a leak at
 	# exit included, and the tests check every exit status.
 	if [ -n "$ASAN_BUILD" ]; then
-		for t in tests/integration/test_negative.sh tests/integration/test_limits.sh tests/integration/test_ciphers.sh; do
+		for t in tests/integration/test_negative.sh tests/integration/test_limits.sh tests/integration/test_ciphers.sh \
+		    tests/integration/test_secure.sh tests/integration/test_mitm.sh; do
 			BUILD=$ASAN_BUILD run_tap "asan+ubsan $t" sh "$t"
 		done
 	fi

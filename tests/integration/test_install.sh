@@ -9,7 +9,7 @@ if make -s install DESTDIR="$ROOT" PREFIX=/opt/cvpn BUILD="$BUILD" >"$TMP/instal
 else
 	not_ok "make install"; sed 's/^/#   /' "$TMP/install.log"
 fi
-for b in cvpn-server cvpn-client; do
+for b in cvpn-server cvpn-client cvpn-mitm; do
 	check "$b installed executable" [ -x "$ROOT/opt/cvpn/bin/$b" ]
 	check "$b.1 installed" [ -f "$ROOT/opt/cvpn/share/man/man1/$b.1" ]
 	check "$b.1 renders without warnings" sh -c \

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cvpn-mitm: the attacks on the secure profile, one table. Each sees every
+ * unit of both streams and decides what goes on; each must fail, because the
+ * hellos are bound into the handshake and every record is authenticated
+ * under an implicit counter.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "relay.h"
+
+#define SUITE_CHACHAPOLY 1
+#define SUITE_AESGCM 2
+
+static bool
+first_client_record(const struct relay *r, const struct unit *u)
+{
+	return !r->tried && u->kind == UNIT_RECORD && u->dir == C2S;
+}
+
+/* Flips the lowest bit of the first ciphertext byte (after the u16 length). */
+static void
+tamper_unit(struct relay *r, struct unit *u)
+{
+	if (first_client_record(r, u)) {
+		u->p[2] ^= 0x01;
+		relay_tried(r, "flipped bit 0 of the first ciphertext byte of record %u from the client (%zu bytes)",
+		    u->index, u->n);
+	}
+	relay_forward(r, u);
+}
+
+/* Sends the record, then the same bytes again, in one write. */
+static void
+replay_unit(struct relay *r, struct unit *u)
+{
+	relay_forward(r, u);
+	if (first_client_record(r, u)) {
+		relay_forward(r, u);
+		relay_tried(r, "sent record %u from the client (%zu bytes) twice, back to back", u->index, u->n);
+	}
+}
+
+/*
+ * A CLOSE record is always 48 bytes of AEAD output: an empty payload padded
+ * to 32 bytes plus the tag. A DATA record of up to 29 bytes of text has the
+ * same size, so with short messages the cut comes before the CLOSE instead.
+ */
+static void
+truncate_unit(struct relay *r, struct unit *u)
+{
+	if (first_client_record(r, u) && u->n == 2 + RELAY_EMPTY_RECORD) {
+		relay_tried(r, "dropped record %u from the client (%zu bytes: the size of its CLOSE) and closed both "
+		    "connections", u->index, u->n);
+		r->verdict = "we cut both connections in the middle: each end must notice that no CLOSE record came";
+		r->cut = true;
+		return;
+	}
+	relay_forward(r, u);
+}
+
+static void
+downgrade_client_hello(struct relay *r, struct unit *u)
+{
+	if (u->n == RELAY_CLIENT_HELLO_MIN + 1 && u->p[RELAY_CLIENT_HELLO_MIN] == SUITE_AESGCM) {
+		r->rewrite_sh = true; /* nothing left to take away here: change the server's answer instead */
+		return;
+	}
+	memcpy(r->hello, u->p, RELAY_CLIENT_HELLO_MIN - 1);
+	r->hello[RELAY_CLIENT_HELLO_MIN - 1] = 1;
+	r->hello[RELAY_CLIENT_HELLO_MIN] = SUITE_AESGCM;
+	relay_tried(r, "rewrote the ClientHello to offer only AESGCM (it offered %u suite%s)",
+	    u->p[RELAY_CLIENT_HELLO_MIN - 1], u->p[RELAY_CLIENT_HELLO_MIN - 1] == 1 ? "" : "s");
+	u->p = r->hello;
+	u->n = RELAY_CLIENT_HELLO_MIN + 1;
+}
+
+static void
+downgrade_unit(struct relay *r, struct unit *u)
+{
+	if (u->kind == UNIT_HELLO && u->dir == C2S) {
+		downgrade_client_hello(r, u);
+	} else if (u->kind == UNIT_HELLO && u->dir == S2C && r->rewrite_sh) {
+		u->p[RELAY_SERVER_HELLO_LEN - 1] = u->p[RELAY_SERVER_HELLO_LEN - 1] == SUITE_AESGCM ?
+		    SUITE_CHACHAPOLY : SUITE_AESGCM;
+		relay_tried(r, "the client offered only AESGCM: changed the ServerHello's choice to %s instead",
+		    u->p[RELAY_SERVER_HELLO_LEN - 1] == SUITE_AESGCM ? "AESGCM" : "ChaChaPoly");
+	}
+	relay_forward(r, u);
+}
+
+/*
+ * Swaps two records of one end that are in flight together. Ends are
+ * lock-step (a client's next DATA waits for the reply), so that happens only
+ * when an end rekeys: it sends a REKEY record right behind its DATA or REPLY
+ * (--rekey-records 1 on the client or the server does it every time). The
+ * first such pair is swapped. A lone record is held back a moment for a
+ * partner, then let go in order.
+ */
+static void
+reorder_unit(struct relay *r, struct unit *u)
+{
+	char a[64], b[64];
+
+	if (r->tried || u->kind != UNIT_RECORD) {
+		relay_forward(r, u);
+		return;
+	}
+	if (r->held.len && r->held_unit.dir == u->dir) {
+		unit_name(&r->held_unit, a, sizeof(a));
+		unit_name(u, b, sizeof(b));
+		relay_tried(r, "swapped two records in flight together: %s goes before %s", b, a);
+		relay_forward(r, u);
+		relay_release(r);
+		return;
+	}
+	relay_release(r);
+	relay_hold(r, u);
+}
+
+static int
+reorder_tick(struct relay *r, uint64_t now)
+{
+	if (r->held.len && now >= r->held_until)
+		relay_release(r);
+	return 0;
+}
+
+static uint64_t
+reorder_deadline(const struct relay *r)
+{
+	return r->held.len ? r->held_until : UINT64_MAX;
+}
+
+static const struct attack attacks[] = {
+	{ "key-substitution", "answer the client ourselves, with our own static key", "the client sent no "
+	    "handshake message", subst_unit, NULL, NULL },
+	{ "suite-downgrade", "make the ClientHello offer only AESGCM (or change the ServerHello)",
+	    "no hello went by", downgrade_unit, NULL, NULL },
+	{ "tamper", "flip one bit of the client's first record", "the client sent no record", tamper_unit,
+	    NULL, NULL },
+	{ "replay", "send the client's first record twice", "the client sent no record", replay_unit, NULL, NULL },
+	{ "reorder", "swap two records in flight together (an end with --rekey-records 1)", "no two records of one "
+	    "end were ever in flight together (ends wait for each other; give the client or the server "
+	    "--rekey-records 1)", reorder_unit, reorder_tick, reorder_deadline },
+	{ "truncate", "drop the client's CLOSE (its first 48-byte record), close both sides",
+	    "the client sent no 48-byte record", truncate_unit, NULL, NULL },
+};
+
+#define NATTACKS (sizeof(attacks) / sizeof(attacks[0]))
+
+const struct attack *
+attack_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NATTACKS; i++)
+		if (strcmp(attacks[i].name, name) == 0)
+			return &attacks[i];
+	return NULL;
+}
+
+void
+attack_help(void (*fn)(void *arg, const char *line), void *arg)
+{
+	char line[256];
+	size_t i;
+
+	for (i = 0; i < NATTACKS; i++) {
+		snprintf(line, sizeof(line), "  %-18s %s", attacks[i].name, attacks[i].help);
+		fn(arg, line);
+	}
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* cvpn-mitm: TCP connections, non-blocking, each with a buffer of bytes to send. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "mitm.h"
+
+/* What one connection may have queued: far more than any lab or secure exchange needs. */
+#define LINK_MAX_OUT ((size_t)1 << 20)
+
+uint64_t
+link_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+format_address(const struct sockaddr *sa, socklen_t salen, char *out, size_t len)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(out, len, "?");
+	else
+		snprintf(out, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+static void
+nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int
+link_listen(const char *host, const char *port, int *fd, char *name, size_t len)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *res, *ai;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	int one = 1, s = -1, err = EADDRNOTAVAIL;
+
+	if (getaddrinfo(host, port, &hints, &res) != 0) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	for (ai = res; ai != NULL && s < 0; ai = ai->ai_next) {
+		if ((s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol)) < 0)
+			continue;
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 && listen(s, 16) == 0)
+			break;
+		err = errno;
+		close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	if (s < 0) {
+		errno = err;
+		return -1;
+	}
+	getsockname(s, (struct sockaddr *)&ss, &sslen);
+	format_address((struct sockaddr *)&ss, sslen, name, len);
+	*fd = s;
+	return 0;
+}
+
+int
+link_accept(int lfd, struct link *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	int fd;
+
+	while ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
+		if (errno != EINTR || mitm_stop)
+			return -1;
+	memset(l, 0, sizeof(*l));
+	l->fd = fd;
+	l->last_rx = link_now();
+	nodelay(fd);
+	format_address((struct sockaddr *)&ss, sslen, l->name, sizeof(l->name));
+	return 0;
+}
+
+/* Connects one address within timeout_ms. Returns the socket, or -1 with errno set. */
+static int
+connect_one(const struct addrinfo *ai, unsigned timeout_ms)
+{
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int fd, err = 0, r;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol)) < 0)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	if ((r = poll(&pfd, 1, (int)timeout_ms)) <= 0) {
+		errno = r == 0 ? ETIMEDOUT : errno;
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+		errno = err ? err : errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+int
+link_connect(const char *host, const char *port, unsigned timeout_ms, struct link *l, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int fd = -1, r, e = ECONNREFUSED;
+
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve %s port %s: %s", host, port, gai_strerror(r));
+		return -1;
+	}
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		if ((fd = connect_one(ai, timeout_ms)) >= 0)
+			format_address(ai->ai_addr, ai->ai_addrlen, l->name, sizeof(l->name));
+		else
+			e = errno;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot connect to the server %s port %s: %s", host, port, strerror(e));
+		return -1;
+	}
+	l->fd = fd;
+	l->last_rx = link_now();
+	nodelay(fd);
+	return 0;
+}
+
+int
+link_queue(struct link *l, const void *p, size_t n)
+{
+	return buf_append(&l->out, p, n, LINK_MAX_OUT);
+}
+
+void
+link_close(struct link *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	buf_clear(&l->out);
+}
