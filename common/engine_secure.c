@@ -385,6 +385,8 @@ secure_client_records(struct engine *e)
 		} else if (type == REC_CLOSE && e->state == C_SEC_CLOSING) {
 			e->state = C_SEC_CLOSED;
 			r = 1;
+		} else if (type == REC_ERROR) {
+			r = CVPN_ERR_REFUSED;
 		} else {
 			r = CVPN_ERR_DECRYPT; /* out of turn, ERROR, or unknown: one generic failure */
 		}
@@ -524,6 +526,19 @@ secure_server_msg1(struct engine *e)
 	return finish_handshake(e, S_SEC_READY);
 }
 
+/*
+ * After a record it could not accept, the server says so with an ERROR record
+ * (authenticated, like every record it sends) before the connection closes,
+ * so the client can tell a refusal from a cut connection.
+ */
+static int
+refuse(struct engine *e, int r)
+{
+	if (r == CVPN_ERR_DECRYPT && e->send_cs != NULL)
+		(void)send_record(e, REC_ERROR, NULL, 0); /* best effort: we are closing anyway */
+	return r;
+}
+
 /* Answers a DATA record: the reply is encrypted and authenticated too. */
 static int
 answer(struct engine *e, const uint8_t *text, size_t n)
@@ -554,7 +569,7 @@ secure_server_records(struct engine *e)
 	int type, r;
 
 	if ((r = read_record(e, &type, &pt, &len)) <= 0)
-		return r;
+		return refuse(e, r);
 	if ((r = common_record(e, type)) == 0) {
 		if (type == REC_DATA) {
 			r = answer(e, pt, len);
@@ -567,7 +582,7 @@ secure_server_records(struct engine *e)
 		r = r == 0 ? 1 : r;
 	}
 	OPENSSL_clear_free(pt, len ? len : 1);
-	return r;
+	return refuse(e, r);
 }
 
 int

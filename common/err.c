@@ -40,6 +40,7 @@ static const struct {
 	[-CVPN_ERR_UNAUTHORIZED] = { "unauthorized", "client key not in --authorized-clients" },
 	[-CVPN_ERR_NO_SUITE] = { "no_suite", "no secure mode or suite in common" },
 	[-CVPN_ERR_LAB_DISABLED] = { "lab_disabled", "lab profile disabled (--no-lab)" },
+	[-CVPN_ERR_REFUSED] = { "refused", "the server refused what it received (ERROR record)" },
 };
 
 static int

@@ -111,6 +111,7 @@ reorder_unit(struct relay *r, struct unit *u)
 		unit_name(&r->held_unit, a, sizeof(a));
 		unit_name(u, b, sizeof(b));
 		relay_tried(r, "swapped two records in flight together: %s goes before %s", b, a);
+		r->c2s_at_try += u->dir == C2S; /* the held record was in flight too */
 		relay_forward(r, u);
 		relay_release(r);
 		return;

@@ -45,6 +45,7 @@ struct relay {
 	const struct attack *attack;
 	struct flow flow[2];
 	bool tried;             /* the attack acted */
+	unsigned c2s_at_try;    /* records the client had sent when the attack acted */
 	bool cut;               /* close both connections now */
 	unsigned sent[2];       /* units forwarded each way */
 	enum dir last;          /* the way the last forwarded bytes went */

@@ -73,6 +73,7 @@ relay_tried(struct relay *r, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	r->tried = true;
+	r->c2s_at_try = r->sent[C2S];
 	report_begin(0, "attack");
 	report_str("attack", r->attack->name);
 	report_str("text", text);
@@ -271,6 +272,12 @@ judge(const struct relay *r, char *text, size_t len)
 	}
 	if (ss->any_eof && (r->last == C2S || r->sent[C2S] > r->sent[S2C])) {
 		snprintf(text, len, "the server hung up without answering %s: it rejected it", r->last_what);
+		return true;
+	}
+	/* The server answers a record it refuses with one ERROR record, then hangs up; the client then stops. */
+	if (ss->any_eof && ss->first_eof == S2C && r->sent[C2S] <= r->c2s_at_try + 1) {
+		snprintf(text, len, "the server hung up right after the attacked record, with at most an ERROR record: "
+		    "it rejected it");
 		return true;
 	}
 	snprintf(text, len, "the session went on as if nothing had happened");

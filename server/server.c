@@ -44,6 +44,7 @@ struct conn {
 	bool established;
 	bool shutting_down;     /* the session ended cleanly: flushing, then closing */
 	bool refused;           /* closed at accept: its refusal was logged already */
+	bool failed;            /* failed and logged; closing once its last bytes are out */
 };
 
 struct server {
@@ -148,7 +149,7 @@ conn_close(struct conn *c, const char *reason)
 	/* engine_phase() only reads the state, which the worker never writes. */
 	if (reason)
 		warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
-	else if (!c->refused)
+	else if (!c->refused && !c->failed)
 		log_conn(c, "Client %s disconnected", c->peer);
 	if (reason && !c->established && !c->srv->stopping && c->source[0] &&
 	    limits_failure(c->srv->limits, c->source, uv_now(c->srv->loop)))
@@ -270,6 +271,29 @@ conn_shutdown(struct conn *c)
 		free(req);
 		conn_close(c, NULL);
 	}
+}
+
+/*
+ * Closes after an engine failure, first sending what the engine queued for
+ * the peer (the secure profile's ERROR record), so that it learns why.
+ */
+static void
+conn_fail(struct conn *c, const char *reason)
+{
+	const uint8_t *p;
+	size_t n;
+
+	engine_output(c->engine, &p, &n);
+	if (n == 0 || !c->established || c->closing || c->shutting_down) {
+		conn_close(c, reason);
+		return;
+	}
+	warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
+	c->failed = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	conn_flush(c);
+	if (!c->closing)
+		conn_shutdown(c);
 }
 
 /* After any engine call: send output, start pending work, note the handshake's end, re-arm timers. */
@@ -428,7 +452,7 @@ on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 	c->last_rx = c->last_activity = uv_now(c->srv->loop);
 	c->quiet_done = false;
 	if ((r = engine_feed(c->engine, (const uint8_t *)b->base, (size_t)n)) != 0) {
-		conn_close(c, cvpn_strerror(r));
+		conn_fail(c, cvpn_strerror(r));
 		return;
 	}
 	conn_progress(c);
