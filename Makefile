@@ -122,4 +122,8 @@ uninstall:
 clean:
 	rm -rf build
 
+# Fuzzing (tests/fuzz/fuzz.mk) and benchmarks (bench/bench.mk) keep their rules beside their code.
+-include tests/fuzz/fuzz.mk
+-include bench/bench.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
