@@ -16,6 +16,8 @@
 
 #include <uv.h>
 
+#include <openssl/crypto.h>
+
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
@@ -216,6 +218,11 @@ static void
 work_cb(uv_work_t *w)
 {
 	engine_work(((struct conn *)w->data)->engine);
+	/*
+	 * libuv's pool threads are never joined, so libcrypto's per-thread state
+	 * (its error queue) would outlive them: release it after each job.
+	 */
+	OPENSSL_thread_stop();
 }
 
 static void

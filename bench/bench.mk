@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: MIT
+# Benchmarks (issue 5, part 1); included by the top Makefile, so its variables
+# and its $(BUILD)/%.o rule apply. See docs/PERFORMANCE.md.
+#
+#   make bench         the full run (about 10 minutes): table + $(BUILD)/bench.json
+#   make bench-smoke   a few seconds of each load generator mode (no timing claims)
+#
+# The tools are built with the unit tests, so that make check's smoke test finds them.
+
+LOADGEN_SRC := bench/loadgen.c bench/lg_loop.c bench/lg_conn.c bench/lg_modes.c bench/lg_stats.c
+LOADGEN_OBJ := $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
+LOADGEN_BIN := $(BUILD)/bench/loadgen
+ECHO_BIN := $(BUILD)/bench/echo
+DHBOUND_BIN := $(BUILD)/bench/dhbound
+BENCH_BINS := $(LOADGEN_BIN) $(ECHO_BIN) $(DHBOUND_BIN)
+
+.PHONY: bench bench-smoke bench-tools
+
+bench-tools: $(BENCH_BINS)
+
+unit: bench-tools
+
+$(LOADGEN_BIN): $(LOADGEN_OBJ) $(BUILD)/libcvpn.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lpthread $(LDFLAGS)
+
+$(ECHO_BIN): $(BUILD)/bench/echo.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+
+$(DHBOUND_BIN): $(BUILD)/bench/dhbound.o $(BUILD)/libcvpn.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(LDFLAGS)
+
+bench: all bench-tools
+	bench/run.sh $(BUILD)
+
+bench-smoke: all bench-tools
+	bench/run.sh --smoke $(BUILD)

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/echo: a plain TCP echo server, the no-crypto baseline of make bench.
+ * One thread, level-triggered epoll, TCP_NODELAY, and the same shape of
+ * work as cvpn-server minus the protocol: read what arrives, write it back.
+ * It exits on SIGTERM/SIGINT or after --lifetime seconds, whichever is first.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 256
+#define BACKLOG 4096
+
+/* What one connection could not write yet (the peer is slow to read). */
+struct echo_conn {
+	int fd;
+	char *pending;
+	size_t len;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+conn_close(int epfd, struct echo_conn *c)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->pending);
+	free(c);
+}
+
+/* Writes p[0..n) or keeps the rest for EPOLLOUT. Returns 0, or -1 when the connection is dead. */
+static int
+conn_write(int epfd, struct echo_conn *c, const char *p, size_t n)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (w < 0 && errno == EINTR) {
+			continue;
+		} else if (w < 0 && errno == EAGAIN) {
+			/* Stop reading until the backlog is out: the peer sets the pace. */
+			if ((c->pending = malloc(n)) == NULL)
+				return -1;
+			memcpy(c->pending, p, n);
+			c->len = n;
+			return epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+conn_drain(int epfd, struct echo_conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	char *p = c->pending;
+	size_t n = c->len;
+
+	c->pending = NULL;
+	c->len = 0;
+	if (conn_write(epfd, c, p, n) != 0) {
+		free(p);
+		return -1;
+	}
+	free(p);
+	return c->pending ? 0 : epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void
+conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap)
+{
+	ssize_t n;
+
+	if (c->pending) {
+		if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && conn_drain(epfd, c) != 0)
+			conn_close(epfd, c);
+		return;
+	}
+	n = recv(c->fd, buf, cap, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || conn_write(epfd, c, buf, (size_t)n) != 0)
+		conn_close(epfd, c);
+}
+
+static void
+accept_all(int epfd, int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct echo_conn *c;
+	int fd, one = 1;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		ev.data.ptr = c;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			close(fd);
+			free(c);
+		}
+	}
+}
+
+/* Binds 127.0.0.1:port (0 picks one) and prints "Listening on 127.0.0.1:PORT". Returns the socket or -1. */
+static int
+listen_on(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t len = sizeof(sa);
+	int fd, one = 1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, BACKLOG) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+		close(fd);
+		return -1;
+	}
+	printf("Listening on 127.0.0.1:%d\n", ntohs(sa.sin_port));
+	fflush(stdout);
+	return fd;
+}
+
+static int
+serve(int lfd, unsigned lifetime)
+{
+	static char buf[65536];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL }, evs[MAX_EVENTS];
+	time_t end = time(NULL) + lifetime;
+	int epfd, n, i;
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) != 0)
+		return -1;
+	while (!stopping && time(NULL) < end) {
+		if ((n = epoll_wait(epfd, evs, MAX_EVENTS, 500)) < 0 && errno != EINTR)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == NULL)
+				accept_all(epfd, lfd);
+			else
+				conn_event(epfd, evs[i].data.ptr, evs[i].events, buf, sizeof(buf));
+		}
+	}
+	close(epfd);
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "Usage: echo [-p PORT] [-t SECONDS]\n"
+	    "A plain TCP echo server on 127.0.0.1 (no crypto), the baseline of make bench.\n"
+	    "  -p, --port PORT        port (default 0: pick a free one; it is printed)\n"
+	    "  -t, --lifetime SEC     exit after this long at the latest (default 3600)\n"
+	    "  -h, --help             show this help and exit\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "lifetime", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct rlimit rl;
+	long port = 0, lifetime = 3600;
+	int c, lfd;
+
+	while ((c = getopt_long(argc, argv, "p:t:h", opts, NULL)) != -1) {
+		if (c == 'p' && (port = strtol(optarg, NULL, 10)) >= 0 && port <= 65535)
+			continue;
+		if (c == 't' && (lifetime = strtol(optarg, NULL, 10)) > 0 && lifetime <= 86400)
+			continue;
+		usage(c == 'h' ? stdout : stderr);
+		return c == 'h' ? 0 : 64;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if ((lfd = listen_on((int)port)) < 0) {
+		fprintf(stderr, "echo: cannot listen on 127.0.0.1:%ld: %s\n", port, strerror(errno));
+		return 69;
+	}
+	if (serve(lfd, (unsigned)lifetime) != 0) {
+		fprintf(stderr, "echo: epoll: %s\n", strerror(errno));
+		return 70;
+	}
+	close(lfd);
+	return 0;
+}

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection of the load generator, of three kinds:
+ *
+ * - plain: sends the message and waits for the same number of bytes back
+ *   (the TCP echo baseline);
+ * - engine: a real client engine of common/ (lab or secure profile) run over
+ *   the socket the way client/net.c does it, but non-blocking;
+ * - scripted: the lab handshake alone, for handshake floods. It sends a
+ *   DHMKE value taken from a small pool computed at startup from fixed
+ *   private exponents and never derives the shared secret. A full lab client
+ *   pays two 8192-bit exponentiations per handshake, as much as the server,
+ *   so with one core each the load generator would measure itself; the
+ *   scripted client pays none and the server still does all of its work (a
+ *   fresh key pair and the derivation for every session). Every Nth session
+ *   of a flood (--verify-every) is a full engine session that sends one
+ *   message, which proves the server's sessions really work.
+ */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dh.h"
+#include "err.h"
+#include "loadgen.h"
+
+/* The pause that ends an unterminated message (the client's default). */
+#define QUIET_US 150000
+/* Nothing the server sends in a handshake is longer than this. */
+#define SCRIPTED_MAX_IN 8192
+#define PROPOSAL_LINE "ProposedCiphers:AES:[256]\n"
+
+static void
+conn_fail(struct lg_conn *c, const char *why)
+{
+	lg_conn_end(c, LG_EV_FAILED, why);
+}
+
+/* Arms or disarms EPOLLOUT. Returns 0, or -1 after failing c. */
+static int
+want_output(struct lg_conn *c, bool out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = c };
+
+	if (c->epollout == out)
+		return 0;
+	c->epollout = out;
+	if (epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		return 0;
+	conn_fail(c, strerror(errno));
+	return -1;
+}
+
+/* Sends what is queued (engine output, or c->out). Returns 0, or -1 after failing c. */
+static int
+flush(struct lg_conn *c)
+{
+	const uint8_t *p;
+	size_t n;
+	ssize_t w;
+
+	for (;;) {
+		if (c->engine) {
+			engine_output(c->engine, &p, &n);
+		} else {
+			p = c->out.data;
+			n = c->out.len;
+		}
+		if (n == 0)
+			return want_output(c, false);
+		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0) {
+			if (c->engine)
+				engine_output_consume(c->engine, (size_t)w);
+			else
+				buf_consume(&c->out, (size_t)w);
+		} else if (w < 0 && errno == EAGAIN) {
+			return want_output(c, true);
+		} else if (w < 0 && errno != EINTR) {
+			conn_fail(c, strerror(errno));
+			return -1;
+		}
+	}
+}
+
+static void
+emit(struct lg_conn *c, enum lg_event ev)
+{
+	c->loop->fn(c->loop->arg, c, ev);
+}
+
+static void
+established(struct lg_conn *c)
+{
+	c->state = LG_READY;
+	c->handshake_us = lg_now_us() - c->opened_us;
+	emit(c, LG_EV_ESTABLISHED);
+}
+
+static void
+replied(struct lg_conn *c)
+{
+	c->state = LG_READY;
+	c->rtt_us = lg_now_us() - c->sent_us;
+	emit(c, LG_EV_REPLY);
+}
+
+/* ---- Engine sessions ---- */
+
+static void
+on_engine_event(void *arg, const struct engine_event *ev)
+{
+	struct lg_conn *c = arg;
+
+	if (ev->type == ENGINE_EV_REPLY && ev->status != 0)
+		c->bad_reply = true;
+}
+
+/* Runs pending work, sends output, and reports the state changes that matter to the mode. */
+static void
+engine_pump(struct lg_conn *c)
+{
+	int r;
+
+	/* Client-side DH runs inline: only the few full lab sessions of a run need it. */
+	while (engine_needs_work(c->engine)) {
+		engine_work(c->engine);
+		if ((r = engine_resume(c->engine)) != 0) {
+			conn_fail(c, cvpn_strerror(r));
+			return;
+		}
+	}
+	if (flush(c) != 0)
+		return;
+	if (c->state == LG_HANDSHAKE && engine_established(c->engine))
+		established(c);
+	else if (c->state == LG_WAITING && engine_ready(c->engine) && c->bad_reply)
+		conn_fail(c, "the reply was not the reversed message");
+	else if (c->state == LG_WAITING && engine_ready(c->engine))
+		replied(c);
+	else if (c->state == LG_CLOSING && engine_closed(c->engine))
+		lg_conn_end(c, LG_EV_CLOSED, NULL);
+}
+
+static void
+engine_input(struct lg_conn *c, const uint8_t *p, size_t n)
+{
+	int r;
+
+	if ((r = engine_feed(c->engine, p, n)) != 0)
+		conn_fail(c, cvpn_strerror(r));
+	else
+		engine_pump(c);
+}
+
+/* ---- Scripted lab handshakes ---- */
+
+static void
+scripted_start(struct lg_conn *c)
+{
+	if (buf_append(&c->out, PROPOSAL_LINE, strlen(PROPOSAL_LINE), SCRIPTED_MAX_IN) != 0) {
+		conn_fail(c, "out of memory");
+		return;
+	}
+	flush(c);
+}
+
+/* Takes one '\n'-terminated line from the server. Returns 1 with it in c->in[0..*len), 0 if incomplete. */
+static int
+scripted_line(struct lg_conn *c, size_t *len)
+{
+	const uint8_t *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
+
+	if (nl == NULL)
+		return 0;
+	*len = (size_t)(nl - c->in.data);
+	return 1;
+}
+
+static void
+scripted_input(struct lg_conn *c, const uint8_t *p, size_t n)
+{
+	const struct lg_setup *s = c->loop->setup;
+	size_t len;
+
+	if (buf_append(&c->in, p, n, SCRIPTED_MAX_IN) != 0) {
+		conn_fail(c, "the server sent too much");
+		return;
+	}
+	while (c->state == LG_HANDSHAKE && scripted_line(c, &len)) {
+		if (c->step == 0) {
+			if (len < 13 || memcmp(c->in.data, "ChosenCipher:", 13) != 0) {
+				conn_fail(c, "no ChosenCipher line from the server");
+				return;
+			}
+			buf_consume(&c->in, len + 1);
+			c->step = 1;
+			if (buf_append(&c->out, s->dhmke[c->pool], s->dhmke_len[c->pool], SCRIPTED_MAX_IN) != 0) {
+				conn_fail(c, "out of memory");
+				return;
+			}
+			if (flush(c) != 0)
+				return;
+			continue;
+		}
+		/* The server's value is checked as a client must (digits, 2 <= y <= p-2), not used. */
+		if (len < 6 || memcmp(c->in.data, "DHMKE:", 6) != 0 || dh_check_public(c->in.data + 6, len - 6) != 0) {
+			conn_fail(c, "no valid DHMKE line from the server");
+			return;
+		}
+		buf_consume(&c->in, len + 1);
+		established(c);
+	}
+}
+
+/* ---- Plain echo ---- */
+
+static void
+plain_input(struct lg_conn *c, size_t n)
+{
+	if (c->state != LG_WAITING || n > c->due) {
+		conn_fail(c, "the echo server sent bytes nobody asked for");
+		return;
+	}
+	if ((c->due -= n) == 0)
+		replied(c);
+}
+
+/* ---- Connection ---- */
+
+static void
+connected(struct lg_conn *c)
+{
+	int err = 0, r;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+		conn_fail(c, strerror(err ? err : errno));
+		return;
+	}
+	c->state = LG_HANDSHAKE;
+	c->deadline_us = lg_now_us() + (uint64_t)c->loop->setup->o->timeout_ms * 1000;
+	switch (c->kind) {
+	case LG_KIND_PLAIN:
+		if (want_output(c, false) == 0)
+			established(c);
+		break;
+	case LG_KIND_ENGINE:
+		if ((r = engine_start(c->engine)) != 0)
+			conn_fail(c, cvpn_strerror(r));
+		else
+			engine_pump(c);
+		break;
+	case LG_KIND_SCRIPTED:
+		scripted_start(c);
+		break;
+	}
+}
+
+static void
+readable(struct lg_conn *c)
+{
+	struct lg_loop *l = c->loop;
+	ssize_t n = recv(c->fd, l->rxbuf, sizeof(l->rxbuf), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		conn_fail(c, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		conn_fail(c, c->state == LG_HANDSHAKE ? "the server closed during the handshake" :
+		    "the server closed the connection");
+		return;
+	}
+	c->rx_us = l->now_us;
+	c->quiet_done = false;
+	if (c->kind == LG_KIND_ENGINE)
+		engine_input(c, l->rxbuf, (size_t)n);
+	else if (c->kind == LG_KIND_SCRIPTED)
+		scripted_input(c, l->rxbuf, (size_t)n);
+	else
+		plain_input(c, (size_t)n);
+}
+
+void
+lg_conn_io(struct lg_conn *c, uint32_t events)
+{
+	if (c->state == LG_CONNECTING) {
+		connected(c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		readable(c);
+	if (c->state != LG_DEAD && (events & EPOLLOUT))
+		flush(c);
+}
+
+void
+lg_conn_timers(struct lg_conn *c)
+{
+	uint64_t now = c->loop->now_us;
+	int r;
+
+	if (c->state != LG_READY && now >= c->deadline_us) {
+		conn_fail(c, c->state == LG_CONNECTING ? "timeout while connecting" :
+		    c->state == LG_HANDSHAKE ? "timeout in the handshake" :
+		    c->state == LG_WAITING ? "timeout waiting for a reply" : "timeout while closing");
+		return;
+	}
+	/* The server paused in the middle of something: take it as complete, as the client does. */
+	if (c->kind == LG_KIND_ENGINE && engine_partial(c->engine) && !c->quiet_done && now - c->rx_us >= QUIET_US) {
+		c->quiet_done = true;
+		if ((r = engine_quiet(c->engine)) != 0)
+			conn_fail(c, cvpn_strerror(r));
+		else
+			engine_pump(c);
+	}
+}
+
+struct lg_conn *
+lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
+{
+	const struct lg_setup *s = l->setup;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
+	struct lg_conn *c = calloc(1, sizeof(*c));
+	int one = 1, err;
+
+	if (c == NULL)
+		return NULL;
+	c->loop = l;
+	c->fd = -1;
+	c->kind = kind;
+	c->pool = l->opened++ % s->ndhmke;
+	c->epollout = true;
+	c->opened_us = c->rx_us = lg_now_us();
+	c->deadline_us = c->opened_us + (uint64_t)s->o->timeout_ms * 1000;
+	ev.data.ptr = c;
+	if (kind == LG_KIND_ENGINE &&
+	    engine_new(profile == LG_SECURE ? &s->secure : &s->lab, on_engine_event, c, &c->engine) != 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((connect(c->fd, (const struct sockaddr *)&s->o->addr, sizeof(s->o->addr)) != 0 && errno != EINPROGRESS) ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
+		goto fail;
+	c->next = l->live;
+	if (l->live)
+		l->live->prev = c;
+	l->live = c;
+	l->nlive++;
+	return c;
+fail:
+	err = errno;
+	if (c->fd >= 0)
+		close(c->fd);
+	engine_free(c->engine);
+	free(c);
+	errno = err;
+	return NULL;
+}
+
+int
+lg_conn_send(struct lg_conn *c)
+{
+	const struct lg_setup *s = c->loop->setup;
+	int r;
+
+	if (c->state != LG_READY || c->kind == LG_KIND_SCRIPTED) {
+		conn_fail(c, "a message was sent out of turn");
+		return -1;
+	}
+	c->state = LG_WAITING;
+	c->sent_us = lg_now_us();
+	c->deadline_us = c->sent_us + (uint64_t)s->o->timeout_ms * 1000;
+	if (c->kind == LG_KIND_PLAIN) {
+		c->due = s->o->size;
+		if (buf_append(&c->out, s->message, s->o->size, (size_t)1 << 20) != 0) {
+			conn_fail(c, "out of memory");
+			return -1;
+		}
+		return flush(c);
+	}
+	if ((r = engine_send(c->engine, s->message, s->o->size)) != 0) {
+		conn_fail(c, cvpn_strerror(r));
+		return -1;
+	}
+	engine_pump(c);
+	return c->state == LG_DEAD ? -1 : 0;
+}
+
+void
+lg_conn_finish(struct lg_conn *c)
+{
+	int r;
+
+	/* The secure profile ends with CLOSE both ways; anything less is a truncation to the server. */
+	if (c->kind == LG_KIND_ENGINE && c->state == LG_READY && engine_secure(c->engine)) {
+		if ((r = engine_close(c->engine)) != 0) {
+			conn_fail(c, cvpn_strerror(r));
+			return;
+		}
+		c->state = LG_CLOSING;
+		c->deadline_us = lg_now_us() + (uint64_t)c->loop->setup->o->timeout_ms * 1000;
+		engine_pump(c);
+		return;
+	}
+	lg_conn_end(c, LG_EV_CLOSED, NULL);
+}
+
+static void
+unlink_conn(struct lg_conn *c)
+{
+	struct lg_loop *l = c->loop;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->live = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	l->nlive--;
+	c->prev = NULL;
+	c->next = l->dead;
+	l->dead = c;
+}
+
+static void
+end_quietly(struct lg_conn *c, const char *why)
+{
+	if (c->state == LG_DEAD)
+		return;
+	c->state = LG_DEAD;
+	c->why = why;
+	if (c->fd >= 0)
+		close(c->fd); /* also removes it from the epoll set */
+	c->fd = -1;
+	unlink_conn(c);
+}
+
+void
+lg_conn_end(struct lg_conn *c, enum lg_event ev, const char *why)
+{
+	if (c->state == LG_DEAD)
+		return;
+	end_quietly(c, why);
+	emit(c, ev);
+}
+
+void
+lg_conn_drop(struct lg_conn *c)
+{
+	end_quietly(c, "dropped at the end of the run");
+}

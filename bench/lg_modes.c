@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The load generator's modes. Each runs its own loop, measures inside a
+ * window that starts after a warm-up, prints one JSON line and returns an
+ * exit status: 0 when the measurement is valid, 1 when it is not (nothing
+ * completed, or sessions failed where none may).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loadgen.h"
+
+#define US 1000000.0
+/* How long a run may spend opening sessions before it gives up. */
+#define SETUP_BUDGET_US (180 * 1000000ull)
+/* How long sessions get to close cleanly at the end of a run. */
+#define DRAIN_US (3 * 1000000ull)
+/* Handshakes in flight while a mode opens its sessions. */
+#define OPEN_BATCH 32
+
+const char *
+lg_profile_name(enum lg_profile p)
+{
+	return p == LG_PLAIN ? "plain" : p == LG_LAB ? "lab" : "secure";
+}
+
+static enum lg_kind
+kind_of(enum lg_profile p)
+{
+	return p == LG_PLAIN ? LG_KIND_PLAIN : LG_KIND_ENGINE;
+}
+
+static struct lg_loop *
+loop_new(const struct lg_setup *s, lg_event_fn *fn, lg_tick_fn *tick, void *arg)
+{
+	struct lg_loop *l = malloc(sizeof(*l));
+
+	if (l == NULL || lg_loop_init(l, s, fn, tick, arg) != 0) {
+		perror("loadgen: epoll");
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void
+loop_free(struct lg_loop *l)
+{
+	if (l == NULL)
+		return;
+	lg_loop_free(l);
+	free(l);
+}
+
+/*
+ * Ends a run: every session that may close cleanly does (the secure
+ * profile's CLOSE exchange, so that the server logs no truncation), and
+ * those already closing get DRAIN_US to finish. The mode's tick no longer
+ * runs; its event function still does and must ignore what comes.
+ */
+static void
+finish_all(struct lg_loop *l)
+{
+	uint64_t until = lg_now_us() + DRAIN_US;
+	struct lg_conn *c, *next;
+
+	l->tick = NULL;
+	l->stop = NULL; /* the flag that ended the run must not end the drain too */
+	while (l->nlive > 0 && lg_now_us() < until) {
+		for (c = l->live; c != NULL; c = next) {
+			next = c->next;
+			if (c->state == LG_READY)
+				lg_conn_finish(c);
+		}
+		if (lg_loop_run(l, lg_now_us() + 10000) != 0)
+			break;
+	}
+}
+
+/* ---- Handshake floods ---- */
+
+struct flood {
+	struct lg_loop *loop;
+	const struct lg_setup *s;
+	enum lg_profile profile;
+	unsigned concurrency, inflight, verify_every;
+	unsigned long opened;
+	uint64_t win_start, win_end;
+	bool closing;
+	struct lg_flood *out;
+};
+
+static void
+flood_open(struct flood *f)
+{
+	unsigned every = f->verify_every;
+	bool verify = f->profile == LG_LAB && every > 0 && f->opened % every == every - 1;
+	enum lg_kind kind = f->profile == LG_LAB && !verify ? LG_KIND_SCRIPTED : kind_of(f->profile);
+	struct lg_conn *c = lg_conn_open(f->loop, kind, f->profile);
+
+	f->opened++;
+	if (c == NULL) {
+		f->out->failures++;
+		f->out->last_error = strerror(errno);
+		return;
+	}
+	c->flag = verify;
+	c->tag = 1; /* counted in inflight until established or failed */
+	f->inflight++;
+}
+
+static uint64_t
+flood_tick(void *arg, uint64_t now)
+{
+	struct flood *f = arg;
+	unsigned long failed = f->out->failures;
+
+	if (now >= f->win_end) {
+		f->loop->quit = true;
+		return 0;
+	}
+	/* A connect that fails at once would spin here: wait for the next turn instead. */
+	while (f->inflight < f->concurrency && f->out->failures == failed)
+		flood_open(f);
+	if (f->out->failures > 1000 && f->out->failures > 10 * f->out->handshakes) {
+		f->out->last_error = f->out->last_error ? f->out->last_error : "too many failures";
+		f->loop->quit = true;
+	}
+	return f->win_end - now;
+}
+
+static void
+flood_event(void *arg, struct lg_conn *c, enum lg_event ev)
+{
+	struct flood *f = arg;
+	uint64_t now = f->loop->now_us;
+
+	if (c->tag && (ev == LG_EV_ESTABLISHED || ev == LG_EV_FAILED)) {
+		c->tag = 0;
+		f->inflight--;
+	}
+	if (ev == LG_EV_ESTABLISHED) {
+		if (!f->closing && now >= f->win_start && now < f->win_end) {
+			f->out->handshakes++;
+			lg_samples_add(&f->out->times, c->handshake_us);
+		}
+		if (c->flag)
+			lg_conn_send(c);
+		else
+			lg_conn_finish(c);
+	} else if (ev == LG_EV_REPLY) {
+		f->out->verified++;
+		lg_conn_finish(c);
+	} else if (ev == LG_EV_FAILED && !f->closing) {
+		f->out->failures++;
+		f->out->last_error = c->why;
+	}
+}
+
+int
+lg_flood_run(const struct lg_setup *s, enum lg_profile profile, unsigned concurrency, unsigned verify_every,
+    atomic_bool *stop, struct lg_flood *out)
+{
+	struct flood f = { .s = s, .profile = profile, .concurrency = concurrency, .verify_every = verify_every,
+		.out = out };
+	uint64_t t0 = lg_now_us(), end;
+
+	if ((f.loop = loop_new(s, flood_event, flood_tick, &f)) == NULL)
+		return -1;
+	f.loop->stop = stop;
+	f.win_start = t0 + (uint64_t)(s->o->warmup * US);
+	/* A flood that another thread stops has no end of its own. */
+	f.win_end = stop ? UINT64_MAX : t0 + (uint64_t)(s->o->duration * US);
+	if (lg_loop_run(f.loop, f.win_end) != 0) {
+		loop_free(f.loop);
+		return -1;
+	}
+	end = lg_now_us();
+	if (end > f.win_end)
+		end = f.win_end;
+	out->seconds = end > f.win_start ? (double)(end - f.win_start) / US : 0;
+	f.closing = true;
+	finish_all(f.loop);
+	loop_free(f.loop);
+	return 0;
+}
+
+int
+lg_mode_handshakes(const struct lg_setup *s)
+{
+	const struct lg_opts *o = s->o;
+	struct lg_flood r = { 0 };
+	struct lg_json j;
+	int rc;
+
+	if (lg_flood_run(s, o->profile, o->concurrency, o->verify_every, NULL, &r) != 0)
+		return 1;
+	lg_json_begin(&j, "handshakes");
+	lg_json_str(&j, "profile", lg_profile_name(o->profile));
+	lg_json_int(&j, "concurrency", o->concurrency);
+	lg_json_int(&j, "handshakes", (long long)r.handshakes);
+	lg_json_num(&j, "seconds", r.seconds);
+	lg_json_num(&j, "per_s", r.seconds > 0 ? (double)r.handshakes / r.seconds : 0);
+	lg_json_num(&j, "p50_ms", lg_samples_pct(&r.times, 50) / 1000);
+	lg_json_num(&j, "p99_ms", lg_samples_pct(&r.times, 99) / 1000);
+	lg_json_int(&j, "verified", (long long)r.verified);
+	lg_json_int(&j, "failures", (long long)r.failures);
+	if (r.last_error)
+		lg_json_str(&j, "last_error", r.last_error);
+	lg_json_end(&j);
+	fprintf(stderr, "loadgen: %s handshakes: %.1f/s (%lu in %.1f s, %lu verified, %lu failed)\n",
+	    lg_profile_name(o->profile), r.seconds > 0 ? r.handshakes / r.seconds : 0, r.handshakes, r.seconds,
+	    r.verified, r.failures);
+	rc = r.handshakes > 0 && (o->profile != LG_LAB || o->verify_every == 0 || r.verified > 0) ? 0 : 1;
+	lg_samples_free(&r.times);
+	return rc;
+}
+
+/* ---- Round trips: rtt (one client) and throughput (many) ---- */
+
+struct traffic {
+	struct lg_loop *loop;
+	const struct lg_setup *s;
+	unsigned clients, opened, inflight, ready;
+	uint64_t win_start, win_end;
+	unsigned long messages, failures;
+	bool closing;
+	const char *error;
+	struct lg_samples rtts;
+};
+
+static void
+traffic_start(struct traffic *t, uint64_t now)
+{
+	struct lg_conn *c, *next;
+
+	t->win_start = now + (uint64_t)(t->s->o->warmup * US);
+	t->win_end = t->win_start + (uint64_t)(t->s->o->duration * US);
+	for (c = t->loop->live; c != NULL; c = next) {
+		next = c->next;
+		lg_conn_send(c);
+	}
+}
+
+static uint64_t
+traffic_tick(void *arg, uint64_t now)
+{
+	struct traffic *t = arg;
+	struct lg_conn *c;
+
+	if (t->win_end && now >= t->win_end) {
+		t->loop->quit = true;
+		return 0;
+	}
+	while (t->opened < t->clients && t->inflight < OPEN_BATCH) {
+		if ((c = lg_conn_open(t->loop, kind_of(t->s->o->profile), t->s->o->profile)) == NULL) {
+			t->error = strerror(errno);
+			t->loop->quit = true;
+			return 0;
+		}
+		t->opened++;
+		t->inflight++;
+	}
+	return t->win_end ? t->win_end - now : 10000;
+}
+
+static void
+traffic_event(void *arg, struct lg_conn *c, enum lg_event ev)
+{
+	struct traffic *t = arg;
+	uint64_t now = t->loop->now_us;
+
+	if (t->closing)
+		return;
+	switch (ev) {
+	case LG_EV_ESTABLISHED:
+		t->inflight--;
+		if (++t->ready == t->clients)
+			traffic_start(t, now);
+		break;
+	case LG_EV_REPLY:
+		if (now >= t->win_start && now < t->win_end) {
+			t->messages++;
+			lg_samples_add(&t->rtts, c->rtt_us);
+		}
+		if (now < t->win_end)
+			lg_conn_send(c);
+		break;
+	default:
+		/* A measurement with a lost session is not a measurement. */
+		t->failures++;
+		t->error = c->why;
+		t->loop->quit = true;
+		break;
+	}
+}
+
+static int
+traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
+{
+	struct traffic t = { .s = s, .clients = clients };
+	double secs = s->o->duration;
+	struct lg_json j;
+	int rc;
+
+	if ((t.loop = loop_new(s, traffic_event, traffic_tick, &t)) == NULL)
+		return 1;
+	lg_loop_run(t.loop, lg_now_us() + SETUP_BUDGET_US);
+	if (t.ready < clients && t.error == NULL)
+		t.error = "sessions were not established in time";
+	lg_json_begin(&j, mode);
+	lg_json_str(&j, "profile", lg_profile_name(s->o->profile));
+	lg_json_int(&j, "clients", clients);
+	lg_json_int(&j, "size", s->o->size);
+	lg_json_int(&j, "messages", (long long)t.messages);
+	lg_json_num(&j, "seconds", secs);
+	lg_json_num(&j, "per_s", (double)t.messages / secs);
+	lg_json_num(&j, "p50_us", lg_samples_pct(&t.rtts, 50));
+	lg_json_num(&j, "p99_us", lg_samples_pct(&t.rtts, 99));
+	lg_json_int(&j, "failures", (long long)t.failures);
+	if (t.error)
+		lg_json_str(&j, "error", t.error);
+	lg_json_end(&j);
+	fprintf(stderr, "loadgen: %s %s x%u, %u bytes: %.0f messages/s%s%s\n", mode, lg_profile_name(s->o->profile),
+	    clients, s->o->size, t.messages / secs, t.error ? ", error: " : "", t.error ? t.error : "");
+	rc = t.error == NULL && t.messages > 0 ? 0 : 1;
+	t.closing = true;
+	finish_all(t.loop);
+	lg_samples_free(&t.rtts);
+	loop_free(t.loop);
+	return rc;
+}
+
+int
+lg_mode_rtt(const struct lg_setup *s)
+{
+	return traffic_run(s, "rtt", 1);
+}
+
+int
+lg_mode_throughput(const struct lg_setup *s)
+{
+	return traffic_run(s, "throughput", s->o->concurrency);
+}
+
+/* ---- Hold: many idle sessions, each still answering ---- */
+
+/*
+ * Sessions opened and closed before the server's memory is first read: the
+ * thread pool, libcrypto's tables and the allocator's arenas then exist
+ * already, and are not counted as the sessions' memory.
+ */
+#define HOLD_WARM 8
+
+struct hold {
+	struct lg_loop *loop;
+	const struct lg_setup *s;
+	unsigned target, opened, inflight, established, failed, answered, lost;
+	bool asking, closing;
+	const char *error;
+};
+
+static uint64_t
+hold_tick(void *arg, uint64_t now)
+{
+	struct hold *h = arg;
+	const struct lg_opts *o = h->s->o;
+
+	(void)now;
+	while (!h->asking && h->opened < h->target && h->inflight < o->concurrency) {
+		if (lg_conn_open(h->loop, kind_of(o->profile), o->profile) == NULL) {
+			h->error = strerror(errno);
+			h->failed += h->target - h->opened;
+			h->opened = h->target;
+			break;
+		}
+		h->opened++;
+		h->inflight++;
+	}
+	if (!h->asking && h->established + h->failed >= h->target)
+		h->loop->quit = true;
+	if (h->asking && h->answered + h->lost >= h->established)
+		h->loop->quit = true;
+	return 10000;
+}
+
+static void
+hold_event(void *arg, struct lg_conn *c, enum lg_event ev)
+{
+	struct hold *h = arg;
+
+	if (h->closing)
+		return;
+	if (ev == LG_EV_ESTABLISHED) {
+		h->inflight--;
+		h->established++;
+	} else if (ev == LG_EV_REPLY) {
+		h->answered++;
+	} else if (ev == LG_EV_FAILED && c->handshake_us == 0) {
+		h->inflight--;
+		h->failed++;
+		h->error = c->why;
+	} else if (ev == LG_EV_FAILED) {
+		h->lost++;
+		h->error = c->why;
+	}
+}
+
+/* Asks every open session for one reply. */
+static void
+hold_ask(struct hold *h)
+{
+	struct lg_conn *c, *next;
+
+	h->asking = true;
+	for (c = h->loop->live; c != NULL; c = next) {
+		next = c->next;
+		lg_conn_send(c);
+	}
+}
+
+static void
+hold_report(const struct hold *h, const long rss[4])
+{
+	const struct lg_opts *o = h->s->o;
+	long top = rss[2] > rss[1] ? rss[2] : rss[1];
+	struct lg_json j;
+
+	lg_json_begin(&j, "hold");
+	lg_json_str(&j, "profile", lg_profile_name(o->profile));
+	lg_json_int(&j, "requested", o->count);
+	lg_json_int(&j, "established", h->established);
+	lg_json_int(&j, "answered", h->answered);
+	lg_json_int(&j, "failures", h->failed + h->lost);
+	lg_json_int(&j, "rss_base_kib", rss[0]);
+	lg_json_int(&j, "rss_open_kib", rss[1]);
+	lg_json_int(&j, "rss_answered_kib", rss[2]);
+	lg_json_int(&j, "hwm_kib", rss[3]);
+	lg_json_num(&j, "kib_per_session", rss[0] >= 0 && h->answered ? (double)(top - rss[0]) / h->answered : 0);
+	if (h->error)
+		lg_json_str(&j, "last_error", h->error);
+	lg_json_end(&j);
+	fprintf(stderr, "loadgen: hold %s: %u of %u sessions answered; server RSS %ld -> %ld KiB\n",
+	    lg_profile_name(o->profile), h->answered, o->count, rss[0], top);
+}
+
+/* Reads a field of the server's /proc status, or -1 without a server pid. */
+static long
+server_kib(const struct hold *h, const char *field)
+{
+	return h->s->o->server_pid ? lg_proc_kib(h->s->o->server_pid, field) : -1;
+}
+
+/* Opens h->target sessions, reads the server's memory into *rss_open, then asks each session once. */
+static void
+hold_round(struct hold *h, long *rss_open)
+{
+	struct timespec settle = { 0, 300 * 1000000 };
+
+	lg_loop_run(h->loop, lg_now_us() + SETUP_BUDGET_US);
+	/* Let the server finish what it was doing before reading its memory. */
+	nanosleep(&settle, NULL);
+	if (rss_open)
+		*rss_open = server_kib(h, "VmRSS");
+	hold_ask(h);
+	lg_loop_run(h->loop, lg_now_us() + (uint64_t)h->s->o->timeout_ms * 1000 + 5 * 1000000ull);
+	nanosleep(&settle, NULL);
+}
+
+/* A few sessions opened, used and closed, so that one-time costs are in the baseline. */
+static void
+hold_warm(struct hold *h)
+{
+	h->target = HOLD_WARM;
+	hold_round(h, NULL);
+	h->closing = true;
+	finish_all(h->loop);
+	h->opened = h->inflight = h->established = h->failed = h->answered = h->lost = 0;
+	h->asking = h->closing = false;
+	h->loop->tick = hold_tick;
+}
+
+int
+lg_mode_hold(const struct lg_setup *s)
+{
+	struct hold h = { .s = s };
+	long rss[4];
+	int rc;
+
+	if ((h.loop = loop_new(s, hold_event, hold_tick, &h)) == NULL)
+		return 1;
+	hold_warm(&h);
+	rss[0] = server_kib(&h, "VmRSS");
+	h.target = s->o->count;
+	hold_round(&h, &rss[1]);
+	rss[2] = server_kib(&h, "VmRSS");
+	rss[3] = server_kib(&h, "VmHWM");
+	hold_report(&h, rss);
+	rc = h.answered > 0 && h.answered == h.established ? 0 : 1;
+	h.closing = true;
+	finish_all(h.loop);
+	loop_free(h.loop);
+	return rc;
+}
+
+/* ---- Latency: paced probes, idle and under a handshake flood ---- */
+
+enum lat_phase { LAT_SETUP, LAT_IDLE, LAT_WARM, LAT_LOADED };
+
+struct latency {
+	struct lg_loop *loop;
+	const struct lg_setup *s;
+	enum lat_phase phase;
+	unsigned opened, ready;
+	uint64_t interval_us;
+	struct lg_samples idle, loaded;
+	unsigned long failures;
+	bool closing;
+	const char *error;
+};
+
+/* Sends on every probe whose turn it is; returns the wait until the next turn. */
+static uint64_t
+latency_tick(void *arg, uint64_t now)
+{
+	struct latency *t = arg;
+	const struct lg_opts *o = t->s->o;
+	uint64_t wait = t->interval_us;
+	struct lg_conn *c, *next;
+
+	while (t->phase == LAT_SETUP && t->opened < o->concurrency) {
+		if (lg_conn_open(t->loop, kind_of(o->profile), o->profile) == NULL) {
+			t->error = strerror(errno);
+			t->loop->quit = true;
+			return 0;
+		}
+		t->opened++;
+	}
+	for (c = t->loop->live; t->phase != LAT_SETUP && c != NULL; c = next) {
+		next = c->next;
+		if (c->state == LG_READY && now >= c->next_send_us) {
+			/* A probe that fell behind (a slow reply) starts its next interval now. */
+			c->next_send_us = c->next_send_us + t->interval_us > now ? c->next_send_us + t->interval_us :
+			    now + t->interval_us;
+			lg_conn_send(c);
+		}
+		if (c->state == LG_READY && c->next_send_us > now && c->next_send_us - now < wait)
+			wait = c->next_send_us - now;
+	}
+	return wait;
+}
+
+static void
+latency_event(void *arg, struct lg_conn *c, enum lg_event ev)
+{
+	struct latency *t = arg;
+	uint64_t now = t->loop->now_us;
+
+	if (t->closing)
+		return;
+	if (ev == LG_EV_ESTABLISHED) {
+		/* Spread the probes evenly over one interval. */
+		c->next_send_us = now + t->interval_us * t->ready / t->s->o->concurrency;
+		if (++t->ready == t->s->o->concurrency) {
+			t->phase = LAT_IDLE;
+			t->loop->quit = true;
+		}
+	} else if (ev == LG_EV_REPLY) {
+		if (t->phase == LAT_IDLE)
+			lg_samples_add(&t->idle, c->rtt_us);
+		else if (t->phase == LAT_LOADED)
+			lg_samples_add(&t->loaded, c->rtt_us);
+	} else {
+		t->failures++;
+		t->error = c->why;
+		t->loop->quit = true;
+	}
+}
+
+struct flood_thread {
+	const struct lg_setup *s;
+	atomic_bool stop;
+	struct lg_flood result;
+	int rc;
+};
+
+static void *
+flood_main(void *arg)
+{
+	struct flood_thread *ft = arg;
+
+	/*
+	 * No full sessions in this flood: their client-side DH would take the
+	 * load generator's core from the probes and show up as server latency.
+	 */
+	ft->rc = lg_flood_run(ft->s, ft->s->o->flood_profile, ft->s->o->flood_concurrency, 0, &ft->stop, &ft->result);
+	return NULL;
+}
+
+/* Runs the probes for secs seconds in the given phase. Returns 0, or -1 when a probe failed. */
+static int
+latency_phase(struct latency *t, enum lat_phase phase, double secs)
+{
+	t->phase = phase;
+	lg_loop_run(t->loop, lg_now_us() + (uint64_t)(secs * US));
+	return t->failures ? -1 : 0;
+}
+
+static void
+latency_report(struct latency *t, const struct flood_thread *ft)
+{
+	double idle99 = lg_samples_pct(&t->idle, 99), loaded99 = lg_samples_pct(&t->loaded, 99);
+	const struct lg_flood *f = &ft->result;
+	struct lg_json j;
+
+	lg_json_begin(&j, "latency");
+	lg_json_str(&j, "profile", lg_profile_name(t->s->o->profile));
+	lg_json_str(&j, "flood_profile", lg_profile_name(t->s->o->flood_profile));
+	lg_json_int(&j, "probes", t->s->o->concurrency);
+	lg_json_int(&j, "idle_samples", (long long)t->idle.n);
+	lg_json_num(&j, "idle_p50_us", lg_samples_pct(&t->idle, 50));
+	lg_json_num(&j, "idle_p99_us", idle99);
+	lg_json_int(&j, "loaded_samples", (long long)t->loaded.n);
+	lg_json_num(&j, "loaded_p50_us", lg_samples_pct(&t->loaded, 50));
+	lg_json_num(&j, "loaded_p99_us", loaded99);
+	lg_json_num(&j, "loaded_max_us", lg_samples_pct(&t->loaded, 100));
+	lg_json_num(&j, "p99_ratio", idle99 > 0 ? loaded99 / idle99 : 0);
+	lg_json_num(&j, "flood_per_s", f->seconds > 0 ? f->handshakes / f->seconds : 0);
+	lg_json_int(&j, "flood_failures", (long long)f->failures);
+	lg_json_int(&j, "failures", (long long)t->failures);
+	if (t->error)
+		lg_json_str(&j, "error", t->error);
+	lg_json_end(&j);
+	fprintf(stderr, "loadgen: latency p99 idle %.0f us, under %.1f handshakes/s %.0f us (x%.2f)\n", idle99,
+	    f->seconds > 0 ? f->handshakes / f->seconds : 0, loaded99, idle99 > 0 ? loaded99 / idle99 : 0);
+}
+
+int
+lg_mode_latency(const struct lg_setup *s)
+{
+	struct latency t = { .s = s, .interval_us = 1000000 / s->o->rate };
+	struct flood_thread ft = { .s = s };
+	pthread_t th;
+	int rc = 1;
+
+	if ((t.loop = loop_new(s, latency_event, latency_tick, &t)) == NULL)
+		return 1;
+	lg_loop_run(t.loop, lg_now_us() + SETUP_BUDGET_US);
+	if (t.phase == LAT_IDLE && latency_phase(&t, LAT_IDLE, s->o->duration) == 0) {
+		atomic_init(&ft.stop, false);
+		if (pthread_create(&th, NULL, flood_main, &ft) != 0) {
+			t.error = "cannot start the flood thread";
+		} else {
+			/* The flood's own warm-up matches this one, so both windows line up. */
+			if (latency_phase(&t, LAT_WARM, s->o->warmup) == 0)
+				latency_phase(&t, LAT_LOADED, s->o->duration);
+			atomic_store(&ft.stop, true);
+			pthread_join(th, NULL);
+			rc = t.failures == 0 && ft.rc == 0 && t.loaded.n > 0 && t.idle.n > 0 ? 0 : 1;
+		}
+	} else if (t.error == NULL) {
+		t.error = "the probe sessions did not start";
+	}
+	latency_report(&t, &ft);
+	lg_samples_free(&t.idle);
+	lg_samples_free(&t.loaded);
+	lg_samples_free(&ft.result.times);
+	t.closing = true;
+	finish_all(t.loop);
+	loop_free(t.loop);
+	return rc;
+}

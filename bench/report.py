@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Turns the runner's measurements (one JSON object a line) into the table of
+ratios against issue 5's targets, and writes everything to one JSON file.
+
+    bench/report.py RESULTS.jsonl OUT.json [--elapsed S] [--smoke 0|1] ...
+
+Each figure is the median of its repetitions; a ratio is taken between the
+medians of the two sides, which were measured interleaved in the same run.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+
+def load(path):
+    """Return the measurement rows; a line that does not parse becomes an error row."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                rows.append({"name": "?", "error": "unparsable", "raw": line})
+    return rows
+
+
+def values(rows, name, key):
+    """All usable values of key in the rows called name (a failed run gives none)."""
+    out = []
+    for r in rows:
+        if r.get("name") != name or r.get("error") or key not in r:
+            continue
+        if r.get("failures", 0) and name not in ("lab_handshakes", "secure_handshakes", "secure_handshakes_c1"):
+            continue
+        out.append(float(r[key]))
+    return out
+
+
+def median(rows, name, key="per_s"):
+    v = values(rows, name, key)
+    return statistics.median(v) if v else None
+
+
+def machine():
+    """What the numbers were measured on."""
+    info = {"nproc": os.cpu_count(), "kernel": platform.release()}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu MHz", "cache size") and key not in info:
+                    info[key] = val.strip()
+                if key == "flags" and "flags" not in info:
+                    flags = val.split()
+                    info["flags"] = " ".join(x for x in ("aes", "avx2", "bmi2", "adx", "sha_ni", "hypervisor")
+                                             if x in flags)
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            info["memory"] = f.readline().split(":")[1].strip()
+    except OSError:
+        pass
+    for name, cmd in (("openssl", ["openssl", "version"]),
+                      ("libuv", ["pkg-config", "--modversion", "libuv"])):
+        try:
+            info[name] = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            info[name] = "?"
+    return info
+
+
+def target(rows, tid, what, value, ref, goal, higher=True, unit="/s", ref_what=""):
+    """One line of the table: value against ref, and whether value/ref meets goal (None: context only)."""
+    ratio = value / ref if value is not None and ref else None
+    met = None if ratio is None or goal is None else (ratio >= goal if higher else ratio <= goal)
+    goal_text = "-" if goal is None else (">= " if higher else "<= ") + f"{goal:g}"
+    return {"id": tid, "measurement": what, "value": value, "reference": ref, "reference_is": ref_what,
+            "unit": unit, "ratio": ratio, "target": goal_text, "met": met}
+
+
+def targets(rows, hold_want):
+    """Every figure issue 5 asks for, with its ratio and target."""
+    lab = median(rows, "lab_handshakes")
+    sec = median(rows, "secure_handshakes")
+    t = [
+        target(rows, "1a", "lab handshakes/s (group 18)", lab, median(rows, "dhbound", "lab_bound_hs_per_s"),
+               0.8, ref_what="DH bound: OpenSSL keygen+derive, same core"),
+        target(rows, "1b", "lab handshakes/s vs Python peer", lab, median(rows, "python_client"), 100,
+               ref_what="labpeer.py client sessions/s"),
+        target(rows, "1c", "lab handshakes/s vs Python as server", lab, median(rows, "python_server"), None,
+               ref_what="labpeer.py server, same load generator"),
+        target(rows, "2a", "secure handshakes/s (Noise IK)", sec, median(rows, "tls_stime"), 2,
+               ref_what="TLS 1.3 s_time new conn/s"),
+        target(rows, "2b", "secure handshakes/s vs X25519 bound", sec,
+               median(rows, "dhbound", "x25519_bound_hs_per_s"), None,
+               ref_what="5 X25519 ops per handshake, same core"),
+    ]
+    for size in (64, 1024):
+        plain = median(rows, f"rtt_plain_{size}")
+        for prof in ("lab", "secure"):
+            t.append(target(rows, "3", f"round trips/s, {prof}, {size} B", median(rows, f"rtt_{prof}_{size}"),
+                            plain, 0.9, ref_what=f"TCP echo, {size} B"))
+    plain = median(rows, "thr_plain")
+    for prof in ("lab", "secure"):
+        t.append(target(rows, "4", f"messages/s, 100 clients, {prof}", median(rows, f"thr_{prof}"), plain, 0.7,
+                        ref_what="TCP echo, 100 clients"))
+    t.append(target(rows, "5", "secure sessions held, all answering", median(rows, "hold_secure", "answered"),
+                    hold_want, 1.0, unit="sessions", ref_what="10,000 wanted"))
+    for prof in ("secure", "lab"):
+        t.append(target(rows, "5", f"server memory per session, {prof}",
+                        median(rows, f"hold_{prof}", "kib_per_session"), 32, 1.0, higher=False, unit="KiB",
+                        ref_what="32 KiB"))
+    for prof in ("lab", "secure"):
+        t.append(target(rows, "6", f"p99 under {prof} handshake flood", median(rows, f"latency_{prof}", "loaded_p99_us"),
+                        median(rows, f"latency_{prof}", "idle_p99_us"), 3, higher=False, unit="us",
+                        ref_what="idle p99"))
+    return t
+
+
+def context(rows):
+    """Figures that explain the targets' numbers without a target of their own."""
+    c = {
+        "lab_bound_hs_per_s": median(rows, "dhbound", "lab_bound_hs_per_s"),
+        "lab_cvpn_dh_hs_per_s": median(rows, "dhbound", "lab_cvpn_dh_hs_per_s"),
+        "x25519_bound_hs_per_s": median(rows, "dhbound", "x25519_bound_hs_per_s"),
+        "x25519_noise_c_hs_per_s": median(rows, "dhbound", "x25519_cvpn_hs_per_s"),
+        "python_server_hs_per_s": median(rows, "python_server"),
+        "secure_handshakes_c1_per_s": median(rows, "secure_handshakes_c1"),
+        "tls_stime_x4_per_s": median(rows, "tls_stime_x4"),
+        "lab_handshake_p99_ms": median(rows, "lab_handshakes", "p99_ms"),
+        "engine_lab_us_per_rt_64": median(rows, "dhbound", "engine_lab_us_per_rt_64"),
+        "engine_lab_us_per_rt_1024": median(rows, "dhbound", "engine_lab_us_per_rt_1024"),
+        "engine_secure_us_per_rt_64": median(rows, "dhbound", "engine_secure_us_per_rt_64"),
+        "engine_secure_us_per_rt_1024": median(rows, "dhbound", "engine_secure_us_per_rt_1024"),
+        "secure_handshake_p99_ms": median(rows, "secure_handshakes", "p99_ms"),
+    }
+    for prof in ("plain", "lab", "secure"):
+        for size in (64, 1024):
+            c[f"rtt_{prof}_{size}_p99_us"] = median(rows, f"rtt_{prof}_{size}", "p99_us")
+        c[f"thr_{prof}_p99_us"] = median(rows, f"thr_{prof}", "p99_us")
+    for prof in ("lab", "secure"):
+        c[f"latency_{prof}_idle_p50_us"] = median(rows, f"latency_{prof}", "idle_p50_us")
+        c[f"latency_{prof}_loaded_p50_us"] = median(rows, f"latency_{prof}", "loaded_p50_us")
+        c[f"latency_{prof}_flood_per_s"] = median(rows, f"latency_{prof}", "flood_per_s")
+    return c
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if unit == "us":
+        return f"{v:,.0f} us"
+    if unit == "KiB":
+        return f"{v:.1f} KiB"
+    if unit == "sessions":
+        return f"{v:,.0f}"
+    return f"{v:,.1f}" if v < 1000 else f"{v:,.0f}"
+
+
+def table(ts, smoke):
+    lines = [f"{'#':<3} {'measurement':<38} {'cvpn':>11} {'reference':>11} {'ratio':>8} {'target':>8}  result",
+             "-" * 96]
+    for t in ts:
+        ratio = "-" if t["ratio"] is None else f"{t['ratio']:.2f}"
+        met = ("context" if t["target"] == "-" else "n/a") if t["met"] is None else ("met" if t["met"] else "MISSED")
+        if smoke and t["met"] is not None:
+            met = "(smoke)"
+        lines.append(f"{t['id']:<3} {t['measurement']:<38} {fmt(t['value'], t['unit']):>11} "
+                     f"{fmt(t['reference'], t['unit']):>11} {ratio:>8} {t['target']:>8}  {met}")
+        lines.append(f"{'':<3}   vs {t['reference_is']}")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("results")
+    ap.add_argument("out")
+    ap.add_argument("--elapsed", type=float, default=0)
+    ap.add_argument("--smoke", type=int, default=0)
+    ap.add_argument("--server-cpu", default="0")
+    ap.add_argument("--client-cpu", default="1")
+    ap.add_argument("--fd-limit", default="?")
+    ap.add_argument("--busy-start", type=float, default=0)
+    args = ap.parse_args()
+
+    rows = load(args.results)
+    hold_want = 10000 if not args.smoke else 200
+    ts = targets(rows, hold_want)
+    errors = [r for r in rows if r.get("error") or (r.get("failures") and r.get("name") != "background")]
+    background = [r for r in rows if r.get("name") == "background"]
+    doc = {
+        "machine": machine(),
+        "run": {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "elapsed_s": args.elapsed, "smoke": bool(args.smoke),
+                "server_cpu": args.server_cpu, "client_cpu": args.client_cpu, "fd_limit": args.fd_limit,
+                "busy_pct_at_start": args.busy_start,
+                "busy_pct_by_section": {r.get("section"): r.get("busy_pct") for r in background}},
+        "targets": ts,
+        "context": context(rows),
+        "measurements": rows,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+    m = doc["machine"]
+    print(f"cvpn bench ({'smoke run, not a measurement' if args.smoke else 'full run'}): "
+          f"{m.get('model name', '?')}, {m['nproc']} cores, {m.get('memory', '?')}, server cpu "
+          f"{args.server_cpu}, load generator cpu {args.client_cpu}, {args.elapsed:.0f} s")
+    print(table(ts, args.smoke))
+    c = doc["context"]
+    print(f"context: X25519 steps of a handshake through cvpn's noise.c {fmt(c['x25519_noise_c_hs_per_s'])}/s; "
+          f"secure with 1 handshake in flight {fmt(c['secure_handshakes_c1_per_s'])}/s; "
+          f"4 s_time clients at once {fmt(c['tls_stime_x4_per_s'])}/s")
+    print("context: CPU of one round trip of both engines in memory (no sockets): "
+          + ", ".join(f"{p} {n} B {fmt(c[f'engine_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024)))
+    if errors:
+        print(f"{len(errors)} measurement(s) reported failures or errors (see {args.out}):")
+        for r in errors[:8]:
+            print(f"  {r.get('name')}: {r.get('error') or r.get('last_error') or 'failures=' + str(r.get('failures'))}")
+    print(f"results: {args.out}")
+    missing = [t for t in ts if t["target"] != "-" and (t["value"] is None or t["reference"] is None)]
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

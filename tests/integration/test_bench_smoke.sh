@@ -1,0 +1,115 @@
+#!/bin/sh
+# A short run of the benchmark tools (bench/): every load generator mode
+# against cvpn-server and the TCP echo baseline, with small counts and about
+# a second each. It checks that each run completes, prints one valid JSON
+# object whose numbers are positive, and that the sessions really worked
+# (verified replies, clean secure closes). No timing is asserted: make bench
+# measures; this only proves the machinery.
+. tests/lib.sh
+
+LG=$BUILD/bench/loadgen
+ECHO=$BUILD/bench/echo
+DHB=$BUILD/bench/dhbound
+
+if [ ! -x "$LG" ] || [ ! -x "$ECHO" ] || [ ! -x "$DHB" ]; then
+	not_ok "bench tools built (make bench-tools)"
+	finish
+fi
+
+# json_ok FILE KEY...: FILE holds one JSON object whose KEYs are all numbers > 0.
+json_ok() {
+	$PY -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+d = json.loads(lines[0])
+assert len(lines) == 1 and isinstance(d, dict)
+sys.exit(0 if all(float(d[k]) > 0 for k in sys.argv[2:]) else 1)' "$@" 2>/dev/null
+}
+
+# json_eq FILE KEY VALUE: the JSON object in FILE has KEY equal to VALUE (compared as text).
+json_eq() {
+	$PY -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+sys.exit(0 if str(d.get(sys.argv[2])) == sys.argv[3] else 1)' "$@" 2>/dev/null
+}
+
+# lg NAME ARGS...: one bounded load generator run; its JSON in $TMP/NAME.json, its exit status in $TMP/NAME.rc.
+lg() {
+	name=$1; shift
+	timeout 120 "$LG" "$@" >"$TMP/$name.json" 2>"$TMP/$name.err"
+	echo $? >"$TMP/$name.rc"
+}
+
+rc_is() { [ "$(cat "$TMP/$1.rc")" = "$2" ]; }
+
+# Command line.
+check "loadgen --help exits 0" sh -c "'$LG' --help >/dev/null"
+"$LG" rtt >/dev/null 2>&1; rc=$?
+check "loadgen without --port is a usage error (64)" [ $rc -eq 64 ]
+"$LG" rtt -p 1 -H 10.0.0.1 >/dev/null 2>&1; rc=$?
+check "loadgen refuses a non-loopback address (64)" [ $rc -eq 64 ]
+"$LG" rtt -p 1 -P secure >/dev/null 2>&1; rc=$?
+check "loadgen: secure needs --server-key (64)" [ $rc -eq 64 ]
+
+# The DH and engine bounds.
+timeout 60 "$DHB" -d 0.2 >"$TMP/dhbound.json" 2>&1
+check "dhbound: every bound parses and is positive" json_ok "$TMP/dhbound.json" lab_bound_hs_per_s \
+	x25519_bound_hs_per_s x25519_cvpn_hs_per_s engine_lab_us_per_rt_64 engine_secure_us_per_rt_1024
+
+# The TCP echo baseline.
+timeout 60 "$ECHO" -p 0 -t 60 >"$TMP/echo.log" 2>&1 &
+EPID=$!
+PIDS="$PIDS $EPID"
+if wait_for "$TMP/echo.log" "^Listening on" 10; then
+	EPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.log")
+	lg rtt_plain rtt -P plain -p "$EPORT" -d 0.5 -w 0.1
+	check "rtt against echo completes" rc_is rtt_plain 0
+	check "rtt against echo: round trips and percentiles > 0" json_ok "$TMP/rtt_plain.json" messages per_s p50_us p99_us
+	lg thr_plain throughput -P plain -p "$EPORT" -c 10 -d 0.5 -w 0.1
+	check "throughput against echo, 10 clients" json_ok "$TMP/thr_plain.json" messages per_s
+else
+	not_ok "echo server starts"
+fi
+
+# cvpn-server, both profiles.
+"$CLIENT" genkey >"$TMP/server.key" 2>/dev/null
+chmod 600 "$TMP/server.key"
+PUB=$("$CLIENT" pubkey <"$TMP/server.key")
+start_server bench --key "$TMP/server.key" --max-handshakes 256 --max-clients 512 ||
+	{ not_ok "cvpn-server starts"; finish; }
+
+lg hs_lab handshakes -P lab -p "$PORT" -c 2 -d 1.5 -w 0 --verify-every 2
+check "lab handshakes complete" rc_is hs_lab 0
+check "lab handshakes: rate, count and verified sessions > 0" json_ok "$TMP/hs_lab.json" handshakes per_s verified p50_ms
+check "lab handshakes: no failures" json_eq "$TMP/hs_lab.json" failures 0
+
+lg hs_secure handshakes -P secure --server-key "$PUB" -p "$PORT" -c 4 -d 0.5 -w 0
+check "secure handshakes complete" rc_is hs_secure 0
+check "secure handshakes: rate and count > 0" json_ok "$TMP/hs_secure.json" handshakes per_s
+check "secure handshakes: no failures" json_eq "$TMP/hs_secure.json" failures 0
+
+lg rtt_lab rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0.1
+check "lab round trips, 64 B" json_ok "$TMP/rtt_lab.json" messages per_s p99_us
+lg rtt_secure rtt -P secure --server-key "$PUB" -p "$PORT" -s 1024 -d 0.5 -w 0.1
+check "secure round trips, 1 KiB" json_ok "$TMP/rtt_secure.json" messages per_s p99_us
+lg thr_lab throughput -P lab -p "$PORT" -c 5 -d 0.5 -w 0.1
+check "lab throughput, 5 clients" json_ok "$TMP/thr_lab.json" messages per_s
+
+lg hold hold -P secure --server-key "$PUB" -p "$PORT" -n 50 -c 16 --server-pid "$SPID"
+check "hold completes" rc_is hold 0
+check "hold: 50 sessions established and answering" json_eq "$TMP/hold.json" answered 50
+check "hold: the server's memory was read" json_ok "$TMP/hold.json" rss_base_kib rss_open_kib hwm_kib
+
+lg latency latency -P lab -p "$PORT" -c 2 --rate 100 -d 1 -w 0.3 --flood-concurrency 2
+check "latency completes" rc_is latency 0
+check "latency: idle and loaded samples and percentiles > 0" json_ok "$TMP/latency.json" idle_samples \
+	idle_p99_us loaded_samples loaded_p99_us flood_per_s
+
+# Every secure session ended with the CLOSE exchange, none was cut.
+sleep 0.3
+check "server: no session was truncated or reset by the load generator" \
+	sh -c "! grep -E 'truncated|reset by peer' '$SLOG'"
+check "server still running" kill -0 "$SPID"
+stop_server
+finish
