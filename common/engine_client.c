@@ -94,19 +94,21 @@ client_idle(struct engine *e)
 }
 
 int
-engine_expect_reply(struct engine *e, const uint8_t *text, size_t n)
+engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_nuls)
 {
 	size_t start = 0, end = n, prefix = strlen(ENGINE_REPLY_PREFIX);
 	size_t limit = e->cfg.max_message + REPLY_SLACK;
 	int r;
 
 	/*
-	 * What a reference server answers: it strips NULs at both ends along with
-	 * the padding, so its reply lacks them. A different reply is reported, not fatal.
+	 * What a lab reference server answers: it strips NULs at both ends along
+	 * with the padding, so its reply lacks them. A secure record carries its
+	 * exact length, so nothing is stripped there. A different reply is
+	 * reported, not fatal.
 	 */
-	while (end > 0 && text[end - 1] == 0)
+	while (strip_nuls && end > 0 && text[end - 1] == 0)
 		end--;
-	while (start < end && text[start] == 0)
+	while (strip_nuls && start < end && text[start] == 0)
 		start++;
 	buf_clear(&e->expect);
 	if ((r = buf_append(&e->expect, ENGINE_REPLY_PREFIX, prefix, limit)) == 0 &&
@@ -137,7 +139,7 @@ engine_send(struct engine *e, const uint8_t *text, size_t n)
 		free(out);
 		return engine_fail(e, r);
 	}
-	r = engine_expect_reply(e, text, n);
+	r = engine_expect_reply(e, text, n, true);
 	if (r == 0)
 		r = engine_queue(e, out, wire);
 	if (r == 0) {

@@ -32,6 +32,9 @@ frame_take(struct engine *e, const char *keyword, frame_final_fn *is_final,
 	const uint8_t *p = e->in.data, *nl;
 	size_t n = e->in.len, skip = 0, kw = strlen(keyword), cmp;
 
+	/* Nothing buffered yet: the buffer may still be NULL, and NULL + 0 is undefined. */
+	if (n == 0)
+		return 0;
 	while (skip < n && is_space(p[skip]))
 		skip++;
 	p += skip;

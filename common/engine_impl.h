@@ -103,8 +103,8 @@ int engine_queue(struct engine *e, const void *p, size_t n);
 /* Queues a handshake message, with '\n' when the session uses terminators. */
 int engine_queue_handshake(struct engine *e, const char *msg, size_t n);
 
-/* Client: remembers the reply a reference server gives to text (NULs at its ends stripped). */
-int engine_expect_reply(struct engine *e, const uint8_t *text, size_t n);
+/* Client: remembers the reply the server should give to text (lab: NULs at its ends stripped). */
+int engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_nuls);
 
 /* ---- engine_frame.c ---- */
 

@@ -320,6 +320,8 @@ secure_client_hello(struct engine *e)
 	bool offered = false;
 	int r;
 
+	if (e->in.len == 0)
+		return 0; /* nothing yet (and sh may be NULL) */
 	if (e->in.len < 7)
 		return memcmp(sh, MAGIC, e->in.len < 4 ? e->in.len : 4) == 0 ? 0 : CVPN_ERR_MALFORMED;
 	if (memcmp(sh, MAGIC, 4) != 0 || sh[4] != VERSION || sh[5] != e->sec_mode)
@@ -403,7 +405,7 @@ secure_send(struct engine *e, const uint8_t *text, size_t n)
 
 	if (n > ENGINE_MAX_MESSAGE)
 		return CVPN_ERR_MSG_TOO_LONG;
-	if ((r = engine_expect_reply(e, text, n)) != 0 || (r = send_record(e, REC_DATA, text, n)) != 0)
+	if ((r = engine_expect_reply(e, text, n, false)) != 0 || (r = send_record(e, REC_DATA, text, n)) != 0)
 		return engine_fail(e, r);
 	ev.text = text;
 	ev.text_len = n;

@@ -32,9 +32,9 @@ keys_to_base64(const uint8_t key[static KEYS_LEN], char out[static KEYS_B64_LEN 
 int
 keys_from_base64(const char *text, size_t len, uint8_t key[static KEYS_LEN])
 {
-	unsigned char decoded[KEYS_B64_LEN];
+	unsigned char decoded[KEYS_B64_LEN], again[KEYS_B64_LEN + 1];
 	size_t start = 0, end = len;
-	int n;
+	int n, r;
 
 	while (start < end && isspace((unsigned char)text[start]))
 		start++;
@@ -47,12 +47,26 @@ keys_from_base64(const char *text, size_t len, uint8_t key[static KEYS_LEN])
 	n = EVP_DecodeBlock(decoded, (const unsigned char *)text + start, KEYS_B64_LEN);
 	/* EVP_DecodeBlock counts the padding as data: 33 bytes, the last one zero. */
 	if (n != KEYS_LEN + 1) {
-		OPENSSL_cleanse(decoded, sizeof(decoded));
-		return CVPN_ERR_KEY_FORMAT;
+		r = CVPN_ERR_KEY_FORMAT;
+		goto out;
+	}
+	/*
+	 * EVP_DecodeBlock reads an '=' inside the text as 'A' and ignores the
+	 * last character's unused bits, so several spellings would name one
+	 * key. Accept only the canonical one: the text must encode back to
+	 * itself, as wg(8) insists.
+	 */
+	EVP_EncodeBlock(again, decoded, KEYS_LEN);
+	if (CRYPTO_memcmp(again, text + start, KEYS_B64_LEN) != 0) {
+		r = CVPN_ERR_KEY_FORMAT;
+		goto out;
 	}
 	memcpy(key, decoded, KEYS_LEN);
+	r = 0;
+out:
 	OPENSSL_cleanse(decoded, sizeof(decoded));
-	return 0;
+	OPENSSL_cleanse(again, sizeof(again));
+	return r;
 }
 
 /* True for lines that carry nothing: blank or a '#' comment. */

@@ -16,7 +16,6 @@
 
 #include <uv.h>
 
-#include <openssl/crypto.h>
 
 #include "describe.h"
 #include "err.h"
@@ -218,11 +217,6 @@ static void
 work_cb(uv_work_t *w)
 {
 	engine_work(((struct conn *)w->data)->engine);
-	/*
-	 * libuv's pool threads are never joined, so libcrypto's per-thread state
-	 * (its error queue) would outlive them: release it after each job.
-	 */
-	OPENSSL_thread_stop();
 }
 
 static void
@@ -790,6 +784,12 @@ server_run(const struct server_config *cfg)
 		printf("Listening on %s\n", shown);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);
+	/*
+	 * Join libuv's pool threads now: as they exit, libcrypto frees their
+	 * per-thread state. Left to the process exit, they would outlive
+	 * OpenSSL's own cleanup and that state would leak (valgrind sees it).
+	 */
+	uv_library_shutdown();
 	limits_free(s.limits);
 	return 0;
 }

@@ -6,13 +6,7 @@
  * on failure; and it is canonical base64 (as wg's key_from_base64 requires):
  * no '=' but the last character, and the unused low bits of the last data
  * character zero, so one key has one spelling.
- *
- * KNOWN_NONCANONICAL: keys_from_base64 currently accepts both ('=' inside
- * decodes as 'A'; a non-zero last character's low bits are ignored), found by
- * this target. Until that is fixed, the last oracle tolerates exactly those
- * two differences; set it to 0 with the fix.
  */
-#define KNOWN_NONCANONICAL 1
 #include <ctype.h>
 #include <string.h>
 
@@ -57,11 +51,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	keys_to_base64(key, b64);
 	FZ_ASSERT(keys_from_base64(b64, KEYS_B64_LEN, again) == 0 && memcmp(key, again, KEYS_LEN) == 0);
 	/* The input is the canonical form. */
-	if (KNOWN_NONCANONICAL) {
-		for (size_t i = 0; i < KEYS_B64_LEN - 1; i++)
-			FZ_ASSERT(b64[i] == text[start + i] || text[start + i] == '=' || i == KEYS_B64_LEN - 2);
-	} else {
-		FZ_ASSERT(memcmp(b64, text + start, KEYS_B64_LEN) == 0);
-	}
+	FZ_ASSERT(memcmp(b64, text + start, KEYS_B64_LEN) == 0);
 	return 0;
 }

@@ -1014,6 +1014,25 @@ test_new_invalid(void **state)
 	engine_free(NULL);
 }
 
+/* Zero bytes, or a pause, before anything arrived: nothing happens (UBSan checks the empty buffer). */
+static void
+test_empty_input(void **state)
+{
+	struct engine_config c = config(false, "AES:256"), s = config(true, "AES:256");
+	struct session *ss = open_session(&c, &s);
+	static const uint8_t none[1];
+
+	(void)state;
+	assert_int_equal(engine_feed(ss->s.e, none, 0), 0);
+	assert_int_equal(engine_quiet(ss->s.e), 0);
+	/* The client has sent its proposal and waits for the choice. */
+	assert_int_equal(engine_feed(ss->c.e, none, 0), 0);
+	assert_int_equal(engine_quiet(ss->c.e), 0);
+	pump(ss);
+	expect_established(ss);
+	close_session(ss);
+}
+
 int
 main(void)
 {
@@ -1044,6 +1063,7 @@ main(void)
 		cmocka_unit_test(test_oversized_reply),
 		cmocka_unit_test(test_unexpected_data),
 		cmocka_unit_test(test_new_invalid),
+		cmocka_unit_test(test_empty_input),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, unit_setup, NULL);

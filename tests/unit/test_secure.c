@@ -24,7 +24,7 @@
 
 /* What the callbacks saw. */
 struct seen {
-	int messages, replies, keys, peers;
+	int messages, replies, bad_replies, keys, peers;
 	char last_message[256], last_reply[256], protocol[64];
 };
 
@@ -42,6 +42,7 @@ on_event(void *arg, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_REPLY:
 		s->replies++;
+		s->bad_replies += ev->status != 0;
 		memcpy(s->last_reply, ev->text, n);
 		s->last_reply[n] = '\0';
 		break;
@@ -447,6 +448,46 @@ test_server_still_speaks_lab(void **state)
 	close_pair(&pr);
 }
 
+/* Zero bytes, or a pause, before the server's hello: nothing happens, the handshake goes on. */
+static void
+test_empty_input(void **state)
+{
+	static const uint8_t none[1];
+	struct pair pr;
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	open_pair(&pr);
+	assert_int_equal(engine_start(pr.c), 0);
+	assert_int_equal(engine_feed(pr.c, none, 0), 0);
+	assert_int_equal(engine_quiet(pr.c), 0);
+	assert_int_equal(engine_feed(pr.s, none, 0), 0);
+	for (int i = 0; i < 4 && !engine_ready(pr.c); i++) {
+		assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+		assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	}
+	assert_true(engine_ready(pr.c));
+	close_pair(&pr);
+}
+
+/* A secure record carries its exact length: NULs at a message's ends come back reversed, and count. */
+static void
+test_nul_edges(void **state)
+{
+	static const uint8_t msg[] = { 0, 'a', 'b', 0, 0 };
+	struct pair pr;
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_AESGCM);
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_send(pr.c, msg, sizeof(msg)), 0);
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_int_equal(pr.cs.replies, 1);
+	assert_int_equal(pr.cs.bad_replies, 0);
+	close_pair(&pr);
+}
+
 int
 main(void)
 {
@@ -460,6 +501,8 @@ main(void)
 		cmocka_unit_test(test_hello_tampering),
 		cmocka_unit_test(test_rekey),
 		cmocka_unit_test(test_server_still_speaks_lab),
+		cmocka_unit_test(test_empty_input),
+		cmocka_unit_test(test_nul_edges),
 	};
 
 	return cmocka_run_group_tests_name("secure", tests, unit_setup, NULL);

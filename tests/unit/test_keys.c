@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* Keys as people handle them: base64 with one spelling per key, secret files, key lists. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "keys.h"
+
+/* The base64 of bytes 0, 1, ..., 31, as `base64` prints it. */
+static const char COUNT_B64[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+#define PADDED " \t" "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" "\r\n"
+
+static void
+count_key(uint8_t key[KEYS_LEN])
+{
+	for (int i = 0; i < KEYS_LEN; i++)
+		key[i] = (uint8_t)i;
+}
+
+static void
+test_roundtrip(void **state)
+{
+	uint8_t key[KEYS_LEN], got[KEYS_LEN];
+	char b64[KEYS_B64_LEN + 1];
+
+	(void)state;
+	count_key(key);
+	keys_to_base64(key, b64);
+	assert_string_equal(b64, COUNT_B64);
+	assert_int_equal(keys_from_base64(b64, strlen(b64), got), 0);
+	assert_memory_equal(got, key, KEYS_LEN);
+	/* Whitespace around the key, as a pasted line has, is allowed. */
+	memset(got, 0, sizeof(got));
+	assert_int_equal(keys_from_base64(PADDED, strlen(PADDED), got), 0);
+	assert_memory_equal(got, key, KEYS_LEN);
+}
+
+/* Each spelling must be refused and must leave the output untouched. */
+static void
+refused(const char *text)
+{
+	uint8_t key[KEYS_LEN];
+
+	memset(key, 0xa5, sizeof(key));
+	assert_int_equal(keys_from_base64(text, strlen(text), key), CVPN_ERR_KEY_FORMAT);
+	for (int i = 0; i < KEYS_LEN; i++)
+		assert_int_equal(key[i], 0xa5);
+}
+
+static void
+test_refuses_malformed(void **state)
+{
+	(void)state;
+	refused("");
+	refused("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");        /* no '=' */
+	refused("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8==");      /* too long */
+	refused("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==");       /* 31 bytes */
+	refused("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd!h8=");       /* not base64 */
+	refused("AAECAwQFBgcICQoL DA0ODxAREhMUFRYXGBkaGxwdHh8=");      /* space inside */
+}
+
+/* One key, one spelling: what EVP_DecodeBlock alone would also accept. */
+static void
+test_refuses_noncanonical(void **state)
+{
+	(void)state;
+	/* An '=' inside decodes as 'A' in OpenSSL. */
+	refused("=AECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+	refused("AAECAwQFBgcICQoLDA0ODxAREhMUF=YXGBkaGxwdHh8=");
+	/* The last data character carries 4 bits of the key and 2 unused bits, which must be zero. */
+	refused("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=");
+	refused("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh/=");
+}
+
+static char *
+write_file(const char *text, mode_t mode)
+{
+	char *path = strdup("/tmp/cvpn-test-keys.XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+static void
+test_secret_file(void **state)
+{
+	uint8_t key[KEYS_LEN], want[KEYS_LEN];
+	char text[128], *path;
+
+	(void)state;
+	count_key(want);
+	snprintf(text, sizeof(text), "# server key\n\n%s\n", COUNT_B64);
+	path = write_file(text, 0600);
+	assert_int_equal(keys_load_secret(path, key), 0);
+	assert_memory_equal(key, want, KEYS_LEN);
+	/* Readable by its group: refused, whatever it holds. */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(keys_load_secret(path, key), CVPN_ERR_KEY_PERMS);
+	unlink(path);
+	free(path);
+	path = write_file("# nothing here\n", 0600);
+	assert_int_equal(keys_load_secret(path, key), CVPN_ERR_KEY_FORMAT);
+	unlink(path);
+	free(path);
+}
+
+static void
+test_list(void **state)
+{
+	struct keys_list *l = NULL;
+	uint8_t key[KEYS_LEN];
+	unsigned bad = 0;
+	char text[256], *path;
+
+	(void)state;
+	count_key(key);
+	snprintf(text, sizeof(text), "# clients\n%s alice\n\n%s\n", COUNT_B64,
+	    "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+	path = write_file(text, 0644);
+	assert_int_equal(keys_list_load(path, &l, &bad), 0);
+	assert_int_equal(keys_list_count(l), 2);
+	assert_true(keys_list_contains(l, key));
+	key[5] ^= 1;
+	assert_false(keys_list_contains(l, key));
+	keys_list_free(l);
+	unlink(path);
+	free(path);
+
+	/* A non-canonical key is a bad line, reported by its number; *out stays. */
+	l = NULL;
+	snprintf(text, sizeof(text), "%s\n%s\n", COUNT_B64, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=");
+	path = write_file(text, 0644);
+	assert_int_equal(keys_list_load(path, &l, &bad), CVPN_ERR_KEY_FORMAT);
+	assert_int_equal(bad, 2);
+	assert_null(l);
+	unlink(path);
+	free(path);
+	keys_list_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_refuses_malformed),
+		cmocka_unit_test(test_refuses_noncanonical),
+		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_list),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
