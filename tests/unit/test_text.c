@@ -140,6 +140,49 @@ test_utf8_reverse(void **state)
 	}
 }
 
+/*
+ * The word-at-a-time paths: long ASCII runs with multi-byte characters and
+ * bad bytes at every offset, against a character-by-character reference.
+ */
+static void
+test_utf8_long_runs(void **state)
+{
+	static const char *const pieces[] = { "a", "bcdefgh", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "0123456789" };
+	uint8_t in[256], out[256], want[256];
+	size_t n, i, k, len[256], nch;
+	unsigned seed = 7;
+
+	(void)state;
+	for (int round = 0; round < 500; round++) {
+		n = nch = 0;
+		while (n < 180) {
+			const char *pc = pieces[((seed = seed * 1103515245 + 12345) >> 16) % 6];
+			size_t m = strlen(pc);
+
+			memcpy(in + n, pc, m);
+			n += m;
+			/* An ASCII piece is that many characters; the others are one. */
+			for (i = 0; i < ((uint8_t)pc[0] < 0x80 ? m : 1); i++)
+				len[nch++] = (uint8_t)pc[0] < 0x80 ? 1 : m;
+		}
+		/* The reference: each character's bytes, last character first. */
+		for (i = 0, k = 0; i < nch; i++) {
+			k += len[i];
+			memcpy(want + n - k, in + k - len[i], len[i]);
+		}
+		assert_true(text_utf8_valid(in, n));
+		text_utf8_reverse(out, in, n);
+		assert_memory_equal(out, want, n);
+		/* A bad byte anywhere, even deep in an ASCII run, is caught. */
+		k = (seed >> 8) % n;
+		in[k] = 0xff;
+		assert_false(text_utf8_valid(in, n));
+	}
+	/* A sequence cut short right after eight ASCII bytes. */
+	assert_false(text_utf8_valid((const uint8_t *)"abcdefgh\xc3", 9));
+	assert_true(text_utf8_valid((const uint8_t *)"abcdefgh\xc3\xa9", 10));
+}
+
 static void
 test_escape(void **state)
 {
@@ -183,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_is_lower_hex),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_reverse),
+		cmocka_unit_test(test_utf8_long_runs),
 		cmocka_unit_test(test_escape),
 	};
 
