@@ -328,6 +328,7 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 	const struct lg_setup *s = l->setup;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
 	struct lg_conn *c = calloc(1, sizeof(*c));
+	struct sockaddr_in to;
 	int one = 1, err;
 
 	if (c == NULL)
@@ -348,7 +349,10 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		goto fail;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((connect(c->fd, (const struct sockaddr *)&s->o->addr, sizeof(s->o->addr)) != 0 && errno != EINPROGRESS) ||
+	to = s->o->addr;
+	if (kind == LG_KIND_PLAIN && s->o->baseline_port)
+		to.sin_port = s->o->baseline_port;
+	if ((connect(c->fd, (const struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS) ||
 	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
 		goto fail;
 	c->next = l->live;

@@ -222,27 +222,57 @@ lg_mode_handshakes(const struct lg_setup *s)
 
 /* ---- Round trips: rtt (one client) and throughput (many) ---- */
 
-struct traffic {
-	struct lg_loop *loop;
-	const struct lg_setup *s;
-	unsigned clients, opened, inflight, ready;
-	uint64_t win_start, win_end;
-	unsigned long messages, failures;
-	bool closing;
-	const char *error;
+/*
+ * A paired run (--baseline-port) opens as many plain echo clients as
+ * measured ones, and the two groups take turns: one group sends for a slot,
+ * its last replies come back, then the other sends. Both see the same
+ * machine at 50 ms granularity, so a VM's swings of 2x over seconds cancel
+ * out of the ratio, which separate runs cannot promise.
+ */
+#define SLOT_US 50000ull
+
+struct traffic_group {
+	unsigned opened, ready, outstanding;
+	unsigned long messages;
+	uint64_t busy_us;               /* time this group had the turn, inside the window */
 	struct lg_samples rtts;
 };
 
+struct traffic {
+	struct lg_loop *loop;
+	const struct lg_setup *s;
+	unsigned clients, ngroups, connecting, turn;
+	struct traffic_group g[2];      /* 0: the profile measured; 1: the plain baseline of a paired run */
+	uint64_t win_start, win_end, turn_start, turn_end;
+	unsigned long failures;
+	bool closing;
+	const char *error;
+};
+
+/* Time of [a, b) inside the measuring window. */
+static uint64_t
+in_window(const struct traffic *t, uint64_t a, uint64_t b)
+{
+	if (a < t->win_start)
+		a = t->win_start;
+	if (b > t->win_end)
+		b = t->win_end;
+	return b > a ? b - a : 0;
+}
+
+/* Gives the turn to group g: each of its clients sends a message. */
 static void
-traffic_start(struct traffic *t, uint64_t now)
+traffic_turn(struct traffic *t, unsigned g, uint64_t now)
 {
 	struct lg_conn *c, *next;
 
-	t->win_start = now + (uint64_t)(t->s->o->warmup * US);
-	t->win_end = t->win_start + (uint64_t)(t->s->o->duration * US);
+	t->turn = g;
+	t->turn_start = now;
+	t->turn_end = t->ngroups > 1 ? now + SLOT_US : t->win_end;
 	for (c = t->loop->live; c != NULL; c = next) {
 		next = c->next;
-		lg_conn_send(c);
+		if (c->tag == g && lg_conn_send(c) == 0)
+			t->g[g].outstanding++;
 	}
 }
 
@@ -251,21 +281,53 @@ traffic_tick(void *arg, uint64_t now)
 {
 	struct traffic *t = arg;
 	struct lg_conn *c;
+	unsigned g;
 
-	if (t->win_end && now >= t->win_end) {
+	if (t->win_end && now >= t->win_end + DRAIN_US) {
+		t->error = "replies stopped coming";
 		t->loop->quit = true;
 		return 0;
 	}
-	while (t->opened < t->clients && t->inflight < OPEN_BATCH) {
-		if ((c = lg_conn_open(t->loop, kind_of(t->s->o->profile), t->s->o->profile)) == NULL) {
-			t->error = strerror(errno);
-			t->loop->quit = true;
-			return 0;
+	for (g = 0; g < t->ngroups; g++) {
+		while (t->g[g].opened < t->clients && t->connecting < OPEN_BATCH) {
+			enum lg_profile p = g == 0 ? t->s->o->profile : LG_PLAIN;
+
+			if ((c = lg_conn_open(t->loop, kind_of(p), p)) == NULL) {
+				t->error = strerror(errno);
+				t->loop->quit = true;
+				return 0;
+			}
+			c->tag = g;
+			t->g[g].opened++;
+			t->connecting++;
 		}
-		t->opened++;
-		t->inflight++;
 	}
-	return t->win_end ? t->win_end - now : 10000;
+	return t->win_end ? t->win_end + DRAIN_US - now : 10000;
+}
+
+/* A reply of the group that has the turn: count it, send again, or pass the turn on. */
+static void
+traffic_reply(struct traffic *t, struct lg_conn *c, uint64_t now)
+{
+	struct traffic_group *gr = &t->g[c->tag];
+
+	gr->outstanding--;
+	if (now >= t->win_start && now < t->win_end) {
+		gr->messages++;
+		lg_samples_add(&gr->rtts, c->rtt_us);
+	}
+	if (now < t->turn_end) {
+		if (lg_conn_send(c) == 0)
+			gr->outstanding++;
+		return;
+	}
+	if (gr->outstanding > 0)
+		return;
+	gr->busy_us += in_window(t, t->turn_start, now);
+	if (now >= t->win_end)
+		t->loop->quit = true;
+	else
+		traffic_turn(t, (t->turn + 1) % t->ngroups, now);
 }
 
 static void
@@ -278,17 +340,16 @@ traffic_event(void *arg, struct lg_conn *c, enum lg_event ev)
 		return;
 	switch (ev) {
 	case LG_EV_ESTABLISHED:
-		t->inflight--;
-		if (++t->ready == t->clients)
-			traffic_start(t, now);
+		t->connecting--;
+		t->g[c->tag].ready++;
+		if (t->g[0].ready + t->g[1].ready == t->clients * t->ngroups) {
+			t->win_start = now + (uint64_t)(t->s->o->warmup * US);
+			t->win_end = t->win_start + (uint64_t)(t->s->o->duration * US);
+			traffic_turn(t, 0, now);
+		}
 		break;
 	case LG_EV_REPLY:
-		if (now >= t->win_start && now < t->win_end) {
-			t->messages++;
-			lg_samples_add(&t->rtts, c->rtt_us);
-		}
-		if (now < t->win_end)
-			lg_conn_send(c);
+		traffic_reply(t, c, now);
 		break;
 	default:
 		/* A measurement with a lost session is not a measurement. */
@@ -299,38 +360,62 @@ traffic_event(void *arg, struct lg_conn *c, enum lg_event ev)
 	}
 }
 
+/* Adds one group's figures to the JSON line, its keys prefixed with prefix. */
+static double
+traffic_json(struct lg_json *j, struct traffic_group *g, const char *prefix)
+{
+	double per_s = g->busy_us ? g->messages * US / (double)g->busy_us : 0;
+	char key[64];
+
+	snprintf(key, sizeof(key), "%smessages", prefix);
+	lg_json_int(j, key, (long long)g->messages);
+	snprintf(key, sizeof(key), "%sseconds", prefix);
+	lg_json_num(j, key, g->busy_us / US);
+	snprintf(key, sizeof(key), "%sper_s", prefix);
+	lg_json_num(j, key, per_s);
+	snprintf(key, sizeof(key), "%sp50_us", prefix);
+	lg_json_num(j, key, lg_samples_pct(&g->rtts, 50));
+	snprintf(key, sizeof(key), "%sp99_us", prefix);
+	lg_json_num(j, key, lg_samples_pct(&g->rtts, 99));
+	return per_s;
+}
+
 static int
 traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 {
-	struct traffic t = { .s = s, .clients = clients };
-	double secs = s->o->duration;
+	struct traffic t = { .s = s, .clients = clients, .ngroups = s->o->baseline_port ? 2 : 1 };
+	double per_s, base = 0;
 	struct lg_json j;
 	int rc;
 
 	if ((t.loop = loop_new(s, traffic_event, traffic_tick, &t)) == NULL)
 		return 1;
 	lg_loop_run(t.loop, lg_now_us() + SETUP_BUDGET_US);
-	if (t.ready < clients && t.error == NULL)
+	if (t.win_end == 0 && t.error == NULL)
 		t.error = "sessions were not established in time";
 	lg_json_begin(&j, mode);
 	lg_json_str(&j, "profile", lg_profile_name(s->o->profile));
 	lg_json_int(&j, "clients", clients);
 	lg_json_int(&j, "size", s->o->size);
-	lg_json_int(&j, "messages", (long long)t.messages);
-	lg_json_num(&j, "seconds", secs);
-	lg_json_num(&j, "per_s", (double)t.messages / secs);
-	lg_json_num(&j, "p50_us", lg_samples_pct(&t.rtts, 50));
-	lg_json_num(&j, "p99_us", lg_samples_pct(&t.rtts, 99));
+	per_s = traffic_json(&j, &t.g[0], "");
+	if (t.ngroups > 1) {
+		base = traffic_json(&j, &t.g[1], "baseline_");
+		lg_json_num(&j, "ratio", base > 0 ? per_s / base : 0);
+	}
 	lg_json_int(&j, "failures", (long long)t.failures);
 	if (t.error)
 		lg_json_str(&j, "error", t.error);
 	lg_json_end(&j);
-	fprintf(stderr, "loadgen: %s %s x%u, %u bytes: %.0f messages/s%s%s\n", mode, lg_profile_name(s->o->profile),
-	    clients, s->o->size, t.messages / secs, t.error ? ", error: " : "", t.error ? t.error : "");
-	rc = t.error == NULL && t.messages > 0 ? 0 : 1;
+	fprintf(stderr, "loadgen: %s %s x%u, %u bytes: %.0f messages/s", mode, lg_profile_name(s->o->profile),
+	    clients, s->o->size, per_s);
+	if (t.ngroups > 1)
+		fprintf(stderr, ", plain baseline %.0f/s (ratio %.2f)", base, base > 0 ? per_s / base : 0);
+	fprintf(stderr, "%s%s\n", t.error ? ", error: " : "", t.error ? t.error : "");
+	rc = t.error == NULL && t.g[0].messages > 0 && (t.ngroups == 1 || t.g[1].messages > 0) ? 0 : 1;
 	t.closing = true;
 	finish_all(t.loop);
-	lg_samples_free(&t.rtts);
+	lg_samples_free(&t.g[0].rtts);
+	lg_samples_free(&t.g[1].rtts);
 	loop_free(t.loop);
 	return rc;
 }

@@ -68,6 +68,8 @@ usage(void)
 	    "      --flood-concurrency N   latency: handshakes in flight in the flood (default 8)\n"
 	    "      --server-pid PID        hold: the server process whose memory is read\n"
 	    "      --timeout MS            limit for each connect, handshake and reply (default 10000)\n"
+	    "      --baseline-port PORT    rtt, throughput: as many plain echo clients on PORT, taking\n"
+	    "                              turns with the measured ones every 50 ms (paired run)\n"
 	    "  -h, --help                  show this help and exit\n"
 	    "  -V, --version               show the version and exit\n"
 	    "\nPrints one JSON object on stdout and a summary on stderr. Exit status: 0 when the\n"
@@ -107,7 +109,7 @@ seconds(const char *s)
 	return *s && *end == '\0' && v >= 0 && v <= 3600 ? v : -1;
 }
 
-enum { OPT_KEY = 256, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT };
+enum { OPT_KEY = 256, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
 
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, 'H' },
@@ -125,6 +127,7 @@ static const struct option long_opts[] = {
 	{ "flood-concurrency", required_argument, NULL, OPT_FLOOD_CONC },
 	{ "server-pid", required_argument, NULL, OPT_PID },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "baseline-port", required_argument, NULL, OPT_BASELINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -189,6 +192,8 @@ apply(struct lg_opts *o, int c, const char *arg)
 		bad = inet_pton(AF_INET, arg, &o->addr.sin_addr) != 1 || (ntohl(o->addr.sin_addr.s_addr) >> 24) != 127;
 	else if (c == 'p' && (bad = (v = number(arg, 1, 65535)) < 0) == 0)
 		o->addr.sin_port = htons((uint16_t)v);
+	else if (c == OPT_BASELINE && (bad = (v = number(arg, 1, 65535)) < 0) == 0)
+		o->baseline_port = htons((uint16_t)v);
 	else if (c == 'P')
 		bad = parse_profile(arg, &o->profile) != 0;
 	else if (c == OPT_FLOOD_PROFILE)
@@ -201,7 +206,7 @@ apply(struct lg_opts *o, int c, const char *arg)
 		bad = (o->warmup = seconds(arg)) < 0;
 	else if (c == OPT_PID && (bad = (v = number(arg, 1, 1 << 30)) < 0) == 0)
 		o->server_pid = (int)v;
-	else if (c != 'p' && c != OPT_PID)
+	else if (c != 'p' && c != OPT_PID && c != OPT_BASELINE)
 		return -1;
 	if (bad)
 		fprintf(stderr, "loadgen: invalid value `%s' for --%s\n", arg, opt_name(c));

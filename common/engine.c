@@ -274,7 +274,8 @@ engine_partial(const struct engine *e)
 bool
 engine_needs_work(const struct engine *e)
 {
-	return (e->state == C_KEYGEN || e->state == C_DERIVE || e->state == S_WORK) && !e->work_done;
+	return (e->state == C_KEYGEN || e->state == C_DERIVE || e->state == S_WORK || e->state == S_SEC_WORK) &&
+	    !e->work_done;
 }
 
 void
@@ -284,6 +285,8 @@ engine_work(struct engine *e)
 
 	if (!engine_needs_work(e))
 		return;
+	if (e->state == S_SEC_WORK)
+		r = secure_server_work(e);
 	if (e->state == C_KEYGEN || e->state == S_WORK)
 		r = make_key(e);
 	if (r == 0 && (e->state == C_DERIVE || e->state == S_WORK))
@@ -335,6 +338,9 @@ engine_resume(struct engine *e)
 		if ((r = send_dhmke(e)) == 0)
 			r = establish(e);
 		e->state = S_READY;
+		break;
+	case S_SEC_WORK:
+		r = secure_server_resume(e);
 		break;
 	default:
 		r = CVPN_ERR_STATE;
@@ -413,6 +419,7 @@ engine_phase(const struct engine *e)
 	case S_WORK:
 	case C_SEC_WAIT_MSG2:
 	case S_SEC_WAIT_MSG1:
+	case S_SEC_WORK:
 		return "negotiating the key";
 	case C_READY:
 	case C_WAIT_REPLY:

@@ -127,7 +127,7 @@ bool engine_partial(const struct engine *e);
 /* True when engine_work() must run before the session can go on. */
 bool engine_needs_work(const struct engine *e);
 
-/* Does the pending Diffie-Hellman work. Touches only this engine: safe on another thread. */
+/* Does the pending Diffie-Hellman work. Writes only this engine (and reads its configuration): safe on another thread. */
 void engine_work(struct engine *e);
 
 /* After engine_work(), on the owner's thread: emits events, queues output, reads buffered input. */

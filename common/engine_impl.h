@@ -40,6 +40,7 @@ enum state {
 	S_DETECT,         /* server: the first bytes decide the profile */
 	S_SEC_HELLO,
 	S_SEC_WAIT_MSG1,
+	S_SEC_WORK,       /* server: work: the Diffie-Hellman of handshake messages 1 and 2 */
 	S_SEC_READY,
 	S_SEC_CLOSED,
 	FAILED
@@ -81,6 +82,8 @@ struct engine {
 	uint8_t server_pub[32];
 	uint8_t client_static[32];
 	struct noise_handshake *hs;
+	uint8_t hs_msg[256];    /* server: message 1 for the work step, then message 2 from it */
+	size_t hs_msg_len;
 	struct noise_cipher *send_cs, *recv_cs;
 	uint64_t sent_since_rekey;
 	enum state failed_in;   /* the state a failure happened in, for engine_phase() */
@@ -143,6 +146,10 @@ int secure_client_records(struct engine *e);
 int secure_send(struct engine *e, const uint8_t *text, size_t n);
 int secure_server_hello(struct engine *e);
 int secure_server_msg1(struct engine *e);
+/* The work step of S_SEC_WORK, off the caller's thread: reads message 1, writes message 2. */
+int secure_server_work(struct engine *e);
+/* After the work step: checks the client, queues message 2 and ends the handshake. */
+int secure_server_resume(struct engine *e);
 int secure_server_records(struct engine *e);
 void secure_free(struct engine *e);
 

@@ -505,8 +505,8 @@ int
 secure_server_msg1(struct engine *e)
 {
 	const uint8_t *body;
-	uint8_t payload[64], msg[256], tag[MAC1_LEN];
-	size_t n, plen, outlen;
+	uint8_t tag[MAC1_LEN];
+	size_t n;
 	int r;
 
 	if ((r = take_frame(e, 256, &body, &n)) <= 0)
@@ -518,14 +518,51 @@ secure_server_msg1(struct engine *e)
 		return r;
 	if (CRYPTO_memcmp(tag, body + n - MAC1_LEN, MAC1_LEN) != 0)
 		return CVPN_ERR_BAD_MAC1;
-	if (noise_handshake_read(e->hs, body, n - MAC1_LEN, payload, sizeof(payload), &plen) != 0)
-		return CVPN_ERR_HANDSHAKE;
+	/*
+	 * The Diffie-Hellman of both messages is the work step: the server runs
+	 * it off its event loop, as it does the lab's, so that a flood of
+	 * handshakes never delays the sessions already established.
+	 */
+	if (n - MAC1_LEN > sizeof(e->hs_msg))
+		return CVPN_ERR_MALFORMED;
+	memcpy(e->hs_msg, body, n - MAC1_LEN);
+	e->hs_msg_len = n - MAC1_LEN;
 	buf_consume(&e->in, 2 + n);
-	if ((r = check_client(e)) != 0 ||
-	    (r = noise_handshake_write(e->hs, NULL, 0, msg, sizeof(msg), &outlen)) != 0 ||
-	    (r = queue_frame(e, msg, outlen)) != 0)
+	e->state = S_SEC_WORK;
+	return 1;
+}
+
+int
+secure_server_work(struct engine *e)
+{
+	uint8_t payload[64], rs[NOISE_DH_LEN];
+	size_t plen, outlen;
+
+	if (noise_handshake_read(e->hs, e->hs_msg, e->hs_msg_len, payload, sizeof(payload), &plen) != 0)
+		return CVPN_ERR_HANDSHAKE;
+	/* An unauthorized client costs no more Diffie-Hellman (the list is only read here). */
+	if (e->sec_mode == ENGINE_MODE_KEY && e->cfg.secure.authorized &&
+	    (noise_handshake_remote_static(e->hs, rs) != 0 || !keys_list_contains(e->cfg.secure.authorized, rs)))
+		return CVPN_ERR_UNAUTHORIZED;
+	if (noise_handshake_write(e->hs, NULL, 0, e->hs_msg, sizeof(e->hs_msg), &outlen) != 0)
+		return CVPN_ERR_HANDSHAKE;
+	e->hs_msg_len = outlen;
+	return 0;
+}
+
+int
+secure_server_resume(struct engine *e)
+{
+	int r;
+
+	r = check_client(e);
+	if (r == 0)
+		r = queue_frame(e, e->hs_msg, e->hs_msg_len);
+	OPENSSL_cleanse(e->hs_msg, sizeof(e->hs_msg));
+	if (r != 0)
 		return r;
-	return finish_handshake(e, S_SEC_READY);
+	r = finish_handshake(e, S_SEC_READY);
+	return r < 0 ? r : 0;
 }
 
 /*

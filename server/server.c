@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
+#include "pool.h"
 #include "server.h"
 #include "text.h"
 
@@ -29,7 +31,6 @@
 struct conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
-	uv_work_t work;
 	struct server *srv;
 	struct engine *engine;
 	struct conn *prev, *next;
@@ -39,7 +40,8 @@ struct conn {
 	char local[64];         /* our address:port on this connection, for the key log */
 	uint64_t started, last_rx, last_activity, last_rekey;
 	int handles;            /* libuv handles still open */
-	bool working;           /* DH on the thread pool: the engine is not ours now */
+	bool working;           /* DH on a pool worker: the engine is not ours now */
+	atomic_bool cancelled;  /* closed while queued: the worker may skip the work */
 	bool closing;
 	bool quiet_done;        /* engine_quiet() already ran for the buffered bytes */
 	bool established;
@@ -57,6 +59,7 @@ struct server {
 	unsigned nconns, nhandshakes;
 	unsigned max_clients;   /* --max-clients, kept under the descriptor limit */
 	struct limits *limits;
+	struct pool *pool;      /* the Diffie-Hellman workers */
 	unsigned long next_id;
 	bool stopping;
 	char readbuf[64 * 1024];
@@ -157,7 +160,7 @@ conn_close(struct conn *c, const char *reason)
 		warn_conn(c, "Penalty: %s failed %u handshakes; refused for a while", c->source,
 		    c->srv->cfg->limits.max_failures);
 	if (c->working)
-		uv_cancel((uv_req_t *)&c->work);
+		atomic_store(&c->cancelled, true);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
@@ -230,25 +233,24 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b);
 
 static void
-work_cb(uv_work_t *w)
+work_cb(void *job)
 {
-	engine_work(((struct conn *)w->data)->engine);
+	struct conn *c = job;
+
+	if (!atomic_load(&c->cancelled))
+		engine_work(c->engine);
 }
 
 static void
-after_work_cb(uv_work_t *w, int status)
+done_cb(void *job)
 {
-	struct conn *c = w->data;
+	struct conn *c = job;
 	int r;
 
 	c->working = false;
 	if (c->closing) {
 		if (c->handles == 0)
 			conn_free(c);
-		return;
-	}
-	if (status < 0) {
-		conn_close(c, uv_strerror(status));
 		return;
 	}
 	if ((r = engine_resume(c->engine)) != 0) {
@@ -333,14 +335,13 @@ conn_progress(struct conn *c)
 	}
 	if (engine_needs_work(c->engine)) {
 		/*
-		 * The engine belongs to the worker until after_work_cb: stop reading
+		 * The engine belongs to the worker until done_cb: stop reading
 		 * so that no engine call races with it (and a client cannot queue
 		 * more input behind its own key exchange).
 		 */
 		uv_read_stop((uv_stream_t *)&c->tcp);
-		c->work.data = c;
-		if ((r = uv_queue_work(c->srv->loop, &c->work, work_cb, after_work_cb)) < 0) {
-			conn_close(c, uv_strerror(r));
+		if ((r = pool_submit(c->srv->pool, c)) < 0) {
+			conn_close(c, r == UV_EAGAIN ? "too many key exchanges queued" : uv_strerror(r));
 			return;
 		}
 		c->working = true;
@@ -705,6 +706,7 @@ on_signal(uv_signal_t *sig, int signum)
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	pool_close(s->pool);
 }
 
 /* Binds the listener: the given address, or "::" dual-stack with a 0.0.0.0 fallback. */
@@ -798,16 +800,15 @@ server_run(const struct server_config *cfg)
 		fprintf(stderr, "cvpn-server: cannot handle signals: %s\n", uv_strerror(r));
 		return r;
 	}
+	if ((r = pool_new(s.loop, work_cb, done_cb, &s.pool)) < 0) {
+		fprintf(stderr, "cvpn-server: cannot start the key exchange workers: %s\n", uv_strerror(r));
+		return r;
+	}
 	if (cfg->verbosity >= 0)
 		printf("Listening on %s\n", shown);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);
-	/*
-	 * Join libuv's pool threads now: as they exit, libcrypto frees their
-	 * per-thread state. Left to the process exit, they would outlive
-	 * OpenSSL's own cleanup and that state would leak (valgrind sees it).
-	 */
-	uv_library_shutdown();
+	pool_free(s.pool);
 	limits_free(s.limits);
 	return 0;
 }

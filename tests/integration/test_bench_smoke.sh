@@ -95,6 +95,15 @@ lg rtt_secure rtt -P secure --server-key "$PUB" -p "$PORT" -s 1024 -d 0.5 -w 0.1
 check "secure round trips, 1 KiB" json_ok "$TMP/rtt_secure.json" messages per_s p99_us
 lg thr_lab throughput -P lab -p "$PORT" -c 5 -d 0.5 -w 0.1
 check "lab throughput, 5 clients" json_ok "$TMP/thr_lab.json" messages per_s
+# Paired: the plain echo clients take turns with the measured ones; both sides and the ratio are reported.
+if [ -n "${EPORT:-}" ]; then
+	lg pair_rtt rtt --baseline-port "$EPORT" -P secure --server-key "$PUB" -p "$PORT" -s 64 -d 0.6 -w 0.1
+	check "paired rtt: both groups measured, ratio > 0" json_ok "$TMP/pair_rtt.json" messages per_s \
+		baseline_messages baseline_per_s ratio
+	lg pair_thr throughput --baseline-port "$EPORT" -P lab -p "$PORT" -c 5 -d 0.6 -w 0.1
+	check "paired throughput: both groups measured, ratio > 0" json_ok "$TMP/pair_thr.json" messages \
+		baseline_messages ratio
+fi
 
 lg hold hold -P secure --server-key "$PUB" -p "$PORT" -n 50 -c 16 --server-pid "$SPID"
 check "hold completes" rc_is hold 0

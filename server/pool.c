@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "pool.h"
+
+/* Workers at this nice value lose the CPU to the loop thread at once. */
+#define POOL_NICE 10
+#define POOL_MAX_THREADS 16
+/* Finished jobs taken per read; the pipe holds whole pointers only. */
+#define POOL_BATCH 64
+
+struct pool {
+	uv_loop_t *loop;
+	uv_poll_t watch;                /* the read end of done_pipe */
+	pool_work_fn *work;
+	pool_done_fn *done;
+	int job_pipe[2];                /* loop -> workers, one pointer a write */
+	int done_pipe[2];               /* workers -> loop */
+	pthread_t threads[POOL_MAX_THREADS];
+	unsigned nthreads;
+	unsigned long in_flight;
+	bool watching, closing, closed;
+};
+
+/* Writes all of a pointer; a pipe write of 8 bytes is atomic. Returns false on error. */
+static bool
+put_job(int fd, void *job)
+{
+	ssize_t w;
+
+	while ((w = write(fd, &job, sizeof(job))) < 0 && errno == EINTR)
+		;
+	return w == (ssize_t)sizeof(job);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct pool *p = arg;
+	void *job;
+	ssize_t n;
+
+	/* Per thread on Linux: only this worker gets the lower priority. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE);
+	for (;;) {
+		while ((n = read(p->job_pipe[0], &job, sizeof(job))) < 0 && errno == EINTR)
+			;
+		if (n != (ssize_t)sizeof(job))
+			break; /* end of file: the pool is being freed */
+		p->work(job);
+		if (!put_job(p->done_pipe[1], job))
+			abort(); /* the loop would wait for this job forever */
+	}
+	/* Release libcrypto's per-thread state while libcrypto is still there. */
+	OPENSSL_thread_stop();
+	return NULL;
+}
+
+static void on_done(uv_poll_t *w, int status, int events);
+
+/* Watches for finished jobs only while some are in flight, so that an idle pool does not keep the loop alive. */
+static void
+update_watch(struct pool *p)
+{
+	if (p->in_flight > 0 && !p->watching && !p->closed) {
+		p->watching = uv_poll_start(&p->watch, UV_READABLE, on_done) == 0;
+	} else if (p->in_flight == 0 && p->watching) {
+		uv_poll_stop(&p->watch);
+		p->watching = false;
+	}
+	if (p->closing && p->in_flight == 0 && !p->closed) {
+		uv_close((uv_handle_t *)&p->watch, NULL);
+		p->closed = true;
+	}
+}
+
+static void
+on_done(uv_poll_t *w, int status, int events)
+{
+	struct pool *p = w->data;
+	void *jobs[POOL_BATCH];
+	ssize_t n;
+
+	(void)status;
+	(void)events;
+	while ((n = read(p->done_pipe[0], jobs, sizeof(jobs))) < 0 && errno == EINTR)
+		;
+	for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(void *); i++) {
+		p->in_flight--;
+		p->done(jobs[i]);
+	}
+	update_watch(p);
+}
+
+static unsigned
+cpus_usable(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0 || (n = CPU_COUNT(&set)) < 1)
+		return 1;
+	return n > POOL_MAX_THREADS ? POOL_MAX_THREADS : (unsigned)n;
+}
+
+int
+pool_new(uv_loop_t *loop, pool_work_fn *work, pool_done_fn *done, struct pool **out)
+{
+	struct pool *p;
+	unsigned want = cpus_usable();
+	int r = 0;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return UV_ENOMEM;
+	p->loop = loop;
+	p->work = work;
+	p->done = done;
+	p->job_pipe[0] = p->job_pipe[1] = p->done_pipe[0] = p->done_pipe[1] = -1;
+	if (pipe2(p->job_pipe, O_CLOEXEC) != 0 || pipe2(p->done_pipe, O_CLOEXEC) != 0 ||
+	    fcntl(p->job_pipe[1], F_SETFL, O_NONBLOCK) != 0 || fcntl(p->done_pipe[0], F_SETFL, O_NONBLOCK) != 0) {
+		r = -errno;
+		goto out;
+	}
+	for (; p->nthreads < want; p->nthreads++) {
+		if ((r = -pthread_create(&p->threads[p->nthreads], NULL, worker_main, p)) != 0)
+			break;
+	}
+	/* Fewer workers than CPUs is slower, not wrong; none is an error. */
+	if (p->nthreads == 0 || (r = uv_poll_init(loop, &p->watch, p->done_pipe[0])) != 0)
+		goto out;
+	p->watch.data = p;
+	*out = p;
+	return 0;
+out:
+	pool_free(p);
+	return r != 0 ? r : UV_EAGAIN;
+}
+
+int
+pool_submit(struct pool *p, void *job)
+{
+	if (p->closing)
+		return UV_ECANCELED;
+	if (!put_job(p->job_pipe[1], job))
+		return errno == EAGAIN ? UV_EAGAIN : -errno;
+	p->in_flight++;
+	update_watch(p);
+	return 0;
+}
+
+unsigned
+pool_threads(const struct pool *p)
+{
+	return p->nthreads;
+}
+
+void
+pool_close(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	p->closing = true;
+	update_watch(p);
+}
+
+void
+pool_free(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	/* End of file on the job pipe tells each worker to finish. */
+	if (p->job_pipe[1] >= 0)
+		close(p->job_pipe[1]);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	if (p->job_pipe[0] >= 0)
+		close(p->job_pipe[0]);
+	for (int i = 0; i < 2; i++)
+		if (p->done_pipe[i] >= 0)
+			close(p->done_pipe[i]);
+	free(p);
+}
