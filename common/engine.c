@@ -101,6 +101,12 @@ establish(struct engine *e)
 	/* The record holds its own copies of the keys; nothing else needs these. */
 	dh_free(e->dh);
 	e->dh = NULL;
+	/* Nor the decimal DH values: public, but 2.5 KB each for every session held. */
+	free(e->local_pub);
+	e->local_pub = NULL;
+	free(e->peer_pub);
+	e->peer_pub = NULL;
+	e->peer_pub_len = 0;
 	OPENSSL_cleanse(e->shared_key, sizeof(e->shared_key));
 	OPENSSL_cleanse(e->key, sizeof(e->key));
 	OPENSSL_cleanse(e->iv, sizeof(e->iv));
