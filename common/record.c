@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -11,13 +10,24 @@
 #include "suite.h"
 #include "text.h"
 
+/* SHA-256's block: HMAC pads its key to this. */
+#define HMAC_BLOCK 64
+
 struct record {
 	const struct suite *suite;
 	enum record_hmac mode;
 	unsigned long count;        /* messages sealed or opened so far */
 	EVP_CIPHER_CTX *cipher;     /* kept for the whole session: CBC chains across messages */
-	EVP_MAC_CTX *base;          /* HMAC keyed and never fed: the per-message starting point */
-	EVP_MAC_CTX *cumulative;    /* HMAC fed with every ciphertext so far */
+	/*
+	 * HMAC-SHA256 kept as its two keyed hash states, so that a tag costs
+	 * three context copies into contexts allocated once, where OpenSSL 3's
+	 * EVP_MAC_CTX_dup costs about eight allocations, twice per tag.
+	 */
+	EVP_MD_CTX *ipad;           /* SHA-256 fed with key ^ ipad: the per-message starting point */
+	EVP_MD_CTX *opad;           /* SHA-256 fed with key ^ opad: the outer hash */
+	EVP_MD_CTX *cumulative;     /* ipad fed with every ciphertext so far */
+	EVP_MD_CTX *next;           /* cumulative plus the message in hand, kept if it verifies */
+	EVP_MD_CTX *scratch;        /* for finishing copies */
 	uint8_t xor_key[SUITE_MAX_KEY];
 	size_t xor_len;
 	size_t xor_pos;             /* XOR keystream position, kept across messages */
@@ -49,25 +59,36 @@ record_hmac_parse(const char *name, enum record_hmac *mode)
 	return CVPN_ERR_INVALID_ARG;
 }
 
+/* Keys HMAC-SHA256 (RFC 2104): the inner and outer hash states, and an empty transcript. */
 static int
-mac_init(const uint8_t *key, size_t key_len, EVP_MAC_CTX **out)
+mac_init(struct record *r, const uint8_t *key, size_t key_len)
 {
-	OSSL_PARAM params[2];
-	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx = NULL;
+	uint8_t pad[HMAC_BLOCK];
+	const EVP_MD *md = EVP_sha256();
+	int ret = CVPN_ERR_CRYPTO;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return CVPN_ERR_CRYPTO;
-	ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac);
-	if (ctx == NULL || !EVP_MAC_init(ctx, key, key_len, params)) {
-		EVP_MAC_CTX_free(ctx);
-		return CVPN_ERR_CRYPTO;
-	}
-	*out = ctx;
-	return 0;
+	/* Longer keys would be hashed first; no suite has one. */
+	if (key_len > sizeof(pad))
+		return CVPN_ERR_INVALID_ARG;
+	if ((r->ipad = EVP_MD_CTX_new()) == NULL || (r->opad = EVP_MD_CTX_new()) == NULL ||
+	    (r->cumulative = EVP_MD_CTX_new()) == NULL || (r->next = EVP_MD_CTX_new()) == NULL ||
+	    (r->scratch = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	memset(pad, 0x36, sizeof(pad));
+	for (size_t i = 0; i < key_len; i++)
+		pad[i] ^= key[i];
+	if (!EVP_DigestInit_ex(r->ipad, md, NULL) || !EVP_DigestUpdate(r->ipad, pad, sizeof(pad)))
+		goto out;
+	memset(pad, 0x5c, sizeof(pad));
+	for (size_t i = 0; i < key_len; i++)
+		pad[i] ^= key[i];
+	if (!EVP_DigestInit_ex(r->opad, md, NULL) || !EVP_DigestUpdate(r->opad, pad, sizeof(pad)) ||
+	    !EVP_MD_CTX_copy_ex(r->cumulative, r->ipad))
+		goto out;
+	ret = 0;
+out:
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return ret;
 }
 
 static int
@@ -116,7 +137,7 @@ record_new(const struct suite *s, unsigned bits, const uint8_t *key, size_t key_
 	case SUITE_NONE:
 		break;
 	}
-	if ((ret = mac_init(key, key_len, &r->base)) != 0 || (ret = mac_init(key, key_len, &r->cumulative)) != 0)
+	if ((ret = mac_init(r, key, key_len)) != 0)
 		goto out;
 	*out = r;
 	r = NULL;
@@ -157,49 +178,44 @@ transform(struct record *r, uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Finishes a copy of ctx (leaving ctx usable) and writes the tag as lowercase hex. */
-static int
-mac_hex(const EVP_MAC_CTX *ctx, char hex[static RECORD_TAG_LEN + 1])
-{
-	EVP_MAC_CTX *copy;
-	uint8_t md[32];
-	size_t len = 0;
-	int ok;
-
-	if ((copy = EVP_MAC_CTX_dup(ctx)) == NULL)
-		return CVPN_ERR_CRYPTO;
-	ok = EVP_MAC_final(copy, md, &len, sizeof(md)) && len == sizeof(md);
-	EVP_MAC_CTX_free(copy);
-	if (!ok)
-		return CVPN_ERR_CRYPTO;
-	text_hex(hex, md, sizeof(md));
-	return 0;
-}
-
 /*
- * Computes the tag a message with ciphertext ct would carry under one mode.
- * For the cumulative mode, *next receives the fed context to keep on success.
+ * Computes the tag a message with ciphertext ct would carry under one mode,
+ * as lowercase hex. With keep (the cumulative mode), r->next holds the
+ * transcript including ct afterwards; commit() makes it the transcript.
  */
 static int
-tag_for(const struct record *r, enum record_hmac mode, const uint8_t *ct, size_t n,
-    char hex[static RECORD_TAG_LEN + 1], EVP_MAC_CTX **next)
+tag_for(struct record *r, enum record_hmac mode, const uint8_t *ct, size_t n,
+    char hex[static RECORD_TAG_LEN + 1], bool keep)
 {
-	EVP_MAC_CTX *ctx;
-	int ret;
+	EVP_MD_CTX *inner = keep ? r->next : r->scratch;
+	uint8_t md[32];
+	unsigned len = 0;
+	int ret = CVPN_ERR_CRYPTO;
 
-	ctx = EVP_MAC_CTX_dup(mode == RECORD_HMAC_CUMULATIVE ? r->cumulative : r->base);
-	if (ctx == NULL)
-		return CVPN_ERR_CRYPTO;
-	ret = (n && !EVP_MAC_update(ctx, ct, n)) ? CVPN_ERR_CRYPTO : mac_hex(ctx, hex);
-	if (ret != 0) {
-		EVP_MAC_CTX_free(ctx);
-		return ret;
-	}
-	if (next)
-		*next = ctx;
-	else
-		EVP_MAC_CTX_free(ctx);
-	return 0;
+	if (!EVP_MD_CTX_copy_ex(inner, mode == RECORD_HMAC_CUMULATIVE ? r->cumulative : r->ipad) ||
+	    (n && !EVP_DigestUpdate(inner, ct, n)) ||
+	    (keep && !EVP_MD_CTX_copy_ex(r->scratch, inner)))
+		goto out;
+	/* H(key ^ opad || H(key ^ ipad || text)) */
+	if (!EVP_DigestFinal_ex(r->scratch, md, &len) || len != sizeof(md) ||
+	    !EVP_MD_CTX_copy_ex(r->scratch, r->opad) || !EVP_DigestUpdate(r->scratch, md, sizeof(md)) ||
+	    !EVP_DigestFinal_ex(r->scratch, md, &len) || len != sizeof(md))
+		goto out;
+	text_hex(hex, md, sizeof(md));
+	ret = 0;
+out:
+	OPENSSL_cleanse(md, sizeof(md));
+	return ret;
+}
+
+/* Makes the transcript tag_for(..., keep) computed the session's transcript. */
+static void
+commit(struct record *r)
+{
+	EVP_MD_CTX *t = r->cumulative;
+
+	r->cumulative = r->next;
+	r->next = t;
 }
 
 int
@@ -207,18 +223,17 @@ record_seal(struct record *r, const uint8_t *pt, size_t n, uint8_t *out)
 {
 	size_t ctlen = record_wire_len(n) - RECORD_TAG_LEN;
 	char hex[RECORD_TAG_LEN + 1];
-	EVP_MAC_CTX *next = NULL;
 	int ret;
 
 	memcpy(out, pt, n);
 	memset(out + n, 0, ctlen - n);
 	if ((ret = transform(r, out, ctlen)) != 0 ||
-	    (ret = tag_for(r, RECORD_HMAC_CUMULATIVE, out, ctlen, hex, &next)) != 0)
+	    (ret = tag_for(r, RECORD_HMAC_CUMULATIVE, out, ctlen, hex, true)) != 0)
 		return ret;
-	/* The cumulative context is fed in either mode, so it always holds the transcript. */
-	EVP_MAC_CTX_free(r->cumulative);
-	r->cumulative = next;
-	if (r->mode == RECORD_HMAC_PER_MESSAGE && (ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, out, ctlen, hex, NULL)) != 0)
+	/* The cumulative transcript is fed in either mode, so it always holds every message. */
+	commit(r);
+	if (r->mode == RECORD_HMAC_PER_MESSAGE &&
+	    (ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, out, ctlen, hex, false)) != 0)
 		return ret;
 	memcpy(out + ctlen, hex, RECORD_TAG_LEN);
 	r->count++;
@@ -233,18 +248,17 @@ tag_equal(const char *hex, const uint8_t *tag)
 
 /* Checks the tag against the mode in use (learning it in AUTO). 0 or CVPN_ERR_BAD_TAG. */
 static int
-verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, EVP_MAC_CTX **next,
-    enum record_hmac *learnt)
+verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, enum record_hmac *learnt)
 {
 	char cum[RECORD_TAG_LEN + 1], per[RECORD_TAG_LEN + 1];
 	bool cum_ok, per_ok = false;
 	int ret;
 
-	if ((ret = tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, next)) != 0)
+	if ((ret = tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, true)) != 0)
 		return ret;
 	cum_ok = tag_equal(cum, tag);
 	if (r->mode != RECORD_HMAC_CUMULATIVE) {
-		if ((ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, ct, ctlen, per, NULL)) != 0)
+		if ((ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, ct, ctlen, per, false)) != 0)
 			return ret;
 		per_ok = tag_equal(per, tag);
 	}
@@ -260,7 +274,6 @@ verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, EV
 int
 record_open(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_t *outlen)
 {
-	EVP_MAC_CTX *next = NULL;
 	enum record_hmac learnt;
 	size_t ctlen, start = 0, end;
 	int ret;
@@ -268,18 +281,13 @@ record_open(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_
 	if (n < RECORD_TAG_LEN || (n - RECORD_TAG_LEN) % RECORD_PAD != 0)
 		return CVPN_ERR_TRUNCATED;
 	ctlen = n - RECORD_TAG_LEN;
-	if ((ret = verify(r, wire, ctlen, wire + ctlen, &next, &learnt)) != 0) {
-		EVP_MAC_CTX_free(next);
+	if ((ret = verify(r, wire, ctlen, wire + ctlen, &learnt)) != 0)
 		return ret;
-	}
 	/* Only verified bytes reach the cipher. */
 	memcpy(out, wire, ctlen);
-	if ((ret = transform(r, out, ctlen)) != 0) {
-		EVP_MAC_CTX_free(next);
+	if ((ret = transform(r, out, ctlen)) != 0)
 		return ret;
-	}
-	EVP_MAC_CTX_free(r->cumulative);
-	r->cumulative = next;
+	commit(r);
 	r->mode = learnt;
 	r->count++;
 	/* Strip NULs at both ends: that also reads left-padded messages. */
@@ -306,8 +314,12 @@ record_free(struct record *r)
 	if (r == NULL)
 		return;
 	EVP_CIPHER_CTX_free(r->cipher);
-	EVP_MAC_CTX_free(r->base);
-	EVP_MAC_CTX_free(r->cumulative);
+	/* EVP_MD_CTX_free cleanses the hash states, which are as good as the key. */
+	EVP_MD_CTX_free(r->ipad);
+	EVP_MD_CTX_free(r->opad);
+	EVP_MD_CTX_free(r->cumulative);
+	EVP_MD_CTX_free(r->next);
+	EVP_MD_CTX_free(r->scratch);
 	OPENSSL_cleanse(r, sizeof(*r));
 	free(r);
 }
