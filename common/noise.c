@@ -92,13 +92,13 @@ out:
 	return r;
 }
 
-int
-noise_dh(const uint8_t priv[static NOISE_DH_LEN], const uint8_t pub[static NOISE_DH_LEN],
-    uint8_t out[static NOISE_DH_LEN])
+/* DH(key, pub) with a key already imported: importing a private key costs a scalar multiplication. */
+static int
+dh_with(EVP_PKEY *key, const uint8_t pub[static NOISE_DH_LEN], uint8_t out[static NOISE_DH_LEN])
 {
 	static const uint8_t zero[NOISE_DH_LEN];
 	uint8_t secret[NOISE_DH_LEN];
-	EVP_PKEY *key = NULL, *peer = NULL;
+	EVP_PKEY *peer = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	size_t len = sizeof(secret);
 	int r = CVPN_ERR_CRYPTO;
@@ -106,8 +106,7 @@ noise_dh(const uint8_t priv[static NOISE_DH_LEN], const uint8_t pub[static NOISE
 	/* libcrypto fails on these too, but with no reason a caller could tell apart. */
 	if (is_low_order(pub))
 		return CVPN_ERR_DH_ZERO;
-	if ((key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, NOISE_DH_LEN)) == NULL ||
-	    (peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, NOISE_DH_LEN)) == NULL ||
+	if ((peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, NOISE_DH_LEN)) == NULL ||
 	    (ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
 	    EVP_PKEY_derive_set_peer(ctx, peer) <= 0 || EVP_PKEY_derive(ctx, secret, &len) <= 0 ||
 	    len != sizeof(secret))
@@ -123,6 +122,21 @@ out:
 	OPENSSL_cleanse(secret, sizeof(secret));
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer);
+	return r;
+}
+
+int
+noise_dh(const uint8_t priv[static NOISE_DH_LEN], const uint8_t pub[static NOISE_DH_LEN],
+    uint8_t out[static NOISE_DH_LEN])
+{
+	EVP_PKEY *key;
+	int r;
+
+	if (is_low_order(pub))
+		return CVPN_ERR_DH_ZERO;
+	if ((key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, NOISE_DH_LEN)) == NULL)
+		return CVPN_ERR_CRYPTO;
+	r = dh_with(key, pub, out);
 	EVP_PKEY_free(key);
 	return r;
 }
@@ -493,8 +507,9 @@ noise_cipher_free(struct noise_cipher *cs)
 
 /* ---- SymmetricState and HandshakeState ---- */
 
+/* A key pair imported once: every DH of the handshake reuses pkey. */
 struct keypair {
-	uint8_t priv[NOISE_DH_LEN];
+	EVP_PKEY *pkey;
 	uint8_t pub[NOISE_DH_LEN];
 	bool set;
 };
@@ -579,18 +594,35 @@ decrypt_and_hash(struct noise_handshake *hs, const uint8_t *ct, size_t n, uint8_
 	return cs_decrypt(&hs->cs, h, sizeof(h), ct, n, out);
 }
 
+/* Fills kp from pkey (taking it over). */
+static int
+take_keypair(struct keypair *kp, EVP_PKEY *pkey)
+{
+	size_t len = NOISE_DH_LEN;
+
+	if (pkey == NULL)
+		return CVPN_ERR_CRYPTO;
+	if (!EVP_PKEY_get_raw_public_key(pkey, kp->pub, &len) || len != NOISE_DH_LEN) {
+		EVP_PKEY_free(pkey);
+		return CVPN_ERR_CRYPTO;
+	}
+	kp->pkey = pkey;
+	kp->set = true;
+	return 0;
+}
+
 static int
 set_keypair(struct keypair *kp, const uint8_t priv[static NOISE_DH_LEN])
 {
-	int r;
+	return take_keypair(kp, EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, NOISE_DH_LEN));
+}
 
-	memcpy(kp->priv, priv, NOISE_DH_LEN);
-	if ((r = noise_public_key(kp->priv, kp->pub)) != 0) {
-		OPENSSL_cleanse(kp, sizeof(*kp));
-		return r;
-	}
-	kp->set = true;
-	return 0;
+/* Frees the key (EVP_PKEY_free cleanses it) and forgets the pair. */
+static void
+clear_keypair(struct keypair *kp)
+{
+	EVP_PKEY_free(kp->pkey);
+	OPENSSL_cleanse(kp, sizeof(*kp));
 }
 
 /* InitializeSymmetric(name), MixHash(prologue), the pre-message, and the keys. */
@@ -714,7 +746,7 @@ dh_token(struct noise_handshake *hs, enum token tok)
 
 	if (!local->set || !(remote_e ? hs->has_re : hs->has_rs))
 		return CVPN_ERR_INTERNAL;
-	if ((r = noise_dh(local->priv, remote, out)) == 0)
+	if ((r = dh_with(local->pkey, remote, out)) == 0)
 		r = mix_key(hs, out, sizeof(out));
 	OPENSSL_cleanse(out, sizeof(out));
 	return r;
@@ -727,8 +759,8 @@ wipe(struct noise_handshake *hs)
 	aead_free(hs->cs.k);
 	hs->cs.k = NULL;
 	OPENSSL_cleanse(hs->ck, sizeof(hs->ck));
-	OPENSSL_cleanse(&hs->s, sizeof(hs->s));
-	OPENSSL_cleanse(&hs->e, sizeof(hs->e));
+	clear_keypair(&hs->s);
+	clear_keypair(&hs->e);
 	OPENSSL_cleanse(hs->psk, sizeof(hs->psk));
 }
 
@@ -741,11 +773,8 @@ write_token(struct noise_handshake *hs, enum token tok, uint8_t *out, size_t *po
 
 	switch (tok) {
 	case TOK_E:
-		if (!hs->e.set) {
-			if ((r = noise_keypair_generate(hs->e.priv, hs->e.pub)) != 0)
-				return r;
-			hs->e.set = true;
-		}
+		if (!hs->e.set && (r = take_keypair(&hs->e, EVP_PKEY_Q_keygen(NULL, NULL, "X25519"))) != 0)
+			return r;
 		memcpy(out + *pos, hs->e.pub, NOISE_DH_LEN);
 		*pos += NOISE_DH_LEN;
 		if ((r = mix_hash(hs, hs->e.pub, NOISE_DH_LEN)) != 0)
@@ -934,6 +963,8 @@ noise_handshake_free(struct noise_handshake *hs)
 	if (hs == NULL)
 		return;
 	aead_free(hs->cs.k);
+	clear_keypair(&hs->s);
+	clear_keypair(&hs->e);
 	OPENSSL_cleanse(hs, sizeof(*hs));
 	free(hs);
 }
