@@ -91,6 +91,7 @@ struct flood {
 	unsigned long opened;
 	uint64_t win_start, win_end;
 	bool closing;
+	atomic_bool *paused;
 	struct lg_flood *out;
 };
 
@@ -123,6 +124,8 @@ flood_tick(void *arg, uint64_t now)
 		f->loop->quit = true;
 		return 0;
 	}
+	if (f->paused && atomic_load(f->paused))
+		return 10000;
 	/* A connect that fails at once would spin here: wait for the next turn instead. */
 	while (f->inflight < f->concurrency && f->out->failures == failed)
 		flood_open(f);
@@ -163,10 +166,10 @@ flood_event(void *arg, struct lg_conn *c, enum lg_event ev)
 
 int
 lg_flood_run(const struct lg_setup *s, enum lg_profile profile, unsigned concurrency, unsigned verify_every,
-    atomic_bool *stop, struct lg_flood *out)
+    atomic_bool *stop, atomic_bool *paused, struct lg_flood *out)
 {
 	struct flood f = { .s = s, .profile = profile, .concurrency = concurrency, .verify_every = verify_every,
-		.out = out };
+		.paused = paused, .out = out };
 	uint64_t t0 = lg_now_us(), end;
 
 	if ((f.loop = loop_new(s, flood_event, flood_tick, &f)) == NULL)
@@ -197,7 +200,7 @@ lg_mode_handshakes(const struct lg_setup *s)
 	struct lg_json j;
 	int rc;
 
-	if (lg_flood_run(s, o->profile, o->concurrency, o->verify_every, NULL, &r) != 0)
+	if (lg_flood_run(s, o->profile, o->concurrency, o->verify_every, NULL, NULL, &r) != 0)
 		return 1;
 	lg_json_begin(&j, "handshakes");
 	lg_json_str(&j, "profile", lg_profile_name(o->profile));
@@ -594,7 +597,18 @@ lg_mode_hold(const struct lg_setup *s)
 
 /* ---- Latency: paced probes, idle and under a handshake flood ---- */
 
-enum lat_phase { LAT_SETUP, LAT_IDLE, LAT_WARM, LAT_LOADED };
+/*
+ * The flood is switched on and off every LAT_SLOT_US, and the probes' round
+ * trips are kept by the state of the flood they met, after LAT_SETTLE_US of
+ * each slot (the handshakes still in flight drain, or the flood fills up).
+ * Idle and loaded samples thus come from the same seconds of the machine,
+ * interleaved, which one idle window followed by one loaded window on a VM
+ * whose latency tail moves by 10x from one minute to the next cannot promise.
+ */
+#define LAT_SLOT_US 1300000ull
+#define LAT_SETTLE_US 300000ull
+
+enum lat_phase { LAT_SETUP, LAT_SETTLING, LAT_IDLE, LAT_LOADED };
 
 struct latency {
 	struct lg_loop *loop;
@@ -651,7 +665,7 @@ latency_event(void *arg, struct lg_conn *c, enum lg_event ev)
 		/* Spread the probes evenly over one interval. */
 		c->next_send_us = now + t->interval_us * t->ready / t->s->o->concurrency;
 		if (++t->ready == t->s->o->concurrency) {
-			t->phase = LAT_IDLE;
+			t->phase = LAT_SETTLING;
 			t->loop->quit = true;
 		}
 	} else if (ev == LG_EV_REPLY) {
@@ -668,7 +682,7 @@ latency_event(void *arg, struct lg_conn *c, enum lg_event ev)
 
 struct flood_thread {
 	const struct lg_setup *s;
-	atomic_bool stop;
+	atomic_bool stop, paused;
 	struct lg_flood result;
 	int rc;
 };
@@ -682,24 +696,45 @@ flood_main(void *arg)
 	 * No full sessions in this flood: their client-side DH would take the
 	 * load generator's core from the probes and show up as server latency.
 	 */
-	ft->rc = lg_flood_run(ft->s, ft->s->o->flood_profile, ft->s->o->flood_concurrency, 0, &ft->stop, &ft->result);
+	ft->rc = lg_flood_run(ft->s, ft->s->o->flood_profile, ft->s->o->flood_concurrency, 0, &ft->stop, &ft->paused,
+	    &ft->result);
 	return NULL;
 }
 
-/* Runs the probes for secs seconds in the given phase. Returns 0, or -1 when a probe failed. */
+/* Runs the probes for us microseconds in the given phase. Returns 0, or -1 when a probe failed. */
 static int
-latency_phase(struct latency *t, enum lat_phase phase, double secs)
+latency_phase(struct latency *t, enum lat_phase phase, uint64_t us)
 {
 	t->phase = phase;
-	lg_loop_run(t->loop, lg_now_us() + (uint64_t)(secs * US));
+	lg_loop_run(t->loop, lg_now_us() + us);
 	return t->failures ? -1 : 0;
 }
 
+/* Alternates idle and loaded slots until each kind has measured the run's duration. Returns loaded seconds. */
+static double
+latency_slots(struct latency *t, struct flood_thread *ft)
+{
+	uint64_t want = (uint64_t)(t->s->o->duration * US), measured = 0, loaded_us = 0;
+
+	while (measured < want) {
+		atomic_store(&ft->paused, true);
+		if (latency_phase(t, LAT_SETTLING, LAT_SETTLE_US) || latency_phase(t, LAT_IDLE, LAT_SLOT_US - LAT_SETTLE_US))
+			break;
+		atomic_store(&ft->paused, false);
+		if (latency_phase(t, LAT_SETTLING, LAT_SETTLE_US) ||
+		    latency_phase(t, LAT_LOADED, LAT_SLOT_US - LAT_SETTLE_US))
+			break;
+		loaded_us += LAT_SLOT_US;
+		measured += LAT_SLOT_US - LAT_SETTLE_US;
+	}
+	return loaded_us / US;
+}
+
 static void
-latency_report(struct latency *t, const struct flood_thread *ft)
+latency_report(struct latency *t, const struct flood_thread *ft, double loaded_s)
 {
 	double idle99 = lg_samples_pct(&t->idle, 99), loaded99 = lg_samples_pct(&t->loaded, 99);
-	const struct lg_flood *f = &ft->result;
+	double rate = loaded_s > 0 ? ft->result.handshakes / loaded_s : 0;
 	struct lg_json j;
 
 	lg_json_begin(&j, "latency");
@@ -714,14 +749,14 @@ latency_report(struct latency *t, const struct flood_thread *ft)
 	lg_json_num(&j, "loaded_p99_us", loaded99);
 	lg_json_num(&j, "loaded_max_us", lg_samples_pct(&t->loaded, 100));
 	lg_json_num(&j, "p99_ratio", idle99 > 0 ? loaded99 / idle99 : 0);
-	lg_json_num(&j, "flood_per_s", f->seconds > 0 ? f->handshakes / f->seconds : 0);
-	lg_json_int(&j, "flood_failures", (long long)f->failures);
+	lg_json_num(&j, "flood_per_s", rate);
+	lg_json_int(&j, "flood_failures", (long long)ft->result.failures);
 	lg_json_int(&j, "failures", (long long)t->failures);
 	if (t->error)
 		lg_json_str(&j, "error", t->error);
 	lg_json_end(&j);
 	fprintf(stderr, "loadgen: latency p99 idle %.0f us, under %.1f handshakes/s %.0f us (x%.2f)\n", idle99,
-	    f->seconds > 0 ? f->handshakes / f->seconds : 0, loaded99, idle99 > 0 ? loaded99 / idle99 : 0);
+	    rate, loaded99, idle99 > 0 ? loaded99 / idle99 : 0);
 }
 
 int
@@ -729,20 +764,20 @@ lg_mode_latency(const struct lg_setup *s)
 {
 	struct latency t = { .s = s, .interval_us = 1000000 / s->o->rate };
 	struct flood_thread ft = { .s = s };
+	double loaded_s = 0;
 	pthread_t th;
 	int rc = 1;
 
 	if ((t.loop = loop_new(s, latency_event, latency_tick, &t)) == NULL)
 		return 1;
 	lg_loop_run(t.loop, lg_now_us() + SETUP_BUDGET_US);
-	if (t.phase == LAT_IDLE && latency_phase(&t, LAT_IDLE, s->o->duration) == 0) {
+	if (t.phase == LAT_SETTLING) {
 		atomic_init(&ft.stop, false);
+		atomic_init(&ft.paused, true);
 		if (pthread_create(&th, NULL, flood_main, &ft) != 0) {
 			t.error = "cannot start the flood thread";
 		} else {
-			/* The flood's own warm-up matches this one, so both windows line up. */
-			if (latency_phase(&t, LAT_WARM, s->o->warmup) == 0)
-				latency_phase(&t, LAT_LOADED, s->o->duration);
+			loaded_s = latency_slots(&t, &ft);
 			atomic_store(&ft.stop, true);
 			pthread_join(th, NULL);
 			rc = t.failures == 0 && ft.rc == 0 && t.loaded.n > 0 && t.idle.n > 0 ? 0 : 1;
@@ -750,7 +785,7 @@ lg_mode_latency(const struct lg_setup *s)
 	} else if (t.error == NULL) {
 		t.error = "the probe sessions did not start";
 	}
-	latency_report(&t, &ft);
+	latency_report(&t, &ft, loaded_s);
 	lg_samples_free(&t.idle);
 	lg_samples_free(&t.loaded);
 	lg_samples_free(&ft.result.times);

@@ -39,7 +39,7 @@ static const struct mode {
 	{ "rtt", lg_mode_rtt, 1, "round trips per second on one connection, -s bytes a message" },
 	{ "throughput", lg_mode_throughput, 100, "messages per second over -c clients, one message in flight each" },
 	{ "hold", lg_mode_hold, 64, "open -n sessions, check each answers, report the server's RSS per session" },
-	{ "latency", lg_mode_latency, 4, "p50/p99 of -c paced sessions, idle and while a thread floods handshakes" },
+	{ "latency", lg_mode_latency, 4, "p50/p99 of -c paced sessions, in slots that alternate idle and under a handshake flood" },
 };
 
 static void

@@ -215,11 +215,12 @@ struct lg_flood {
 /*
  * Keeps `concurrency` handshakes of `profile` in flight until the window
  * [start + warmup, start + duration) ends or *stop is set (stop may be NULL);
- * with verify_every N > 0, every Nth lab session is a full one that sends a
- * message. Returns 0, or -1 when the loop itself failed.
+ * while *paused is set (paused may be NULL) it starts none and lets those in
+ * flight finish. With verify_every N > 0, every Nth lab session is a full one
+ * that sends a message. Returns 0, or -1 when the loop itself failed.
  */
 int lg_flood_run(const struct lg_setup *s, enum lg_profile profile, unsigned concurrency, unsigned verify_every,
-    atomic_bool *stop, struct lg_flood *out);
+    atomic_bool *stop, atomic_bool *paused, struct lg_flood *out);
 
 /* The modes: each prints one JSON line and returns an exit status. */
 int lg_mode_handshakes(const struct lg_setup *s);
