@@ -550,14 +550,16 @@ format_address(const struct sockaddr_storage *ss, char *out, size_t len, char *h
 		snprintf(host, hostlen, "%s", shown);
 }
 
-static void
+/* The peer's address; returns 0, or a uv error when the peer is gone already. */
+static int
 peer_name(uv_tcp_t *tcp, char *out, size_t len, char *host, size_t hostlen)
 {
 	struct sockaddr_storage ss = { 0 };
-	int sslen = sizeof(ss);
+	int sslen = sizeof(ss), r;
 
-	uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen);
+	r = uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen);
 	format_address(&ss, out, len, host, hostlen);
+	return r;
 }
 
 static void
@@ -664,7 +666,17 @@ on_connection(uv_stream_t *listener, int status)
 		conn_close(c, uv_strerror(r));
 		return;
 	}
-	peer_name(&c->tcp, c->peer, sizeof(c->peer), c->source, sizeof(c->source));
+	if ((r = peer_name(&c->tcp, c->peer, sizeof(c->peer), c->source, sizeof(c->source))) < 0) {
+		/*
+		 * Reset before we looked: there is no address to name or to hold
+		 * against anyone, so no penalty either (one shared "?" source
+		 * would let one peer's resets lock out every other).
+		 */
+		snprintf(c->peer, sizeof(c->peer), "(gone)");
+		c->source[0] = '\0';
+		conn_close(c, "the client reset the connection before it was read");
+		return;
+	}
 	local_name(&c->tcp, c->local, sizeof(c->local));
 	if (limits_blocked(s->limits, c->source, uv_now(s->loop), &wait)) {
 		/* Cheap to refuse: no engine work has happened for it yet. */

@@ -11,7 +11,8 @@
 #  - the server SIGKILLed with clients connected: each client says so at once
 #    with its documented exit status, and the port can be bound again at once;
 #  - descriptor exhaustion: under `ulimit -n 64`, 100 connections are refused
-#    or shed without a crash or a busy loop, and the server recovers.
+#    or shed without a crash or a busy loop, and the server recovers;
+#  - peers that reset before the server looked at them: logged as gone, no penalty.
 # Runtime: about 35 s on the 2-core CI machine (45 s on the ASan+UBSan build).
 . tests/lib.sh
 
@@ -328,4 +329,23 @@ for variant in clamp emfile; do
 	exec 3>&-
 	check "$variant: server exits 0" stop_server
 done
+
+# 6. Peers that reset before the server even looked at them: they have no
+# address, so they are logged as gone and earn no per-source penalty (one
+# shared unknown source would let them lock everyone else out).
+start_server gone -c 'AES:256' --psk "$TMP/psk" --max-failures 2 || { not_ok "server starts"; finish; }
+kill -STOP "$SPID"
+python3 - "$PORT" <<'PYEOF'
+import socket, struct, sys
+for _ in range(5):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+PYEOF
+kill -CONT "$SPID"
+check "resets before accept: logged as gone" wait_for "$SLOG" 'Closing (gone): the client reset the connection before it was read' 5
+check "resets before accept: no penalty" sh -c "! grep -q Penalty '$SLOG'"
+client --psk "$TMP/psk" -m after >"$TMP/out" 2>&1
+check "a client is served after them" grep -qx 'Server says: retfa' "$TMP/out"
+check "server exits 0" stop_server
 finish
