@@ -224,7 +224,7 @@ engine_start(struct engine *e)
 int
 engine_feed(struct engine *e, const uint8_t *p, size_t n)
 {
-	size_t limit;
+	size_t limit, cap, take;
 	int r;
 
 	if (e->state == FAILED)
@@ -232,11 +232,25 @@ engine_feed(struct engine *e, const uint8_t *p, size_t n)
 	/*
 	 * Cap what one peer can make us hold: two of the largest messages it may
 	 * send (a handshake message, whatever --max-message says, or a data message).
+	 * Input is taken in pieces that fit, each run before the next, so that a
+	 * peer may pipeline any number of whole messages into one read; only a
+	 * peer that sends past the cap while we cannot consume (a message still
+	 * incomplete, or a key exchange in progress) is refused.
 	 */
 	limit = e->cfg.max_message > HANDSHAKE_MAX ? e->cfg.max_message : HANDSHAKE_MAX;
-	if ((r = buf_append(&e->in, p, n, 2 * limit + REPLY_SLACK)) != 0)
-		return engine_fail(e, r);
-	return run(e);
+	cap = 2 * limit + REPLY_SLACK;
+	for (;;) {
+		take = cap > e->in.len ? cap - e->in.len : 0;
+		if (take > n)
+			take = n;
+		if (take == 0 && n > 0)
+			return engine_fail(e, CVPN_ERR_TOO_LONG);
+		if ((r = buf_append(&e->in, p, take, cap)) != 0 || (r = run(e)) != 0)
+			return engine_fail(e, r);
+		if ((n -= take) == 0)
+			return 0;
+		p += take; /* not before: p may be NULL when n is 0 */
+	}
 }
 
 int

@@ -462,12 +462,17 @@ class Session:
         header = struct.pack(">H", len(plaintext) + TAG_LEN)
         return header + self.tx.encrypt(header, plaintext)
 
-    def send(self, rtype, payload=b""):
-        """Send one record, preceded by REKEY (and a rekey) when one is due."""
+    def frames(self, rtype, payload=b""):
+        """Return the wire bytes of one record, preceded by REKEY (and a rekey) when one is due."""
+        rekey = b""
         if self.tx.rekey_due(self.rekey_after):
-            self.wire.send(self.seal(REKEY))
+            rekey = self.seal(REKEY)
             self.tx.rekey()
-        self.wire.send(self.seal(rtype, payload))
+        return rekey + self.seal(rtype, payload)
+
+    def send(self, rtype, payload=b""):
+        """Send one record (see ``frames``)."""
+        self.wire.send(self.frames(rtype, payload))
 
     def read_record(self):
         """Read, authenticate and decode one record; return (type, payload)."""
@@ -699,6 +704,18 @@ def client_handshake(wire, cfg):
 def exchange(session, text, on_reply):
     """Send one DATA record and check the REPLY; call on_reply with its text."""
     session.send(DATA, text.encode("utf-8"))
+    check_reply(session, text, on_reply)
+
+
+def exchange_pipelined(session, messages, on_reply):
+    """Send every DATA record in one write, then check the REPLYs in order."""
+    session.wire.send(b"".join(session.frames(DATA, text.encode("utf-8")) for text in messages))
+    for text in messages:
+        check_reply(session, text, on_reply)
+
+
+def check_reply(session, text, on_reply):
+    """Read the REPLY to ``text`` and check it; call on_reply with its text."""
     rtype, payload = session.receive()
     if rtype == ERROR:
         raise PeerError("the server refused the message (ERROR)")
@@ -718,14 +735,20 @@ def finish(session):
         raise PeerError(f"unexpected {TYPE_NAMES[rtype]} record instead of CLOSE")
 
 
-def run_session(host, port, cfg, messages, on_start, on_reply):
-    """Connect, handshake, exchange ``messages`` and close; raise PeerError on any failure."""
+def run_session(host, port, cfg, messages, on_start, on_reply, pipeline=False):
+    """Connect, handshake, exchange ``messages`` and close; raise PeerError on any failure.
+
+    With ``pipeline`` every message goes out in one write before any reply is read.
+    """
     wire = connect(host, port, cfg.timeout)
     with wire.sock:
         session, name = client_handshake(wire, cfg)
         on_start(f"Using {name}")
-        for text in messages:
-            exchange(session, text, on_reply)
+        if pipeline:
+            exchange_pipelined(session, messages, on_reply)
+        else:
+            for text in messages:
+                exchange(session, text, on_reply)
         finish(session)
 
 
@@ -762,7 +785,8 @@ def run_client(args):
     """client sub-command."""
     cfg = client_config(args)
     messages = args.messages if args.messages is not None else stdin_messages()
-    run_session(args.host, args.port, cfg, messages, say, lambda text: say(printable(text)))
+    run_session(args.host, args.port, cfg, messages, say, lambda text: say(printable(text)),
+                pipeline=args.pipeline)
     return 0
 
 
@@ -1234,6 +1258,8 @@ def build_parser():
     add_client_side(client)
     client.add_argument("-m", "--message", dest="messages", action="extend", nargs="+",
                         metavar="MSG", help="messages to send (default: lines of stdin)")
+    client.add_argument("--pipeline", action="store_true",
+                        help="send every message in one write before reading any reply")
 
     attack = commands.add_parser(
         "attack", help="misbehave; exit 0 if the server refuses",

@@ -31,6 +31,15 @@ for suite in ChaChaPoly AESGCM; do
 	$PEER client --port "$PORT" --psk "$TMP/psk" --suites $suite -m hello >"$TMP/out" 2>&1; rc=$?
 	check "securepeer -> cvpn-server, psk mode, $suite" sh -c "[ $rc -eq 0 ] && grep -qx 'Server says: olleh' '$TMP/out'"
 done
+# Twenty 4000-byte messages in one write: more than the server holds at once
+# (two messages), so it must take the read in pieces, answering each in order.
+big=$(head -c 4000 /dev/zero | tr '\0' 'x')
+set --
+for i in 0 1 2 3 4 5 6 7 8 9 a b c d e f g h i j; do set -- "$@" -m "$i$big"; done
+$PEER client --port "$PORT" --psk "$TMP/psk" --pipeline "$@" >"$TMP/out" 2>&1; rc=$?
+check "securepeer -> cvpn-server: 20 pipelined 4000-byte messages all answered, in order" \
+	sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^Server says: x*[0-9a-j]\$' '$TMP/out') -eq 20 ]"
+set --
 stop_server
 
 # cvpn-client -> securepeer server
