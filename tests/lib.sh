@@ -63,12 +63,16 @@ start_server() {
 	PORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$SLOG" | head -n 1)
 }
 
+# alive PID: PID runs. `kill -0` is not enough: it also succeeds on a child
+# that has exited and that the shell has not waited for yet (a zombie).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 # stop_server: SIGTERM, then waits (bounded) for a clean exit; returns its status.
 stop_server() {
 	kill -TERM "$SPID" 2>/dev/null
 	i=0
-	while kill -0 "$SPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	if kill -0 "$SPID" 2>/dev/null; then kill -KILL "$SPID"; wait "$SPID" 2>/dev/null; return 1; fi
+	while alive "$SPID" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	if alive "$SPID"; then kill -KILL "$SPID"; wait "$SPID" 2>/dev/null; return 1; fi
 	wait "$SPID"
 }
 

@@ -119,6 +119,6 @@ check "latency: idle and loaded samples and percentiles > 0" json_ok "$TMP/laten
 sleep 0.3
 check "server: no session was truncated or reset by the load generator" \
 	sh -c "! grep -E 'truncated|reset by peer' '$SLOG'"
-check "server still running" kill -0 "$SPID"
+check "server still running" alive "$SPID"
 stop_server
 finish

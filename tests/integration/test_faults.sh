@@ -20,8 +20,6 @@ POINT="$PY tests/integration/abort_load.py point"
 umask 077
 "$CLIENT" genkey >"$TMP/psk"
 
-# alive PID: PID runs (kill -0 also succeeds on a zombie that was not waited for).
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 # exited PID SECONDS: waits (bounded) until PID has exited.
 exited() {
 	i=0
@@ -330,7 +328,7 @@ for variant in clamp emfile; do
 	check "$variant: server exits 0" stop_server
 done
 
-# 6. Peers that reset before the server even looked at them: they have no
+# 7. Peers that reset before the server even looked at them: they have no
 # address, so they are logged as gone and earn no per-source penalty (one
 # shared unknown source would let them lock everyone else out).
 start_server gone -c 'AES:256' --psk "$TMP/psk" --max-failures 2 || { not_ok "server starts"; finish; }

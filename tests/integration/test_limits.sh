@@ -32,7 +32,7 @@ sleep 0.3
 client -m x >"$TMP/out" 2>&1; rc=$?
 check "--max-handshakes: refused client is told at once (exit 78)" [ $rc -eq 78 ]
 check "--max-handshakes: refusal logged" grep -q 'Refusing 127.0.0.1:[0-9]*: too many handshakes in progress' "$SLOG"
-check "--max-handshakes: silent client dropped at the deadline or kept" kill -0 "$SPID"
+check "--max-handshakes: silent client dropped at the deadline or kept" alive "$SPID"
 
 # Several clients at once: lines carry ids; --max-clients refuses the 4th.
 sleep 3 # the silent connection leaves
@@ -58,7 +58,7 @@ check "--max-clients: refusal logged" grep -q 'Refusing 127.0.0.1:[0-9]*: too ma
 
 # SIGINT with three clients connected: clean exit, each client told at once.
 kill -INT "$SPID"
-i=0; while kill -0 "$SPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+i=0; while alive "$SPID" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 wait "$SPID"; rc=$?
 check "SIGINT: server exits 0" [ $rc -eq 0 ]
 check "SIGINT: shutdown logged" grep -q '^Shutting down (SIGINT), closing 3 clients$' "$SLOG"

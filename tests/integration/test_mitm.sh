@@ -27,8 +27,8 @@ start_mitm() {
 stop_mitm() {
 	kill -TERM "$MPID" 2>/dev/null
 	i=0
-	while kill -0 "$MPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	if kill -0 "$MPID" 2>/dev/null; then kill -KILL "$MPID"; wait "$MPID" 2>/dev/null; return 1; fi
+	while alive "$MPID" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	if alive "$MPID"; then kill -KILL "$MPID"; wait "$MPID" 2>/dev/null; return 1; fi
 	wait "$MPID"
 }
 

@@ -75,6 +75,6 @@ check "pipelined: sentinel still served" sentinel_ping
 
 check "no unverified plaintext was logged" sh -c "! grep -q 'Received: second' '$SLOG'"
 exec 3>&-
-check "server still up after every case" kill -0 "$SPID"
+check "server still up after every case" alive "$SPID"
 check "server exits 0 on SIGTERM" stop_server
 finish

@@ -46,8 +46,8 @@ SPUB=$("$REAL_CLIENT" pubkey <"$TMP/server.key")
 vg_stop() {
 	kill -TERM "$SPID" 2>/dev/null
 	i=0
-	while kill -0 "$SPID" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-	if kill -0 "$SPID" 2>/dev/null; then kill -KILL "$SPID"; wait "$SPID" 2>/dev/null; return 1; fi
+	while alive "$SPID" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	if alive "$SPID"; then kill -KILL "$SPID"; wait "$SPID" 2>/dev/null; return 1; fi
 	wait "$SPID"
 }
 # vg_client NAME WANT ARGS...: runs cvpn-client (under valgrind) against PORT; ok when it exits WANT.
