@@ -144,7 +144,7 @@ PUB=$("$CLIENT" pubkey <"$TMP/server.key") || { log "bench: cannot make a server
 start_server() {
 	SPORT=$(free_port) || return 1
 	taskset -c $SCPU timeout 1800 "$SERVER" -q -l 127.0.0.1 -p "$SPORT" --key "$TMP/server.key" \
-		--max-clients 12000 --max-handshakes 4096 --max-failures 1000000 --idle-timeout 1200 \
+		--max-clients 12000 --max-handshakes 4096 --max-source-handshakes 4096 --max-failures 1000000 --idle-timeout 1200 \
 		>"$TMP/$1.server.log" 2>&1 &
 	SPID=$!
 	PIDS="$PIDS $SPID"

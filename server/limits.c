@@ -16,6 +16,7 @@ struct entry {
 	uint64_t blocked_until;
 	uint64_t penalty_ms;     /* the next penalty's length */
 	uint64_t last_seen;
+	unsigned pending;        /* handshakes in progress: pins the entry */
 };
 
 struct limits {
@@ -45,7 +46,8 @@ hash(const char *s)
 
 /*
  * The entry of source, or the slot to take for it (an empty one, else the
- * least recently seen among the probed slots). create false: NULL if absent.
+ * least recently seen among the probed slots that no handshake pins).
+ * NULL if absent and create is false, or if every probed slot is pinned.
  */
 static struct entry *
 find(struct limits *l, const char *source, bool create)
@@ -61,13 +63,14 @@ find(struct limits *l, const char *source, bool create)
 		if (e->source[0] == '\0') {
 			if (empty == NULL)
 				empty = e;
-		} else if (oldest == NULL || e->last_seen < oldest->last_seen) {
+		} else if (e->pending == 0 && (oldest == NULL || e->last_seen < oldest->last_seen)) {
 			oldest = e;
 		}
 	}
 	if (!create)
 		return NULL;
-	victim = empty ? empty : oldest;
+	if ((victim = empty ? empty : oldest) == NULL)
+		return NULL;
 	memset(victim, 0, sizeof(*victim));
 	strncpy(victim->source, source, SOURCE_MAX - 1);
 	return victim;
@@ -85,10 +88,35 @@ limits_blocked(struct limits *l, const char *source, uint64_t now, uint64_t *wai
 }
 
 bool
+limits_start(struct limits *l, const char *source, uint64_t now)
+{
+	struct entry *e;
+
+	if (l->cfg.max_pending == 0)
+		return true;
+	if ((e = find(l, source, true)) == NULL || e->pending >= l->cfg.max_pending)
+		return false;
+	e->pending++;
+	e->last_seen = now;
+	return true;
+}
+
+void
+limits_end(struct limits *l, const char *source)
+{
+	struct entry *e;
+
+	if (l->cfg.max_pending != 0 && (e = find(l, source, false)) != NULL && e->pending > 0)
+		e->pending--;
+}
+
+bool
 limits_failure(struct limits *l, const char *source, uint64_t now)
 {
 	struct entry *e = find(l, source, true);
 
+	if (e == NULL)
+		return false; /* every slot it could take is pinned: no room to count */
 	e->last_seen = now;
 	if (e->penalty_ms == 0)
 		e->penalty_ms = l->cfg.penalty_ms;

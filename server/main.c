@@ -21,7 +21,8 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
-	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY,
+	OPT_MAX_SOURCE_HANDSHAKES
 };
 
 static const struct opt options[] = {
@@ -45,6 +46,7 @@ static const struct opt options[] = {
 	{ "max-message", OPT_MAX_MESSAGE, "BYTES", "largest data message on the wire (default 4096)" },
 	{ "max-clients", OPT_MAX_CLIENTS, "N", "connections served at once (default 1024)" },
 	{ "max-handshakes", OPT_MAX_HANDSHAKES, "N", "connections still in the handshake at once (default 64)" },
+	{ "max-source-handshakes", OPT_MAX_SOURCE_HANDSHAKES, "N", "connections in the handshake at once from one address (default 4)" },
 	{ "max-failures", OPT_MAX_FAILURES, "N", "failed handshakes per address in 60 s before a 30 s ban, doubling (default 5)" },
 	{ "keylog", OPT_KEYLOG, "FILE", "append session keys for Wireshark to FILE (default $CVPN_KEYLOGFILE)" },
 	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
@@ -160,11 +162,12 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 		break;
 	case OPT_MAX_CLIENTS:
 	case OPT_MAX_HANDSHAKES:
+	case OPT_MAX_SOURCE_HANDSHAKES:
 	case OPT_MAX_FAILURES:
 		if (opt_uint(arg, 1, 1000000, &v) != 0)
 			return bad_usage("invalid limit '%s' (expected 1-1000000)", arg);
 		*(key == OPT_MAX_CLIENTS ? &cfg->max_clients : key == OPT_MAX_HANDSHAKES ? &cfg->max_handshakes :
-		    &cfg->limits.max_failures) = (unsigned)v;
+		    key == OPT_MAX_SOURCE_HANDSHAKES ? &cfg->limits.max_pending : &cfg->limits.max_failures) = (unsigned)v;
 		break;
 	case 'q': cfg->verbosity = -1; break;
 	case 'v': cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
@@ -269,7 +272,8 @@ main(int argc, char **argv)
 		.rekey_ms = 600000,
 		.max_clients = 1024,
 		.max_handshakes = 64,
-		.limits = { .max_failures = 5, .window_ms = 60000, .penalty_ms = 30000, .max_penalty_ms = 600000 },
+		.limits = { .max_failures = 5, .window_ms = 60000, .penalty_ms = 30000, .max_penalty_ms = 600000,
+		    .max_pending = 4 },
 	};
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1];

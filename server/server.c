@@ -47,6 +47,7 @@ struct conn {
 	bool established;
 	bool shutting_down;     /* the session ended cleanly: flushing, then closing */
 	bool refused;           /* closed at accept: its refusal was logged already */
+	bool source_slot;       /* holds one of its source's handshake slots (limits_start) */
 	bool failed;            /* failed and logged; closing once its last bytes are out */
 };
 
@@ -116,6 +117,16 @@ describe_cb(void *arg, const char *line)
 
 /* ---- Connection lifecycle ---- */
 
+/* The connection's handshake is over, either way: its global and per-source slots are free again. */
+static void
+handshake_over(struct conn *c)
+{
+	c->srv->nhandshakes--;
+	if (c->source_slot)
+		limits_end(c->srv->limits, c->source);
+	c->source_slot = false;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -129,7 +140,7 @@ conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	s->nconns--;
 	if (!c->established)
-		s->nhandshakes--;
+		handshake_over(c);
 	engine_free(c->engine);
 	free(c);
 }
@@ -331,7 +342,7 @@ conn_progress(struct conn *c)
 	if (!c->established && engine_established(c->engine)) {
 		c->established = true;
 		c->last_rekey = uv_now(c->srv->loop);
-		c->srv->nhandshakes--;
+		handshake_over(c);
 	}
 	if (engine_needs_work(c->engine)) {
 		/*
@@ -641,6 +652,16 @@ conn_new(struct server *s)
 	return c;
 }
 
+/* Closes a connection refused at accept, whose refusal is logged already; it was no handshake. */
+static void
+conn_refused(struct conn *c)
+{
+	c->refused = true;
+	c->established = true;
+	handshake_over(c);
+	conn_close(c, NULL);
+}
+
 static void
 on_connection(uv_stream_t *listener, int status)
 {
@@ -678,16 +699,20 @@ on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	local_name(&c->tcp, c->local, sizeof(c->local));
+	/* Cheap to refuse: no engine work has happened for it yet. */
 	if (limits_blocked(s->limits, c->source, uv_now(s->loop), &wait)) {
-		/* Cheap to refuse: no engine work has happened for it yet. */
 		fprintf(stderr, "Refusing %s: too many failed handshakes from %s (%lu s left)\n", c->peer, c->source,
 		    (unsigned long)(wait + 999) / 1000);
-		c->refused = true;
-		c->established = true; /* not a handshake: do not count it */
-		s->nhandshakes--;
-		conn_close(c, NULL);
+		conn_refused(c);
 		return;
 	}
+	if (!limits_start(s->limits, c->source, uv_now(s->loop))) {
+		fprintf(stderr, "Refusing %s: too many handshakes in progress from %s (--max-source-handshakes)\n",
+		    c->peer, c->source);
+		conn_refused(c);
+		return;
+	}
+	c->source_slot = true;
 	uv_tcp_nodelay(&c->tcp, 1);
 	log_conn(c, "New client: %s", c->peer);
 	if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {

@@ -24,7 +24,7 @@ struct server_config {
 	unsigned max_handshakes;
 	int verbosity;                 /* -1 quiet, 0 session log, 1+ protocol values */
 	struct keylog *keylog;         /* session keys for Wireshark, or NULL */
-	struct limits_config limits;   /* per-source penalties for failed handshakes */
+	struct limits_config limits;   /* per-source handshakes in progress and penalties for failed ones */
 };
 
 /* Runs the server until SIGINT or SIGTERM. Returns 0, or a negative libuv error after printing why. */

@@ -6,11 +6,15 @@
 #    0.2 s: every reply arrives, in order, each round trip under 2 s; the server
 #    stays up; the per-source penalty (--max-failures 5) engages for the
 #    attacking addresses and never for the sentinels' address;
+#  - a concentrated attack (64 connections at a time from 4 addresses, 32
+#    handshake slots, no penalties): the per-source cap (--max-source-handshakes
+#    4) keeps the attackers to 16 slots, so every new session from 127.0.0.1
+#    during it is served;
 #  - no drift: the server's descriptors return exactly, and its RSS to within
 #    1 MiB, to their baseline after 10,000 aborted handshakes (partial
 #    proposals and hellos, garbage, empty; closed or reset; 100 of them after
 #    the server's Diffie-Hellman).
-# Runtime: about 30 s on the 2-core CI machine.
+# Runtime: about 45 s on the 2-core CI machine.
 . tests/lib.sh
 
 LOAD="$PY tests/integration/abort_load.py"
@@ -56,7 +60,7 @@ in_order() {
 }
 
 # 1. Hostile load.
-start_server hostile -c 'AES:256' --psk "$TMP/psk" --max-failures 5 --handshake-timeout 3 ||
+start_server hostile -c 'AES:256' --psk "$TMP/psk" --max-failures 5 --max-source-handshakes 4 --handshake-timeout 3 ||
 	{ not_ok "server starts"; finish; }
 sentinel_start
 check "sentinels connected" ping
@@ -97,7 +101,40 @@ check "a new session after the load" grep -qx 'Server says: retfa' "$TMP/out"
 exec 3>&- 4>&-
 check "hostile-load server exits 0 on SIGTERM" stop_server
 
-# 2. Drift: 10,000 aborted handshakes. Baseline after a warm-up of the same mix
+# 2. A concentrated attack: 64 connections at a time, silent, half-open or
+# garbage, from 4 addresses, against 32 handshake slots, with no penalties
+# (--max-failures lifted), so that only the per-source cap stands in the way:
+# at most 4 handshakes each, so the attackers never hold more than 16 slots.
+# Meanwhile 20 new sessions from 127.0.0.1, one after the other, lab and
+# secure in turn: every one is served.
+start_server concentrated -c 'AES:256' --psk "$TMP/psk" --max-handshakes 32 --max-source-handshakes 4 \
+	--handshake-timeout 3 || { not_ok "server starts"; finish; }
+$LOAD hostile "$PORT" --sources 4 --count 100000 --seconds 12 --rate 2000 --concurrency 64 --hold 4 \
+	>"$TMP/conc.out" 2>&1 &
+LOAD_PID=$!; PIDS="$PIDS $LOAD_PID"
+sleep 2
+served=0; tried=0
+while [ $tried -lt 20 ] && alive "$LOAD_PID"; do
+	tried=$((tried + 1))
+	if [ $((tried % 2)) -eq 0 ]; then
+		client --psk "$TMP/psk" --timeout 5 -m "fresh $tried" >"$TMP/out" 2>&1
+	else
+		client --profile lab --timeout 5 -m "fresh $tried" >"$TMP/out" 2>&1
+	fi
+	grep -qx "Server says: $(printf 'fresh %s' $tried | rev)" "$TMP/out" && served=$((served + 1))
+done
+wait "$LOAD_PID"
+echo "# concentrated: $(cat "$TMP/conc.out")"
+capped=$(grep -c 'Refusing 127\.0\.1\.[1-4]:[0-9]*: too many handshakes in progress from 127\.0\.1\.[1-4] ' "$SLOG")
+echo "# concentrated: $served of $tried new sessions served during the attack; $capped attacking connections refused by the per-source cap"
+check "concentrated: 20 new sessions tried while the attack ran" [ $tried -eq 20 ]
+check "concentrated: every new session served ($served of $tried)" [ $served -eq $tried ]
+check "concentrated: the per-source cap refused attacking connections ($capped)" [ "$capped" -ge 100 ]
+check "concentrated: the global cap was never reached" sh -c "! grep -q 'too many handshakes in progress (--max-handshakes)' '$SLOG'"
+check "concentrated: server up" alive "$SPID"
+check "concentrated: server exits 0 on SIGTERM" stop_server
+
+# 3. Drift: 10,000 aborted handshakes. Baseline after a warm-up of the same mix
 # (allocator arenas, the thread pool and the per-source table reach their size).
 start_server drift -c 'AES:256' --psk "$TMP/psk" || { not_ok "server starts"; finish; }
 sentinel_start

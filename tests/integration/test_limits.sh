@@ -1,7 +1,8 @@
 #!/bin/sh
 # Server limits and lifecycle: IPv6 and IPv4 on one socket, client ids in the
 # log once several clients are connected, --max-clients, --max-handshakes,
-# --idle-timeout, and a clean SIGINT with clients still connected.
+# --idle-timeout, a clean SIGINT with clients still connected, and the
+# per-source limits (--max-failures, --max-source-handshakes).
 . tests/lib.sh
 
 # hold_open: a raw connection that sends nothing, for occupying a slot.
@@ -11,6 +12,18 @@ import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 time.sleep(float(sys.argv[2]))' "$PORT" "$1" &
 	PIDS="$PIDS $!"
+}
+
+# served_from_other: a proposal from 127.0.0.2 is answered.
+served_from_other() {
+	timeout 20 $PY -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.2", 0))
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"ProposedCiphers:AES:[256]\n")
+s.settimeout(10)
+assert s.recv(100).startswith(b"ChosenCipher:AES,256"), "no answer"' "$PORT"
 }
 
 start_server limits -c 'AES:256' --max-clients 3 --max-handshakes 1 || { not_ok "server starts"; finish; }
@@ -125,14 +138,39 @@ check "penalty logged after 3 failures" wait_for "$SLOG" 'Penalty: 127.0.0.1 fai
 client -m x >/dev/null 2>&1; rc=$?
 check "the penalised address is refused (exit 78)" [ $rc -eq 78 ]
 check "the refusal says why" wait_for "$SLOG" 'Refusing 127.0.0.1:[0-9]*: too many failed handshakes from 127.0.0.1' 5
-check "another source address is still served" timeout 20 $PY -c '
-import socket, sys
-s = socket.socket()
-s.bind(("127.0.0.2", 0))
-s.connect(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"ProposedCiphers:AES:[256]\n")
-s.settimeout(10)
-assert s.recv(100).startswith(b"ChosenCipher:AES,256"), "no answer"' "$PORT"
+check "another source address is still served" served_from_other
+stop_server
+
+# Per-source handshake slots (--max-source-handshakes 2). Established sessions
+# hold none: three clients from 127.0.0.1 are served at once. Two silent
+# connections from 127.0.0.1 take both of its slots: its next client is refused
+# at once with a log line, while 127.0.0.2 is still served; once the silent
+# ones have gone, 127.0.0.1 is served again.
+start_server source -c 'AES:256' --max-source-handshakes 2 || { not_ok "server starts"; finish; }
+keys=0
+for i in 1 2 3; do
+	rm -f "$TMP/s$i.in"; mkfifo "$TMP/s$i.in"
+	client <"$TMP/s$i.in" >"$TMP/s$i.out" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "exec $((3 + i))>\"\$TMP/s$i.in\""
+	wait_count "$SLOG" 'The key has been established' $((keys + i)) 10
+done
+check "--max-source-handshakes: established sessions hold no slot (3 sessions with 2 slots)" \
+	wait_count "$SLOG" 'The key has been established' 3 10
+exec 4>&- 5>&- 6>&-
+hold_open 3
+hold_open 3
+wait_count "$SLOG" 'New client' 5 5
+sleep 0.3
+client -m x >"$TMP/out" 2>&1; rc=$?
+check "--max-source-handshakes: a third handshake from the address is refused at once (exit 78)" [ $rc -eq 78 ]
+check "--max-source-handshakes: refusal logged" \
+	grep -q 'Refusing 127.0.0.1:[0-9]*: too many handshakes in progress from 127.0.0.1 (--max-source-handshakes)' "$SLOG"
+check "--max-source-handshakes: another address is still served" served_from_other
+sleep 3 # the silent connections leave
+client -m again >"$TMP/out" 2>&1
+check "--max-source-handshakes: the address is served again once its handshakes end" \
+	grep -qx 'Server says: niaga' "$TMP/out"
 stop_server
 finish
 
