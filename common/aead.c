@@ -2,8 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "aead.h"
 #include "err.h"
@@ -116,6 +118,10 @@ static int
 do_seal(struct aead *a, const uint8_t nonce[static AEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
     const uint8_t *pt, size_t len, uint8_t *out)
 {
+	OSSL_PARAM get_tag[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, out + len, AEAD_TAG_LEN),
+		OSSL_PARAM_construct_end(),
+	};
 	int outl = 0, r;
 
 	if (len > AEAD_MAX_LEN || adlen > AEAD_MAX_LEN)
@@ -126,9 +132,12 @@ do_seal(struct aead *a, const uint8_t nonce[static AEAD_NONCE_LEN], const uint8_
 		return r;
 	if (len > 0 && (!EVP_CipherUpdate(a->ctx, out, &outl, pt, (int)len) || (size_t)outl != len))
 		return CVPN_ERR_CRYPTO;
-	/* Final writes no bytes for these stream modes, but the tag exists only after it. */
-	if (!EVP_CipherFinal_ex(a->ctx, out + len, &outl) || outl != 0 ||
-	    !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, out + len))
+	/*
+	 * Final writes no bytes for these stream modes, but the tag exists only
+	 * after it. Parameters rather than EVP_CIPHER_CTX_ctrl, which OpenSSL 3
+	 * only translates into the same parameters, at a cost per message.
+	 */
+	if (!EVP_CipherFinal_ex(a->ctx, out + len, &outl) || outl != 0 || !EVP_CIPHER_CTX_get_params(a->ctx, get_tag))
 		return CVPN_ERR_CRYPTO;
 	return 0;
 }
@@ -138,6 +147,10 @@ do_open(struct aead *a, const uint8_t nonce[static AEAD_NONCE_LEN], const uint8_
     const uint8_t *ct, size_t len, uint8_t *out, size_t *outlen)
 {
 	uint8_t tag[AEAD_TAG_LEN], tail[AEAD_TAG_LEN];
+	OSSL_PARAM set_tag[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, AEAD_TAG_LEN),
+		OSSL_PARAM_construct_end(),
+	};
 	size_t ptlen;
 	int outl = 0, r;
 
@@ -148,8 +161,8 @@ do_open(struct aead *a, const uint8_t nonce[static AEAD_NONCE_LEN], const uint8_
 		return CVPN_ERR_TOO_LONG;
 	/* Copied first: with out == ct, decryption must not be able to reach the tag. */
 	memcpy(tag, ct + ptlen, AEAD_TAG_LEN);
-	if (!EVP_CipherInit_ex2(a->ctx, NULL, NULL, nonce, 0, NULL) ||
-	    !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag))
+	/* The expected tag goes in with the nonce: one call, checked by Final. */
+	if (!EVP_CipherInit_ex2(a->ctx, NULL, NULL, nonce, 0, set_tag))
 		return CVPN_ERR_CRYPTO;
 	if ((r = feed_ad(a, ad, adlen)) != 0)
 		return r;

@@ -8,7 +8,7 @@
 #include "err.h"
 
 int
-buf_append(struct buf *b, const void *p, size_t n, size_t limit)
+buf_reserve(struct buf *b, size_t n, size_t limit, uint8_t **p)
 {
 	if (n > limit || b->len > limit - n)
 		return CVPN_ERR_TOO_LONG;
@@ -30,10 +30,30 @@ buf_append(struct buf *b, const void *p, size_t n, size_t limit)
 		b->data = q;
 		b->cap = cap;
 	}
-	if (n)
-		memcpy(b->data + b->len, p, n);
+	*p = b->data + b->len;
 	b->len += n;
 	return 0;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t n, size_t limit)
+{
+	uint8_t *room;
+	int r;
+
+	if ((r = buf_reserve(b, n, limit, &room)) == 0 && n)
+		memcpy(room, p, n);
+	return r;
+}
+
+void
+buf_unreserve(struct buf *b, size_t n)
+{
+	if (n > b->len)
+		n = b->len;
+	b->len -= n;
+	if (n)
+		OPENSSL_cleanse(b->data + b->len, n);
 }
 
 void
@@ -45,6 +65,14 @@ buf_consume(struct buf *b, size_t n)
 	}
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	if (b->len)
+		OPENSSL_cleanse(b->data, b->len);
+	b->len = 0;
 }
 
 void

@@ -34,8 +34,19 @@ engine_emit_text(struct engine *e, enum engine_event_type type, const void *text
 int
 engine_queue(struct engine *e, const void *p, size_t n)
 {
-	/* Output is bounded by what we generate ourselves, never by the peer. */
-	return buf_append(&e->out, p, n, (size_t)1 << 20);
+	return buf_append(&e->out, p, n, OUT_MAX);
+}
+
+int
+engine_reserve(struct engine *e, size_t n, uint8_t **p)
+{
+	return buf_reserve(&e->out, n, OUT_MAX, p);
+}
+
+void
+engine_unreserve(struct engine *e, size_t n)
+{
+	buf_unreserve(&e->out, n);
 }
 
 int

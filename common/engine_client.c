@@ -110,7 +110,7 @@ engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_
 		end--;
 	while (strip_nuls && start < end && text[start] == 0)
 		start++;
-	buf_clear(&e->expect);
+	buf_reset(&e->expect);
 	if ((r = buf_append(&e->expect, ENGINE_REPLY_PREFIX, prefix, limit)) == 0 &&
 	    (r = buf_append(&e->expect, text + start, end - start, limit)) == 0)
 		text_utf8_reverse(e->expect.data + prefix, text + start, end - start);

@@ -50,6 +50,8 @@ enum state {
 #define HANDSHAKE_MAX ENGINE_MAX_MESSAGE
 /* How far past the data message limit a reply may go: the prefix and NUL padding. */
 #define REPLY_SLACK 64
+/* Output is bounded by what we generate ourselves, never by the peer. */
+#define OUT_MAX ((size_t)1 << 20)
 
 struct engine {
 	struct engine_config cfg;
@@ -102,6 +104,12 @@ int engine_fail(struct engine *e, int err);
 
 /* Queues bytes to send. Returns 0 or CVPN_ERR_*. */
 int engine_queue(struct engine *e, const void *p, size_t n);
+
+/* Appends n bytes of room to the output and points *p at them (valid until the next queue). */
+int engine_reserve(struct engine *e, size_t n, uint8_t **p);
+
+/* Wipes and takes back the last n bytes of output: a reservation that went unused. */
+void engine_unreserve(struct engine *e, size_t n);
 
 /* Queues a handshake message, with '\n' when the session uses terminators. */
 int engine_queue_handshake(struct engine *e, const char *msg, size_t n);

@@ -183,7 +183,7 @@ finish_handshake(struct engine *e, enum state next)
 static int
 send_record(struct engine *e, enum record_type type, const uint8_t *payload, size_t n)
 {
-	size_t ptlen = (RECORD_HEADER + n + PAD - 1) / PAD * PAD;
+	size_t ptlen = (RECORD_HEADER + n + PAD - 1) / PAD * PAD, size = 2 + ptlen + NOISE_TAG_LEN;
 	uint8_t *rec;
 	int r;
 
@@ -191,60 +191,73 @@ send_record(struct engine *e, enum record_type type, const uint8_t *payload, siz
 		return CVPN_ERR_MSG_TOO_LONG;
 	if (noise_cipher_nonce(e->send_cs) >= HARD_LIMIT)
 		return CVPN_ERR_NONCE_EXHAUSTED;
-	if ((rec = calloc(1, 2 + ptlen + NOISE_TAG_LEN)) == NULL)
-		return CVPN_ERR_NOMEM;
+	/*
+	 * Built and encrypted in place at the end of the output: the plaintext is
+	 * there only until the encryption returns, and is wiped if it fails.
+	 */
+	if ((r = engine_reserve(e, size, &rec)) != 0)
+		return r;
 	put16(rec, ptlen + NOISE_TAG_LEN);
 	rec[2] = (uint8_t)type;
 	put16(rec + 3, n);
 	if (n)
 		memcpy(rec + 2 + RECORD_HEADER, payload, n);
+	memset(rec + 2 + RECORD_HEADER + n, 0, ptlen - RECORD_HEADER - n);
 	/* The length prefix is the associated data: it cannot be changed either. */
-	r = noise_cipher_encrypt(e->send_cs, rec, 2, rec + 2, ptlen, rec + 2);
-	if (r == 0)
-		r = engine_queue(e, rec, 2 + ptlen + NOISE_TAG_LEN);
-	OPENSSL_clear_free(rec, 2 + ptlen + NOISE_TAG_LEN);
+	if ((r = noise_cipher_encrypt(e->send_cs, rec, 2, rec + 2, ptlen, rec + 2)) != 0) {
+		engine_unreserve(e, size);
+		return r;
+	}
 	/* Nothing may follow a CLOSE, not even a REKEY. */
-	if (r == 0 && type != REC_REKEY && type != REC_CLOSE && e->cfg.secure.rekey_records &&
+	if (type != REC_REKEY && type != REC_CLOSE && e->cfg.secure.rekey_records &&
 	    ++e->sent_since_rekey >= e->cfg.secure.rekey_records)
-		r = engine_rekey(e);
-	return r;
+		return engine_rekey(e);
+	return 0;
 }
 
 /*
- * Takes and opens one record. Returns 1 with its type and payload (in *pt,
- * which the caller frees), 0 for more input, or CVPN_ERR_DECRYPT for any
- * failure: one generic error whatever went wrong.
+ * Opens the next record in place, in the input buffer. Returns 1 with its
+ * type and payload (*pt points into the input, valid until release_record,
+ * which must follow with *frame), 0 for more input, or CVPN_ERR_DECRYPT for
+ * any failure: one generic error whatever went wrong.
  */
 static int
-read_record(struct engine *e, int *type, uint8_t **pt, size_t *len)
+read_record(struct engine *e, int *type, const uint8_t **pt, size_t *len, size_t *frame)
 {
 	const uint8_t *body;
 	uint8_t *out;
-	size_t n, outlen, plen, i;
+	size_t n, outlen = 0, plen = 0, i;
 	int r;
 
 	if ((r = take_frame(e, MAX_RECORD, &body, &n)) <= 0)
 		return r == CVPN_ERR_TOO_LONG ? CVPN_ERR_DECRYPT : r;
 	if (noise_cipher_nonce(e->recv_cs) >= HARD_LIMIT)
 		return CVPN_ERR_NONCE_EXHAUSTED;
-	if ((out = malloc(n ? n : 1)) == NULL)
-		return CVPN_ERR_NOMEM;
+	/* The length prefix before it is the associated data, left as it is. */
+	out = e->in.data + 2;
 	r = noise_cipher_decrypt(e->recv_cs, e->in.data, 2, body, n, out, &outlen);
 	if (r == 0 && (outlen < RECORD_HEADER || outlen % PAD != 0 || (plen = get16(out + 1)) > outlen - RECORD_HEADER))
 		r = CVPN_ERR_DECRYPT;
-	for (i = RECORD_HEADER + (r == 0 ? plen : 0); r == 0 && i < outlen; i++)
+	for (i = RECORD_HEADER + plen; r == 0 && i < outlen; i++)
 		if (out[i] != 0)
 			r = CVPN_ERR_DECRYPT;
 	if (r != 0) {
-		OPENSSL_clear_free(out, n ? n : 1);
+		OPENSSL_cleanse(out, outlen);
 		return r == CVPN_ERR_NOMEM ? r : CVPN_ERR_DECRYPT;
 	}
-	buf_consume(&e->in, 2 + n);
 	*type = out[0];
-	memmove(out, out + RECORD_HEADER, plen);
-	*pt = out;
+	*pt = out + RECORD_HEADER;
 	*len = plen;
+	*frame = 2 + n;
 	return 1;
+}
+
+/* Wipes the plaintext of the record read_record opened and drops it from the input. */
+static void
+release_record(struct engine *e, size_t frame)
+{
+	OPENSSL_cleanse(e->in.data, frame);
+	buf_consume(&e->in, frame);
 }
 
 /* Handles the record types both sides understand. 1 when handled, 0 when not. */
@@ -370,11 +383,11 @@ int
 secure_client_records(struct engine *e)
 {
 	struct engine_event ev = { .type = ENGINE_EV_REPLY };
-	uint8_t *pt = NULL;
-	size_t len;
+	const uint8_t *pt;
+	size_t len, frame;
 	int type, r;
 
-	if ((r = read_record(e, &type, &pt, &len)) <= 0)
+	if ((r = read_record(e, &type, &pt, &len, &frame)) <= 0)
 		return r;
 	if ((r = common_record(e, type)) == 0) {
 		if (type == REC_REPLY && e->state == C_SEC_WAIT_REPLY) {
@@ -393,7 +406,7 @@ secure_client_records(struct engine *e)
 			r = CVPN_ERR_DECRYPT; /* out of turn, ERROR, or unknown: one generic failure */
 		}
 	}
-	OPENSSL_clear_free(pt, len ? len : 1);
+	release_record(e, frame);
 	return r;
 }
 
@@ -584,30 +597,30 @@ answer(struct engine *e, const uint8_t *text, size_t n)
 {
 	struct engine_event ev = { .type = ENGINE_EV_MESSAGE, .text = text, .text_len = n };
 	size_t prefix = strlen(ENGINE_REPLY_PREFIX);
-	uint8_t *reply;
+	uint8_t reply[MAX_PAYLOAD];
 	int r;
 
 	if (!text_utf8_valid(text, n))
 		return CVPN_ERR_DECRYPT;
-	if ((reply = malloc(prefix + n + 1)) == NULL)
-		return CVPN_ERR_NOMEM;
+	if (n > ENGINE_MAX_MESSAGE)
+		return CVPN_ERR_MSG_TOO_LONG;
 	engine_emit(e, &ev);
 	memcpy(reply, ENGINE_REPLY_PREFIX, prefix);
 	text_utf8_reverse(reply + prefix, text, n);
 	engine_emit_text(e, ENGINE_EV_REPLY, reply, prefix + n);
 	r = send_record(e, REC_REPLY, reply, prefix + n);
-	OPENSSL_clear_free(reply, prefix + n + 1);
+	OPENSSL_cleanse(reply, prefix + n);
 	return r;
 }
 
 int
 secure_server_records(struct engine *e)
 {
-	uint8_t *pt = NULL;
-	size_t len;
+	const uint8_t *pt;
+	size_t len, frame;
 	int type, r;
 
-	if ((r = read_record(e, &type, &pt, &len)) <= 0)
+	if ((r = read_record(e, &type, &pt, &len, &frame)) <= 0)
 		return refuse(e, r);
 	if ((r = common_record(e, type)) == 0) {
 		if (type == REC_DATA) {
@@ -620,7 +633,7 @@ secure_server_records(struct engine *e)
 		}
 		r = r == 0 ? 1 : r;
 	}
-	OPENSSL_clear_free(pt, len ? len : 1);
+	release_record(e, frame);
 	return refuse(e, r);
 }
 

@@ -13,7 +13,7 @@
 
 #include "pool.h"
 
-/* Workers at this nice value lose the CPU to the loop thread at once. */
+/* Where SCHED_IDLE is refused: a nice value that still favours the loop thread. */
 #define POOL_NICE 10
 #define POOL_MAX_THREADS 16
 /* Finished jobs taken per read; the pipe holds whole pointers only. */
@@ -50,8 +50,19 @@ worker_main(void *arg)
 	void *job;
 	ssize_t n;
 
-	/* Per thread on Linux: only this worker gets the lower priority. */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE);
+	struct sched_param idle = { .sched_priority = 0 };
+
+	/*
+	 * Per thread on Linux: only this worker gets the lower priority. Under
+	 * SCHED_IDLE the loop thread takes the CPU back the moment it wakes up;
+	 * at nice 10 the scheduler (EEVDF) let a worker finish its slice first,
+	 * and a probe's round trip under a secure handshake flood waited up to
+	 * 3-6 ms for it (bench target 6). A worker still gets a small share of
+	 * a CPU that is busy with other work, so handshakes slow down there but
+	 * do not stop.
+	 */
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE);
 	for (;;) {
 		while ((n = read(p->job_pipe[0], &job, sizeof(job))) < 0 && errno == EINTR)
 			;

@@ -28,6 +28,13 @@ assert s.recv(100).startswith(b"ChosenCipher:AES,256"), "no answer"' "$PORT"
 
 start_server limits -c 'AES:256' --max-clients 3 --max-handshakes 1 || { not_ok "server starts"; finish; }
 
+# The Diffie-Hellman workers run under SCHED_IDLE (policy 5), so that the
+# loop thread takes the CPU back as soon as it wakes; the loop thread does not.
+policies=$(sed 's/.*) //' /proc/"$SPID"/task/*/stat | awk '{ print $39 }' | sort | uniq -c | tr -s ' \n' ' ')
+check "DH workers under SCHED_IDLE, the loop thread not ($policies)" \
+	sh -c "[ \$(sed 's/.*) //' /proc/$SPID/task/$SPID/stat | awk '{ print \$39 }') -eq 0 ] &&
+		[ \$(sed 's/.*) //' /proc/$SPID/task/*/stat | awk '\$39 == 5' | wc -l) -ge 1 ]"
+
 client -m v4 >"$TMP/out" 2>&1
 check "IPv4 client on the dual-stack socket" grep -q '^Server says: 4v$' "$TMP/out"
 if timeout 60 "$CLIENT" -H ::1 -p "$PORT" -m v6 >"$TMP/out" 2>&1; then
