@@ -150,10 +150,20 @@ def context(rows):
         "engine_lab_us_per_rt_1024": median(rows, "dhbound", "engine_lab_us_per_rt_1024"),
         "engine_secure_us_per_rt_64": median(rows, "dhbound", "engine_secure_us_per_rt_64"),
         "engine_secure_us_per_rt_1024": median(rows, "dhbound", "engine_secure_us_per_rt_1024"),
+        "crypto_lab_us_per_rt_64": median(rows, "dhbound", "crypto_lab_us_per_rt_64"),
+        "crypto_lab_us_per_rt_1024": median(rows, "dhbound", "crypto_lab_us_per_rt_1024"),
+        "crypto_secure_us_per_rt_64": median(rows, "dhbound", "crypto_secure_us_per_rt_64"),
+        "crypto_secure_us_per_rt_1024": median(rows, "dhbound", "crypto_secure_us_per_rt_1024"),
         "secure_handshake_p99_ms": median(rows, "secure_handshakes", "p99_ms"),
     }
     for prof in ("lab", "secure"):
         for size in (64, 1024):
+            # The best ratio to a plain echo round trip that the crypto alone leaves, if nothing
+            # else cost anything: echo time / (echo time + crypto time).
+            echo = median(rows, f"rtt_{prof}_{size}", "baseline_per_s")
+            crypto = c[f"crypto_{prof}_us_per_rt_{size}"]
+            c[f"rtt_{prof}_{size}_crypto_ceiling"] = (
+                round((1e6 / echo) / (1e6 / echo + crypto), 3) if echo and crypto else None)
             c[f"rtt_{prof}_{size}_p99_us"] = median(rows, f"rtt_{prof}_{size}", "p99_us")
             c[f"rtt_plain_{size}_p99_us"] = median(rows, f"rtt_{prof}_{size}", "baseline_p99_us")
         c[f"thr_{prof}_p99_us"] = median(rows, f"thr_{prof}", "p99_us")
@@ -234,6 +244,12 @@ def main():
           f"4 s_time clients at once {fmt(c['tls_stime_x4_per_s'])}/s")
     print("context: CPU of one round trip of both engines in memory (no sockets): "
           + ", ".join(f"{p} {n} B {fmt(c[f'engine_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024)))
+    print("context: the primitives alone of one round trip (EVP, contexts set up once): "
+          + ", ".join(f"{p} {n} B {fmt(c[f'crypto_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024)))
+    print("context: the best ratio to the paired echo that the primitives alone leave (target 3): "
+          + ", ".join(f"{p} {n} B " + ("-" if c[f"rtt_{p}_{n}_crypto_ceiling"] is None else
+                                        f"{c[f'rtt_{p}_{n}_crypto_ceiling']:.2f}")
+                      for p in ("lab", "secure") for n in (64, 1024)))
     if errors:
         print(f"{len(errors)} measurement(s) reported failures or errors (see {args.out}):")
         for r in errors[:8]:

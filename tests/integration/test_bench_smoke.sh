@@ -55,7 +55,8 @@ check "loadgen: secure needs --server-key (64)" [ $rc -eq 64 ]
 # The DH and engine bounds.
 timeout 60 "$DHB" -d 0.2 >"$TMP/dhbound.json" 2>&1
 check "dhbound: every bound parses and is positive" json_ok "$TMP/dhbound.json" lab_bound_hs_per_s \
-	x25519_bound_hs_per_s secure_engine_hs_per_s engine_lab_us_per_rt_64 engine_secure_us_per_rt_1024
+	x25519_bound_hs_per_s secure_engine_hs_per_s engine_lab_us_per_rt_64 engine_secure_us_per_rt_1024 \
+	crypto_lab_us_per_rt_64 crypto_lab_us_per_rt_1024 crypto_secure_us_per_rt_64 crypto_secure_us_per_rt_1024
 
 # The TCP echo baseline.
 timeout 60 "$ECHO" -p 0 -t 60 >"$TMP/echo.log" 2>&1 &
