@@ -30,7 +30,8 @@ buf_reserve(struct buf *b, size_t n, size_t limit, uint8_t **p)
 		b->data = q;
 		b->cap = cap;
 	}
-	*p = b->data + b->len;
+	/* Not data + len when data is NULL (nothing reserved yet): that sum is undefined. */
+	*p = b->data != NULL ? b->data + b->len : NULL;
 	b->len += n;
 	return 0;
 }
