@@ -65,16 +65,18 @@ reply(struct engine *e, const uint8_t *text, size_t n)
 
 	if (e->cfg.reply == ENGINE_REPLY_PADDED)
 		pad = record_wire_len(n) - RECORD_TAG_LEN - n;
-	if ((out = calloc(1, total + pad + 1)) == NULL)
-		return CVPN_ERR_NOMEM;
-	memcpy(out, ENGINE_REPLY_PREFIX, prefix);
-	text_utf8_reverse(out + prefix, text, n);
-	ev.text = out;
+	/* Written where it is sent from: the lab's reply goes out in clear. */
+	if ((r = engine_reserve(e, total + pad, &out)) != 0)
+		return r;
+	if (total + pad > 0) { /* else out may be NULL: a bare reply to an empty message */
+		memcpy(out, ENGINE_REPLY_PREFIX, prefix);
+		text_utf8_reverse(out + prefix, text, n);
+		memset(out + total, 0, pad);
+	}
+	ev.text = total > 0 ? out : (const uint8_t *)"";
 	ev.text_len = total;
 	engine_emit(e, &ev);
-	r = engine_queue(e, out, total + pad);
-	free(out);
-	return r;
+	return 0;
 }
 
 /*

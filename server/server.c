@@ -39,6 +39,7 @@ struct conn {
 	char source[48];        /* the client's address alone, for per-source limits */
 	char local[64];         /* our address:port on this connection, for the key log */
 	uint64_t started, last_rx, last_activity, last_rekey;
+	uint64_t armed;         /* when the timer is due, while it is active */
 	int handles;            /* libuv handles still open */
 	bool working;           /* DH on a pool worker: the engine is not ours now */
 	atomic_bool cancelled;  /* closed while queued: the worker may skip the work */
@@ -404,7 +405,7 @@ on_timer(uv_timer_t *t)
 		conn_close(c, "handshake timeout");
 	} else if (c->working) {
 		conn_arm(c); /* no engine calls while the worker owns it */
-	} else if (!c->established && engine_partial(c->engine) && !c->quiet_done) {
+	} else if (!c->established && engine_partial(c->engine) && !c->quiet_done && now >= c->last_rx + cfg->quiet_ms) {
 		/* The peer paused mid-handshake: treat what it sent as the whole message. */
 		c->quiet_done = true;
 		if ((r = engine_quiet(c->engine)) != 0)
@@ -438,6 +439,14 @@ conn_arm(struct conn *c)
 	if (c->closing)
 		return;
 	d = conn_deadline(c);
+	/*
+	 * A timer due no later than d can stay: if it fires early, on_timer finds
+	 * nothing due and arms it again. Most messages only move the idle deadline
+	 * later, so this spares a timer heap update per message.
+	 */
+	if (uv_is_active((uv_handle_t *)&c->timer) && c->armed <= d)
+		return;
+	c->armed = d > now ? d : now;
 	uv_timer_start(&c->timer, on_timer, d > now ? d - now : 0, 0);
 }
 
