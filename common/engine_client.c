@@ -133,25 +133,22 @@ engine_send(struct engine *e, const uint8_t *text, size_t n)
 		return secure_send(e, text, n);
 	if (n > e->cfg.max_message || wire > e->cfg.max_message)
 		return CVPN_ERR_MSG_TOO_LONG;
-	if ((out = malloc(wire)) == NULL)
-		return CVPN_ERR_NOMEM;
+	if ((r = engine_expect_reply(e, text, n, true)) != 0)
+		return engine_fail(e, r);
+	/* Sealed where it is sent from; the plaintext copied there is wiped if sealing fails. */
+	if ((r = engine_reserve(e, wire, &out)) != 0)
+		return engine_fail(e, r);
 	if ((r = record_seal(e->rec, text, n, out)) != 0) {
-		free(out);
+		engine_unreserve(e, wire);
 		return engine_fail(e, r);
 	}
-	r = engine_expect_reply(e, text, n, true);
-	if (r == 0)
-		r = engine_queue(e, out, wire);
-	if (r == 0) {
-		ev.text = text;
-		ev.text_len = n;
-		ev.ct = out;
-		ev.ct_len = wire - RECORD_TAG_LEN;
-		ev.tag = out + wire - RECORD_TAG_LEN;
-		ev.tag_len = RECORD_TAG_LEN;
-		engine_emit(e, &ev);
-		e->state = C_WAIT_REPLY;
-	}
-	free(out);
-	return r ? engine_fail(e, r) : 0;
+	ev.text = text;
+	ev.text_len = n;
+	ev.ct = out;
+	ev.ct_len = wire - RECORD_TAG_LEN;
+	ev.tag = out + wire - RECORD_TAG_LEN;
+	ev.tag_len = RECORD_TAG_LEN;
+	engine_emit(e, &ev);
+	e->state = C_WAIT_REPLY;
+	return 0;
 }
