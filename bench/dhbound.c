@@ -330,8 +330,8 @@ engine_hs(const struct engine_config *cc, const struct engine_config *sc, double
 
 /* ---- The crypto of one round trip, alone ---- */
 
-/* What a round trip carries: the message, and the reply with its prefix ("Server says: "). */
-#define REPLY_EXTRA 13
+/* What a round trip carries: the message, and the reply with its prefix. */
+#define REPLY_EXTRA (sizeof(ENGINE_REPLY_PREFIX) - 1)
 #define CRYPTO_BUF 2048
 
 /* One direction of the lab record layer in primitives: a CBC stream and a cumulative HMAC-SHA256. */

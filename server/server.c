@@ -39,7 +39,6 @@ struct conn {
 	char source[48];        /* the client's address alone, for per-source limits */
 	char local[64];         /* our address:port on this connection, for the key log */
 	uint64_t started, last_rx, last_activity, last_rekey;
-	uint64_t armed;         /* when the timer is due, while it is active */
 	int handles;            /* libuv handles still open */
 	bool working;           /* DH on a pool worker: the engine is not ours now */
 	atomic_bool cancelled;  /* closed while queued: the worker may skip the work */
@@ -444,9 +443,8 @@ conn_arm(struct conn *c)
 	 * nothing due and arms it again. Most messages only move the idle deadline
 	 * later, so this spares a timer heap update per message.
 	 */
-	if (uv_is_active((uv_handle_t *)&c->timer) && c->armed <= d)
+	if (uv_is_active((uv_handle_t *)&c->timer) && now + uv_timer_get_due_in(&c->timer) <= d)
 		return;
-	c->armed = d > now ? d : now;
 	uv_timer_start(&c->timer, on_timer, d > now ? d - now : 0, 0);
 }
 

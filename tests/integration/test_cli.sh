@@ -20,6 +20,12 @@ for b in "$SERVER" "$CLIENT"; do
 	check "$n bad port: exit 64" [ $rc -eq 64 ]
 done
 
+# Server limits take 1-1000000; anything else is a usage error that names the range.
+for flag in --max-clients --max-handshakes --max-source-handshakes --max-failures; do
+	"$SERVER" "$flag" 0 >/dev/null 2>"$TMP/err"; rc=$?
+	check "cvpn-server $flag 0: exit 64, the range named" sh -c "[ $rc -eq 64 ] && grep -q 'expected 1-1000000' '$TMP/err'"
+done
+
 start_server cli -c 'AES:128,256' || { not_ok "server starts"; finish; }
 
 # Exit codes.
