@@ -23,8 +23,11 @@
  *   crypto  the primitives alone that such a round trip needs, through EVP
  *           with every context set up once: lab, AES-256-CBC both ways and
  *           four HMAC-SHA256 tags from kept keyed states; secure, two
- *           ChaCha20-Poly1305 seals and two opens. What any implementation
- *           of the two profiles adds to a plain TCP echo at the least.
+ *           ChaCha20-Poly1305 (and, for the other suite, AES-256-GCM) seals
+ *           and two opens. What any implementation of the two profiles adds
+ *           to a plain TCP echo at the least. --crypto-only measures these
+ *           alone, in a second, for the runner to take next to each
+ *           throughput run.
  *
  * Prints one JSON object on stdout.
  */
@@ -420,10 +423,15 @@ aead_message(EVP_CIPHER_CTX *tx, EVP_CIPHER_CTX *rx, uint64_t seq, uint8_t *buf,
 	return 0;
 }
 
-/* Round trips of size-byte messages through the primitives alone. secure: ChaChaPoly, else lab AES-256. */
+/* What crypto_rt measures: the lab's AES-256-CBC + HMAC, or one of the secure suites. */
+enum crypto_kind { CRYPTO_LAB, CRYPTO_CHACHAPOLY, CRYPTO_AESGCM };
+
+/* Round trips of size-byte messages through the primitives alone. */
 static int
-crypto_rt(int secure, size_t size, double seconds, struct rate *out)
+crypto_rt(enum crypto_kind kind, size_t size, double seconds, struct rate *out)
 {
+	const EVP_CIPHER *aead = kind == CRYPTO_AESGCM ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
+	int secure = kind != CRYPTO_LAB;
 	static const uint8_t key[32] = { 1, 2, 3 }, iv[16] = { 4, 5, 6 };
 	struct lab_dir lab[4] = { { 0 } };
 	EVP_CIPHER_CTX *ae[4] = { NULL };
@@ -434,7 +442,7 @@ crypto_rt(int secure, size_t size, double seconds, struct rate *out)
 
 	for (i = 0; i < 4; i++) {
 		if (secure ? (ae[i] = EVP_CIPHER_CTX_new()) == NULL ||
-		    !EVP_CipherInit_ex2(ae[i], EVP_chacha20_poly1305(), key, NULL, i % 2 == 0, NULL) :
+		    !EVP_CipherInit_ex2(ae[i], aead, key, NULL, i % 2 == 0, NULL) :
 		    lab_dir_init(&lab[i], key, iv, i % 2 == 0) != 0)
 			goto out;
 	}
@@ -502,28 +510,52 @@ us_per_op(const struct rate *r)
 	return r->ops ? 1e6 * r->seconds / r->ops : 0;
 }
 
+/* The crypto rows, as JSON members without braces (crt: lab, ChaChaPoly, AESGCM; 64 B then 1 KiB each). */
+static void
+report_crypto(const struct rate crt[6])
+{
+	printf("\"crypto_lab_us_per_rt_64\":%.2f,\"crypto_lab_us_per_rt_1024\":%.2f,"
+	    "\"crypto_secure_us_per_rt_64\":%.2f,\"crypto_secure_us_per_rt_1024\":%.2f,"
+	    "\"crypto_secure_aesgcm_us_per_rt_64\":%.2f,\"crypto_secure_aesgcm_us_per_rt_1024\":%.2f",
+	    us_per_op(&crt[0]), us_per_op(&crt[1]), us_per_op(&crt[2]), us_per_op(&crt[3]),
+	    us_per_op(&crt[4]), us_per_op(&crt[5]));
+}
+
 static void
 report(const struct rate *lab, const struct rate *labc, const struct rate *x, const struct rate *xc,
-    const struct rate rt[4], const struct rate crt[4])
+    const struct rate rt[4], const struct rate crt[6])
 {
 	printf("{\"lab_bound_hs_per_s\":%.2f,\"lab_cvpn_dh_hs_per_s\":%.2f,"
 	    "\"x25519_bound_hs_per_s\":%.1f,\"secure_engine_hs_per_s\":%.1f,"
 	    "\"lab_ms_per_hs\":%.3f,\"x25519_us_per_hs\":%.1f,"
 	    "\"engine_lab_us_per_rt_64\":%.2f,\"engine_lab_us_per_rt_1024\":%.2f,"
-	    "\"engine_secure_us_per_rt_64\":%.2f,\"engine_secure_us_per_rt_1024\":%.2f,"
-	    "\"crypto_lab_us_per_rt_64\":%.2f,\"crypto_lab_us_per_rt_1024\":%.2f,"
-	    "\"crypto_secure_us_per_rt_64\":%.2f,\"crypto_secure_us_per_rt_1024\":%.2f}\n",
+	    "\"engine_secure_us_per_rt_64\":%.2f,\"engine_secure_us_per_rt_1024\":%.2f,",
 	    per_s(lab), per_s(labc), per_s(x), per_s(xc), us_per_op(lab) / 1000, us_per_op(x),
-	    us_per_op(&rt[0]), us_per_op(&rt[1]), us_per_op(&rt[2]), us_per_op(&rt[3]),
-	    us_per_op(&crt[0]), us_per_op(&crt[1]), us_per_op(&crt[2]), us_per_op(&crt[3]));
+	    us_per_op(&rt[0]), us_per_op(&rt[1]), us_per_op(&rt[2]), us_per_op(&rt[3]));
+	report_crypto(crt);
+	printf("}\n");
+}
+
+/* Every crypto row, seconds / 6 each. */
+static int
+crypto_all(double seconds, struct rate crt[6])
+{
+	static const enum crypto_kind kinds[] = { CRYPTO_LAB, CRYPTO_CHACHAPOLY, CRYPTO_AESGCM };
+	size_t i;
+
+	for (i = 0; i < 6; i++)
+		if (crypto_rt(kinds[i / 2], i % 2 ? 1024 : 64, seconds / 6, &crt[i]) != 0)
+			return -1;
+	return 0;
 }
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: dhbound [-d SECONDS]\n"
+	fprintf(f, "Usage: dhbound [-d SECONDS] [--crypto-only]\n"
 	    "Measures the group 18 and X25519 handshake bounds on this core; prints JSON.\n"
 	    "  -d, --duration SEC   seconds per measurement (default 3)\n"
+	    "      --crypto-only    only the primitives of one round trip, in -d seconds in all\n"
 	    "  -h, --help           show this help\n");
 }
 
@@ -532,18 +564,22 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
+		{ "crypto-only", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct rate lab = { 0 }, labc = { 0 }, x = { 0 }, xc = { 0 }, rt[4] = { { 0 } }, crt[4] = { { 0 } };
+	struct rate lab = { 0 }, labc = { 0 }, x = { 0 }, xc = { 0 }, rt[4] = { { 0 } }, crt[6] = { { 0 } };
 	struct engine_config lab_c, sec_c, srv;
 	double d = 3;
-	int c;
+	int c, crypto_only = 0;
 
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			d = atof(optarg);
+			break;
+		case 'C':
+			crypto_only = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -557,6 +593,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "dhbound: --duration must be in (0, 60]\n");
 		return 64;
 	}
+	if (crypto_only) {
+		if (crypto_all(d, crt) != 0) {
+			fprintf(stderr, "dhbound: a libcrypto call failed\n");
+			return 70;
+		}
+		printf("{");
+		report_crypto(crt);
+		printf("}\n");
+		return 0;
+	}
 	if (suite_init() != 0 || engine_configs(&lab_c, &sec_c, &srv) != 0) {
 		fprintf(stderr, "dhbound: cannot set up the engines\n");
 		return 70;
@@ -564,8 +610,7 @@ main(int argc, char **argv)
 	if (lab_raw(d, &lab) || lab_cvpn(d, &labc) || x25519_handshake(d, &x) ||
 	    engine_hs(&sec_c, &srv, d, &xc) || engine_rt(&lab_c, &srv, 64, d / 4, &rt[0]) || engine_rt(&lab_c, &srv, 1024, d / 4, &rt[1]) ||
 	    engine_rt(&sec_c, &srv, 64, d / 4, &rt[2]) || engine_rt(&sec_c, &srv, 1024, d / 4, &rt[3]) ||
-	    crypto_rt(0, 64, d / 4, &crt[0]) || crypto_rt(0, 1024, d / 4, &crt[1]) || crypto_rt(1, 64, d / 4, &crt[2]) ||
-	    crypto_rt(1, 1024, d / 4, &crt[3])) {
+	    crypto_all(6 * d / 4, crt)) {
 		fprintf(stderr, "dhbound: a libcrypto call or an engine failed\n");
 		return 70;
 	}

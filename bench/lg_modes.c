@@ -29,6 +29,18 @@ lg_profile_name(enum lg_profile p)
 	return p == LG_PLAIN ? "plain" : p == LG_LAB ? "lab" : "secure";
 }
 
+/* The secure suites offered, as --suites takes them ("ChaChaPoly,AESGCM"). */
+static const char *
+offered(const struct lg_opts *o, char *out, size_t size)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < o->suites.nsuites && n < size; i++)
+		n += (size_t)snprintf(out + n, size - n, "%s%s", i ? "," : "", aead_name(o->suites.suites[i]));
+	return out;
+}
+
 static enum lg_kind
 kind_of(enum lg_profile p)
 {
@@ -389,6 +401,7 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 {
 	struct traffic t = { .s = s, .clients = clients, .ngroups = s->o->baseline_port ? 2 : 1 };
 	double per_s, base = 0;
+	char list[128];
 	struct lg_json j;
 	int rc;
 
@@ -399,6 +412,8 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 		t.error = "sessions were not established in time";
 	lg_json_begin(&j, mode);
 	lg_json_str(&j, "profile", lg_profile_name(s->o->profile));
+	if (s->o->profile == LG_SECURE)
+		lg_json_str(&j, "suites_offered", offered(s->o, list, sizeof(list)));
 	lg_json_int(&j, "clients", clients);
 	lg_json_int(&j, "size", s->o->size);
 	per_s = traffic_json(&j, &t.g[0], "");
@@ -410,8 +425,9 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 	if (t.error)
 		lg_json_str(&j, "error", t.error);
 	lg_json_end(&j);
-	fprintf(stderr, "loadgen: %s %s x%u, %u bytes: %.0f messages/s", mode, lg_profile_name(s->o->profile),
-	    clients, s->o->size, per_s);
+	fprintf(stderr, "loadgen: %s %s%s%s%s x%u, %u bytes: %.0f messages/s", mode, lg_profile_name(s->o->profile),
+	    s->o->profile == LG_SECURE ? " (" : "", s->o->profile == LG_SECURE ? list : "",
+	    s->o->profile == LG_SECURE ? ")" : "", clients, s->o->size, per_s);
 	if (t.ngroups > 1)
 		fprintf(stderr, ", plain baseline %.0f/s (ratio %.2f)", base, base > 0 ? per_s / base : 0);
 	fprintf(stderr, "%s%s\n", t.error ? ", error: " : "", t.error ? t.error : "");

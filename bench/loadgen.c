@@ -57,6 +57,7 @@ usage(void)
 	    "  -p, --port PORT             server port (required)\n"
 	    "  -P, --profile NAME          plain (echo, no crypto), lab (default) or secure\n"
 	    "      --server-key KEY        secure: the server's public key (base64)\n"
+	    "      --suites LIST           secure: AEAD suites offered, in order (default ChaChaPoly)\n"
 	    "  -c, --concurrency N         handshakes in flight, clients or probes (default by mode)\n"
 	    "  -n, --count N               hold: sessions to open (default 100)\n"
 	    "  -s, --size BYTES            message size (default 64)\n"
@@ -109,13 +110,14 @@ seconds(const char *s)
 	return *s && *end == '\0' && v >= 0 && v <= 3600 ? v : -1;
 }
 
-enum { OPT_KEY = 256, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
+enum { OPT_KEY = 256, OPT_SUITES, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
 
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, 'H' },
 	{ "port", required_argument, NULL, 'p' },
 	{ "profile", required_argument, NULL, 'P' },
 	{ "server-key", required_argument, NULL, OPT_KEY },
+	{ "suites", required_argument, NULL, OPT_SUITES },
 	{ "concurrency", required_argument, NULL, 'c' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "size", required_argument, NULL, 's' },
@@ -200,6 +202,8 @@ apply(struct lg_opts *o, int c, const char *arg)
 		bad = parse_profile(arg, &o->flood_profile) != 0 || o->flood_profile == LG_PLAIN;
 	else if (c == OPT_KEY)
 		o->server_pub_set = !(bad = keys_from_base64(arg, strlen(arg), o->server_pub) != 0);
+	else if (c == OPT_SUITES)
+		bad = engine_parse_suites(arg, &o->suites) != 0;
 	else if (c == 'd')
 		bad = (o->duration = seconds(arg)) <= 0;
 	else if (c == 'w')
@@ -262,6 +266,8 @@ defaults(struct lg_opts *o)
 	o->rate = 200;
 	o->flood_concurrency = 8;
 	o->timeout_ms = 10000;
+	o->suites.suites[0] = AEAD_CHACHAPOLY;
+	o->suites.nsuites = 1;
 }
 
 /* ---- Setup shared by every session ---- */
@@ -325,8 +331,8 @@ lg_setup_init(struct lg_setup *s, const struct lg_opts *o)
 	if ((r = noise_keypair_generate(s->secure.secure.static_priv, pub)) != 0)
 		return r;
 	s->secure.secure.static_priv_set = true;
-	s->secure.secure.suites[0] = AEAD_CHACHAPOLY;
-	s->secure.secure.nsuites = 1;
+	memcpy(s->secure.secure.suites, o->suites.suites, sizeof(o->suites.suites));
+	s->secure.secure.nsuites = o->suites.nsuites;
 	s->secure.secure.rekey_records = (uint64_t)1 << 20;
 	if ((s->message = malloc(o->size)) == NULL)
 		return CVPN_ERR_NOMEM;

@@ -22,7 +22,7 @@
 enum lg_profile {
 	LG_PLAIN,       /* TCP echo, no crypto: the baseline */
 	LG_LAB,         /* the lab profile, AES-256, cumulative HMAC */
-	LG_SECURE       /* the secure profile, key mode (Noise IK), ChaChaPoly */
+	LG_SECURE       /* the secure profile, key mode (Noise IK), ChaChaPoly unless --suites says otherwise */
 };
 
 /* The command line, after parsing. */
@@ -33,6 +33,7 @@ struct lg_opts {
 	enum lg_profile flood_profile;  /* latency: what the handshake flood speaks */
 	uint8_t server_pub[32];
 	bool server_pub_set;
+	struct engine_secure suites;    /* secure: the suites offered (only suites and nsuites are used) */
 	unsigned concurrency;           /* handshakes in flight, clients, or probe sessions */
 	unsigned flood_concurrency;     /* latency: handshakes in flight in the flood */
 	unsigned count;                 /* hold: sessions to open */

@@ -51,12 +51,42 @@ check "loadgen without --port is a usage error (64)" [ $rc -eq 64 ]
 check "loadgen refuses a non-loopback address (64)" [ $rc -eq 64 ]
 "$LG" rtt -p 1 -P secure >/dev/null 2>&1; rc=$?
 check "loadgen: secure needs --server-key (64)" [ $rc -eq 64 ]
+"$LG" rtt -p 1 --suites AES >"$TMP/suites.out" 2>&1; rc=$?
+check "loadgen: an unknown suite is a usage error (64) that names the option" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--suites' '$TMP/suites.out'"
 
 # The DH and engine bounds.
 timeout 60 "$DHB" -d 0.2 >"$TMP/dhbound.json" 2>&1
 check "dhbound: every bound parses and is positive" json_ok "$TMP/dhbound.json" lab_bound_hs_per_s \
 	x25519_bound_hs_per_s secure_engine_hs_per_s engine_lab_us_per_rt_64 engine_secure_us_per_rt_1024 \
-	crypto_lab_us_per_rt_64 crypto_lab_us_per_rt_1024 crypto_secure_us_per_rt_64 crypto_secure_us_per_rt_1024
+	crypto_lab_us_per_rt_64 crypto_lab_us_per_rt_1024 crypto_secure_us_per_rt_64 crypto_secure_us_per_rt_1024 \
+	crypto_secure_aesgcm_us_per_rt_64 crypto_secure_aesgcm_us_per_rt_1024
+# The runner takes these next to each paired run: the primitives only, none of the DH bounds.
+timeout 60 "$DHB" --crypto-only -d 0.2 >"$TMP/crypto.json" 2>&1
+check "dhbound --crypto-only: the primitives' rows, positive" json_ok "$TMP/crypto.json" crypto_lab_us_per_rt_64 \
+	crypto_secure_us_per_rt_64 crypto_secure_aesgcm_us_per_rt_64 crypto_secure_aesgcm_us_per_rt_1024
+check "dhbound --crypto-only: no DH bound measured" json_eq "$TMP/crypto.json" lab_bound_hs_per_s None
+
+# The report's verdict for a missed paired target: "bounded" only when the
+# ceiling the primitives leave in those runs (echo time / (echo time + crypto
+# time), half the crypto per core with 100 clients) is below the target.
+verdict() {
+	$PY -c '
+import sys
+sys.path.insert(0, "bench")
+import report
+crypto, echo, ratio = (float(x) for x in sys.argv[1:4])
+rows = [{"name": "crypto_near", "crypto_secure_us_per_rt_64": crypto},
+        {"name": "thr_secure", "per_s": ratio * echo, "baseline_per_s": echo, "ratio": ratio, "failures": 0}]
+t = report.paired(rows, "4", "x", "thr_secure", 0.7, "x")
+print(report.result(t), round(t["ceiling"], 3))' "$@" 2>&1
+}
+out=$(verdict 2.8 330000 0.56)
+check "report: missed, ceiling 0.684 below 0.7 -> bounded ($out)" [ "$out" = "bounded 0.684" ]
+out=$(verdict 2.8 160000 0.60)
+check "report: missed, ceiling 0.817 above 0.7 -> MISSED ($out)" [ "$out" = "MISSED 0.817" ]
+out=$(verdict 2.8 330000 0.71)
+check "report: 0.71 -> met ($out)" [ "$out" = "met 0.684" ]
 
 # The TCP echo baseline.
 timeout 60 "$ECHO" -p 0 -t 60 >"$TMP/echo.log" 2>&1 &
@@ -94,6 +124,12 @@ lg rtt_lab rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0.1
 check "lab round trips, 64 B" json_ok "$TMP/rtt_lab.json" messages per_s p99_us
 lg rtt_secure rtt -P secure --server-key "$PUB" -p "$PORT" -s 1024 -d 0.5 -w 0.1
 check "secure round trips, 1 KiB" json_ok "$TMP/rtt_secure.json" messages per_s p99_us
+check "secure, by default: the server chose ChaChaPoly" grep -q "ChaChaPoly" "$SLOG"
+check "secure, by default: nothing chose AESGCM" sh -c "! grep -q AESGCM '$SLOG'"
+lg rtt_gcm rtt -P secure --server-key "$PUB" --suites AESGCM -p "$PORT" -s 64 -d 0.3 -w 0.1
+check "secure round trips, --suites AESGCM" json_ok "$TMP/rtt_gcm.json" messages per_s
+check "--suites AESGCM: the JSON says what was offered" json_eq "$TMP/rtt_gcm.json" suites_offered AESGCM
+check "--suites AESGCM: the server chose AESGCM" grep -q "AESGCM" "$SLOG"
 lg thr_lab throughput -P lab -p "$PORT" -c 5 -d 0.5 -w 0.1
 check "lab throughput, 5 clients" json_ok "$TMP/thr_lab.json" messages per_s
 # Paired: the plain echo clients take turns with the measured ones; both sides and the ratio are reported.
