@@ -87,6 +87,13 @@ def target(rows, tid, what, value, ref, goal, higher=True, unit="/s", ref_what="
             "unit": unit, "ratio": ratio, "target": goal_text, "met": met}
 
 
+def bounded(t, best, ref):
+    """Adds the ceiling that best (what no implementation can beat) leaves against ref to row t."""
+    t["ceiling"] = round(best / ref, 3) if best and ref else None
+    t["bounded"] = bool(t["met"] is False and t["ceiling"] is not None and t["ceiling"] < float(t["target"].split()[-1]))
+    return t
+
+
 def crypto_key(name):
     """The crypto row a paired measurement is held against, and the share of it on the busier core.
 
@@ -128,7 +135,7 @@ def paired(rows, tid, what, name, goal, ref_what):
         t["met"] = None if goal is None else t["ratio"] >= goal
     c = ceilings(rows, name)
     t["ceiling"] = round(statistics.median(c), 3) if c else None
-    t["bounded"] = bool(goal is not None and not t["met"] and t["ceiling"] is not None and t["ceiling"] < goal)
+    t["bounded"] = bool(t["met"] is False and t["ceiling"] is not None and t["ceiling"] < goal)
     return t
 
 
@@ -139,8 +146,9 @@ def targets(rows, hold_want):
     t = [
         target(rows, "1a", "lab handshakes/s (group 18)", lab, median(rows, "dhbound", "lab_bound_hs_per_s"),
                0.8, ref_what="DH bound: OpenSSL keygen+derive, same core"),
-        target(rows, "1b", "lab handshakes/s vs Python peer", lab, median(rows, "python_client"), 100,
-               ref_what="labpeer.py client sessions/s"),
+        bounded(target(rows, "1b", "lab handshakes/s vs Python peer", lab, median(rows, "python_client"), 100,
+                       ref_what="labpeer.py client sessions/s"),
+                median(rows, "dhbound", "lab_bound_hs_per_s"), median(rows, "python_client")),
         target(rows, "1c", "lab handshakes/s vs Python as server", lab, median(rows, "python_server"), None,
                ref_what="labpeer.py server, same load generator"),
         target(rows, "2a", "secure handshakes/s (Noise IK)", sec, median(rows, "tls_stime"), 2,
@@ -287,9 +295,9 @@ def main():
     print("context: the primitives alone of one round trip (EVP, contexts set up once): "
           + ", ".join(f"{p} {n} B {fmt(c[f'crypto_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024))
           + f", secure AESGCM 64 B {fmt(c['crypto_secure_aesgcm_us_per_rt_64'])} us")
-    print("ceiling: for paired rows, the best ratio the primitives alone leave in the same runs (echo time / "
-          "(echo time + crypto time), the crypto measured next to each run); 'bounded' means missed, with "
-          "that ceiling below the target")
+    print("ceiling: the best ratio the primitives alone leave: for 1b the DH bound (1a) over the Python peer; "
+          "for paired rows echo time / (echo time + crypto time) in the same runs, the crypto measured next to "
+          "each run; 'bounded' means missed, with that ceiling below the target")
     if errors:
         print(f"{len(errors)} measurement(s) reported failures or errors (see {args.out}):")
         for r in errors[:8]:

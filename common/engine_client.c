@@ -67,9 +67,12 @@ client_reply(struct engine *e)
 		return n > e->cfg.max_message + REPLY_SLACK ? CVPN_ERR_TOO_LONG : 0;
 	}
 	/* Drop NULs inside what we take (padded replies), then the ones that follow it. */
-	for (i = 0, out = 0; i < take; i++)
-		if (p[i] != 0)
-			p[out++] = p[i];
+	if (memchr(p, 0, take) == NULL)
+		out = take;
+	else
+		for (i = 0, out = 0; i < take; i++)
+			if (p[i] != 0)
+				p[out++] = p[i];
 	ev.text = p;
 	ev.text_len = out;
 	engine_emit(e, &ev);

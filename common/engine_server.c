@@ -79,6 +79,9 @@ reply(struct engine *e, const uint8_t *text, size_t n)
 	return 0;
 }
 
+/* Input up to this size is decrypted on the stack (a 1 KiB message's record and tag fit). */
+#define SMALL_PT 2048
+
 /*
  * Finds one data message: the first split where a 16-byte-aligned run of 64
  * lowercase hex characters ends and whose tag verifies. This reads messages
@@ -86,11 +89,13 @@ reply(struct engine *e, const uint8_t *text, size_t n)
  * fails at the very end of what arrived is a bad tag, not a partial message.
  * The bytes before a split never change, so a split that failed once stays
  * failed: e->scan_off remembers where to go on, which keeps a peer that
- * trickles hex-looking bytes from costing quadratic work. *pt is allocated
- * at the first candidate; the caller wipes and frees it.
+ * trickles hex-looking bytes from costing quadratic work. *pt is set at the
+ * first candidate: to small when the input fits in SMALL_PT bytes (most
+ * messages: no allocation per message), else to an allocation; the caller
+ * wipes it and frees it unless it is small.
  */
 static int
-find_data(struct engine *e, uint8_t **pt, size_t *ptlen, size_t *msglen)
+find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t *ptlen, size_t *msglen)
 {
 	const uint8_t *p = e->in.data;
 	size_t n = e->in.len, off;
@@ -101,7 +106,7 @@ find_data(struct engine *e, uint8_t **pt, size_t *ptlen, size_t *msglen)
 		e->scan_off = off;
 		if (!text_is_lower_hex(p + off, RECORD_TAG_LEN))
 			continue;
-		if (*pt == NULL && (*pt = malloc(n)) == NULL)
+		if (*pt == NULL && (*pt = n <= SMALL_PT ? small : malloc(n)) == NULL)
 			return CVPN_ERR_NOMEM;
 		r = record_open(e->rec, p, off + RECORD_TAG_LEN, *pt, ptlen);
 		if (r == 0)
@@ -126,10 +131,10 @@ server_data(struct engine *e)
 {
 	struct engine_event ev = { .type = ENGINE_EV_MESSAGE };
 	size_t n = e->in.len, ptlen = 0, msglen = 0;
-	uint8_t *pt = NULL;
+	uint8_t small[SMALL_PT], *pt = NULL;
 	int r;
 
-	if ((r = find_data(e, &pt, &ptlen, &msglen)) == 1 && !text_utf8_valid(pt, ptlen))
+	if ((r = find_data(e, small, &pt, &ptlen, &msglen)) == 1 && !text_utf8_valid(pt, ptlen))
 		r = CVPN_ERR_BAD_UTF8;
 	if (r == 1) {
 		ev.text = pt;
@@ -144,7 +149,9 @@ server_data(struct engine *e)
 		buf_consume(&e->in, msglen);
 		e->scan_off = 0;
 	}
-	if (pt != NULL)
+	if (pt == small)
+		OPENSSL_cleanse(pt, n);
+	else if (pt != NULL)
 		OPENSSL_clear_free(pt, n);
 	return r;
 }

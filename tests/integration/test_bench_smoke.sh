@@ -87,6 +87,23 @@ out=$(verdict 2.8 160000 0.60)
 check "report: missed, ceiling 0.817 above 0.7 -> MISSED ($out)" [ "$out" = "MISSED 0.817" ]
 out=$(verdict 2.8 330000 0.71)
 check "report: 0.71 -> met ($out)" [ "$out" = "met 0.684" ]
+# 1b: 100x the Python peer is bounded when OpenSSL's bare DH (1a's bound) is not 100x it either.
+python_verdict() {
+	$PY -c '
+import sys
+sys.path.insert(0, "bench")
+import report
+rows = [{"name": "dhbound", "lab_bound_hs_per_s": 62.0}, {"name": "lab_handshakes", "per_s": 60.0},
+        {"name": "python_client", "per_s": float(sys.argv[1])}]
+t = report.targets(rows, 10000)[1]
+print(report.result(t), round(t["ceiling"], 1))' "$@" 2>&1
+}
+out=$(python_verdict 0.63)
+check "report: 1b at 95x with the DH bound at 98x -> bounded ($out)" [ "$out" = "bounded 98.4" ]
+out=$(python_verdict 0.59)
+check "report: 1b at 102x -> met ($out)" [ "$out" = "met 105.1" ]
+out=$(python_verdict 0.61)
+check "report: 1b at 98x with the DH bound at 102x -> MISSED ($out)" [ "$out" = "MISSED 101.6" ]
 
 # The TCP echo baseline.
 timeout 60 "$ECHO" -p 0 -t 60 >"$TMP/echo.log" 2>&1 &
