@@ -21,8 +21,10 @@
  *           lab AES-256 and secure ChaChaPoly, 64 B and 1 KiB: the part of a
  *           network round trip that cvpn itself adds to a plain TCP echo.
  *   crypto  the primitives alone that such a round trip needs, through EVP
- *           with every context set up once: lab, AES-256-CBC both ways and
- *           four HMAC-SHA256 tags from kept keyed states; secure, two
+ *           with every context set up once: lab, the message's AES-256-CBC
+ *           encryption and decryption and its HMAC-SHA256 tag computed on
+ *           both sides from kept keyed states (the lab's reply travels in
+ *           clear and costs no primitive); secure, two
  *           ChaCha20-Poly1305 (and, for the other suite, AES-256-GCM) seals
  *           and two opens. What any implementation of the two profiles adds
  *           to a plain TCP echo at the least. --crypto-only measures these
@@ -449,9 +451,12 @@ crypto_rt(enum crypto_kind kind, size_t size, double seconds, struct rate *out)
 	out->ops = 0;
 	t0 = now_s();
 	do {
-		/* The message one way (contexts 0 -> 1), the reply the other (2 -> 3). */
+		/*
+		 * The message one way (contexts 0 -> 1), the secure reply the other
+		 * (2 -> 3); the lab's reply is plaintext on the wire.
+		 */
 		if (secure ? aead_message(ae[0], ae[1], seq, buf, size) || aead_message(ae[2], ae[3], seq, buf, size + REPLY_EXTRA) :
-		    lab_message(&lab[0], &lab[1], buf, size) || lab_message(&lab[2], &lab[3], buf, size + REPLY_EXTRA))
+		    lab_message(&lab[0], &lab[1], buf, size))
 			goto out;
 		seq++;
 		out->ops++;
