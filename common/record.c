@@ -20,8 +20,9 @@ struct record {
 	EVP_CIPHER_CTX *cipher;     /* kept for the whole session: CBC chains across messages */
 	/*
 	 * HMAC-SHA256 kept as its two keyed hash states, so that a tag costs
-	 * three context copies into contexts allocated once, where OpenSSL 3's
-	 * EVP_MAC_CTX_dup costs about eight allocations, twice per tag.
+	 * two context copies (three to open: the candidate transcript) into
+	 * contexts allocated once, where OpenSSL 3's EVP_MAC_CTX_dup costs
+	 * about eight allocations, twice per tag.
 	 */
 	EVP_MD_CTX *ipad;           /* SHA-256 fed with key ^ ipad: the per-message starting point */
 	EVP_MD_CTX *opad;           /* SHA-256 fed with key ^ opad: the outer hash */
@@ -180,8 +181,9 @@ transform(struct record *r, uint8_t *p, size_t n)
 
 /*
  * Computes the tag a message with ciphertext ct would carry under one mode,
- * as lowercase hex. With keep (the cumulative mode), r->next holds the
- * transcript including ct afterwards; commit() makes it the transcript.
+ * as lowercase hex (with n = 0 in the cumulative mode: the transcript's own
+ * tag). With keep (the cumulative mode), r->next holds the transcript
+ * including ct afterwards; commit() makes it the transcript.
  */
 static int
 tag_for(struct record *r, enum record_hmac mode, const uint8_t *ct, size_t n,
@@ -227,13 +229,21 @@ record_seal(struct record *r, const uint8_t *pt, size_t n, uint8_t *out)
 
 	memcpy(out, pt, n);
 	memset(out + n, 0, ctlen - n);
-	if ((ret = transform(r, out, ctlen)) != 0 ||
-	    (ret = tag_for(r, RECORD_HMAC_CUMULATIVE, out, ctlen, hex, true)) != 0)
+	if ((ret = transform(r, out, ctlen)) != 0)
 		return ret;
-	/* The cumulative transcript is fed in either mode, so it always holds every message. */
-	commit(r);
-	if (r->mode == RECORD_HMAC_PER_MESSAGE &&
-	    (ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, out, ctlen, hex, false)) != 0)
+	/*
+	 * The cumulative transcript is fed in either mode, so it always holds
+	 * every message. A sender never takes a message back, so it is fed in
+	 * place (record_open keeps a candidate until the tag verifies): the tag
+	 * then only finishes a copy of it.
+	 */
+	if (!EVP_DigestUpdate(r->cumulative, out, ctlen))
+		return CVPN_ERR_CRYPTO;
+	if (r->mode == RECORD_HMAC_PER_MESSAGE)
+		ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, out, ctlen, hex, false);
+	else
+		ret = tag_for(r, RECORD_HMAC_CUMULATIVE, NULL, 0, hex, false);
+	if (ret != 0)
 		return ret;
 	memcpy(out + ctlen, hex, RECORD_TAG_LEN);
 	r->count++;
