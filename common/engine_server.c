@@ -99,6 +99,7 @@ find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t
 {
 	const uint8_t *p = e->in.data;
 	size_t n = e->in.len, off;
+	bool last;
 	int r;
 
 	for (off = e->scan_off; off + RECORD_TAG_LEN <= n && off + RECORD_TAG_LEN <= e->cfg.max_message;
@@ -108,16 +109,17 @@ find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t
 			continue;
 		if (*pt == NULL && (*pt = n <= SMALL_PT ? small : malloc(n)) == NULL)
 			return CVPN_ERR_NOMEM;
-		r = record_open(e->rec, p, off + RECORD_TAG_LEN, *pt, ptlen);
-		if (r == 0)
-			*msglen = off + RECORD_TAG_LEN;
 		/*
 		 * Random CBC output never looks like hex, but XOR and None send
 		 * text that may: for them a failing split at the end may be a
-		 * prefix of a longer message until the peer pauses.
+		 * prefix of a longer message until the peer pauses. Where a
+		 * failure ends the session, no candidate transcript is kept.
 		 */
-		if (r != CVPN_ERR_BAD_TAG ||
-		    (off + RECORD_TAG_LEN == n && (e->quiet || suite_kind(e->suite) == SUITE_CBC)))
+		last = off + RECORD_TAG_LEN == n && (e->quiet || suite_kind(e->suite) == SUITE_CBC);
+		r = (last ? record_open_last : record_open)(e->rec, p, off + RECORD_TAG_LEN, *pt, ptlen);
+		if (r == 0)
+			*msglen = off + RECORD_TAG_LEN;
+		if (r != CVPN_ERR_BAD_TAG || last)
 			return r == 0 ? 1 : r;
 		if (off + RECORD_TAG_LEN == n)
 			return 0; /* XOR/None: try this split again when more arrives or the peer pauses */

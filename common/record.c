@@ -256,15 +256,25 @@ tag_equal(const char *hex, const uint8_t *tag)
 	return CRYPTO_memcmp(hex, tag, RECORD_TAG_LEN) == 0;
 }
 
-/* Checks the tag against the mode in use (learning it in AUTO). 0 or CVPN_ERR_BAD_TAG. */
+/*
+ * Checks the tag against the mode in use (learning it in AUTO). 0 or
+ * CVPN_ERR_BAD_TAG. The transcript takes ct in place, or as a candidate
+ * that commit() adopts once the message is accepted.
+ */
 static int
-verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, enum record_hmac *learnt)
+verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, bool in_place,
+    enum record_hmac *learnt)
 {
 	char cum[RECORD_TAG_LEN + 1], per[RECORD_TAG_LEN + 1];
 	bool cum_ok, per_ok = false;
 	int ret;
 
-	if ((ret = tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, true)) != 0)
+	if (in_place)
+		ret = EVP_DigestUpdate(r->cumulative, ct, ctlen) ? tag_for(r, RECORD_HMAC_CUMULATIVE, NULL, 0, cum, false) :
+		    CVPN_ERR_CRYPTO;
+	else
+		ret = tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, true);
+	if (ret != 0)
 		return ret;
 	cum_ok = tag_equal(cum, tag);
 	if (r->mode != RECORD_HMAC_CUMULATIVE) {
@@ -281,8 +291,8 @@ verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, en
 	return CVPN_ERR_BAD_TAG;
 }
 
-int
-record_open(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_t *outlen)
+static int
+open_record(struct record *r, const uint8_t *wire, size_t n, bool in_place, uint8_t *out, size_t *outlen)
 {
 	enum record_hmac learnt;
 	size_t ctlen, start = 0, end;
@@ -291,13 +301,14 @@ record_open(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_
 	if (n < RECORD_TAG_LEN || (n - RECORD_TAG_LEN) % RECORD_PAD != 0)
 		return CVPN_ERR_TRUNCATED;
 	ctlen = n - RECORD_TAG_LEN;
-	if ((ret = verify(r, wire, ctlen, wire + ctlen, &learnt)) != 0)
+	if ((ret = verify(r, wire, ctlen, wire + ctlen, in_place, &learnt)) != 0)
 		return ret;
 	/* Only verified bytes reach the cipher. */
 	memcpy(out, wire, ctlen);
 	if ((ret = transform(r, out, ctlen)) != 0)
 		return ret;
-	commit(r);
+	if (!in_place)
+		commit(r);
 	r->mode = learnt;
 	r->count++;
 	/* Strip NULs at both ends: that also reads left-padded messages. */
@@ -310,6 +321,18 @@ record_open(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_
 	OPENSSL_cleanse(out + (end - start), ctlen - (end - start));
 	*outlen = end - start;
 	return 0;
+}
+
+int
+record_open(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_t *outlen)
+{
+	return open_record(r, wire, n, false, out, outlen);
+}
+
+int
+record_open_last(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_t *outlen)
+{
+	return open_record(r, wire, n, true, out, outlen);
 }
 
 enum record_hmac

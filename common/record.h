@@ -50,6 +50,13 @@ int record_seal(struct record *r, const uint8_t *pt, size_t n, uint8_t *out);
  */
 int record_open(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_t *outlen);
 
+/*
+ * record_open for a message the session cannot survive failing: the tag is
+ * checked against the transcript fed in place (a hash-context copy fewer per
+ * message), so after any error r is unusable and must only be freed.
+ */
+int record_open_last(struct record *r, const uint8_t *wire, size_t n, uint8_t *out, size_t *outlen);
+
 /* The HMAC mode in use; AUTO until the first message where the modes differ. */
 enum record_hmac record_hmac_mode(const struct record *r);
 

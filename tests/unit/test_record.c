@@ -412,6 +412,61 @@ test_auto_mode(void **state)
 	}
 }
 
+/*
+ * record_open_last feeds the transcript in place: messages opened with it
+ * and with record_open, in any order, all verify, in every mode (a transcript
+ * it failed to feed would fail the next cumulative tag); it refuses a bad tag.
+ */
+static void
+test_open_last(void **state)
+{
+	static const enum record_hmac modes[] = { RECORD_HMAC_CUMULATIVE, RECORD_HMAC_PER_MESSAGE };
+	static const enum record_hmac receivers[] = { RECORD_HMAC_AUTO, RECORD_HMAC_CUMULATIVE, RECORD_HMAC_PER_MESSAGE };
+	static const char *const msgs[] = { "one", "two", "three", "four", "five" };
+	uint8_t wire[5][MAX_WIRE], out[MAX_WIRE];
+	size_t len[5], i, j, m, outlen;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct record *enc = make_derived("AES", 256, true, modes[i]);
+
+		for (m = 0; m < 5; m++)
+			len[m] = seal(enc, (const uint8_t *)msgs[m], strlen(msgs[m]), wire[m]);
+		record_free(enc);
+		for (j = 0; j < 3; j++) {
+			struct record *dec = make_derived("AES", 256, false, receivers[j]);
+
+			if (receivers[j] != RECORD_HMAC_AUTO && receivers[j] != modes[i]) {
+				record_free(dec);
+				continue;
+			}
+			for (m = 0; m < 5; m++) {
+				outlen = 0;
+				if (m % 3 == 2)
+					assert_int_equal(record_open(dec, wire[m], len[m], out, &outlen), 0);
+				else
+					assert_int_equal(record_open_last(dec, wire[m], len[m], out, &outlen), 0);
+				assert_int_equal(outlen, strlen(msgs[m]));
+				assert_memory_equal(out, msgs[m], outlen);
+			}
+			record_free(dec);
+		}
+	}
+	/* A bad tag: refused like record_open (the state is then not to be used again). */
+	{
+		struct record *enc = make_derived("AES", 256, true, RECORD_HMAC_CUMULATIVE);
+		struct record *dec = make_derived("AES", 256, false, RECORD_HMAC_AUTO);
+
+		len[0] = seal(enc, (const uint8_t *)msgs[0], strlen(msgs[0]), wire[0]);
+		change_tag_char(wire[0], len[0]);
+		outlen = 12345;
+		assert_int_equal(record_open_last(dec, wire[0], len[0], out, &outlen), CVPN_ERR_BAD_TAG);
+		assert_int_equal(outlen, 12345);
+		record_free(enc);
+		record_free(dec);
+	}
+}
+
 /* A receiver with a fixed mode refuses the other mode from message 2. */
 static void
 test_fixed_mode_mismatch(void **state)
@@ -498,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_wire_len),
 		cmocka_unit_test(test_round_trip_all),
 		cmocka_unit_test(test_xor_keystream),
+		cmocka_unit_test(test_open_last),
 		cmocka_unit_test(test_bad_tag),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_nul_stripping),
