@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the lab record layer's receiving side (record_open) under a
+ * Fuzz target: the lab record layer's receiving side (record_open and
+ * record_open_last) under a
  * fixed key: the key and IV that the lab vectors' shared_key gives each
  * suite. Input:
  *
@@ -9,7 +10,9 @@
  *        auto); bit 2 the sender's (cumulative, per-message)
  *   then operations, each a big-endian u16: bit 15 set: the genuine sender
  *   seals the script's next message and the receiver opens it; else bits
- *   0-14 are the length of a wire message that follows, opened as it is.
+ *   0-13 are the length of a wire message that follows, opened as it is.
+ *   Bit 14 opens with record_open_last, after whose failure nothing more is
+ *   opened (the state is then unusable by contract).
  *
  * Oracles: a failure is BAD_TAG or TRUNCATED and releases nothing (the
  * output buffer is untouched); a success never yields more than the
@@ -82,6 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	desync = !(rmode == RECORD_HMAC_AUTO || rmode == smode);
 	while (off + 2 <= size) {
 		unsigned op = (unsigned)data[off] << 8 | data[off + 1];
+		/* record_open_last: a failure ends the session, so nothing is opened after one. */
+		bool last = (op & 0x4000) != 0;
 
 		off += 2;
 		if (op & 0x8000) {
@@ -89,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = record_wire_len(len);
 			FZ_ASSERT((wire = malloc(n)) != NULL && (out = malloc(n)) != NULL);
 			FZ_ASSERT(record_seal(tx, text, len, wire) == 0);
-			r = record_open(rx, wire, n, out, &outlen);
+			r = (last ? record_open_last : record_open)(rx, wire, n, out, &outlen);
 			/* The text comes back without the NULs at its ends (they read as padding). */
 			while (len > 0 && text[len - 1] == 0)
 				len--;
@@ -98,14 +103,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!desync)
 				FZ_ASSERT(r == 0 && outlen == len && memcmp(out, text, len) == 0);
 		} else {
-			n = op < size - off ? op : size - off;
+			n = (op & 0x3fff) < size - off ? (op & 0x3fff) : size - off;
 			FZ_ASSERT((wire = malloc(n ? n : 1)) != NULL && (out = malloc(n ? n : 1)) != NULL);
 			if (n)
 				memcpy(wire, data + off, n);
 			off += n;
 			memset(out, 0xa5, n ? n : 1);
 			outlen = (size_t)-1;
-			r = record_open(rx, wire, n, out, &outlen);
+			r = (last ? record_open_last : record_open)(rx, wire, n, out, &outlen);
 			if (r == 0) {
 				FZ_ASSERT(n >= RECORD_TAG_LEN && outlen <= n - RECORD_TAG_LEN);
 				desync = true; /* a replay the lab protocol cannot detect (per-message HMAC) */
@@ -119,6 +124,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(wire);
 		free(out);
 		wire = out = NULL;
+		if (r != 0 && last)
+			break;
 	}
 	record_free(rx);
 	record_free(tx);
