@@ -583,6 +583,50 @@ test_two_messages_in_one_feed(void **state)
 	close_session(ss);
 }
 
+/*
+ * Five 4000-byte messages pipelined into one feed: 20 KB, more than the
+ * server's input cap, which engine_feed takes in pieces that fit, running
+ * each before the next. All five are answered, in order.
+ */
+static void
+test_pipelined_large_messages(void **state)
+{
+	enum { N = 5, LEN = 4000 };
+	struct session *ss = connect_specs("AES:256", "AES:256");
+	struct buf wire = { 0 }, replies = { 0 }, reply = { 0 };
+	uint8_t text[LEN], rev[LEN];
+	size_t i, k;
+
+	(void)state;
+	for (k = 0; k < N; k++) {
+		/* Each message different, so that an answer out of order shows. */
+		memcpy(text, prose(LEN), LEN);
+		text[0] = (uint8_t)('0' + k);
+		for (i = 0; i < LEN; i++)
+			rev[i] = text[LEN - 1 - i];
+		assert_int_equal(engine_send(ss->c.e, text, LEN), 0);
+		take_output(&ss->c, &wire);
+		/* The client answered by hand, so that it may send the next one now. */
+		assert_int_equal(buf_append(&reply, (const uint8_t *)ENGINE_REPLY_PREFIX, strlen(ENGINE_REPLY_PREFIX),
+		    SIZE_MAX), 0);
+		assert_int_equal(buf_append(&reply, rev, LEN, SIZE_MAX), 0);
+		assert_int_equal(engine_feed(ss->c.e, reply.data + reply.len - strlen(ENGINE_REPLY_PREFIX) - LEN,
+		    strlen(ENGINE_REPLY_PREFIX) + LEN), 0);
+		assert_true(engine_ready(ss->c.e));
+	}
+	assert_int_equal(wire.len, N * (LEN + RECORD_TAG_LEN));
+	assert_int_equal(engine_feed(ss->s.e, wire.data, wire.len), 0);
+	assert_int_equal(ss->s.ev[ENGINE_EV_MESSAGE].count, N);
+	take_output(&ss->s, &replies);
+	assert_int_equal(replies.len, reply.len);
+	assert_memory_equal(replies.data, reply.data, reply.len);
+	assert_false(engine_partial(ss->s.e));
+	buf_clear(&wire);
+	buf_clear(&replies);
+	buf_clear(&reply);
+	close_session(ss);
+}
+
 static void
 test_newlines(void **state)
 {
@@ -1045,6 +1089,7 @@ main(void)
 		cmocka_unit_test(test_byte_by_byte),
 		cmocka_unit_test(test_split_proposal),
 		cmocka_unit_test(test_two_messages_in_one_feed),
+		cmocka_unit_test(test_pipelined_large_messages),
 		cmocka_unit_test(test_newlines),
 		cmocka_unit_test(test_partial_choice),
 		cmocka_unit_test(test_none_hex_text_split),
