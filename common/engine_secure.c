@@ -243,7 +243,7 @@ read_record(struct engine *e, int *type, const uint8_t **pt, size_t *len, size_t
 			r = CVPN_ERR_DECRYPT;
 	if (r != 0) {
 		OPENSSL_cleanse(out, outlen);
-		return r == CVPN_ERR_NOMEM ? r : CVPN_ERR_DECRYPT;
+		return CVPN_ERR_DECRYPT;
 	}
 	*type = out[0];
 	*pt = out + RECORD_HEADER;
