@@ -178,5 +178,38 @@ client -m again >"$TMP/out" 2>&1
 check "--max-source-handshakes: the address is served again once its handshakes end" \
 	grep -qx 'Server says: niaga' "$TMP/out"
 stop_server
+
+# Where SCHED_IDLE is refused, the DH workers fall back to nice 10 (the loop
+# thread stays at 0) and the server still answers. A preloaded shim refuses
+# pthread_setschedparam; ASan must be told that it is not first in line.
+cat >"$TMP/refuse_sched.c" <<'EOF_C'
+#include <errno.h>
+#include <pthread.h>
+
+int
+pthread_setschedparam(pthread_t t, int policy, const struct sched_param *p)
+{
+	(void)t;
+	(void)policy;
+	(void)p;
+	return EPERM;
+}
+EOF_C
+if ${CC:-cc} -shared -fPIC -o "$TMP/refuse_sched.so" "$TMP/refuse_sched.c" 2>"$TMP/cc.err"; then
+	export LD_PRELOAD="$TMP/refuse_sched.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	start_server nice -c 'AES:256' || not_ok "server starts with SCHED_IDLE refused"
+	unset LD_PRELOAD
+	# After "pid (comm) ": $17 is the nice value, $39 the policy.
+	threads=$(sed 's/.*) //' /proc/"$SPID"/task/*/stat | awk '{ print $17 "/" $39 }' | sort | uniq -c | tr -s ' \n' ' ')
+	check "SCHED_IDLE refused: DH workers at nice 10, the loop thread at 0, all SCHED_OTHER ($threads)" \
+		sh -c "[ \"\$(sed 's/.*) //' /proc/$SPID/task/$SPID/stat | awk '{ print \$17 \"/\" \$39 }')\" = 0/0 ] &&
+			[ \$(sed 's/.*) //' /proc/$SPID/task/*/stat | awk '\$17 == 10 && \$39 == 0' | wc -l) -ge 1 ] &&
+			[ \$(sed 's/.*) //' /proc/$SPID/task/*/stat | awk '\$39 != 0' | wc -l) -eq 0 ]"
+	client -m nice >"$TMP/out" 2>&1
+	check "SCHED_IDLE refused: the server still answers" grep -qx 'Server says: ecin' "$TMP/out"
+	stop_server
+else
+	not_ok "the test's scheduler shim builds ($(head -n 1 "$TMP/cc.err"))"
+fi
 finish
 
