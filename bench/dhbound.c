@@ -435,14 +435,14 @@ crypto_rt(enum crypto_kind kind, size_t size, double seconds, struct rate *out)
 	const EVP_CIPHER *aead = kind == CRYPTO_AESGCM ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
 	int secure = kind != CRYPTO_LAB;
 	static const uint8_t key[32] = { 1, 2, 3 }, iv[16] = { 4, 5, 6 };
-	struct lab_dir lab[4] = { { 0 } };
+	struct lab_dir lab[2] = { { 0 } }; /* the message's two ends: the lab's reply needs no primitive */
 	EVP_CIPHER_CTX *ae[4] = { NULL };
 	uint8_t buf[CRYPTO_BUF] = { 0 };
 	uint64_t seq = 0;
 	double t0;
 	int i, r = -1;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < (secure ? 4 : 2); i++) {
 		if (secure ? (ae[i] = EVP_CIPHER_CTX_new()) == NULL ||
 		    !EVP_CipherInit_ex2(ae[i], aead, key, NULL, i % 2 == 0, NULL) :
 		    lab_dir_init(&lab[i], key, iv, i % 2 == 0) != 0)
@@ -463,10 +463,10 @@ crypto_rt(enum crypto_kind kind, size_t size, double seconds, struct rate *out)
 	} while ((out->seconds = now_s() - t0) < seconds);
 	r = 0;
 out:
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4; i++)
 		EVP_CIPHER_CTX_free(ae[i]);
+	for (i = 0; i < 2; i++)
 		lab_dir_free(&lab[i]);
-	}
 	return r;
 }
 
