@@ -210,6 +210,15 @@ out:
 	return ret;
 }
 
+/* Feeds ct to the transcript for good and returns the transcript's tag: no candidate to drop. */
+static int
+tag_in_place(struct record *r, const uint8_t *ct, size_t n, char hex[static RECORD_TAG_LEN + 1])
+{
+	if (n && !EVP_DigestUpdate(r->cumulative, ct, n))
+		return CVPN_ERR_CRYPTO;
+	return tag_for(r, RECORD_HMAC_CUMULATIVE, NULL, 0, hex, false);
+}
+
 /* Makes the transcript tag_for(..., keep) computed the session's transcript. */
 static void
 commit(struct record *r)
@@ -232,17 +241,15 @@ record_seal(struct record *r, const uint8_t *pt, size_t n, uint8_t *out)
 	if ((ret = transform(r, out, ctlen)) != 0)
 		return ret;
 	/*
-	 * The cumulative transcript is fed in either mode, so it always holds
-	 * every message. A sender never takes a message back, so it is fed in
-	 * place (record_open keeps a candidate until the tag verifies): the tag
-	 * then only finishes a copy of it.
+	 * A sender's mode never changes (record_new refuses AUTO for it), so a
+	 * per-message sender needs no transcript; a cumulative one never takes a
+	 * message back, so its transcript is fed in place (record_open keeps a
+	 * candidate until the tag verifies).
 	 */
-	if (!EVP_DigestUpdate(r->cumulative, out, ctlen))
-		return CVPN_ERR_CRYPTO;
 	if (r->mode == RECORD_HMAC_PER_MESSAGE)
 		ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, out, ctlen, hex, false);
 	else
-		ret = tag_for(r, RECORD_HMAC_CUMULATIVE, NULL, 0, hex, false);
+		ret = tag_in_place(r, out, ctlen, hex);
 	if (ret != 0)
 		return ret;
 	memcpy(out + ctlen, hex, RECORD_TAG_LEN);
@@ -269,11 +276,7 @@ verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, bo
 	bool cum_ok, per_ok = false;
 	int ret;
 
-	if (in_place)
-		ret = EVP_DigestUpdate(r->cumulative, ct, ctlen) ? tag_for(r, RECORD_HMAC_CUMULATIVE, NULL, 0, cum, false) :
-		    CVPN_ERR_CRYPTO;
-	else
-		ret = tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, true);
+	ret = in_place ? tag_in_place(r, ct, ctlen, cum) : tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, true);
 	if (ret != 0)
 		return ret;
 	cum_ok = tag_equal(cum, tag);
