@@ -87,31 +87,20 @@ def target(rows, tid, what, value, ref, goal, higher=True, unit="/s", ref_what="
             "unit": unit, "ratio": ratio, "target": goal_text, "met": met}
 
 
-def bounded(t, best, ref, goal):
-    """Adds to row t the ceiling that best (what no implementation can beat) leaves against ref,
-    and whether a miss is explained by it (the ceiling below goal)."""
-    t["ceiling"] = round(best / ref, 3) if best and ref else None
-    t["bounded"] = bool(t["met"] is False and t["ceiling"] is not None and t["ceiling"] < goal)
+def with_ceiling(t, ceiling, goal):
+    """Adds to row t the best ratio no implementation can beat, and whether a miss is explained
+    by it (the ceiling below goal)."""
+    t["ceiling"] = None if ceiling is None else round(ceiling, 3)
+    t["bounded"] = bool(t["met"] is False and ceiling is not None and ceiling < goal)
     return t
 
 
-def crypto_key(name):
-    """The crypto row a paired measurement is held against, and the share of it on the busier core.
-
-    A round trip on one connection does all of it, one after another; with 100 clients
-    each end does its half on its own core, both flat out (target 4).
-    """
-    prof = name.split("_", 1)[1]                      # lab_64, secure_aesgcm_64, secure, ...
-    if name.startswith("thr_"):
-        return f"crypto_{prof}_us_per_rt_64", 0.5
-    return f"crypto_{prof.rsplit('_', 1)[0]}_us_per_rt_{prof.rsplit('_', 1)[1]}", 1.0
-
-
-def ceilings(rows, name):
+def ceilings(rows, name, key, share):
     """The best ratio each paired run of name could have had if nothing but the primitives cost
-    anything: echo time / (echo time + crypto time), with that run's own echo and the primitives
-    measured last before it (crypto_near), or dhbound's when the runner took none."""
-    key, share = crypto_key(name)
+    anything: echo time / (echo time + share * crypto time), with that run's own echo and the
+    primitives (key) measured last before it (crypto_near), or dhbound's when the runner took none.
+    A round trip on one connection does all of its crypto, one step after another (share 1); with
+    100 clients each end does its half on its own core, both flat out (share 0.5)."""
     fallback = median(rows, "dhbound", key)
     near, out = None, []
     for r in rows:
@@ -125,31 +114,29 @@ def ceilings(rows, name):
     return out
 
 
-def paired(rows, tid, what, name, goal, ref_what):
+def paired(rows, tid, what, name, goal, ref_what, crypto, share):
     """A target measured in paired runs: the ratio is the median of the runs' own ratios, and
-    so is the ceiling the primitives leave (see ceilings). Below the goal, that ceiling says
-    whether any implementation through EVP could have met it in these runs."""
+    so is the ceiling the primitives (the crypto row, share of it per core) leave; see ceilings.
+    Below the goal, that ceiling says whether any implementation through EVP could have met it."""
     t = target(rows, tid, what, median(rows, name), median(rows, name, "baseline_per_s"), goal, ref_what=ref_what)
     ratios = values(rows, name, "ratio")
     if ratios:
         t["ratio"] = statistics.median(ratios)
         t["met"] = None if goal is None else t["ratio"] >= goal
-    c = ceilings(rows, name)
-    t["ceiling"] = round(statistics.median(c), 3) if c else None
-    t["bounded"] = bool(t["met"] is False and t["ceiling"] is not None and t["ceiling"] < goal)
-    return t
+    c = ceilings(rows, name, crypto, share)
+    return with_ceiling(t, statistics.median(c) if c else None, goal)
 
 
 def targets(rows, hold_want):
     """Every figure issue 5 asks for, with its ratio and target."""
     lab = median(rows, "lab_handshakes")
     sec = median(rows, "secure_handshakes")
+    bound, python = median(rows, "dhbound", "lab_bound_hs_per_s"), median(rows, "python_client")
     t = [
-        target(rows, "1a", "lab handshakes/s (group 18)", lab, median(rows, "dhbound", "lab_bound_hs_per_s"),
-               0.8, ref_what="DH bound: OpenSSL keygen+derive, same core"),
-        bounded(target(rows, "1b", "lab handshakes/s vs Python peer", lab, median(rows, "python_client"), 100,
-                       ref_what="labpeer.py client sessions/s"),
-                median(rows, "dhbound", "lab_bound_hs_per_s"), median(rows, "python_client"), 100),
+        target(rows, "1a", "lab handshakes/s (group 18)", lab, bound, 0.8, ref_what="DH bound: OpenSSL keygen+derive, same core"),
+        with_ceiling(target(rows, "1b", "lab handshakes/s vs Python peer", lab, python, 100,
+                            ref_what="labpeer.py client sessions/s"),
+                     bound / python if bound and python else None, 100),
         target(rows, "1c", "lab handshakes/s vs Python as server", lab, median(rows, "python_server"), None,
                ref_what="labpeer.py server, same load generator"),
         target(rows, "2a", "secure handshakes/s (Noise IK)", sec, median(rows, "tls_stime"), 2,
@@ -162,14 +149,15 @@ def targets(rows, hold_want):
     for size in (64, 1024):
         for prof in ("lab", "secure"):
             name = f"rtt_{prof}_{size}"
-            t.append(paired(rows, "3", f"round trips/s, {prof}, {size} B", name, 0.9, f"TCP echo, {size} B, paired"))
+            t.append(paired(rows, "3", f"round trips/s, {prof}, {size} B", name, 0.9, f"TCP echo, {size} B, paired",
+                            f"crypto_{prof}_us_per_rt_{size}", 1.0))
     t.append(paired(rows, "3", "round trips/s, secure AESGCM, 64 B", "rtt_secure_aesgcm_64", None,
-                    "TCP echo, 64 B, paired (the other suite)"))
+                    "TCP echo, 64 B, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 1.0))
     for prof in ("lab", "secure"):
         t.append(paired(rows, "4", f"messages/s, 100 clients, {prof}", f"thr_{prof}", 0.7,
-                        "TCP echo, 100 clients, paired"))
+                        "TCP echo, 100 clients, paired", f"crypto_{prof}_us_per_rt_64", 0.5))
     t.append(paired(rows, "4", "messages/s, 100 clients, secure AESGCM", "thr_secure_aesgcm", None,
-                    "TCP echo, 100 clients, paired (the other suite)"))
+                    "TCP echo, 100 clients, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 0.5))
     t.append(target(rows, "5", "secure sessions held, all answering", median(rows, "hold_secure", "answered"),
                     hold_want, 1.0, unit="sessions", ref_what="10,000 wanted"))
     for prof in ("secure", "lab"):

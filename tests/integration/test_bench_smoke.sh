@@ -78,7 +78,7 @@ import report
 crypto, echo, ratio = (float(x) for x in sys.argv[1:4])
 rows = [{"name": "crypto_near", "crypto_secure_us_per_rt_64": crypto},
         {"name": "thr_secure", "per_s": ratio * echo, "baseline_per_s": echo, "ratio": ratio, "failures": 0}]
-t = report.paired(rows, "4", "x", "thr_secure", 0.7, "x")
+t = report.paired(rows, "4", "x", "thr_secure", 0.7, "x", "crypto_secure_us_per_rt_64", 0.5)
 print(report.result(t), round(t["ceiling"], 3))' "$@" 2>&1
 }
 out=$(verdict 2.8 330000 0.56)
