@@ -29,16 +29,42 @@ lg_profile_name(enum lg_profile p)
 	return p == LG_PLAIN ? "plain" : p == LG_LAB ? "lab" : "secure";
 }
 
+/* Room for every suite --suites can list, with commas. */
+#define SUITES_TEXT 128
+
 /* The secure suites offered, as --suites takes them ("ChaChaPoly,AESGCM"). */
 static const char *
-offered(const struct lg_opts *o, char *out, size_t size)
+offered(const struct lg_opts *o, char out[static SUITES_TEXT])
 {
 	size_t i, n = 0;
 
 	out[0] = '\0';
-	for (i = 0; i < o->suites.nsuites && n < size; i++)
-		n += (size_t)snprintf(out + n, size - n, "%s%s", i ? "," : "", aead_name(o->suites.suites[i]));
+	for (i = 0; i < o->suites.nsuites && n < SUITES_TEXT; i++)
+		n += (size_t)snprintf(out + n, SUITES_TEXT - n, "%s%s", i ? "," : "", aead_name(o->suites.suites[i]));
 	return out;
+}
+
+/* The profile for a summary line: "lab", or "secure (AESGCM)". */
+static const char *
+profile_label(const struct lg_opts *o, char out[static SUITES_TEXT + 16])
+{
+	char list[SUITES_TEXT];
+
+	if (o->profile != LG_SECURE)
+		return lg_profile_name(o->profile);
+	snprintf(out, SUITES_TEXT + 16, "secure (%s)", offered(o, list));
+	return out;
+}
+
+/* The run's profile in its JSON, and the suites offered whenever a secure session is in it. */
+static void
+json_profile(struct lg_json *j, const struct lg_opts *o)
+{
+	char list[SUITES_TEXT];
+
+	lg_json_str(j, "profile", lg_profile_name(o->profile));
+	if (o->profile == LG_SECURE || o->flood_profile == LG_SECURE)
+		lg_json_str(j, "suites_offered", offered(o, list));
 }
 
 static enum lg_kind
@@ -210,13 +236,14 @@ lg_mode_handshakes(const struct lg_setup *s)
 {
 	const struct lg_opts *o = s->o;
 	struct lg_flood r = { 0 };
+	char label[SUITES_TEXT + 16];
 	struct lg_json j;
 	int rc;
 
 	if (lg_flood_run(s, o->profile, o->concurrency, o->verify_every, NULL, NULL, &r) != 0)
 		return 1;
 	lg_json_begin(&j, "handshakes");
-	lg_json_str(&j, "profile", lg_profile_name(o->profile));
+	json_profile(&j, o);
 	lg_json_int(&j, "concurrency", o->concurrency);
 	lg_json_int(&j, "handshakes", (long long)r.handshakes);
 	lg_json_num(&j, "seconds", r.seconds);
@@ -229,7 +256,7 @@ lg_mode_handshakes(const struct lg_setup *s)
 		lg_json_str(&j, "last_error", r.last_error);
 	lg_json_end(&j);
 	fprintf(stderr, "loadgen: %s handshakes: %.1f/s (%lu in %.1f s, %lu verified, %lu failed)\n",
-	    lg_profile_name(o->profile), r.seconds > 0 ? r.handshakes / r.seconds : 0, r.handshakes, r.seconds,
+	    profile_label(o, label), r.seconds > 0 ? r.handshakes / r.seconds : 0, r.handshakes, r.seconds,
 	    r.verified, r.failures);
 	rc = r.handshakes > 0 && (o->profile != LG_LAB || o->verify_every == 0 || r.verified > 0) ? 0 : 1;
 	lg_samples_free(&r.times);
@@ -401,7 +428,7 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 {
 	struct traffic t = { .s = s, .clients = clients, .ngroups = s->o->baseline_port ? 2 : 1 };
 	double per_s, base = 0;
-	char list[128];
+	char label[SUITES_TEXT + 16];
 	struct lg_json j;
 	int rc;
 
@@ -411,9 +438,7 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 	if (t.win_end == 0 && t.error == NULL)
 		t.error = "sessions were not established in time";
 	lg_json_begin(&j, mode);
-	lg_json_str(&j, "profile", lg_profile_name(s->o->profile));
-	if (s->o->profile == LG_SECURE)
-		lg_json_str(&j, "suites_offered", offered(s->o, list, sizeof(list)));
+	json_profile(&j, s->o);
 	lg_json_int(&j, "clients", clients);
 	lg_json_int(&j, "size", s->o->size);
 	per_s = traffic_json(&j, &t.g[0], "");
@@ -425,9 +450,8 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 	if (t.error)
 		lg_json_str(&j, "error", t.error);
 	lg_json_end(&j);
-	fprintf(stderr, "loadgen: %s %s%s%s%s x%u, %u bytes: %.0f messages/s", mode, lg_profile_name(s->o->profile),
-	    s->o->profile == LG_SECURE ? " (" : "", s->o->profile == LG_SECURE ? list : "",
-	    s->o->profile == LG_SECURE ? ")" : "", clients, s->o->size, per_s);
+	fprintf(stderr, "loadgen: %s %s x%u, %u bytes: %.0f messages/s", mode, profile_label(s->o, label), clients,
+	    s->o->size, per_s);
 	if (t.ngroups > 1)
 		fprintf(stderr, ", plain baseline %.0f/s (ratio %.2f)", base, base > 0 ? per_s / base : 0);
 	fprintf(stderr, "%s%s\n", t.error ? ", error: " : "", t.error ? t.error : "");
@@ -533,10 +557,11 @@ hold_report(const struct hold *h, const long rss[4])
 {
 	const struct lg_opts *o = h->s->o;
 	long top = rss[2] > rss[1] ? rss[2] : rss[1];
+	char label[SUITES_TEXT + 16];
 	struct lg_json j;
 
 	lg_json_begin(&j, "hold");
-	lg_json_str(&j, "profile", lg_profile_name(o->profile));
+	json_profile(&j, o);
 	lg_json_int(&j, "requested", o->count);
 	lg_json_int(&j, "established", h->established);
 	lg_json_int(&j, "answered", h->answered);
@@ -550,7 +575,7 @@ hold_report(const struct hold *h, const long rss[4])
 		lg_json_str(&j, "last_error", h->error);
 	lg_json_end(&j);
 	fprintf(stderr, "loadgen: hold %s: %u of %u sessions answered; server RSS %ld -> %ld KiB\n",
-	    lg_profile_name(o->profile), h->answered, o->count, rss[0], top);
+	    profile_label(o, label), h->answered, o->count, rss[0], top);
 }
 
 /* Reads a field of the server's /proc status, or -1 without a server pid. */
@@ -763,7 +788,7 @@ latency_report(struct latency *t, const struct flood_thread *ft, double loaded_s
 	struct lg_json j;
 
 	lg_json_begin(&j, "latency");
-	lg_json_str(&j, "profile", lg_profile_name(t->s->o->profile));
+	json_profile(&j, t->s->o);
 	lg_json_str(&j, "flood_profile", lg_profile_name(t->s->o->flood_profile));
 	lg_json_int(&j, "probes", t->s->o->concurrency);
 	lg_json_int(&j, "idle_samples", (long long)t->idle.n);

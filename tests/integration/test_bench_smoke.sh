@@ -136,6 +136,9 @@ lg hs_secure handshakes -P secure --server-key "$PUB" -p "$PORT" -c 4 -d 0.5 -w 
 check "secure handshakes complete" rc_is hs_secure 0
 check "secure handshakes: rate and count > 0" json_ok "$TMP/hs_secure.json" handshakes per_s
 check "secure handshakes: no failures" json_eq "$TMP/hs_secure.json" failures 0
+check "secure handshakes: the JSON says which suites were offered (the default)" \
+	json_eq "$TMP/hs_secure.json" suites_offered ChaChaPoly
+check "lab handshakes: no suites in the JSON" json_eq "$TMP/hs_lab.json" suites_offered None
 
 lg rtt_lab rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0.1
 check "lab round trips, 64 B" json_ok "$TMP/rtt_lab.json" messages per_s p99_us
