@@ -4,6 +4,15 @@
  * One thread, level-triggered epoll, TCP_NODELAY, and the same shape of
  * work as cvpn-server minus the protocol: read what arrives, write it back.
  * It exits on SIGTERM/SIGINT or after --lifetime seconds, whichever is first.
+ *
+ * With --lab-primitives it is the ceiling of the lab profile instead: each
+ * connection opens with the ciphertext length of its messages (4 bytes, big
+ * endian), then every message is that much AES-256-CBC and a 64-digit
+ * HMAC-SHA256 tag (bench/labprim.c, a fixed key), and the answer is the
+ * decrypted message. The lab's own work per message and nothing more, over
+ * the same sockets and loop as the plain echo: what loadgen -P primitives
+ * measures against the plain echo is the best ratio any lab server and
+ * client through EVP could reach on this machine, in place.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "labprim.h"
+
 #define MAX_EVENTS 256
 #define BACKLOG 4096
 
@@ -28,9 +39,14 @@ struct echo_conn {
 	int fd;
 	char *pending;
 	size_t len;
+	/* --lab-primitives: the receiving direction, and the record being read */
+	struct labprim *prim;
+	uint8_t *rec;
+	size_t have, need, ct_len;
 };
 
 static volatile sig_atomic_t stopping;
+static bool lab_primitives;
 
 static void
 on_signal(int sig)
@@ -45,6 +61,8 @@ conn_close(int epfd, struct echo_conn *c)
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->pending);
+	labprim_free(c->prim);
+	free(c->rec);
 	free(c);
 }
 
@@ -92,6 +110,38 @@ conn_drain(int epfd, struct echo_conn *c)
 	return c->pending ? 0 : epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/*
+ * --lab-primitives: reads into the record until it is whole (the length
+ * header first), then answers it. Returns 0, or -1 when the connection is
+ * done: closed, a bad length, or a tag that does not verify.
+ */
+static int
+prim_input(int epfd, struct echo_conn *c)
+{
+	ssize_t n = recv(c->fd, c->rec + c->have, c->need - c->have, 0);
+	uint32_t len;
+	uint8_t *rec;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0 || (c->have += (size_t)n) < c->need)
+		return n <= 0 ? -1 : 0;
+	c->have = 0;
+	if (c->ct_len == 0) {
+		len = (uint32_t)c->rec[0] << 24 | (uint32_t)c->rec[1] << 16 | (uint32_t)c->rec[2] << 8 | c->rec[3];
+		if (len == 0 || len % 16 != 0 || len > LABPRIM_MAX || labprim_new(false, &c->prim) != 0 ||
+		    (rec = realloc(c->rec, len + LABPRIM_TAG)) == NULL)
+			return -1;
+		c->rec = rec;
+		c->ct_len = len;
+		c->need = len + LABPRIM_TAG;
+		return 0;
+	}
+	if (labprim_open(c->prim, c->rec, c->ct_len) != 0)
+		return -1;
+	return conn_write(epfd, c, (const char *)c->rec, c->ct_len);
+}
+
 static void
 conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap)
 {
@@ -99,6 +149,11 @@ conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap
 
 	if (c->pending) {
 		if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && conn_drain(epfd, c) != 0)
+			conn_close(epfd, c);
+		return;
+	}
+	if (lab_primitives) {
+		if (prim_input(epfd, c) != 0)
 			conn_close(epfd, c);
 		return;
 	}
@@ -123,9 +178,16 @@ accept_all(int epfd, int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->need = 4;
+		if (lab_primitives && (c->rec = malloc(c->need)) == NULL) {
+			close(fd);
+			free(c);
+			continue;
+		}
 		ev.data.ptr = c;
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);
+			free(c->rec);
 			free(c);
 		}
 	}
@@ -180,10 +242,12 @@ serve(int lfd, unsigned lifetime)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: echo [-p PORT] [-t SECONDS]\n"
+	fprintf(f, "Usage: echo [-p PORT] [-t SECONDS] [--lab-primitives]\n"
 	    "A plain TCP echo server on 127.0.0.1 (no crypto), the baseline of make bench.\n"
 	    "  -p, --port PORT        port (default 0: pick a free one; it is printed)\n"
 	    "  -t, --lifetime SEC     exit after this long at the latest (default 3600)\n"
+	    "      --lab-primitives   verify and decrypt each message as the lab profile must\n"
+	    "                         (fixed key; for loadgen -P primitives) and answer the plaintext\n"
 	    "  -h, --help             show this help and exit\n");
 }
 
@@ -193,6 +257,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "lifetime", required_argument, NULL, 't' },
+		{ "lab-primitives", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -206,6 +271,10 @@ main(int argc, char **argv)
 			continue;
 		if (c == 't' && (lifetime = strtol(optarg, NULL, 10)) > 0 && lifetime <= 86400)
 			continue;
+		if (c == 'L') {
+			lab_primitives = true;
+			continue;
+		}
 		usage(c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : 64;
 	}

@@ -6,6 +6,9 @@
  *   (the TCP echo baseline);
  * - engine: a real client engine of common/ (lab or secure profile) run over
  *   the socket the way client/net.c does it, but non-blocking;
+ * - primitives: sends the length of its messages' ciphertext once, then
+ *   each message sealed with bench/labprim.c (the lab's crypto alone), and
+ *   waits for the decrypted message back (echo --lab-primitives);
  * - scripted: the lab handshake alone, for handshake floods. It sends a
  *   DHMKE value taken from a small pool computed at startup from fixed
  *   private exponents and never derives the shared secret. A full lab client
@@ -229,6 +232,41 @@ plain_input(struct lg_conn *c, size_t n)
 		replied(c);
 }
 
+/* ---- Primitives: the plain echo's input, with sealed messages ---- */
+
+static void
+primitives_start(struct lg_conn *c)
+{
+	uint32_t ct = (uint32_t)labprim_ct_len(c->loop->setup->o->size);
+	uint8_t head[4] = { (uint8_t)(ct >> 24), (uint8_t)(ct >> 16), (uint8_t)(ct >> 8), (uint8_t)ct };
+
+	if (buf_append(&c->out, head, sizeof(head), (size_t)1 << 20) != 0) {
+		conn_fail(c, "out of memory");
+		return;
+	}
+	if (flush(c) == 0)
+		established(c);
+}
+
+/* Seals the run's message into c->out; the answer is the decrypted message, block-padded. Returns 0 or -1. */
+static int
+primitives_send(struct lg_conn *c)
+{
+	const struct lg_opts *o = c->loop->setup->o;
+	uint8_t *p;
+
+	c->due = labprim_ct_len(o->size);
+	if (buf_reserve(&c->out, c->due + LABPRIM_TAG, (size_t)1 << 20, &p) != 0) {
+		conn_fail(c, "out of memory");
+		return -1;
+	}
+	if (labprim_seal(c->prim, c->loop->setup->message, o->size, p) != 0) {
+		conn_fail(c, "a libcrypto call failed");
+		return -1;
+	}
+	return flush(c);
+}
+
 /* ---- Connection ---- */
 
 static void
@@ -256,6 +294,9 @@ connected(struct lg_conn *c)
 		break;
 	case LG_KIND_SCRIPTED:
 		scripted_start(c);
+		break;
+	case LG_KIND_PRIMITIVES:
+		primitives_start(c);
 		break;
 	}
 }
@@ -341,8 +382,9 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 	c->opened_us = c->rx_us = lg_now_us();
 	c->deadline_us = c->opened_us + (uint64_t)s->o->timeout_ms * 1000;
 	ev.data.ptr = c;
-	if (kind == LG_KIND_ENGINE &&
-	    engine_new(profile == LG_SECURE ? &s->secure : &s->lab, on_engine_event, c, &c->engine) != 0) {
+	if ((kind == LG_KIND_ENGINE &&
+	    engine_new(profile == LG_SECURE ? &s->secure : &s->lab, on_engine_event, c, &c->engine) != 0) ||
+	    (kind == LG_KIND_PRIMITIVES && labprim_new(true, &c->prim) != 0)) {
 		errno = ENOMEM;
 		goto fail;
 	}
@@ -366,6 +408,7 @@ fail:
 	if (c->fd >= 0)
 		close(c->fd);
 	engine_free(c->engine);
+	labprim_free(c->prim);
 	free(c);
 	errno = err;
 	return NULL;
@@ -392,6 +435,8 @@ lg_conn_send(struct lg_conn *c)
 		}
 		return flush(c);
 	}
+	if (c->kind == LG_KIND_PRIMITIVES)
+		return primitives_send(c);
 	if ((r = engine_send(c->engine, s->message, s->o->size)) != 0) {
 		conn_fail(c, cvpn_strerror(r));
 		return -1;

@@ -51,6 +51,7 @@ reap(struct lg_loop *l)
 		buf_clear(&c->in);
 		buf_clear(&c->out);
 		engine_free(c->engine);
+		labprim_free(c->prim);
 		free(c);
 	}
 }

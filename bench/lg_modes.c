@@ -26,7 +26,11 @@
 const char *
 lg_profile_name(enum lg_profile p)
 {
-	return p == LG_PLAIN ? "plain" : p == LG_LAB ? "lab" : "secure";
+	static const char *const names[] = {
+		[LG_PLAIN] = "plain", [LG_LAB] = "lab", [LG_SECURE] = "secure", [LG_PRIMITIVES] = "primitives",
+	};
+
+	return names[p];
 }
 
 /* Room for every suite --suites can list, with commas. */
@@ -70,7 +74,7 @@ json_profile(struct lg_json *j, const struct lg_opts *o)
 static enum lg_kind
 kind_of(enum lg_profile p)
 {
-	return p == LG_PLAIN ? LG_KIND_PLAIN : LG_KIND_ENGINE;
+	return p == LG_PLAIN ? LG_KIND_PLAIN : p == LG_PRIMITIVES ? LG_KIND_PRIMITIVES : LG_KIND_ENGINE;
 }
 
 static struct lg_loop *

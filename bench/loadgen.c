@@ -55,7 +55,8 @@ usage(void)
 	fprintf(f, "\nOptions:\n"
 	    "  -H, --host ADDR             server address, 127.x.y.z only (default 127.0.0.1)\n"
 	    "  -p, --port PORT             server port (required)\n"
-	    "  -P, --profile NAME          plain (echo, no crypto), lab (default) or secure\n"
+	    "  -P, --profile NAME          plain (echo, no crypto), lab (default), secure, or primitives\n"
+	    "                              (the lab's crypto alone, against echo --lab-primitives)\n"
 	    "      --server-key KEY        secure: the server's public key (base64)\n"
 	    "      --suites LIST           secure: AEAD suites offered, in order (default ChaChaPoly)\n"
 	    "  -c, --concurrency N         handshakes in flight, clients or probes (default by mode)\n"
@@ -86,6 +87,8 @@ parse_profile(const char *s, enum lg_profile *p)
 		*p = LG_LAB;
 	else if (strcmp(s, "secure") == 0)
 		*p = LG_SECURE;
+	else if (strcmp(s, "primitives") == 0)
+		*p = LG_PRIMITIVES;
 	else
 		return -1;
 	return 0;
@@ -199,7 +202,8 @@ apply(struct lg_opts *o, int c, const char *arg)
 	else if (c == 'P')
 		bad = parse_profile(arg, &o->profile) != 0;
 	else if (c == OPT_FLOOD_PROFILE)
-		bad = parse_profile(arg, &o->flood_profile) != 0 || o->flood_profile == LG_PLAIN;
+		bad = parse_profile(arg, &o->flood_profile) != 0 || o->flood_profile == LG_PLAIN ||
+		    o->flood_profile == LG_PRIMITIVES;
 	else if (c == OPT_KEY)
 		o->server_pub_set = !(bad = keys_from_base64(arg, strlen(arg), o->server_pub) != 0);
 	else if (c == OPT_SUITES)
@@ -221,7 +225,8 @@ apply(struct lg_opts *o, int c, const char *arg)
 static int
 check(const struct lg_opts *o)
 {
-	size_t limit = o->profile == LG_LAB ? ENGINE_MAX_MESSAGE : o->profile == LG_SECURE ? 4096 : 65536;
+	size_t limit = o->profile == LG_LAB ? ENGINE_MAX_MESSAGE : o->profile == LG_SECURE ? 4096 :
+	    o->profile == LG_PRIMITIVES ? LABPRIM_MAX : 65536;
 
 	if (o->addr.sin_port == 0) {
 		fprintf(stderr, "loadgen: --port is required\n");
@@ -231,7 +236,8 @@ check(const struct lg_opts *o)
 		fprintf(stderr, "loadgen: the secure profile needs --server-key\n");
 		return -1;
 	}
-	if ((o->profile == LG_LAB ? record_wire_len(o->size) : o->size) > limit) {
+	if ((o->profile == LG_LAB ? record_wire_len(o->size) : o->profile == LG_PRIMITIVES ?
+	    labprim_ct_len(o->size) : o->size) > limit) {
 		fprintf(stderr, "loadgen: --size %u is over the %s profile's message limit\n", o->size,
 		    lg_profile_name(o->profile));
 		return -1;

@@ -18,11 +18,13 @@
 
 #include "buf.h"
 #include "engine.h"
+#include "labprim.h"
 
 enum lg_profile {
 	LG_PLAIN,       /* TCP echo, no crypto: the baseline */
 	LG_LAB,         /* the lab profile, AES-256, cumulative HMAC */
-	LG_SECURE       /* the secure profile, key mode (Noise IK), ChaChaPoly unless --suites says otherwise */
+	LG_SECURE,      /* the secure profile, key mode (Noise IK), ChaChaPoly unless --suites says otherwise */
+	LG_PRIMITIVES   /* the lab's per-message primitives alone, against echo --lab-primitives: the ceiling */
 };
 
 /* The command line, after parsing. */
@@ -65,7 +67,8 @@ void lg_setup_free(struct lg_setup *s);
 enum lg_kind {
 	LG_KIND_PLAIN,      /* echo client */
 	LG_KIND_ENGINE,     /* a client engine, lab or secure */
-	LG_KIND_SCRIPTED    /* lab handshake only, precomputed client DH value */
+	LG_KIND_SCRIPTED,   /* lab handshake only, precomputed client DH value */
+	LG_KIND_PRIMITIVES  /* echo client that seals each message with bench/labprim.c */
 };
 
 enum lg_state {
@@ -98,8 +101,9 @@ struct lg_conn {
 	enum lg_kind kind;
 	enum lg_state state;
 	struct engine *engine;
-	struct buf in, out;             /* plain and scripted kinds */
-	size_t due;                     /* plain: reply bytes still to come */
+	struct labprim *prim;           /* primitives kind: the sending direction */
+	struct buf in, out;             /* plain, primitives and scripted kinds */
+	size_t due;                     /* plain, primitives: reply bytes still to come */
 	size_t pool;                    /* scripted: which precomputed DH value */
 	unsigned step;                  /* scripted: 0 waiting for the choice, 1 for the server's DHMKE */
 	bool epollout;                  /* EPOLLOUT is armed */

@@ -154,12 +154,18 @@ start_server() {
 	SPID_REAL=${SPID_REAL:-$SPID}
 }
 
+# start_echo: the plain TCP echo (EPID, EPORT) and the lab's primitives alone (PRPID, PRPORT), both on SCPU.
 start_echo() {
 	EPORT=$(free_port) || return 1
 	taskset -c $SCPU timeout 1800 "$ECHO" -p "$EPORT" -t 1800 >"$TMP/echo.log" 2>&1 &
 	EPID=$!
 	PIDS="$PIDS $EPID"
 	wait_listen "$EPORT" || { log "bench: echo did not start"; return 1; }
+	PRPORT=$(free_port) || return 1
+	taskset -c $SCPU timeout 1800 "$ECHO" --lab-primitives -p "$PRPORT" -t 1800 >"$TMP/echo.prim.log" 2>&1 &
+	PRPID=$!
+	PIDS="$PIDS $PRPID"
+	wait_listen "$PRPORT" || { log "bench: echo --lab-primitives did not start"; return 1; }
 }
 
 # lg NAME PORT ARGS...: one load generator run on CCPU; its JSON line goes to the results.
@@ -254,9 +260,12 @@ record background "{\"section\":\"traffic\",\"busy_pct\":$(cpu_busy)}"
 # Each repetition starts with the primitives alone on the server's core
 # (crypto_near), so that the ceiling they leave is taken from the same
 # minutes as the echo it is held against (this machine's speed changes).
+# For the lab, the ceiling is measured in place as well: its primitives
+# alone, over the same sockets, paired with the same echo.
 for size in 64 1024; do
 	for r in $(seq 1 $RTT_REPS); do
 		record crypto_near "$(taskset -c $SCPU timeout 60 "$DHB" --crypto-only -d $CRYPTO_DUR)"
+		lg "rtt_primitives_$size" "$PRPORT" rtt --baseline-port "$EPORT" -P primitives -s $size -d $DUR -w $WARM
 		lg "rtt_lab_$size" "$SPORT" rtt --baseline-port "$EPORT" -P lab -s $size -d $DUR -w $WARM
 		lg "rtt_secure_$size" "$SPORT" rtt --baseline-port "$EPORT" -P secure --server-key "$PUB" -s $size \
 			-d $DUR -w $WARM
@@ -273,6 +282,7 @@ for r in $(seq 1 $REPS); do
 	lg thr_secure_aesgcm "$SPORT" throughput --baseline-port "$EPORT" -P secure --server-key "$PUB" \
 		--suites AESGCM -c 100 -d $DUR -w $WARM
 done
+stop "$PRPID"
 stop "$EPID"
 stop "$SPID"
 

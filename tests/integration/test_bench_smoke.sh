@@ -51,6 +51,8 @@ check "loadgen without --port is a usage error (64)" [ $rc -eq 64 ]
 check "loadgen refuses a non-loopback address (64)" [ $rc -eq 64 ]
 "$LG" rtt -p 1 -P secure >/dev/null 2>&1; rc=$?
 check "loadgen: secure needs --server-key (64)" [ $rc -eq 64 ]
+"$LG" handshakes -P lab -p 1 --flood-profile primitives >/dev/null 2>&1; rc=$?
+check "loadgen: primitives cannot flood handshakes (64)" [ $rc -eq 64 ]
 "$LG" rtt -p 1 --suites AES >"$TMP/suites.out" 2>&1; rc=$?
 check "loadgen: an unknown suite is a usage error (64) that names the option" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--suites' '$TMP/suites.out'"
@@ -87,6 +89,26 @@ out=$(verdict 2.8 160000 0.60)
 check "report: missed, ceiling 0.817 above 0.7 -> MISSED ($out)" [ "$out" = "MISSED 0.817" ]
 out=$(verdict 2.8 330000 0.71)
 check "report: 0.71 -> met ($out)" [ "$out" = "met 0.684" ]
+# The lab's rows take their ceiling from the primitives measured over the same sockets
+# (rtt_primitives_*) when the runner has them, before the in-memory estimate.
+in_place_verdict() {
+	$PY -c '
+import sys
+sys.path.insert(0, "bench")
+import report
+rows = [{"name": "crypto_near", "crypto_lab_us_per_rt_64": 0.8},
+        {"name": "rtt_lab_64", "per_s": 66000, "baseline_per_s": 80000, "ratio": 0.825, "failures": 0}]
+rows += [{"name": "rtt_primitives_64", "per_s": 80000 * float(r), "baseline_per_s": 80000, "ratio": float(r),
+          "failures": 0} for r in sys.argv[1:]]
+t = report.paired(rows, "3", "x", "rtt_lab_64", 0.9, "x", "crypto_lab_us_per_rt_64", 1.0, "rtt_primitives_64")
+print(report.result(t), round(t["ceiling"], 3))' "$@" 2>&1
+}
+out=$(in_place_verdict 0.88 0.87 0.93)
+check "report: lab missed, primitives in place 0.88 (median) -> bounded ($out)" [ "$out" = "bounded 0.88" ]
+out=$(in_place_verdict 0.91 0.94 0.92)
+check "report: lab missed, primitives in place 0.92 -> MISSED ($out)" [ "$out" = "MISSED 0.92" ]
+out=$(in_place_verdict)
+check "report: no in-place runs -> the in-memory ceiling, 0.94 -> MISSED ($out)" [ "$out" = "MISSED 0.94" ]
 # 1b: 100x the Python peer is bounded when OpenSSL's bare DH (1a's bound) is not 100x it either.
 python_verdict() {
 	$PY -c '
@@ -118,6 +140,44 @@ if wait_for "$TMP/echo.log" "^Listening on" 10; then
 	check "throughput against echo, 10 clients" json_ok "$TMP/thr_plain.json" messages per_s
 else
 	not_ok "echo server starts"
+fi
+
+# The lab's primitives alone (the ceiling of its rows): echo --lab-primitives verifies and
+# decrypts what loadgen -P primitives seals, and drops a connection whose tag is wrong.
+timeout 60 "$ECHO" --lab-primitives -p 0 -t 60 >"$TMP/echo.prim.log" 2>&1 &
+PIDS="$PIDS $!"
+if wait_for "$TMP/echo.prim.log" "^Listening on" 10; then
+	PRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.prim.log")
+	lg rtt_prim rtt -P primitives -p "$PRPORT" -s 100 -d 0.5 -w 0.1
+	check "primitives: round trips against echo --lab-primitives" json_ok "$TMP/rtt_prim.json" messages per_s
+	check "primitives: no failures" json_eq "$TMP/rtt_prim.json" failures 0
+	if [ -n "${EPORT:-}" ]; then
+		lg rtt_prim_pair rtt -P primitives -p "$PRPORT" --baseline-port "$EPORT" -s 64 -d 0.5 -w 0.1
+		check "primitives: paired with the plain echo, ratio > 0" json_ok "$TMP/rtt_prim_pair.json" messages \
+			baseline_messages ratio
+		lg prim_vs_plain rtt -P primitives -p "$EPORT" -s 64 -d 0.3 -w 0 --timeout 2000
+		check "primitives against the plain echo: fails (it echoes the tag too), exit 1" rc_is prim_vs_plain 1
+	fi
+	# A 64-byte message with a tag of zeros: no answer, the connection closed.
+	out=$($PY - "$PRPORT" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x00\x00\x00\x40" + bytes(64) + b"0" * 64)
+print(repr(s.recv(100)))
+PYEOF
+)
+	check "echo --lab-primitives: a bad tag gets no answer and a close ($out)" [ "$out" = "b''" ]
+	out=$($PY - "$PRPORT" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x00\x00\x00\x41")
+print(repr(s.recv(100)))
+PYEOF
+)
+	check "echo --lab-primitives: a length that is not whole blocks is refused ($out)" [ "$out" = "b''" ]
+	check "echo --lab-primitives survives both" sh -c "'$LG' rtt -P primitives -p '$PRPORT' -d 0.2 -w 0 >/dev/null 2>&1"
+else
+	not_ok "echo --lab-primitives starts"
 fi
 
 # cvpn-server, both profiles.
