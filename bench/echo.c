@@ -11,8 +11,8 @@
  * HMAC-SHA256 tag (bench/labprim.c, a fixed key), and the answer is the
  * decrypted message. The lab's own work per message and nothing more, over
  * the same sockets and loop as the plain echo: what loadgen -P primitives
- * measures against the plain echo is the best ratio any lab server and
- * client through EVP could reach on this machine, in place.
+ * measures against the plain echo estimates the best ratio a lab server
+ * and client through EVP could reach on this machine, in place.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -124,8 +124,10 @@ prim_input(int epfd, struct echo_conn *c)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	if (n <= 0 || (c->have += (size_t)n) < c->need)
-		return n <= 0 ? -1 : 0;
+	if (n <= 0)
+		return -1;
+	if ((c->have += (size_t)n) < c->need)
+		return 0;
 	c->have = 0;
 	if (c->ct_len == 0) {
 		len = (uint32_t)c->rec[0] << 24 | (uint32_t)c->rec[1] << 16 | (uint32_t)c->rec[2] << 8 | c->rec[3];

@@ -76,19 +76,21 @@ tag(struct labprim *p, const uint8_t *ct, size_t n, char hex[LABPRIM_TAG + 1])
 	ok = EVP_DigestUpdate(p->inner, ct, n) && EVP_MD_CTX_copy_ex(p->tmp, p->inner) &&
 	    EVP_DigestFinal_ex(p->tmp, h, NULL) && EVP_MD_CTX_copy_ex(p->tmp, p->outer) &&
 	    EVP_DigestUpdate(p->tmp, h, sizeof(h)) && EVP_DigestFinal_ex(p->tmp, h, NULL);
-	text_hex(hex, h, sizeof(h));
+	if (ok)
+		text_hex(hex, h, sizeof(h));
 	return ok ? 0 : -1;
 }
 
 int
 labprim_seal(struct labprim *p, const uint8_t *pt, size_t n, uint8_t *out)
 {
-	size_t ct = labprim_ct_len(n);
+	size_t ct;
 	char hex[LABPRIM_TAG + 1];
 	int outl;
 
-	if (ct > LABPRIM_MAX)
+	if (n == 0 || n > LABPRIM_MAX)
 		return -1;
+	ct = labprim_ct_len(n);
 	memcpy(out, pt, n);
 	memset(out + n, 0, ct - n);
 	if (!EVP_CipherUpdate(p->cbc, out, &outl, out, (int)ct) || (size_t)outl != ct || tag(p, out, ct, hex) != 0)

@@ -261,6 +261,7 @@ primitives_send(struct lg_conn *c)
 		return -1;
 	}
 	if (labprim_seal(c->prim, c->loop->setup->message, o->size, p) != 0) {
+		buf_unreserve(&c->out, c->due + LABPRIM_TAG);
 		conn_fail(c, "a libcrypto call failed");
 		return -1;
 	}

@@ -33,13 +33,15 @@ static const struct mode {
 	const char *name;
 	int (*run)(const struct lg_setup *s);
 	unsigned concurrency;     /* the default of -c */
+	bool primitives;          /* -P primitives means something here (it has no handshake or session) */
 	const char *help;
 } modes[] = {
-	{ "handshakes", lg_mode_handshakes, 16, "new sessions per second, -c handshakes in flight" },
-	{ "rtt", lg_mode_rtt, 1, "round trips per second on one connection, -s bytes a message" },
-	{ "throughput", lg_mode_throughput, 100, "messages per second over -c clients, one message in flight each" },
-	{ "hold", lg_mode_hold, 64, "open -n sessions, check each answers, report the server's RSS per session" },
-	{ "latency", lg_mode_latency, 4, "p50/p99 of -c paced sessions, in slots that alternate idle and under a handshake flood" },
+	{ "handshakes", lg_mode_handshakes, 16, false, "new sessions per second, -c handshakes in flight" },
+	{ "rtt", lg_mode_rtt, 1, true, "round trips per second on one connection, -s bytes a message" },
+	{ "throughput", lg_mode_throughput, 100, true, "messages per second over -c clients, one message in flight each" },
+	{ "hold", lg_mode_hold, 64, false, "open -n sessions, check each answers, report the server's RSS per session" },
+	{ "latency", lg_mode_latency, 4, false,
+	  "p50/p99 of -c paced sessions, in slots that alternate idle and under a handshake flood" },
 };
 
 static void
@@ -408,6 +410,10 @@ main(int argc, char **argv)
 		o.concurrency = mode->concurrency;
 	if (check(&o) != 0)
 		return 64;
+	if (o.profile == LG_PRIMITIVES && !mode->primitives) {
+		fprintf(stderr, "loadgen: -P primitives is for the rtt and throughput modes only\n");
+		return 64;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	/* A last bound on the whole run, whatever happens inside it. */

@@ -293,7 +293,8 @@ def main():
           + ", ".join(f"{p} {n} B {fmt(c[f'crypto_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024))
           + f", secure AESGCM 64 B {fmt(c['crypto_secure_aesgcm_us_per_rt_64'])} us")
     print("ceiling: the best ratio the primitives alone leave: for 1b the DH bound (1a) over the Python peer; "
-          "for lab's paired rows the ratio of its primitives alone over the same sockets ('lab primitives' rows); "
+          "for lab's round trips the ratio of its primitives alone over the same sockets ('lab primitives' rows) "
+          "when the run has them; "
           "for the other paired rows echo time / (echo time + crypto time) in the same runs, the crypto measured "
           "next to each run; 'bounded' means missed, with that ceiling below the target")
     if errors:

@@ -53,6 +53,9 @@ check "loadgen refuses a non-loopback address (64)" [ $rc -eq 64 ]
 check "loadgen: secure needs --server-key (64)" [ $rc -eq 64 ]
 "$LG" handshakes -P lab -p 1 --flood-profile primitives >/dev/null 2>&1; rc=$?
 check "loadgen: primitives cannot flood handshakes (64)" [ $rc -eq 64 ]
+"$LG" hold -P primitives -p 1 >"$TMP/prim_hold.out" 2>&1; rc=$?
+check "loadgen: -P primitives in hold mode is a usage error (64) that says where it applies" \
+	sh -c "[ $rc -eq 64 ] && grep -q 'rtt and throughput' '$TMP/prim_hold.out'"
 "$LG" rtt -p 1 --suites AES >"$TMP/suites.out" 2>&1; rc=$?
 check "loadgen: an unknown suite is a usage error (64) that names the option" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--suites' '$TMP/suites.out'"
@@ -158,6 +161,33 @@ if wait_for "$TMP/echo.prim.log" "^Listening on" 10; then
 		lg prim_vs_plain rtt -P primitives -p "$EPORT" -s 64 -d 0.3 -w 0 --timeout 2000
 		check "primitives against the plain echo: fails (it echoes the tag too), exit 1" rc_is prim_vs_plain 1
 	fi
+	# One message sealed here, independently (AES-256-CBC, HMAC-SHA256 of the ciphertext, the
+	# fixed key of bench/labprim.c), then a second on the same chain and transcript: the answers
+	# must be the plaintexts, which proves the echo verifies and decrypts rather than echoes.
+	out=$($PY - "$PRPORT" <<'PYEOF'
+import hashlib, hmac, socket, sys
+from Cryptodome.Cipher import AES
+key, iv = bytes([1, 2, 3]) + bytes(29), bytes([4, 5, 6]) + bytes(13)
+enc, mac = AES.new(key, AES.MODE_CBC, iv), hmac.new(key, digestmod=hashlib.sha256)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x00\x00\x00\x20")
+got = []
+for text in (b"the first message, 32 bytes....", b"and the second one, 32 bytes..."):
+    ct = enc.encrypt(text.ljust(32, b"\0"))
+    mac.update(ct)
+    s.sendall(ct + mac.hexdigest().encode())
+    reply = b""
+    while len(reply) < 32:
+        chunk = s.recv(32 - len(reply))
+        if not chunk:
+            break
+        reply += chunk
+    got.append(reply.rstrip(b"\0") == text.rstrip(b"\0"))
+print(got)
+PYEOF
+)
+	check "echo --lab-primitives: answers two independently sealed messages with their plaintexts ($out)" \
+		[ "$out" = "[True, True]" ]
 	# A 64-byte message with a tag of zeros: no answer, the connection closed.
 	out=$($PY - "$PRPORT" <<'PYEOF'
 import socket, sys
