@@ -29,8 +29,8 @@
  *           ChaCha20-Poly1305 (and, for the other suite, AES-256-GCM) seals
  *           and two opens. What any implementation of the two profiles adds
  *           to a plain TCP echo at the least. --crypto-only measures these
- *           alone, in a second, for the runner to take next to each
- *           throughput run.
+ *           alone, in a second, for the runner to take before each
+ *           repetition of its paired runs.
  *
  * Prints one JSON object on stdout.
  */

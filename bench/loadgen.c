@@ -80,20 +80,19 @@ usage(void)
 	    "measurement is valid, 1 when sessions failed or nothing completed, 64 usage error.\n");
 }
 
+/* A profile by the name lg_profile_name gives it. Returns 0, or -1 for an unknown name. */
 static int
 parse_profile(const char *s, enum lg_profile *p)
 {
-	if (strcmp(s, "plain") == 0)
-		*p = LG_PLAIN;
-	else if (strcmp(s, "lab") == 0)
-		*p = LG_LAB;
-	else if (strcmp(s, "secure") == 0)
-		*p = LG_SECURE;
-	else if (strcmp(s, "primitives") == 0)
-		*p = LG_PRIMITIVES;
-	else
-		return -1;
-	return 0;
+	enum lg_profile i;
+
+	for (i = LG_PLAIN; i <= LG_PRIMITIVES; i++) {
+		if (strcmp(s, lg_profile_name(i)) == 0) {
+			*p = i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* A whole number in [lo, hi], or -1. */
@@ -223,13 +222,27 @@ apply(struct lg_opts *o, int c, const char *arg)
 	return bad ? -1 : 0;
 }
 
+/* Whether a --size message fits the profile: its size on the wire (or its ciphertext) within the limit. */
+static bool
+size_fits(const struct lg_opts *o)
+{
+	switch (o->profile) {
+	case LG_LAB:
+		return record_wire_len(o->size) <= ENGINE_MAX_MESSAGE;
+	case LG_SECURE:
+		return o->size <= 4096;
+	case LG_PRIMITIVES:
+		return labprim_ct_len(o->size) <= LABPRIM_MAX;
+	case LG_PLAIN:
+		break;
+	}
+	return o->size <= 65536;
+}
+
 /* Checks what the options mean together. Returns 0, or -1 after printing why. */
 static int
 check(const struct lg_opts *o)
 {
-	size_t limit = o->profile == LG_LAB ? ENGINE_MAX_MESSAGE : o->profile == LG_SECURE ? 4096 :
-	    o->profile == LG_PRIMITIVES ? LABPRIM_MAX : 65536;
-
 	if (o->addr.sin_port == 0) {
 		fprintf(stderr, "loadgen: --port is required\n");
 		return -1;
@@ -238,8 +251,7 @@ check(const struct lg_opts *o)
 		fprintf(stderr, "loadgen: the secure profile needs --server-key\n");
 		return -1;
 	}
-	if ((o->profile == LG_LAB ? record_wire_len(o->size) : o->profile == LG_PRIMITIVES ?
-	    labprim_ct_len(o->size) : o->size) > limit) {
+	if (!size_fits(o)) {
 		fprintf(stderr, "loadgen: --size %u is over the %s profile's message limit\n", o->size,
 		    lg_profile_name(o->profile));
 		return -1;

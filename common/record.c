@@ -26,7 +26,7 @@ struct record {
 	 */
 	EVP_MD_CTX *ipad;           /* SHA-256 fed with key ^ ipad: the per-message starting point */
 	EVP_MD_CTX *opad;           /* SHA-256 fed with key ^ opad: the outer hash */
-	EVP_MD_CTX *cumulative;     /* ipad fed with every ciphertext so far */
+	EVP_MD_CTX *cumulative;     /* ipad fed with every ciphertext so far (unused per-message) */
 	EVP_MD_CTX *next;           /* cumulative plus the message in hand, kept if it verifies */
 	EVP_MD_CTX *scratch;        /* for finishing copies */
 	uint8_t xor_key[SUITE_MAX_KEY];
@@ -265,21 +265,26 @@ tag_equal(const char *hex, const uint8_t *tag)
 
 /*
  * Checks the tag against the mode in use (learning it in AUTO). 0 or
- * CVPN_ERR_BAD_TAG. The transcript takes ct in place, or as a candidate
- * that commit() adopts once the message is accepted.
+ * CVPN_ERR_BAD_TAG. Unless the mode is per-message, the transcript takes ct
+ * in place, or as a candidate that commit() adopts once the message is
+ * accepted.
  */
 static int
 verify(struct record *r, const uint8_t *ct, size_t ctlen, const uint8_t *tag, bool in_place,
     enum record_hmac *learnt)
 {
 	char cum[RECORD_TAG_LEN + 1], per[RECORD_TAG_LEN + 1];
-	bool cum_ok, per_ok = false;
+	bool cum_ok = false, per_ok = false;
 	int ret;
 
-	ret = in_place ? tag_in_place(r, ct, ctlen, cum) : tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, true);
-	if (ret != 0)
-		return ret;
-	cum_ok = tag_equal(cum, tag);
+	/* A fixed mode never changes, so it computes its own tag only; AUTO computes both until it learns. */
+	if (r->mode != RECORD_HMAC_PER_MESSAGE) {
+		ret = in_place ? tag_in_place(r, ct, ctlen, cum) :
+		    tag_for(r, RECORD_HMAC_CUMULATIVE, ct, ctlen, cum, true);
+		if (ret != 0)
+			return ret;
+		cum_ok = tag_equal(cum, tag);
+	}
 	if (r->mode != RECORD_HMAC_CUMULATIVE) {
 		if ((ret = tag_for(r, RECORD_HMAC_PER_MESSAGE, ct, ctlen, per, false)) != 0)
 			return ret;
@@ -310,7 +315,8 @@ open_record(struct record *r, const uint8_t *wire, size_t n, bool in_place, uint
 	memcpy(out, wire, ctlen);
 	if ((ret = transform(r, out, ctlen)) != 0)
 		return ret;
-	if (!in_place)
+	/* A per-message receiver made no candidate transcript: it keeps none. */
+	if (!in_place && r->mode != RECORD_HMAC_PER_MESSAGE)
 		commit(r);
 	r->mode = learnt;
 	r->count++;

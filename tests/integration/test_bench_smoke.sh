@@ -53,6 +53,14 @@ check "loadgen refuses a non-loopback address (64)" [ $rc -eq 64 ]
 check "loadgen: secure needs --server-key (64)" [ $rc -eq 64 ]
 "$LG" handshakes -P lab -p 1 --flood-profile primitives >/dev/null 2>&1; rc=$?
 check "loadgen: primitives cannot flood handshakes (64)" [ $rc -eq 64 ]
+"$LG" rtt -P bogus -p 1 >"$TMP/prof.out" 2>&1; rc=$?
+check "loadgen: an unknown profile is a usage error (64) that names the option" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--profile' '$TMP/prof.out'"
+"$LG" rtt -P primitives -p 1 -s 16385 >"$TMP/size.out" 2>&1; rc=$?
+check "loadgen: -P primitives -s 16385 is over its limit (64)" \
+	sh -c "[ $rc -eq 64 ] && grep -q \"primitives profile's message limit\" '$TMP/size.out'"
+"$LG" rtt -P primitives -p 1 -s 16384 -d 0.1 -w 0 --timeout 500 >/dev/null 2>&1; rc=$?
+check "loadgen: -P primitives -s 16384 is within it (no usage error; nothing listens: exit 1)" [ $rc -eq 1 ]
 "$LG" hold -P primitives -p 1 >"$TMP/prim_hold.out" 2>&1; rc=$?
 check "loadgen: -P primitives in hold mode is a usage error (64) that says where it applies" \
 	sh -c "[ $rc -eq 64 ] && grep -q 'rtt and throughput' '$TMP/prim_hold.out'"

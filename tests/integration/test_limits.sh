@@ -199,12 +199,13 @@ if ${CC:-cc} -shared -fPIC -o "$TMP/refuse_sched.so" "$TMP/refuse_sched.c" 2>"$T
 	export LD_PRELOAD="$TMP/refuse_sched.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 	start_server nice -c 'AES:256' || not_ok "server starts with SCHED_IDLE refused"
 	unset LD_PRELOAD
-	# After "pid (comm) ": $17 is the nice value, $39 the policy.
-	threads=$(sed 's/.*) //' /proc/"$SPID"/task/*/stat | awk '{ print $17 "/" $39 }' | sort | uniq -c | tr -s ' \n' ' ')
-	check "SCHED_IDLE refused: DH workers at nice 10, the loop thread at 0, all SCHED_OTHER ($threads)" \
-		sh -c "[ \"\$(sed 's/.*) //' /proc/$SPID/task/$SPID/stat | awk '{ print \$17 \"/\" \$39 }')\" = 0/0 ] &&
-			[ \$(sed 's/.*) //' /proc/$SPID/task/*/stat | awk '\$17 == 10 && \$39 == 0' | wc -l) -ge 1 ] &&
-			[ \$(sed 's/.*) //' /proc/$SPID/task/*/stat | awk '\$39 != 0' | wc -l) -eq 0 ]"
+	# "nice/policy" of each thread: after "pid (comm) ", $17 is the nice value and $39 the policy.
+	loop=$(sed 's/.*) //' /proc/"$SPID"/task/"$SPID"/stat | awk '{ print $17 "/" $39 }')
+	threads=$(sed 's/.*) //' /proc/"$SPID"/task/*/stat | awk '{ print $17 "/" $39 }')
+	workers=$(echo "$threads" | grep -cx '10/0')
+	not_other=$(echo "$threads" | grep -vc '/0$')
+	check "SCHED_IDLE refused: the loop thread at 0 ($loop), $workers DH worker(s) at nice 10, $not_other not SCHED_OTHER" \
+		sh -c "[ '$loop' = 0/0 ] && [ $workers -ge 1 ] && [ $not_other -eq 0 ]"
 	client -m nice >"$TMP/out" 2>&1
 	check "SCHED_IDLE refused: the server still answers" grep -qx 'Server says: ecin' "$TMP/out"
 	stop_server
