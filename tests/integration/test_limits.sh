@@ -35,6 +35,17 @@ check "DH workers under SCHED_IDLE, the loop thread not ($policies)" \
 	sh -c "[ \$(sed 's/.*) //' /proc/$SPID/task/$SPID/stat | awk '{ print \$39 }') -eq 0 ] &&
 		[ \$(sed 's/.*) //' /proc/$SPID/task/*/stat | awk '\$39 == 5' | wc -l) -ge 1 ]"
 
+# The workers unshare their descriptor table (so that the loop thread's stays
+# private): no socket of the loop's is in a worker's table.
+worker_sockets=0
+for t in /proc/"$SPID"/task/*; do
+	[ "${t##*/}" = "$SPID" ] && continue
+	worker_sockets=$((worker_sockets + $(ls -l "$t"/fd | grep -c 'socket:')))
+done
+loop_sockets=$(ls -l /proc/"$SPID"/task/"$SPID"/fd | grep -c 'socket:')
+check "DH workers hold no socket of the loop's ($worker_sockets), the loop thread its listener ($loop_sockets)" \
+	sh -c "[ $worker_sockets -eq 0 ] && [ $loop_sockets -ge 1 ]"
+
 client -m v4 >"$TMP/out" 2>&1
 check "IPv4 client on the dual-stack socket" grep -q '^Server says: 4v$' "$TMP/out"
 if timeout 60 "$CLIENT" -H ::1 -p "$PORT" -m v6 >"$TMP/out" 2>&1; then
