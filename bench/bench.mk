@@ -12,7 +12,9 @@ LOADGEN_OBJ := $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
 LOADGEN_BIN := $(BUILD)/bench/loadgen
 ECHO_BIN := $(BUILD)/bench/echo
 DHBOUND_BIN := $(BUILD)/bench/dhbound
-BENCH_BINS := $(LOADGEN_BIN) $(ECHO_BIN) $(DHBOUND_BIN)
+# An LD_PRELOAD library that times an event loop's turn between its system calls (see its header).
+TURNAROUND_SO := $(BUILD)/bench/turnaround.so
+BENCH_BINS := $(LOADGEN_BIN) $(ECHO_BIN) $(DHBOUND_BIN) $(TURNAROUND_SO)
 
 .PHONY: bench bench-smoke bench-tools
 
@@ -31,6 +33,11 @@ $(ECHO_BIN): $(BUILD)/bench/echo.o $(BUILD)/bench/labprim.o $(BUILD)/libcvpn.a
 $(DHBOUND_BIN): $(BUILD)/bench/dhbound.o $(BUILD)/bench/labprim.o $(BUILD)/libcvpn.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(LDFLAGS)
+
+$(TURNAROUND_SO): bench/turnaround.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl -lpthread $(LDFLAGS)
 
 bench: all bench-tools
 	bench/run.sh $(BUILD)

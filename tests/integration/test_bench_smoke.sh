@@ -276,4 +276,28 @@ check "server: no session was truncated or reset by the load generator" \
 	sh -c "! grep -E 'truncated|reset by peer' '$SLOG'"
 check "server still running" alive "$SPID"
 stop_server
+
+# The turnaround library (bench/turnaround.c): cvpn-server under it still answers, and at its
+# exit it reports about one turn per round trip, every part timed, for its loop thread alone
+# (its DH workers' pipe reads and writes are no turns).
+TA=$BUILD/bench/turnaround.so
+if [ -r "$TA" ]; then
+	printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$TA" "$SERVER" >"$TMP/server-ta.sh"
+	chmod +x "$TMP/server-ta.sh"
+	REAL_SERVER=$SERVER SERVER=$TMP/server-ta.sh
+	if start_server turnaround --key "$TMP/server.key"; then
+		lg ta_rtt rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0
+		check "turnaround: lab round trips under it, none failed" json_eq "$TMP/ta_rtt.json" failures 0
+		stop_server
+		msgs=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["messages"])' "$TMP/ta_rtt.json" 2>/dev/null)
+		turns=$(sed -n 's/^turnaround: turns \([0-9]*\) wake [0-9]* read [0-9]* work [0-9]* write [0-9]* settle [0-9]* ns (.*)$/\1/p' "$SLOG")
+		check "turnaround: one report, about a turn per round trip (${turns:-no} turns, ${msgs:-?} round trips)" \
+			sh -c "[ -n '$turns' ] && [ -n '$msgs' ] && [ '$turns' -ge $((${msgs:-2} / 2)) ] && [ '$turns' -le $((${msgs:-0} + 10)) ]"
+	else
+		not_ok "cvpn-server starts under turnaround.so"
+	fi
+	SERVER=$REAL_SERVER
+else
+	not_ok "turnaround.so built (make bench-tools)"
+fi
 finish
