@@ -60,6 +60,8 @@ buf_unreserve(struct buf *b, size_t n)
 void
 buf_consume(struct buf *b, size_t n)
 {
+	if (n == 0)
+		return;
 	if (n >= b->len) {
 		b->len = 0;
 		return;

@@ -101,6 +101,7 @@ engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_
 {
 	size_t start = 0, end = n, prefix = strlen(ENGINE_REPLY_PREFIX);
 	size_t limit = e->cfg.max_message + REPLY_SLACK;
+	uint8_t *p;
 	int r;
 
 	/*
@@ -114,10 +115,12 @@ engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_
 	while (strip_nuls && start < end && text[start] == 0)
 		start++;
 	buf_reset(&e->expect);
-	if ((r = buf_append(&e->expect, ENGINE_REPLY_PREFIX, prefix, limit)) == 0 &&
-	    (r = buf_append(&e->expect, text + start, end - start, limit)) == 0)
-		text_utf8_reverse(e->expect.data + prefix, text + start, end - start);
-	return r;
+	if ((r = buf_reserve(&e->expect, prefix + (end - start), limit, &p)) != 0)
+		return r;
+	/* The reversal is written in place: no copy of the text first. */
+	memcpy(p, ENGINE_REPLY_PREFIX, prefix);
+	text_utf8_reverse(p + prefix, text + start, end - start);
+	return 0;
 }
 
 int

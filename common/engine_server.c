@@ -131,14 +131,18 @@ find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t
 int
 server_data(struct engine *e)
 {
-	struct engine_event ev = { .type = ENGINE_EV_MESSAGE };
 	size_t n = e->in.len, ptlen = 0, msglen = 0;
 	uint8_t small[SMALL_PT], *pt = NULL;
 	int r;
 
+	/* Nothing left after a message: the usual second call. */
+	if (n == 0)
+		return 0;
 	if ((r = find_data(e, small, &pt, &ptlen, &msglen)) == 1 && !text_utf8_valid(pt, ptlen))
 		r = CVPN_ERR_BAD_UTF8;
 	if (r == 1) {
+		struct engine_event ev = { .type = ENGINE_EV_MESSAGE };
+
 		ev.text = pt;
 		ev.text_len = ptlen;
 		ev.ct = e->in.data;

@@ -326,8 +326,10 @@ open_record(struct record *r, const uint8_t *wire, size_t n, bool in_place, uint
 		end--;
 	while (start < end && out[start] == 0)
 		start++;
-	memmove(out, out + start, end - start);
-	OPENSSL_cleanse(out + (end - start), ctlen - (end - start));
+	if (start > 0)
+		memmove(out, out + start, end - start);
+	if (end - start < ctlen)
+		OPENSSL_cleanse(out + (end - start), ctlen - (end - start));
 	*outlen = end - start;
 	return 0;
 }

@@ -56,6 +56,37 @@ test_is_lower_hex(void **state)
 		assert_int_equal(text_is_lower_hex(cases[i].p, cases[i].n), cases[i].ok);
 }
 
+/*
+ * Every byte value at every position of a 64-byte tag of hex digits (the
+ * words of eight and the tail of a 67-byte run alike): only the sixteen
+ * lowercase digits keep it hex, whatever the word arithmetic does.
+ */
+static void
+test_is_lower_hex_every_byte(void **state)
+{
+	uint8_t run[67];
+	size_t n, pos, i;
+	int c;
+
+	(void)state;
+	for (i = 0; i < sizeof(run); i++)
+		run[i] = (uint8_t)"0123456789abcdef"[(i * 7) % 16];
+	for (n = 64; n <= sizeof(run); n += sizeof(run) - 64) {
+		assert_true(text_is_lower_hex(run, n));
+		for (pos = 0; pos < n; pos++) {
+			uint8_t keep = run[pos];
+
+			for (c = 0; c < 256; c++) {
+				bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+
+				run[pos] = (uint8_t)c;
+				assert_int_equal(text_is_lower_hex(run, n), digit);
+			}
+			run[pos] = keep;
+		}
+	}
+}
+
 static void
 test_utf8_valid(void **state)
 {
@@ -224,6 +255,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_is_lower_hex),
+		cmocka_unit_test(test_is_lower_hex_every_byte),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_reverse),
 		cmocka_unit_test(test_utf8_long_runs),
