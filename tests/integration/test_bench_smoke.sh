@@ -287,12 +287,14 @@ if [ -r "$TA" ]; then
 	REAL_SERVER=$SERVER SERVER=$TMP/server-ta.sh
 	if start_server turnaround --key "$TMP/server.key"; then
 		lg ta_rtt rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0
-		check "turnaround: lab round trips under it, none failed" json_eq "$TMP/ta_rtt.json" failures 0
-		stop_server
+		check "turnaround: lab round trips under it complete" rc_is ta_rtt 0
+		check "turnaround: none failed" json_eq "$TMP/ta_rtt.json" failures 0
+		stop_server; rc=$?
+		check "turnaround: the server under it exits cleanly on SIGTERM ($rc)" [ $rc -eq 0 ]
 		msgs=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["messages"])' "$TMP/ta_rtt.json" 2>/dev/null)
 		turns=$(sed -n 's/^turnaround: turns \([0-9]*\) wake [0-9]* read [0-9]* work [0-9]* write [0-9]* settle [0-9]* ns (.*)$/\1/p' "$SLOG")
 		check "turnaround: one report, about a turn per round trip (${turns:-no} turns, ${msgs:-?} round trips)" \
-			sh -c "[ -n '$turns' ] && [ -n '$msgs' ] && [ '$turns' -ge $((${msgs:-2} / 2)) ] && [ '$turns' -le $((${msgs:-0} + 10)) ]"
+			sh -c "[ '${msgs:-0}' -gt 0 ] && [ -n '$turns' ] && [ '$turns' -ge $((${msgs:-2} / 2)) ] && [ '$turns' -le $((${msgs:-0} + 10)) ]"
 	else
 		not_ok "cvpn-server starts under turnaround.so"
 	fi

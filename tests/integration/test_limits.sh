@@ -45,6 +45,22 @@ done
 loop_sockets=$(ls -l /proc/"$SPID"/task/"$SPID"/fd | grep -c 'socket:')
 check "DH workers hold no socket of the loop's ($worker_sockets), the loop thread its listener ($loop_sockets)" \
 	sh -c "[ $worker_sockets -eq 0 ] && [ $loop_sockets -ge 1 ]"
+# And they block SIGINT and SIGTERM (libuv's handler needs the loop's descriptors), so that a
+# signal sent to the server always lands in the loop thread, which does not block them.
+blocked=$($PY -c '
+import glob, sys
+pid = sys.argv[1]
+def blk(t):
+    for line in open(t + "/status"):
+        if line.startswith("SigBlk:"):
+            return int(line.split()[1], 16) & 0x4002 == 0x4002  # SIGTERM (15), SIGINT (2)
+out = []
+for t in sorted(glob.glob("/proc/%s/task/*" % pid)):
+    out.append(("loop" if t.endswith("/" + pid) else "worker") + ":" + ("blocked" if blk(t) else "open"))
+print(" ".join(out))' "$SPID")
+check "the loop thread takes SIGINT and SIGTERM, every DH worker blocks them ($blocked)" \
+	sh -c "echo '$blocked' | grep -q 'loop:open' && echo '$blocked' | grep -q 'worker:blocked' &&
+		! echo '$blocked' | grep -q 'worker:open'"
 
 client -m v4 >"$TMP/out" 2>&1
 check "IPv4 client on the dual-stack socket" grep -q '^Server says: 4v$' "$TMP/out"
