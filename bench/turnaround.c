@@ -142,58 +142,48 @@ after_wait(void)
 	stage = WOKEN;
 }
 
-static void
-before_read(void)
+/*
+ * Entering a read or a write: at stage from, the turn stamps mark[part] and
+ * moves to to; at any other stage it is not of the shape counted. Returns
+ * whether this thread is the one measured.
+ */
+static bool
+enter(enum stage from, enum part part, enum stage to)
 {
-	if (stage == WOKEN) {
-		mark[READ] = TICKS();
-		stage = READING;
-	} else {
-		stage = IDLE; /* a second read in one turn: not the shape counted */
-	}
-}
-
-static void
-after_read(ssize_t n)
-{
-	if (stage != READING)
-		return;
-	mark[WORK] = TICKS();
-	stage = n > 0 ? HAVE_READ : IDLE;
-}
-
-static void
-before_write(void)
-{
-	if (stage == HAVE_READ) {
-		mark[WRITE] = TICKS();
-		stage = WRITING;
+	if (!mine())
+		return false;
+	if (stage == from) {
+		mark[part] = TICKS();
+		stage = to;
 	} else {
 		stage = IDLE;
 	}
+	return true;
 }
 
+/* Leaving it with result n: the turn stamps mark[part] and moves to to if the call moved bytes. */
 static void
-after_write(ssize_t n)
+leave(bool timed, enum stage from, enum part part, ssize_t n, enum stage to)
 {
-	if (stage != WRITING)
+	if (!timed || stage != from)
 		return;
-	mark[SETTLE] = TICKS();
-	stage = n > 0 ? WROTE : IDLE;
+	mark[part] = TICKS();
+	stage = n > 0 ? to : IDLE;
 }
 
 int
 epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	int (*f)(int, struct epoll_event *, int, int) = next(F_EPOLL_WAIT);
+	bool timed;
 	int r;
 
 	claim();
-	if (!mine())
-		return f(epfd, ev, max, timeout);
-	before_wait(TICKS());
+	if ((timed = mine()))
+		before_wait(TICKS());
 	r = f(epfd, ev, max, timeout);
-	after_wait();
+	if (timed)
+		after_wait();
 	return r;
 }
 
@@ -201,14 +191,15 @@ int
 epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
 	int (*f)(int, struct epoll_event *, int, int, const sigset_t *) = next(F_EPOLL_PWAIT);
+	bool timed;
 	int r;
 
 	claim();
-	if (!mine())
-		return f(epfd, ev, max, timeout, mask);
-	before_wait(TICKS());
+	if ((timed = mine()))
+		before_wait(TICKS());
 	r = f(epfd, ev, max, timeout, mask);
-	after_wait();
+	if (timed)
+		after_wait();
 	return r;
 }
 
@@ -216,13 +207,10 @@ ssize_t
 read(int fd, void *buf, size_t n)
 {
 	ssize_t (*f)(int, void *, size_t) = next(F_READ);
-	ssize_t r;
+	bool timed = enter(WOKEN, READ, READING);
+	ssize_t r = f(fd, buf, n);
 
-	if (!mine())
-		return f(fd, buf, n);
-	before_read();
-	r = f(fd, buf, n);
-	after_read(r);
+	leave(timed, READING, WORK, r, HAVE_READ);
 	return r;
 }
 
@@ -230,13 +218,10 @@ ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
 	ssize_t (*f)(int, void *, size_t, int) = next(F_RECV);
-	ssize_t r;
+	bool timed = enter(WOKEN, READ, READING);
+	ssize_t r = f(fd, buf, n, flags);
 
-	if (!mine())
-		return f(fd, buf, n, flags);
-	before_read();
-	r = f(fd, buf, n, flags);
-	after_read(r);
+	leave(timed, READING, WORK, r, HAVE_READ);
 	return r;
 }
 
@@ -244,13 +229,10 @@ ssize_t
 write(int fd, const void *buf, size_t n)
 {
 	ssize_t (*f)(int, const void *, size_t) = next(F_WRITE);
-	ssize_t r;
+	bool timed = enter(HAVE_READ, WRITE, WRITING);
+	ssize_t r = f(fd, buf, n);
 
-	if (!mine())
-		return f(fd, buf, n);
-	before_write();
-	r = f(fd, buf, n);
-	after_write(r);
+	leave(timed, WRITING, SETTLE, r, WROTE);
 	return r;
 }
 
@@ -258,13 +240,10 @@ ssize_t
 send(int fd, const void *buf, size_t n, int flags)
 {
 	ssize_t (*f)(int, const void *, size_t, int) = next(F_SEND);
-	ssize_t r;
+	bool timed = enter(HAVE_READ, WRITE, WRITING);
+	ssize_t r = f(fd, buf, n, flags);
 
-	if (!mine())
-		return f(fd, buf, n, flags);
-	before_write();
-	r = f(fd, buf, n, flags);
-	after_write(r);
+	leave(timed, WRITING, SETTLE, r, WROTE);
 	return r;
 }
 
