@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One client connection of the load generator, of three kinds:
+ * One client connection of the load generator, of five kinds:
  *
  * - plain: sends the message and waits for the same number of bytes back
  *   (the TCP echo baseline);
  * - engine: a real client engine of common/ (lab or secure profile) run over
  *   the socket the way client/net.c does it, but non-blocking;
+ * - record: a lab session whose handshake the engine runs; after it, each
+ *   message is sealed with the session's own record layer and the reply
+ *   compared byte for byte with the one the lab server gives (its prefix and
+ *   the reversed message). The round trips of rtt and throughput then hold
+ *   the server's work and the client's crypto, not the engine's per-message
+ *   bookkeeping on the client (a check of the text, the expected reply built
+ *   again, events), which --lab-client engine measures instead;
  * - primitives: sends the length of its messages' ciphertext once, then
  *   each message sealed with bench/labprim.c (the lab's crypto alone), and
  *   waits for the decrypted message back (echo --lab-primitives);
@@ -58,25 +65,35 @@ want_output(struct lg_conn *c, bool out)
 	return -1;
 }
 
-/* Sends what is queued (engine output, or c->out). Returns 0, or -1 after failing c. */
+/* What to send next: the engine's output first (true), then c->out (false). */
+static bool
+next_output(struct lg_conn *c, const uint8_t **p, size_t *n)
+{
+	*n = 0;
+	if (c->engine)
+		engine_output(c->engine, p, n);
+	if (*n > 0)
+		return true;
+	*p = c->out.data;
+	*n = c->out.len;
+	return false;
+}
+
+/* Sends what is queued. Returns 0, or -1 after failing c. */
 static int
 flush(struct lg_conn *c)
 {
 	const uint8_t *p;
 	size_t n;
 	ssize_t w;
+	bool engine;
 
 	for (;;) {
-		if (c->engine) {
-			engine_output(c->engine, &p, &n);
-		} else {
-			p = c->out.data;
-			n = c->out.len;
-		}
+		engine = next_output(c, &p, &n);
 		if (n == 0)
 			return want_output(c, false);
 		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0) {
-			if (c->engine)
+			if (engine)
 				engine_output_consume(c->engine, (size_t)w);
 			else
 				buf_consume(&c->out, (size_t)w);
@@ -219,20 +236,23 @@ scripted_input(struct lg_conn *c, const uint8_t *p, size_t n)
 	}
 }
 
-/* ---- Plain echo ---- */
+/* ---- Counted replies: plain echo, primitives and record kinds ---- */
 
+/* Takes n reply bytes; unless expect is NULL, they must be the next n of the expected reply. */
 static void
-plain_input(struct lg_conn *c, size_t n)
+counted_input(struct lg_conn *c, const uint8_t *p, size_t n, const uint8_t *expect)
 {
 	if (c->state != LG_WAITING || n > c->due) {
-		conn_fail(c, "the echo server sent bytes nobody asked for");
+		conn_fail(c, "the server sent bytes nobody asked for");
+		return;
+	}
+	if (expect != NULL && memcmp(p, expect, n) != 0) {
+		conn_fail(c, "the reply was not the reversed message");
 		return;
 	}
 	if ((c->due -= n) == 0)
 		replied(c);
 }
-
-/* ---- Primitives: the plain echo's input, with sealed messages ---- */
 
 static void
 primitives_start(struct lg_conn *c)
@@ -248,27 +268,50 @@ primitives_start(struct lg_conn *c)
 		established(c);
 }
 
-/* Seals the run's message into c->out; the answer is the decrypted message, block-padded. Returns 0 or -1. */
+/*
+ * Seals the run's message into c->out: with bench/labprim.c (whose echo
+ * answers the decrypted message, block-padded), or with the lab session's
+ * own record layer (the server answers its usual reply). Returns 0 or -1.
+ */
 static int
-primitives_send(struct lg_conn *c)
+sealed_send(struct lg_conn *c)
 {
-	const struct lg_opts *o = c->loop->setup->o;
+	const struct lg_setup *s = c->loop->setup;
+	struct record *rec = c->engine ? engine_lab_record(c->engine) : NULL;
+	size_t wire;
 	uint8_t *p;
+	int r;
 
-	c->due = labprim_ct_len(o->size);
-	if (buf_reserve(&c->out, c->due + LABPRIM_TAG, (size_t)1 << 20, &p) != 0) {
+	if (c->kind == LG_KIND_PRIMITIVES) {
+		c->due = labprim_ct_len(s->o->size);
+		wire = c->due + LABPRIM_TAG;
+	} else {
+		c->due = s->reply_len;
+		wire = record_wire_len(s->o->size);
+	}
+	if (buf_reserve(&c->out, wire, (size_t)1 << 20, &p) != 0) {
 		conn_fail(c, "out of memory");
 		return -1;
 	}
-	if (labprim_seal(c->prim, c->loop->setup->message, o->size, p) != 0) {
-		buf_unreserve(&c->out, c->due + LABPRIM_TAG);
-		conn_fail(c, "a libcrypto call failed");
+	r = c->kind == LG_KIND_PRIMITIVES ? labprim_seal(c->prim, s->message, s->o->size, p) :
+	    rec != NULL ? record_seal(rec, s->message, s->o->size, p) : CVPN_ERR_STATE;
+	if (r != 0) {
+		buf_unreserve(&c->out, wire);
+		conn_fail(c, rec == NULL && c->kind == LG_KIND_RECORD ? "no lab session to seal with" :
+		    "a libcrypto call failed");
 		return -1;
 	}
 	return flush(c);
 }
 
 /* ---- Connection ---- */
+
+/* Whether the engine takes c's input: always for the engine kind, during the handshake for the record kind. */
+static bool
+engine_reads(const struct lg_conn *c)
+{
+	return c->kind == LG_KIND_ENGINE || (c->kind == LG_KIND_RECORD && c->state == LG_HANDSHAKE);
+}
 
 static void
 connected(struct lg_conn *c)
@@ -288,6 +331,7 @@ connected(struct lg_conn *c)
 			established(c);
 		break;
 	case LG_KIND_ENGINE:
+	case LG_KIND_RECORD:
 		if ((r = engine_start(c->engine)) != 0)
 			conn_fail(c, cvpn_strerror(r));
 		else
@@ -321,12 +365,14 @@ readable(struct lg_conn *c)
 	}
 	c->rx_us = l->now_us;
 	c->quiet_done = false;
-	if (c->kind == LG_KIND_ENGINE)
+	if (engine_reads(c))
 		engine_input(c, l->rxbuf, (size_t)n);
 	else if (c->kind == LG_KIND_SCRIPTED)
 		scripted_input(c, l->rxbuf, (size_t)n);
+	else if (c->kind == LG_KIND_RECORD)
+		counted_input(c, l->rxbuf, (size_t)n, l->setup->reply + (l->setup->reply_len - c->due));
 	else
-		plain_input(c, (size_t)n);
+		counted_input(c, l->rxbuf, (size_t)n, NULL);
 }
 
 void
@@ -355,7 +401,7 @@ lg_conn_timers(struct lg_conn *c)
 		return;
 	}
 	/* The server paused in the middle of something: take it as complete, as the client does. */
-	if (c->kind == LG_KIND_ENGINE && engine_partial(c->engine) && !c->quiet_done && now - c->rx_us >= QUIET_US) {
+	if (engine_reads(c) && engine_partial(c->engine) && !c->quiet_done && now - c->rx_us >= QUIET_US) {
 		c->quiet_done = true;
 		if ((r = engine_quiet(c->engine)) != 0)
 			conn_fail(c, cvpn_strerror(r));
@@ -383,7 +429,7 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 	c->opened_us = c->rx_us = lg_now_us();
 	c->deadline_us = c->opened_us + (uint64_t)s->o->timeout_ms * 1000;
 	ev.data.ptr = c;
-	if ((kind == LG_KIND_ENGINE &&
+	if (((kind == LG_KIND_ENGINE || kind == LG_KIND_RECORD) &&
 	    engine_new(profile == LG_SECURE ? &s->secure : &s->lab, on_engine_event, c, &c->engine) != 0) ||
 	    (kind == LG_KIND_PRIMITIVES && labprim_new(true, &c->prim) != 0)) {
 		errno = ENOMEM;
@@ -436,8 +482,8 @@ lg_conn_send(struct lg_conn *c)
 		}
 		return flush(c);
 	}
-	if (c->kind == LG_KIND_PRIMITIVES)
-		return primitives_send(c);
+	if (c->kind == LG_KIND_PRIMITIVES || c->kind == LG_KIND_RECORD)
+		return sealed_send(c);
 	if ((r = engine_send(c->engine, s->message, s->o->size)) != 0) {
 		conn_fail(c, cvpn_strerror(r));
 		return -1;

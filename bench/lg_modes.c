@@ -307,6 +307,18 @@ in_window(const struct traffic *t, uint64_t a, uint64_t b)
 	return b > a ? b - a : 0;
 }
 
+/*
+ * The lab's messages go through the session's record layer unless
+ * --lab-client engine asks for the whole client engine: the round trip then
+ * holds the server's work and the client's crypto, not the client's
+ * bookkeeping (docs/PERFORMANCE.md, target 3).
+ */
+static enum lg_kind
+traffic_kind(const struct lg_opts *o, enum lg_profile p)
+{
+	return p == LG_LAB && !o->lab_engine ? LG_KIND_RECORD : kind_of(p);
+}
+
 /* Gives the turn to group g: each of its clients sends a message. */
 static void
 traffic_turn(struct traffic *t, unsigned g, uint64_t now)
@@ -339,7 +351,7 @@ traffic_tick(void *arg, uint64_t now)
 		while (t->g[g].opened < t->clients && t->connecting < OPEN_BATCH) {
 			enum lg_profile p = g == 0 ? t->s->o->profile : LG_PLAIN;
 
-			if ((c = lg_conn_open(t->loop, kind_of(p), p)) == NULL) {
+			if ((c = lg_conn_open(t->loop, traffic_kind(t->s->o, p), p)) == NULL) {
 				t->error = strerror(errno);
 				t->loop->quit = true;
 				return 0;
@@ -443,6 +455,8 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 		t.error = "sessions were not established in time";
 	lg_json_begin(&j, mode);
 	json_profile(&j, s->o);
+	if (s->o->profile == LG_LAB)
+		lg_json_str(&j, "lab_client", s->o->lab_engine ? "engine" : "record");
 	lg_json_int(&j, "clients", clients);
 	lg_json_int(&j, "size", s->o->size);
 	per_s = traffic_json(&j, &t.g[0], "");

@@ -24,6 +24,7 @@
 #include "proposal.h"
 #include "record.h"
 #include "suite.h"
+#include "text.h"
 
 #define LG_VERSION "0.1.0"
 /* Precomputed client DH values for scripted handshakes; the server cannot tell them apart. */
@@ -33,7 +34,7 @@ static const struct mode {
 	const char *name;
 	int (*run)(const struct lg_setup *s);
 	unsigned concurrency;     /* the default of -c */
-	bool primitives;          /* -P primitives means something here (it has no handshake or session) */
+	bool traffic;             /* sends messages in a loop: -P primitives and --lab-client mean something here */
 	const char *help;
 } modes[] = {
 	{ "handshakes", lg_mode_handshakes, 16, false, "new sessions per second, -c handshakes in flight" },
@@ -61,6 +62,9 @@ usage(void)
 	    "                              (the lab's crypto alone, against echo --lab-primitives)\n"
 	    "      --server-key KEY        secure: the server's public key (base64)\n"
 	    "      --suites LIST           secure: AEAD suites offered, in order (default ChaChaPoly)\n"
+	    "      --lab-client KIND       rtt, throughput, lab: record (default: messages sealed with the\n"
+	    "                              session's record layer, each reply compared byte for byte) or\n"
+	    "                              engine (the whole client engine, as cvpn-client sends)\n"
 	    "  -c, --concurrency N         handshakes in flight, clients or probes (default by mode)\n"
 	    "  -n, --count N               hold: sessions to open (default 100)\n"
 	    "  -s, --size BYTES            message size (default 64)\n"
@@ -95,6 +99,16 @@ parse_profile(const char *s, enum lg_profile *p)
 	return -1;
 }
 
+/* --lab-client: record or engine. Returns 0, or -1 for anything else. */
+static int
+parse_lab_client(const char *s, bool *engine)
+{
+	if (strcmp(s, "record") != 0 && strcmp(s, "engine") != 0)
+		return -1;
+	*engine = strcmp(s, "engine") == 0;
+	return 0;
+}
+
 /* A whole number in [lo, hi], or -1. */
 static long
 number(const char *s, long lo, long hi)
@@ -114,7 +128,7 @@ seconds(const char *s)
 	return *s && *end == '\0' && v >= 0 && v <= 3600 ? v : -1;
 }
 
-enum { OPT_KEY = 256, OPT_SUITES, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
+enum { OPT_KEY = 256, OPT_SUITES, OPT_LAB_CLIENT, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
 
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, 'H' },
@@ -122,6 +136,7 @@ static const struct option long_opts[] = {
 	{ "profile", required_argument, NULL, 'P' },
 	{ "server-key", required_argument, NULL, OPT_KEY },
 	{ "suites", required_argument, NULL, OPT_SUITES },
+	{ "lab-client", required_argument, NULL, OPT_LAB_CLIENT },
 	{ "concurrency", required_argument, NULL, 'c' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "size", required_argument, NULL, 's' },
@@ -209,6 +224,8 @@ apply(struct lg_opts *o, int c, const char *arg)
 		o->server_pub_set = !(bad = keys_from_base64(arg, strlen(arg), o->server_pub) != 0);
 	else if (c == OPT_SUITES)
 		bad = engine_parse_suites(arg, &o->suites) != 0;
+	else if (c == OPT_LAB_CLIENT)
+		o->lab_client_set = !(bad = parse_lab_client(arg, &o->lab_engine) != 0);
 	else if (c == 'd')
 		bad = (o->duration = seconds(arg)) <= 0;
 	else if (c == 'w')
@@ -249,6 +266,10 @@ check(const struct lg_opts *o)
 	}
 	if ((o->profile == LG_SECURE || o->flood_profile == LG_SECURE) && !o->server_pub_set) {
 		fprintf(stderr, "loadgen: the secure profile needs --server-key\n");
+		return -1;
+	}
+	if (o->lab_client_set && o->profile != LG_LAB) {
+		fprintf(stderr, "loadgen: --lab-client is for the lab profile only\n");
 		return -1;
 	}
 	if (!size_fits(o)) {
@@ -358,6 +379,11 @@ lg_setup_init(struct lg_setup *s, const struct lg_opts *o)
 		return CVPN_ERR_NOMEM;
 	for (i = 0; i < o->size; i++)
 		s->message[i] = (uint8_t)"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36];
+	s->reply_len = strlen(ENGINE_REPLY_PREFIX) + o->size;
+	if ((s->reply = malloc(s->reply_len)) == NULL)
+		return CVPN_ERR_NOMEM;
+	memcpy(s->reply, ENGINE_REPLY_PREFIX, strlen(ENGINE_REPLY_PREFIX));
+	text_utf8_reverse(s->reply + strlen(ENGINE_REPLY_PREFIX), s->message, o->size);
 	return dh_pool_init(s);
 }
 
@@ -371,6 +397,7 @@ lg_setup_free(struct lg_setup *s)
 	free(s->dhmke);
 	free(s->dhmke_len);
 	free(s->message);
+	free(s->reply);
 	OPENSSL_cleanse(&s->secure, sizeof(s->secure));
 	memset(s, 0, sizeof(*s));
 }
@@ -422,8 +449,9 @@ main(int argc, char **argv)
 		o.concurrency = mode->concurrency;
 	if (check(&o) != 0)
 		return 64;
-	if (o.profile == LG_PRIMITIVES && !mode->primitives) {
-		fprintf(stderr, "loadgen: -P primitives is for the rtt and throughput modes only\n");
+	if ((o.profile == LG_PRIMITIVES || o.lab_client_set) && !mode->traffic) {
+		fprintf(stderr, "loadgen: %s is for the rtt and throughput modes only\n",
+		    o.lab_client_set ? "--lab-client" : "-P primitives");
 		return 64;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -33,6 +33,8 @@ struct lg_opts {
 	in_port_t baseline_port;        /* rtt, throughput: plain echo clients here take turns (network order); 0 for none */
 	enum lg_profile profile;
 	enum lg_profile flood_profile;  /* latency: what the handshake flood speaks */
+	bool lab_engine;                /* rtt, throughput: lab messages through the whole client engine */
+	bool lab_client_set;            /* --lab-client was given */
 	uint8_t server_pub[32];
 	bool server_pub_set;
 	struct engine_secure suites;    /* secure: the suites offered (only suites and nsuites are used) */
@@ -54,6 +56,8 @@ struct lg_setup {
 	char **dhmke;                   /* the scripted client's precomputed "DHMKE:...\n" lines */
 	size_t *dhmke_len, ndhmke;
 	uint8_t *message;               /* o->size bytes of printable ASCII */
+	uint8_t *reply;                 /* the lab server's reply to it: the prefix and the reversed message */
+	size_t reply_len;
 };
 
 /* Builds the engine configurations, the DH pool and the message. Returns 0 or a CVPN_ERR_* code. */
@@ -68,7 +72,8 @@ enum lg_kind {
 	LG_KIND_PLAIN,      /* echo client */
 	LG_KIND_ENGINE,     /* a client engine, lab or secure */
 	LG_KIND_SCRIPTED,   /* lab handshake only, precomputed client DH value */
-	LG_KIND_PRIMITIVES  /* echo client that seals each message with bench/labprim.c */
+	LG_KIND_PRIMITIVES, /* echo client that seals each message with bench/labprim.c */
+	LG_KIND_RECORD      /* lab: the engine's handshake, then messages sealed with its record layer */
 };
 
 enum lg_state {
@@ -102,8 +107,8 @@ struct lg_conn {
 	enum lg_state state;
 	struct engine *engine;
 	struct labprim *prim;           /* primitives kind: the sending direction */
-	struct buf in, out;             /* plain, primitives and scripted kinds */
-	size_t due;                     /* plain, primitives: reply bytes still to come */
+	struct buf in, out;             /* plain, primitives, record (once established) and scripted kinds */
+	size_t due;                     /* plain, primitives, record: reply bytes still to come */
 	size_t pool;                    /* scripted: which precomputed DH value */
 	unsigned step;                  /* scripted: 0 waiting for the choice, 1 for the server's DHMKE */
 	bool epollout;                  /* EPOLLOUT is armed */

@@ -159,6 +159,9 @@ def targets(rows, hold_want):
     for size in (64, 1024):
         t.append(paired(rows, "3", f"round trips/s, lab primitives, {size} B", f"rtt_primitives_{size}", None,
                         f"TCP echo, {size} B, paired (the lab's crypto alone)", f"crypto_lab_us_per_rt_{size}", 1.0))
+    t.append(paired(rows, "3", "round trips/s, lab engine client, 64 B", "rtt_lab_engine_64", None,
+                    "TCP echo, 64 B, paired (the client's whole engine)", "crypto_lab_us_per_rt_64", 1.0,
+                    "rtt_primitives_64"))
     t.append(paired(rows, "3", "round trips/s, secure AESGCM, 64 B", "rtt_secure_aesgcm_64", None,
                     "TCP echo, 64 B, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 1.0))
     for prof in ("lab", "secure"):

@@ -431,6 +431,12 @@ engine_ready(const struct engine *e)
 	return e->state == C_READY || e->state == C_SEC_READY;
 }
 
+struct record *
+engine_lab_record(struct engine *e)
+{
+	return engine_established(e) && !engine_secure(e) ? e->rec : NULL;
+}
+
 const char *
 engine_phase(const struct engine *e)
 {

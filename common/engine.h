@@ -171,6 +171,13 @@ bool engine_established(const struct engine *e);
 bool engine_ready(const struct engine *e);
 
 /*
+ * An established lab session's record layer (borrowed, valid until
+ * engine_free), else NULL. For a load generator that seals its messages and
+ * checks the replies itself; the engine then no longer knows what was sent.
+ */
+struct record *engine_lab_record(struct engine *e);
+
+/*
  * What the session is doing, for log lines: "negotiating the cipher",
  * "negotiating the key" or "exchanging messages"; after a failure, the phase
  * it failed in.

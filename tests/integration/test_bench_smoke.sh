@@ -64,6 +64,15 @@ check "loadgen: -P primitives -s 16384 is within it (no usage error; nothing lis
 "$LG" hold -P primitives -p 1 >"$TMP/prim_hold.out" 2>&1; rc=$?
 check "loadgen: -P primitives in hold mode is a usage error (64) that says where it applies" \
 	sh -c "[ $rc -eq 64 ] && grep -q 'rtt and throughput' '$TMP/prim_hold.out'"
+"$LG" hold -p 1 --lab-client engine >"$TMP/lc_hold.out" 2>&1; rc=$?
+check "loadgen: --lab-client in hold mode is a usage error (64) that says where it applies" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--lab-client is for the rtt and throughput modes only' '$TMP/lc_hold.out'"
+"$LG" rtt -p 1 -P primitives --lab-client record >"$TMP/lc_prof.out" 2>&1; rc=$?
+check "loadgen: --lab-client with another profile is a usage error (64)" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--lab-client is for the lab profile only' '$TMP/lc_prof.out'"
+"$LG" rtt -p 1 --lab-client full >"$TMP/lc_bad.out" 2>&1; rc=$?
+check "loadgen: an unknown --lab-client is a usage error (64) that names the option" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--lab-client' '$TMP/lc_bad.out'"
 "$LG" rtt -p 1 --suites AES >"$TMP/suites.out" 2>&1; rc=$?
 check "loadgen: an unknown suite is a usage error (64) that names the option" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--suites' '$TMP/suites.out'"
@@ -240,6 +249,11 @@ check "lab handshakes: no suites in the JSON" json_eq "$TMP/hs_lab.json" suites_
 
 lg rtt_lab rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0.1
 check "lab round trips, 64 B" json_ok "$TMP/rtt_lab.json" messages per_s p99_us
+check "lab round trips: sealed with the session's record layer by default" json_eq "$TMP/rtt_lab.json" lab_client record
+check "lab round trips: no failures" json_eq "$TMP/rtt_lab.json" failures 0
+lg rtt_lab_engine rtt -P lab --lab-client engine -p "$PORT" -s 100 -d 0.5 -w 0.1
+check "lab round trips through the whole client engine, 100 B" json_ok "$TMP/rtt_lab_engine.json" messages per_s
+check "lab round trips: --lab-client engine is in the JSON" json_eq "$TMP/rtt_lab_engine.json" lab_client engine
 lg rtt_secure rtt -P secure --server-key "$PUB" -p "$PORT" -s 1024 -d 0.5 -w 0.1
 check "secure round trips, 1 KiB" json_ok "$TMP/rtt_secure.json" messages per_s p99_us
 check "secure, by default: the server chose ChaChaPoly" grep -q "ChaChaPoly" "$SLOG"
@@ -276,6 +290,19 @@ check "server: no session was truncated or reset by the load generator" \
 	sh -c "! grep -E 'truncated|reset by peer' '$SLOG'"
 check "server still running" alive "$SPID"
 stop_server
+
+# The record client compares each reply with the lab server's: a server that answers
+# without the "Server says: " prefix (--reply bare) fails the run, whichever client.
+if start_server bare --reply bare; then
+	for kind in record engine; do
+		lg "bare_$kind" rtt -P lab --lab-client $kind -p "$PORT" -s 64 -d 0.3 -w 0 --timeout 3000
+		check "--lab-client $kind against --reply bare: exit 1, the reply named as wrong" sh -c \
+			"[ \"\$(cat '$TMP/bare_$kind.rc')\" = 1 ] && grep -q 'the reply was not the reversed message' '$TMP/bare_$kind.json'"
+	done
+	stop_server
+else
+	not_ok "cvpn-server --reply bare starts"
+fi
 
 # The turnaround library (bench/turnaround.c): cvpn-server under it still answers, and at its
 # exit it reports about one turn per round trip, every part timed, for its loop thread alone

@@ -588,6 +588,41 @@ test_two_messages_in_one_feed(void **state)
  * server's input cap, which engine_feed takes in pieces that fit, running
  * each before the next. All five are answered, in order.
  */
+/*
+ * A load generator seals with the lab session's record layer itself: before the
+ * key there is none, after it the server takes what it seals like a message
+ * from engine_send, the engine's own messages still follow on the chain, and
+ * after a failure there is none again.
+ */
+static void
+test_lab_record_borrowed(void **state)
+{
+	struct engine_config c = config(false, "AES:256"), s = config(true, "AES:256");
+	struct session *ss = open_session(&c, &s);
+	const char *text = "sealed outside the engine";
+	uint8_t wire[128];
+	size_t n = strlen(text);
+	struct record *rec;
+
+	(void)state;
+	assert_null(engine_lab_record(ss->c.e));
+	pump(ss);
+	expect_established(ss);
+	assert_non_null(rec = engine_lab_record(ss->c.e));
+	assert_true(record_wire_len(n) <= sizeof(wire));
+	assert_int_equal(record_seal(rec, (const uint8_t *)text, n, wire), 0);
+	feed(&ss->s, wire, record_wire_len(n));
+	assert_int_equal(ss->s.err, 0);
+	assert_int_equal(ss->s.ev[ENGINE_EV_MESSAGE].count, 1);
+	expect_seen(&ss->s.ev[ENGINE_EV_MESSAGE], text, n);
+	take_output(&ss->s, &ss->s.sent);
+	exchange_str(ss, "and then one through engine_send");
+	/* A failed session lends nothing: its record may be out of step. */
+	assert_int_not_equal(engine_feed(ss->c.e, (const uint8_t *)"x", 1), 0);
+	assert_null(engine_lab_record(ss->c.e));
+	close_session(ss);
+}
+
 static void
 test_pipelined_large_messages(void **state)
 {
@@ -1087,6 +1122,7 @@ main(void)
 		cmocka_unit_test(test_byte_by_byte),
 		cmocka_unit_test(test_split_proposal),
 		cmocka_unit_test(test_two_messages_in_one_feed),
+		cmocka_unit_test(test_lab_record_borrowed),
 		cmocka_unit_test(test_pipelined_large_messages),
 		cmocka_unit_test(test_newlines),
 		cmocka_unit_test(test_partial_choice),

@@ -183,6 +183,8 @@ test_every_mode_and_suite(void **state)
 		assert_string_equal(pr.cs.protocol, cases[i].protocol);
 		assert_string_equal(pr.ss.protocol, cases[i].protocol);
 		assert_int_equal(pr.ss.peers, cases[i].mode == ENGINE_MODE_KEY ? 1 : 0);
+		/* Only the lab profile lends out its record layer. */
+		assert_null(engine_lab_record(pr.c));
 		exchange(&pr, "hello", "Server says: olleh");
 		exchange(&pr, "", "Server says: ");
 		exchange(&pr, "h\xc3\xa9llo \xe2\x9c\x93", "Server says: \xe2\x9c\x93 oll\xc3\xa9h");
