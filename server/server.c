@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One libuv loop serves every connection. The only slow step, the 8192-bit
- * Diffie-Hellman, runs on libuv's thread pool so that it never stalls other
- * sessions; everything else (parsing, HMAC, CBC) is cheap and runs inline.
+ * Diffie-Hellman (and the secure handshake's X25519), runs on the server's own
+ * workers (pool.c) so that it never stalls other sessions; everything else
+ * (parsing, HMAC, CBC, AEAD) is cheap and runs inline.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <uv.h>
 
@@ -28,8 +30,17 @@
 /* A client that does not read its replies may make us hold this much before we drop it. */
 #define MAX_PENDING_WRITE (64 * 1024)
 
+/*
+ * A connection's bytes go through a poll handle on its socket, with recv(2)
+ * and send(2), not through libuv's stream functions: those use read(2) and
+ * write(2), whose extra VFS layer cost about 0.006 of target 3's ratio
+ * (docs/PERFORMANCE.md). The stream handle only owns the descriptor: it is
+ * accepted, named and closed through it, and its own reading and writing are
+ * never started, so the poll handle is the descriptor's only watcher.
+ */
 struct conn {
 	uv_tcp_t tcp;
+	uv_poll_t poll;         /* initialized once accepted (polled) */
 	uv_timer_t timer;
 	struct server *srv;
 	struct engine *engine;
@@ -49,6 +60,10 @@ struct conn {
 	bool refused;           /* closed at accept: its refusal was logged already */
 	bool source_slot;       /* holds one of its source's handshake slots (limits_start) */
 	bool failed;            /* failed and logged; closing once its last bytes are out */
+	bool polled;            /* c->poll is initialized, c->fd is the socket */
+	int fd;
+	bool reading;           /* wants input: not while a worker owns the engine, nor after a failure */
+	int watching;           /* the poll handle's events now (UV_READABLE, UV_WRITABLE) */
 };
 
 struct server {
@@ -173,75 +188,92 @@ conn_close(struct conn *c, const char *reason)
 	if (c->working)
 		atomic_store(&c->cancelled, true);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	/* The poll handle stops watching the descriptor before the stream handle closes it. */
+	if (c->polled)
+		uv_close((uv_handle_t *)&c->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
-static void
-on_written(uv_write_t *req, int status)
-{
-	struct conn *c = req->handle->data;
+static void on_io(uv_poll_t *p, int status, int events);
 
-	free(req->data);
-	free(req);
-	if (status < 0 && status != UV_ECANCELED)
-		conn_close(c, uv_strerror(status));
+/* Watches for input while c->reading, and for room to write while output waits. Returns 0 or a libuv error. */
+static int
+conn_watch(struct conn *c)
+{
+	const uint8_t *p;
+	size_t n;
+	int want, r;
+
+	if (c->closing || !c->polled)
+		return 0;
+	/* While a worker owns the engine, nothing may call it: no events either. */
+	want = 0;
+	if (!c->working) {
+		engine_output(c->engine, &p, &n);
+		want = (c->reading ? UV_READABLE : 0) | (n > 0 ? UV_WRITABLE : 0);
+	}
+	/* uv_poll_start re-registers the descriptor each time: only call it for a change. */
+	if (want == c->watching)
+		return 0;
+	r = want ? uv_poll_start(&c->poll, want, on_io) : uv_poll_stop(&c->poll);
+	if (r == 0)
+		c->watching = want;
+	return r;
 }
 
-/* Sends whatever the engine has queued. */
+/* A failed socket call as libuv names it ("connection reset by peer"). */
+static const char *
+sys_strerror(int err)
+{
+	return uv_strerror(uv_translate_sys_error(err));
+}
+
+/* Half-closes once the last bytes are out (the secure profile's CLOSE exchange is over), then closes. */
+static void
+conn_finish_shutdown(struct conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	conn_close(c, NULL);
+}
+
+/* Sends whatever the engine has queued; what the socket cannot take now waits there for UV_WRITABLE. */
 static void
 conn_flush(struct conn *c)
 {
 	const uint8_t *p;
-	uv_write_t *req;
-	uv_buf_t b;
 	size_t n;
+	ssize_t w;
 	int r;
 
-	engine_output(c->engine, &p, &n);
-	if (n == 0 || c->closing)
-		return;
-	/*
-	 * Write straight from the engine's buffer while nothing is queued: the
-	 * usual case costs no copy, no request and none of the epoll_ctl calls
-	 * that a queued uv_write costs libuv. Only what the socket cannot take
-	 * now is copied into a request.
-	 */
-	b = uv_buf_init((char *)p, (unsigned)n);
-	if ((r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1)) > 0) {
-		engine_output_consume(c->engine, (size_t)r);
+	for (;;) {
 		engine_output(c->engine, &p, &n);
-		if (n == 0)
+		if (n == 0 || c->closing)
+			break;
+		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0) {
+			engine_output_consume(c->engine, (size_t)w);
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (n > MAX_PENDING_WRITE) {
+				conn_close(c, "client does not read its replies");
+				return;
+			}
+			break;
+		} else if (w < 0 && errno != EINTR) {
+			conn_close(c, sys_strerror(errno));
 			return;
-	} else if (r != UV_EAGAIN) {
+		}
+	}
+	if (c->closing)
+		return;
+	if (n == 0 && c->shutting_down) {
+		conn_finish_shutdown(c);
+		return;
+	}
+	if ((r = conn_watch(c)) != 0)
 		conn_close(c, uv_strerror(r));
-		return;
-	}
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_WRITE) {
-		conn_close(c, "client does not read its replies");
-		return;
-	}
-	req = malloc(sizeof(*req));
-	b = uv_buf_init(malloc(n), (unsigned)n);
-	if (req == NULL || b.base == NULL) {
-		free(req);
-		free(b.base);
-		conn_close(c, "out of memory");
-		return;
-	}
-	memcpy(b.base, p, n);
-	req->data = b.base;
-	engine_output_consume(c->engine, n);
-	if ((r = uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, on_written)) < 0) {
-		free(b.base);
-		free(req);
-		conn_close(c, uv_strerror(r));
-	}
 }
 
 static void conn_arm(struct conn *c);
 static void conn_progress(struct conn *c);
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
-static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b);
 
 static void
 work_cb(void *job)
@@ -268,39 +300,17 @@ done_cb(void *job)
 		conn_close(c, cvpn_strerror(r));
 		return;
 	}
-	if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
-		conn_close(c, uv_strerror(r));
-		return;
-	}
+	c->reading = true;
 	conn_progress(c);
-}
-
-static void
-on_shutdown(uv_shutdown_t *req, int status)
-{
-	struct conn *c = req->data;
-
-	(void)status;
-	free(req);
-	conn_close(c, NULL);
 }
 
 /* After the secure profile's CLOSE exchange: let the last record go out, then close. */
 static void
 conn_shutdown(struct conn *c)
 {
-	uv_shutdown_t *req = malloc(sizeof(*req));
-
 	c->shutting_down = true;
-	if (req == NULL) {
-		conn_close(c, NULL);
-		return;
-	}
-	req->data = c;
-	if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-		free(req);
-		conn_close(c, NULL);
-	}
+	c->reading = false;
+	conn_flush(c);
 }
 
 /*
@@ -320,10 +330,7 @@ conn_fail(struct conn *c, const char *reason)
 	}
 	warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
 	c->failed = true;
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	conn_flush(c);
-	if (!c->closing)
-		conn_shutdown(c);
+	conn_shutdown(c);
 }
 
 /* After any engine call: send output, start pending work, note the handshake's end, re-arm timers. */
@@ -346,16 +353,20 @@ conn_progress(struct conn *c)
 	}
 	if (engine_needs_work(c->engine)) {
 		/*
-		 * The engine belongs to the worker until done_cb: stop reading
-		 * so that no engine call races with it (and a client cannot queue
-		 * more input behind its own key exchange).
+		 * The engine belongs to the worker until done_cb: stop watching
+		 * the socket so that no engine call races with it (and a client
+		 * cannot queue more input behind its own key exchange).
 		 */
-		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = false;
 		if ((r = pool_submit(c->srv->pool, c)) < 0) {
 			conn_close(c, r == UV_EAGAIN ? "too many key exchanges queued" : uv_strerror(r));
 			return;
 		}
 		c->working = true;
+		if ((r = conn_watch(c)) < 0) {
+			conn_close(c, uv_strerror(r));
+			return;
+		}
 	}
 	conn_arm(c);
 }
@@ -450,48 +461,86 @@ conn_arm(struct conn *c)
 
 /* ---- Reading ---- */
 
+/* The peer closed its side: how the session ended depends on where it was. */
 static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+conn_eof(struct conn *c)
 {
-	struct conn *c = h->data;
+	if (engine_secure(c->engine) && c->established && !engine_closed(c->engine))
+		conn_close(c, "connection closed without a CLOSE record (truncated)");
+	else if (engine_partial(c->engine))
+		conn_close(c, "connection closed in the middle of a message");
+	else if (!c->established)
+		conn_close(c, "connection closed during the handshake");
+	else
+		conn_close(c, NULL);
+}
 
-	(void)suggested;
-	/* One buffer for all: read callbacks run one at a time and the engine copies. */
-	*b = uv_buf_init(c->srv->readbuf, sizeof(c->srv->readbuf));
+/*
+ * Reads what has arrived into the one buffer every connection shares (the
+ * engine copies) and feeds it. Returns the bytes read; 0 at the end, after a
+ * failure or when nothing was there.
+ */
+static ssize_t
+conn_read(struct conn *c)
+{
+	ssize_t n = recv(c->fd, c->srv->readbuf, sizeof(c->srv->readbuf), 0);
+	int r;
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(c, sys_strerror(errno));
+		return 0;
+	}
+	if (n == 0) {
+		conn_eof(c);
+		return 0;
+	}
+	c->last_rx = c->last_activity = uv_now(c->srv->loop);
+	c->quiet_done = false;
+	if ((r = engine_feed(c->engine, (const uint8_t *)c->srv->readbuf, (size_t)n)) != 0) {
+		conn_fail(c, cvpn_strerror(r));
+		return 0;
+	}
+	conn_progress(c);
+	return n;
+}
+
+/*
+ * libuv reports a socket error (POLLERR) as UV_EBADF and stops watching. As a
+ * stream's read would, what arrived before the error is still taken, and
+ * then recv names the error.
+ */
+static void
+conn_socket_error(struct conn *c)
+{
+	socklen_t len = sizeof(int);
+	int err = 0, i;
+
+	c->watching = 0;
+	for (i = 0; i < 64 && !c->closing && !c->working && conn_read(c) > 0; i++)
+		;
+	if (c->closing || c->working)
+		return; /* done_cb watches again, and meets the error then */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	conn_close(c, err ? sys_strerror(err) : "socket error");
 }
 
 static void
-on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+on_io(uv_poll_t *p, int status, int events)
 {
-	struct conn *c = stream->data;
-	int r;
+	struct conn *c = p->data;
 
-	if (c->closing)
+	if (c->closing || c->working)
 		return;
-	if (n == UV_EOF) {
-		if (engine_secure(c->engine) && c->established && !engine_closed(c->engine))
-			conn_close(c, "connection closed without a CLOSE record (truncated)");
-		else if (engine_partial(c->engine))
-			conn_close(c, "connection closed in the middle of a message");
-		else if (!c->established)
-			conn_close(c, "connection closed during the handshake");
-		else
-			conn_close(c, NULL);
+	if (status < 0) {
+		conn_socket_error(c);
 		return;
 	}
-	if (n < 0) {
-		conn_close(c, uv_strerror((int)n));
-		return;
-	}
-	if (n == 0)
-		return;
-	c->last_rx = c->last_activity = uv_now(c->srv->loop);
-	c->quiet_done = false;
-	if ((r = engine_feed(c->engine, (const uint8_t *)b->base, (size_t)n)) != 0) {
-		conn_fail(c, cvpn_strerror(r));
-		return;
-	}
-	conn_progress(c);
+	if (events & UV_WRITABLE)
+		conn_flush(c);
+	if ((events & UV_READABLE) && c->reading && !c->closing)
+		conn_read(c);
 }
 
 /* ---- Engine events -> session log ---- */
@@ -722,7 +771,15 @@ on_connection(uv_stream_t *listener, int status)
 	c->source_slot = true;
 	uv_tcp_nodelay(&c->tcp, 1);
 	log_conn(c, "New client: %s", c->peer);
-	if ((r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) < 0) {
+	if ((r = uv_fileno((uv_handle_t *)&c->tcp, &c->fd)) < 0 || (r = uv_poll_init_socket(s->loop, &c->poll, c->fd)) < 0) {
+		conn_close(c, uv_strerror(r));
+		return;
+	}
+	c->poll.data = c;
+	c->polled = true;
+	c->handles++;
+	c->reading = true;
+	if ((r = conn_watch(c)) < 0) {
 		conn_close(c, uv_strerror(r));
 		return;
 	}
