@@ -13,6 +13,10 @@ Usage:
   abort_load.py hostile PORT --sources N --count N --seconds S [--concurrency N] [--rate R] [--hold S]
       Garbage and half-open connections from 127.0.1.1..127.0.1.N, round robin, at most
       R a second; prints one line of counts.
+  abort_load.py noread PORT [--count N] [--seconds S]
+      A lab session with a small receive buffer that sends up to N messages of 1,000 bytes
+      and never reads the replies; prints "closed after N messages" once the server drops
+      it, or "open after N messages".
   abort_load.py abort PORT --count N [--seconds S] [--rate R] [--deep M --psk FILE]
       N aborted handshakes (connect, a partial proposal or hello or garbage, close or reset),
       a few at a time, M of them after the server's Diffie-Hellman (lab and secure);
@@ -402,6 +406,28 @@ def deep_aborts(port, count, psk, deadline):
     return done
 
 
+# ---- noread: a client that never reads its replies ----
+
+def cmd_noread(args):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Small before connecting, so that the window the server sees stays small.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect((HOST, args.port))
+    channel = lab_session(sock)
+    end, sent = time.monotonic() + args.seconds, 0
+    try:
+        while sent < args.count and time.monotonic() < end:
+            sock.settimeout(max(0.1, end - time.monotonic()))
+            sock.sendall(channel.seal(b"m" * 1000))
+            sent += 1
+    except OSError:  # reset or broken pipe: the server dropped us
+        print(f"closed after {sent} messages", flush=True)
+        return 0
+    print(f"open after {sent} messages", flush=True)
+    return 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -424,6 +450,10 @@ def main():
     p.add_argument("--concurrency", type=int, default=100)
     p.add_argument("--hold", type=float, default=5)
     p.add_argument("--rate", type=float, default=100)
+    p = sub.add_parser("noread")
+    p.add_argument("port", type=int)
+    p.add_argument("--count", type=int, default=20000)
+    p.add_argument("--seconds", type=float, default=20)
     p = sub.add_parser("abort")
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, default=10000)
@@ -434,7 +464,7 @@ def main():
     p.add_argument("--psk")
     args = ap.parse_args()
     return {"point": cmd_point, "stall": cmd_stall, "hostile": cmd_hostile,
-            "abort": cmd_abort}[args.cmd](args)
+            "abort": cmd_abort, "noread": cmd_noread}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@
 #    with its documented exit status, and the port can be bound again at once;
 #  - descriptor exhaustion: under `ulimit -n 64`, 100 connections are refused
 #    or shed without a crash or a busy loop, and the server recovers;
-#  - peers that reset before the server looked at them: logged as gone, no penalty.
+#  - peers that reset before the server looked at them: logged as gone, no penalty;
+#  - a client that never reads its replies: dropped by name once 64 KiB of them wait.
 # Runtime: about 35 s on the 2-core CI machine (45 s on the ASan+UBSan build).
 . tests/lib.sh
 
@@ -345,5 +346,16 @@ check "resets before accept: logged as gone" wait_for "$SLOG" 'Closing (gone): t
 check "resets before accept: no penalty" sh -c "! grep -q Penalty '$SLOG'"
 client --psk "$TMP/psk" -m after >"$TMP/out" 2>&1
 check "a client is served after them" grep -qx 'Server says: retfa' "$TMP/out"
+check "server exits 0" stop_server
+
+# 8. A client that sends and never reads its replies: once 64 KiB of them wait in
+# the server (beyond what the kernel's buffers hold), it is dropped by name, and
+# the others are still served.
+start_server noread -c 'AES:256' || { not_ok "server starts"; finish; }
+out=$(timeout 60 $PY tests/integration/abort_load.py noread "$PORT" 2>&1)
+check "a client that never reads its replies is dropped ($out)" sh -c "echo '$out' | grep -q '^closed after [0-9]* messages$'"
+check "the server says why" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: client does not read its replies' 5
+client --profile lab -m reader >"$TMP/out" 2>&1
+check "a client that reads is served after it" grep -qx 'Server says: redaer' "$TMP/out"
 check "server exits 0" stop_server
 finish
