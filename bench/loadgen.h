@@ -2,9 +2,11 @@
 /*
  * bench/loadgen: one process, one epoll loop per thread, many client
  * sessions at once. Sessions of the two profiles run the real client engines
- * of common/; plain sessions (no crypto) are the baseline; lab handshake
- * floods use a scripted client that sends precomputed DH values (see
- * lg_conn.c for why). docs/PERFORMANCE.md says what each mode measures.
+ * of common/ (the lab's round trips seal with the session's record layer once
+ * the engine has run the handshake); plain sessions (no crypto) are the
+ * baseline; lab handshake floods use a scripted client that sends
+ * precomputed DH values (see lg_conn.c for why). docs/PERFORMANCE.md says what
+ * each mode measures.
  */
 #ifndef CVPN_LOADGEN_H
 #define CVPN_LOADGEN_H

@@ -61,7 +61,8 @@ struct conn {
 	bool source_slot;       /* holds one of its source's handshake slots (limits_start) */
 	bool failed;            /* failed and logged; closing once its last bytes are out */
 	bool polled;            /* c->poll is initialized, c->fd is the socket */
-	int fd;
+	int fd;                 /* the socket, owned by c->tcp; only send and recv use it here */
+	size_t waiting;         /* output the socket could not take at the last flush */
 	bool reading;           /* wants input: not while a worker owns the engine, nor after a failure */
 	int watching;           /* the poll handle's events now (UV_READABLE, UV_WRITABLE) */
 };
@@ -228,15 +229,13 @@ sys_strerror(int err)
 	return uv_strerror(uv_translate_sys_error(err));
 }
 
-/* Half-closes once the last bytes are out (the secure profile's CLOSE exchange is over), then closes. */
-static void
-conn_finish_shutdown(struct conn *c)
-{
-	shutdown(c->fd, SHUT_WR);
-	conn_close(c, NULL);
-}
-
-/* Sends whatever the engine has queued; what the socket cannot take now waits there for UV_WRITABLE. */
+/*
+ * Sends whatever the engine has queued; what the socket cannot take now waits
+ * there for UV_WRITABLE. A client may pipeline, so one batch of replies may
+ * be large; only a client that left more than MAX_PENDING_WRITE waiting at
+ * the last flush and still takes nothing is dropped. Output that waits when a
+ * key exchange starts goes out after it (nothing watches the socket then).
+ */
 static void
 conn_flush(struct conn *c)
 {
@@ -251,8 +250,8 @@ conn_flush(struct conn *c)
 			break;
 		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0) {
 			engine_output_consume(c->engine, (size_t)w);
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (n > MAX_PENDING_WRITE) {
+		} else if (w == 0 || (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+			if (c->waiting > MAX_PENDING_WRITE) {
 				conn_close(c, "client does not read its replies");
 				return;
 			}
@@ -264,8 +263,10 @@ conn_flush(struct conn *c)
 	}
 	if (c->closing)
 		return;
+	c->waiting = n;
+	/* The last bytes are out after the secure profile's CLOSE (or ERROR): close() sends the FIN. */
 	if (n == 0 && c->shutting_down) {
-		conn_finish_shutdown(c);
+		conn_close(c, NULL);
 		return;
 	}
 	if ((r = conn_watch(c)) != 0)
@@ -477,10 +478,10 @@ conn_eof(struct conn *c)
 
 /*
  * Reads what has arrived into the one buffer every connection shares (the
- * engine copies) and feeds it. Returns the bytes read; 0 at the end, after a
- * failure or when nothing was there.
+ * engine copies) and feeds it. Returns whether more may be there: false at
+ * the end, after a failure, or when nothing was there.
  */
-static ssize_t
+static bool
 conn_read(struct conn *c)
 {
 	ssize_t n = recv(c->fd, c->srv->readbuf, sizeof(c->srv->readbuf), 0);
@@ -489,26 +490,28 @@ conn_read(struct conn *c)
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_close(c, sys_strerror(errno));
-		return 0;
+		return false;
 	}
 	if (n == 0) {
 		conn_eof(c);
-		return 0;
+		return false;
 	}
 	c->last_rx = c->last_activity = uv_now(c->srv->loop);
 	c->quiet_done = false;
 	if ((r = engine_feed(c->engine, (const uint8_t *)c->srv->readbuf, (size_t)n)) != 0) {
 		conn_fail(c, cvpn_strerror(r));
-		return 0;
+		return false;
 	}
 	conn_progress(c);
-	return n;
+	return true;
 }
 
 /*
  * libuv reports a socket error (POLLERR) as UV_EBADF and stops watching. As a
- * stream's read would, what arrived before the error is still taken, and
- * then recv names the error.
+ * stream's read would, what arrived before the error is still taken (unless
+ * the session no longer reads: it is draining its last output), and then
+ * the socket names the error. The reads are bounded, 64 buffers, so that a
+ * dead socket cannot hold the loop.
  */
 static void
 conn_socket_error(struct conn *c)
@@ -517,7 +520,7 @@ conn_socket_error(struct conn *c)
 	int err = 0, i;
 
 	c->watching = 0;
-	for (i = 0; i < 64 && !c->closing && !c->working && conn_read(c) > 0; i++)
+	for (i = 0; i < 64 && c->reading && !c->closing && !c->working && conn_read(c); i++)
 		;
 	if (c->closing || c->working)
 		return; /* done_cb watches again, and meets the error then */
@@ -771,7 +774,8 @@ on_connection(uv_stream_t *listener, int status)
 	c->source_slot = true;
 	uv_tcp_nodelay(&c->tcp, 1);
 	log_conn(c, "New client: %s", c->peer);
-	if ((r = uv_fileno((uv_handle_t *)&c->tcp, &c->fd)) < 0 || (r = uv_poll_init_socket(s->loop, &c->poll, c->fd)) < 0) {
+	if ((r = uv_fileno((uv_handle_t *)&c->tcp, &c->fd)) < 0 ||
+	    (r = uv_poll_init_socket(s->loop, &c->poll, c->fd)) < 0) {
 		conn_close(c, uv_strerror(r));
 		return;
 	}
