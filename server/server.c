@@ -205,15 +205,12 @@ conn_watch(struct conn *c)
 	size_t n;
 	int want, r;
 
-	if (c->closing || !c->polled)
+	/* While a worker owns the engine nothing may call it; on_io stops the watching if an event comes. */
+	if (c->closing || !c->polled || c->working)
 		return 0;
-	/* While a worker owns the engine, nothing may call it: no events either. */
-	want = 0;
-	if (!c->working) {
-		engine_output(c->engine, &p, &n);
-		want = (c->reading ? UV_READABLE : 0) | (n > 0 ? UV_WRITABLE : 0);
-	}
-	/* uv_poll_start re-registers the descriptor each time: only call it for a change. */
+	engine_output(c->engine, &p, &n);
+	want = (c->reading ? UV_READABLE : 0) | (n > 0 ? UV_WRITABLE : 0);
+	/* uv_poll_start and uv_poll_stop are system calls each time: only call them for a change. */
 	if (want == c->watching)
 		return 0;
 	r = want ? uv_poll_start(&c->poll, want, on_io) : uv_poll_stop(&c->poll);
@@ -354,9 +351,11 @@ conn_progress(struct conn *c)
 	}
 	if (engine_needs_work(c->engine)) {
 		/*
-		 * The engine belongs to the worker until done_cb: stop watching
-		 * the socket so that no engine call races with it (and a client
-		 * cannot queue more input behind its own key exchange).
+		 * The engine belongs to the worker until done_cb: no engine call
+		 * may race with it, and a client cannot queue more input behind
+		 * its own key exchange. The socket stays registered, so a quiet
+		 * key exchange costs the loop no system calls; on_io stops the
+		 * watching if anything arrives meanwhile.
 		 */
 		c->reading = false;
 		if ((r = pool_submit(c->srv->pool, c)) < 0) {
@@ -364,10 +363,6 @@ conn_progress(struct conn *c)
 			return;
 		}
 		c->working = true;
-		if ((r = conn_watch(c)) < 0) {
-			conn_close(c, uv_strerror(r));
-			return;
-		}
 	}
 	conn_arm(c);
 }
@@ -534,8 +529,14 @@ on_io(uv_poll_t *p, int status, int events)
 {
 	struct conn *c = p->data;
 
-	if (c->closing || c->working)
+	if (c->closing)
 		return;
+	if (c->working) {
+		/* Input or room to write while the worker owns the engine: wait for done_cb, without spinning. */
+		uv_poll_stop(&c->poll);
+		c->watching = 0;
+		return;
+	}
 	if (status < 0) {
 		conn_socket_error(c);
 		return;
