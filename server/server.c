@@ -231,7 +231,7 @@ sys_strerror(int err)
  * there for UV_WRITABLE. A client may pipeline, so one batch of replies may
  * be large; only a client that left more than MAX_PENDING_WRITE waiting at
  * the last flush and still takes nothing is dropped. Output that waits when a
- * key exchange starts goes out after it (nothing watches the socket then).
+ * key exchange starts goes out after it: the engine is the worker's meanwhile.
  */
 static void
 conn_flush(struct conn *c)
