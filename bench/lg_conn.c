@@ -285,20 +285,21 @@ sealed_send(struct lg_conn *c)
 	if (c->kind == LG_KIND_PRIMITIVES) {
 		c->due = labprim_ct_len(s->o->size);
 		wire = c->due + LABPRIM_TAG;
-	} else {
+	} else if (rec != NULL) {
 		c->due = s->reply_len;
 		wire = record_wire_len(s->o->size);
+	} else {
+		conn_fail(c, "no lab session to seal with");
+		return -1;
 	}
 	if (buf_reserve(&c->out, wire, (size_t)1 << 20, &p) != 0) {
 		conn_fail(c, "out of memory");
 		return -1;
 	}
-	r = c->kind == LG_KIND_PRIMITIVES ? labprim_seal(c->prim, s->message, s->o->size, p) :
-	    rec != NULL ? record_seal(rec, s->message, s->o->size, p) : CVPN_ERR_STATE;
+	r = rec != NULL ? record_seal(rec, s->message, s->o->size, p) : labprim_seal(c->prim, s->message, s->o->size, p);
 	if (r != 0) {
 		buf_unreserve(&c->out, wire);
-		conn_fail(c, rec == NULL && c->kind == LG_KIND_RECORD ? "no lab session to seal with" :
-		    "a libcrypto call failed");
+		conn_fail(c, "a libcrypto call failed");
 		return -1;
 	}
 	return flush(c);
