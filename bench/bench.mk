@@ -7,7 +7,7 @@
 #
 # The tools are built with the unit tests, so that make check's smoke test finds them.
 
-LOADGEN_SRC := bench/labprim.c bench/loadgen.c bench/lg_loop.c bench/lg_conn.c bench/lg_modes.c bench/lg_stats.c
+LOADGEN_SRC := bench/labprim.c bench/secprim.c bench/loadgen.c bench/lg_loop.c bench/lg_conn.c bench/lg_modes.c bench/lg_stats.c
 LOADGEN_OBJ := $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
 LOADGEN_BIN := $(BUILD)/bench/loadgen
 ECHO_BIN := $(BUILD)/bench/echo
@@ -26,7 +26,7 @@ $(LOADGEN_BIN): $(LOADGEN_OBJ) $(BUILD)/libcvpn.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) -lpthread $(LDFLAGS)
 
-$(ECHO_BIN): $(BUILD)/bench/echo.o $(BUILD)/bench/labprim.o $(BUILD)/libcvpn.a
+$(ECHO_BIN): $(BUILD)/bench/echo.o $(BUILD)/bench/labprim.o $(BUILD)/bench/secprim.o $(BUILD)/libcvpn.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(LDFLAGS)
 

@@ -13,6 +13,11 @@
  * the same sockets and loop as the plain echo: what loadgen -P primitives
  * measures against the plain echo estimates the best ratio a lab server
  * and client through EVP could reach on this machine, in place.
+ *
+ * With --secure-primitives it is the same for the secure profile
+ * (bench/secprim.c): each connection opens with its suite and record
+ * lengths, then every message is a record to open, and the answer a record
+ * of the reply's length sealed in its place (loadgen -P secure-primitives).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "labprim.h"
+#include "secprim.h"
 
 #define MAX_EVENTS 256
 #define BACKLOG 4096
@@ -39,14 +45,17 @@ struct echo_conn {
 	int fd;
 	char *pending;
 	size_t len;
-	/* --lab-primitives: the receiving direction, and the record being read */
+	/* The primitives modes: their state, and the record being read */
 	struct labprim *prim;
+	struct secprim *sprim;
 	uint8_t *rec;
-	size_t have, need, ct_len;
+	size_t have, need, ct_len, reply_len;
 };
 
+enum echo_mode { ECHO_PLAIN, ECHO_LAB_PRIMITIVES, ECHO_SECURE_PRIMITIVES };
+
 static volatile sig_atomic_t stopping;
-static bool lab_primitives;
+static enum echo_mode mode;
 
 static void
 on_signal(int sig)
@@ -62,6 +71,7 @@ conn_close(int epfd, struct echo_conn *c)
 	close(c->fd);
 	free(c->pending);
 	labprim_free(c->prim);
+	secprim_free(c->sprim);
 	free(c->rec);
 	free(c);
 }
@@ -111,16 +121,13 @@ conn_drain(int epfd, struct echo_conn *c)
 }
 
 /*
- * --lab-primitives: reads into the record until it is whole (the length
- * header first), then answers it. Returns 0, or -1 when the connection is
- * done: closed, a bad length, or a tag that does not verify.
+ * The primitives modes: reads into c->rec until the opening or the record
+ * is whole. Returns 1 when it is, 0 for more, -1 when the peer closed.
  */
 static int
-prim_input(int epfd, struct echo_conn *c)
+prim_read(struct echo_conn *c)
 {
 	ssize_t n = recv(c->fd, c->rec + c->have, c->need - c->have, 0);
-	uint32_t len;
-	uint8_t *rec;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
@@ -129,6 +136,24 @@ prim_input(int epfd, struct echo_conn *c)
 	if ((c->have += (size_t)n) < c->need)
 		return 0;
 	c->have = 0;
+	return 1;
+}
+
+/*
+ * --lab-primitives: the opening is the ciphertext length of every message (4
+ * bytes, big endian); each message is verified and decrypted, and its
+ * plaintext is the answer. Returns 0, or -1 when the connection is done:
+ * closed, a bad length, or a tag that does not verify.
+ */
+static int
+lab_input(int epfd, struct echo_conn *c)
+{
+	uint32_t len;
+	uint8_t *rec;
+	int r;
+
+	if ((r = prim_read(c)) <= 0)
+		return r;
 	if (c->ct_len == 0) {
 		len = (uint32_t)c->rec[0] << 24 | (uint32_t)c->rec[1] << 16 | (uint32_t)c->rec[2] << 8 | c->rec[3];
 		if (len == 0 || len % 16 != 0 || len > LABPRIM_MAX || labprim_new(false, &c->prim) != 0 ||
@@ -144,6 +169,41 @@ prim_input(int epfd, struct echo_conn *c)
 	return conn_write(epfd, c, (const char *)c->rec, c->ct_len);
 }
 
+/*
+ * --secure-primitives: the opening is secprim_head's; each record is opened
+ * in place and the answer, a record of the reply's length, sealed in its
+ * place. Returns 0, or -1 when the connection is done.
+ */
+static int
+secure_input(int epfd, struct echo_conn *c)
+{
+	size_t request, reply, pt;
+	enum aead_cipher suite;
+	uint8_t *rec;
+	int r;
+
+	if ((r = prim_read(c)) <= 0)
+		return r;
+	if (c->sprim == NULL) {
+		if (secprim_parse_head(c->rec, &suite, &request, &reply) != 0 || secprim_new(true, suite, &c->sprim) != 0 ||
+		    (rec = realloc(c->rec, 2 + (request > reply ? request : reply))) == NULL)
+			return -1;
+		c->rec = rec;
+		c->ct_len = request;
+		c->reply_len = reply;
+		c->need = 2 + request;
+		return 0;
+	}
+	if (secprim_open(c->sprim, c->rec, c->ct_len) != 0)
+		return -1;
+	/* The reply's plaintext is the message's, zero-extended to the reply's length. */
+	if ((pt = c->ct_len - AEAD_TAG_LEN) < c->reply_len - AEAD_TAG_LEN)
+		memset(c->rec + 2 + pt, 0, c->reply_len - AEAD_TAG_LEN - pt);
+	if (secprim_seal(c->sprim, c->rec, c->reply_len) != 0)
+		return -1;
+	return conn_write(epfd, c, (const char *)c->rec, 2 + c->reply_len);
+}
+
 static void
 conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap)
 {
@@ -154,8 +214,8 @@ conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap
 			conn_close(epfd, c);
 		return;
 	}
-	if (lab_primitives) {
-		if (prim_input(epfd, c) != 0)
+	if (mode != ECHO_PLAIN) {
+		if ((mode == ECHO_LAB_PRIMITIVES ? lab_input(epfd, c) : secure_input(epfd, c)) != 0)
 			conn_close(epfd, c);
 		return;
 	}
@@ -180,8 +240,8 @@ accept_all(int epfd, int lfd)
 			continue;
 		}
 		c->fd = fd;
-		c->need = 4;
-		if (lab_primitives && (c->rec = malloc(c->need)) == NULL) {
+		c->need = mode == ECHO_SECURE_PRIMITIVES ? SECPRIM_HEAD : 4;
+		if (mode != ECHO_PLAIN && (c->rec = malloc(c->need)) == NULL) {
 			close(fd);
 			free(c);
 			continue;
@@ -244,12 +304,14 @@ serve(int lfd, unsigned lifetime)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: echo [-p PORT] [-t SECONDS] [--lab-primitives]\n"
+	fprintf(f, "Usage: echo [-p PORT] [-t SECONDS] [--lab-primitives | --secure-primitives]\n"
 	    "A plain TCP echo server on 127.0.0.1 (no crypto), the baseline of make bench.\n"
 	    "  -p, --port PORT        port (default 0: pick a free one; it is printed)\n"
 	    "  -t, --lifetime SEC     exit after this long at the latest (default 3600)\n"
 	    "      --lab-primitives   verify and decrypt each message as the lab profile must\n"
 	    "                         (fixed key; for loadgen -P primitives) and answer the plaintext\n"
+	    "      --secure-primitives  open each record as the secure profile must and seal one of the\n"
+	    "                         reply's length in its place (fixed keys; for loadgen -P secure-primitives)\n"
 	    "  -h, --help             show this help and exit\n");
 }
 
@@ -260,6 +322,7 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "lifetime", required_argument, NULL, 't' },
 		{ "lab-primitives", no_argument, NULL, 'L' },
+		{ "secure-primitives", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -273,8 +336,8 @@ main(int argc, char **argv)
 			continue;
 		if (c == 't' && (lifetime = strtol(optarg, NULL, 10)) > 0 && lifetime <= 86400)
 			continue;
-		if (c == 'L') {
-			lab_primitives = true;
+		if ((c == 'L' || c == 'S') && mode == ECHO_PLAIN) {
+			mode = c == 'L' ? ECHO_LAB_PRIMITIVES : ECHO_SECURE_PRIMITIVES;
 			continue;
 		}
 		usage(c == 'h' ? stdout : stderr);

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One client connection of the load generator, of five kinds:
+ * One client connection of the load generator, of six kinds:
  *
  * - plain: sends the message and waits for the same number of bytes back
  *   (the TCP echo baseline);
  * - engine: a real client engine of common/ (lab or secure profile) run over
  *   the socket the way client/net.c does it, but non-blocking;
- * - record: a lab session whose handshake the engine runs; after it, each
- *   message is sealed with the session's own record layer and the reply
- *   compared byte for byte with the one the lab server gives (its prefix and
- *   the reversed message). The round trips of rtt and throughput then hold
- *   the server's work and the client's crypto, not the engine's per-message
- *   bookkeeping on the client (a check of the text, the expected reply built
- *   again, events), which --lab-client engine measures instead;
+ * - record: a lab or secure session whose handshake the engine runs; after
+ *   it, each message is sealed with the session's own record layer (lab:
+ *   common/record.c; secure: common/secrec.c with the session's ciphers) and
+ *   the reply checked byte for byte against the one the server gives (its
+ *   prefix and the reversed message). The round trips of rtt and throughput
+ *   then hold the server's work and the client's crypto, not the engine's
+ *   per-message bookkeeping on the client (a check of the text, the
+ *   expected reply built again, events), which --client engine measures
+ *   instead. A secure session still ends with the engine's CLOSE exchange;
  * - primitives: sends the length of its messages' ciphertext once, then
  *   each message sealed with bench/labprim.c (the lab's crypto alone), and
  *   waits for the decrypted message back (echo --lab-primitives);
+ * - secure primitives: the same with bench/secprim.c, the secure profile's
+ *   crypto alone: each message a sealed record, each reply one to open
+ *   (echo --secure-primitives);
  * - scripted: the lab handshake alone, for handshake floods. It sends a
  *   DHMKE value taken from a small pool computed at startup from fixed
  *   private exponents and never derives the shared secret. A full lab client
@@ -37,6 +42,8 @@
 #include "dh.h"
 #include "err.h"
 #include "loadgen.h"
+#include "noise.h"
+#include "secrec.h"
 
 /* The pause that ends an unterminated message (the client's default). */
 #define QUIET_US 150000
@@ -254,13 +261,20 @@ counted_input(struct lg_conn *c, const uint8_t *p, size_t n, const uint8_t *expe
 		replied(c);
 }
 
+/* The primitives kinds open with what the echo needs to know: lengths (and the secure suite). */
 static void
 primitives_start(struct lg_conn *c)
 {
-	uint32_t ct = (uint32_t)labprim_ct_len(c->loop->setup->o->size);
-	uint8_t head[4] = { (uint8_t)(ct >> 24), (uint8_t)(ct >> 16), (uint8_t)(ct >> 8), (uint8_t)ct };
+	const struct lg_opts *o = c->loop->setup->o;
+	uint32_t ct = (uint32_t)labprim_ct_len(o->size);
+	uint8_t head[SECPRIM_HEAD] = { (uint8_t)(ct >> 24), (uint8_t)(ct >> 16), (uint8_t)(ct >> 8), (uint8_t)ct };
+	size_t len = 4;
 
-	if (buf_append(&c->out, head, sizeof(head), (size_t)1 << 20) != 0) {
+	if (c->kind == LG_KIND_SECURE_PRIMITIVES) {
+		secprim_head(o->suites.suites[0], o->size, head);
+		len = SECPRIM_HEAD;
+	}
+	if (buf_append(&c->out, head, len, (size_t)1 << 20) != 0) {
 		conn_fail(c, "out of memory");
 		return;
 	}
@@ -269,49 +283,159 @@ primitives_start(struct lg_conn *c)
 }
 
 /*
+ * Opens the secure record of body bytes at the start of c->in with the
+ * session's receiving cipher, as the client engine would: a REPLY must be the
+ * expected one, a REKEY rekeys that cipher, a KEEPALIVE is nothing. Returns
+ * the record's type, or -1 after failing c.
+ */
+static int
+secure_record(struct lg_conn *c, size_t body)
+{
+	const struct lg_setup *s = c->loop->setup;
+	struct noise_cipher *tx, *rx;
+	const uint8_t *pt;
+	size_t len;
+	int type;
+
+	if (engine_secure_transport(c->engine, &tx, &rx) != 0 || secrec_open(rx, c->in.data, body, &type, &pt, &len) != 0) {
+		conn_fail(c, "the reply did not open");
+		return -1;
+	}
+	if (type == SECREC_REPLY && (len != s->reply_len || memcmp(pt, s->reply, len) != 0)) {
+		conn_fail(c, "the reply was not the reversed message");
+		return -1;
+	}
+	if ((type == SECREC_REKEY && noise_cipher_rekey(rx) != 0) ||
+	    (type != SECREC_REPLY && type != SECREC_REKEY && type != SECREC_KEEPALIVE)) {
+		conn_fail(c, "the server sent a record out of turn");
+		return -1;
+	}
+	return type;
+}
+
+/*
+ * Secure records, of the record and secure primitives kinds: takes reply
+ * bytes until a record is whole, then opens it (the primitives' echo sends
+ * nothing but replies of the length due).
+ */
+static void
+framed_input(struct lg_conn *c, const uint8_t *p, size_t n)
+{
+	const struct lg_setup *s = c->loop->setup;
+	size_t body;
+	int type;
+
+	if (c->state != LG_WAITING || buf_append(&c->in, p, n, (size_t)1 << 16) != 0) {
+		conn_fail(c, "the server sent bytes nobody asked for");
+		return;
+	}
+	while (c->state == LG_WAITING && c->in.len >= 2) {
+		/* Nothing longer than the reply is due (a REKEY or KEEPALIVE is shorter). */
+		body = secrec_get16(c->in.data);
+		if (c->kind == LG_KIND_SECURE_PRIMITIVES ? body != c->due : 2 + body > secrec_wire_len(s->reply_len)) {
+			conn_fail(c, "the reply did not open");
+			return;
+		}
+		if (c->in.len < 2 + body)
+			return;
+		if (c->kind != LG_KIND_SECURE_PRIMITIVES) {
+			if ((type = secure_record(c, body)) < 0)
+				return;
+		} else if (secprim_open(c->sprim, c->in.data, body) == 0) {
+			type = SECREC_REPLY;
+		} else {
+			conn_fail(c, "the reply did not open");
+			return;
+		}
+		buf_consume(&c->in, 2 + body);
+		if (type == SECREC_REPLY)
+			replied(c);
+	}
+}
+
+/* The wire length of the run's message in c's kind, and of the reply due (plain and secure primitives: 0). */
+static size_t
+wire_len(const struct lg_conn *c, size_t *due)
+{
+	const struct lg_setup *s = c->loop->setup;
+	size_t request = 0, reply = 0;
+
+	switch (c->kind) {
+	case LG_KIND_PRIMITIVES:
+		*due = labprim_ct_len(s->o->size);
+		return *due + LABPRIM_TAG;
+	case LG_KIND_SECURE_PRIMITIVES:
+		(void)secprim_lengths(s->o->size, &request, &reply);
+		*due = reply;
+		return 2 + request;
+	default:
+		break;
+	}
+	if (engine_secure(c->engine)) {
+		*due = 0;
+		return secrec_wire_len(s->o->size);
+	}
+	*due = s->reply_len;
+	return record_wire_len(s->o->size);
+}
+
+/*
  * Seals the run's message into c->out: with bench/labprim.c (whose echo
- * answers the decrypted message, block-padded), or with the lab session's
- * own record layer (the server answers its usual reply). Returns 0 or -1.
+ * answers the decrypted message, block-padded), bench/secprim.c, or the
+ * session's own records (the server answers its usual reply). Returns 0 or
+ * -1 after failing c.
  */
 static int
 sealed_send(struct lg_conn *c)
 {
 	const struct lg_setup *s = c->loop->setup;
-	struct record *rec = c->engine ? engine_lab_record(c->engine) : NULL;
-	size_t wire;
+	struct record *rec = NULL;
+	struct noise_cipher *tx = NULL, *rx;
+	size_t wire, due;
 	uint8_t *p;
 	int r;
 
-	if (c->kind == LG_KIND_PRIMITIVES) {
-		c->due = labprim_ct_len(s->o->size);
-		wire = c->due + LABPRIM_TAG;
-	} else if (rec != NULL) {
-		c->due = s->reply_len;
-		wire = record_wire_len(s->o->size);
-	} else {
-		conn_fail(c, "no lab session to seal with");
+	if (c->kind == LG_KIND_RECORD && (rec = engine_lab_record(c->engine)) == NULL &&
+	    engine_secure_transport(c->engine, &tx, &rx) != 0) {
+		conn_fail(c, "no established session to seal with");
 		return -1;
 	}
+	wire = wire_len(c, &due);
 	if (buf_reserve(&c->out, wire, (size_t)1 << 20, &p) != 0) {
 		conn_fail(c, "out of memory");
 		return -1;
 	}
-	r = rec != NULL ? record_seal(rec, s->message, s->o->size, p) : labprim_seal(c->prim, s->message, s->o->size, p);
+	if (c->kind == LG_KIND_PRIMITIVES) {
+		r = labprim_seal(c->prim, s->message, s->o->size, p);
+	} else if (c->kind == LG_KIND_SECURE_PRIMITIVES) {
+		memcpy(p + 2, s->message, s->o->size);
+		memset(p + 2 + s->o->size, 0, wire - 2 - AEAD_TAG_LEN - s->o->size);
+		r = secprim_seal(c->sprim, p, wire - 2);
+	} else if (rec != NULL) {
+		r = record_seal(rec, s->message, s->o->size, p);
+	} else {
+		r = secrec_seal(tx, SECREC_DATA, s->message, s->o->size, p);
+	}
 	if (r != 0) {
 		buf_unreserve(&c->out, wire);
 		conn_fail(c, "a libcrypto call failed");
 		return -1;
 	}
+	c->due = due;
 	return flush(c);
 }
 
 /* ---- Connection ---- */
 
-/* Whether the engine takes c's input: always for the engine kind, during the handshake for the record kind. */
+/*
+ * Whether the engine takes c's input: always for the engine kind; for the
+ * record kind during the handshake and the secure CLOSE exchange.
+ */
 static bool
 engine_reads(const struct lg_conn *c)
 {
-	return c->kind == LG_KIND_ENGINE || (c->kind == LG_KIND_RECORD && c->state == LG_HANDSHAKE);
+	return c->kind == LG_KIND_ENGINE ||
+	    (c->kind == LG_KIND_RECORD && (c->state == LG_HANDSHAKE || c->state == LG_CLOSING));
 }
 
 static void
@@ -342,6 +466,7 @@ connected(struct lg_conn *c)
 		scripted_start(c);
 		break;
 	case LG_KIND_PRIMITIVES:
+	case LG_KIND_SECURE_PRIMITIVES:
 		primitives_start(c);
 		break;
 	}
@@ -370,6 +495,8 @@ readable(struct lg_conn *c)
 		engine_input(c, l->rxbuf, (size_t)n);
 	else if (c->kind == LG_KIND_SCRIPTED)
 		scripted_input(c, l->rxbuf, (size_t)n);
+	else if (c->kind == LG_KIND_SECURE_PRIMITIVES || (c->kind == LG_KIND_RECORD && engine_secure(c->engine)))
+		framed_input(c, l->rxbuf, (size_t)n);
 	else if (c->kind == LG_KIND_RECORD)
 		counted_input(c, l->rxbuf, (size_t)n, l->setup->reply + (l->setup->reply_len - c->due));
 	else
@@ -411,6 +538,17 @@ lg_conn_timers(struct lg_conn *c)
 	}
 }
 
+void
+lg_conn_free(struct lg_conn *c)
+{
+	buf_clear(&c->in);
+	buf_clear(&c->out);
+	engine_free(c->engine);
+	labprim_free(c->prim);
+	secprim_free(c->sprim);
+	free(c);
+}
+
 struct lg_conn *
 lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 {
@@ -432,7 +570,8 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 	ev.data.ptr = c;
 	if (((kind == LG_KIND_ENGINE || kind == LG_KIND_RECORD) &&
 	    engine_new(profile == LG_SECURE ? &s->secure : &s->lab, on_engine_event, c, &c->engine) != 0) ||
-	    (kind == LG_KIND_PRIMITIVES && labprim_new(true, &c->prim) != 0)) {
+	    (kind == LG_KIND_PRIMITIVES && labprim_new(true, &c->prim) != 0) ||
+	    (kind == LG_KIND_SECURE_PRIMITIVES && secprim_new(false, s->o->suites.suites[0], &c->sprim) != 0)) {
 		errno = ENOMEM;
 		goto fail;
 	}
@@ -455,9 +594,7 @@ fail:
 	err = errno;
 	if (c->fd >= 0)
 		close(c->fd);
-	engine_free(c->engine);
-	labprim_free(c->prim);
-	free(c);
+	lg_conn_free(c);
 	errno = err;
 	return NULL;
 }
@@ -483,7 +620,7 @@ lg_conn_send(struct lg_conn *c)
 		}
 		return flush(c);
 	}
-	if (c->kind == LG_KIND_PRIMITIVES || c->kind == LG_KIND_RECORD)
+	if (c->kind != LG_KIND_ENGINE)
 		return sealed_send(c);
 	if ((r = engine_send(c->engine, s->message, s->o->size)) != 0) {
 		conn_fail(c, cvpn_strerror(r));
@@ -499,7 +636,8 @@ lg_conn_finish(struct lg_conn *c)
 	int r;
 
 	/* The secure profile ends with CLOSE both ways; anything less is a truncation to the server. */
-	if (c->kind == LG_KIND_ENGINE && c->state == LG_READY && engine_secure(c->engine)) {
+	if ((c->kind == LG_KIND_ENGINE || c->kind == LG_KIND_RECORD) && c->state == LG_READY &&
+	    engine_secure(c->engine)) {
 		if ((r = engine_close(c->engine)) != 0) {
 			conn_fail(c, cvpn_strerror(r));
 			return;

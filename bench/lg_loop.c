@@ -48,11 +48,7 @@ reap(struct lg_loop *l)
 
 	while ((c = l->dead) != NULL) {
 		l->dead = c->next;
-		buf_clear(&c->in);
-		buf_clear(&c->out);
-		engine_free(c->engine);
-		labprim_free(c->prim);
-		free(c);
+		lg_conn_free(c);
 	}
 }
 

@@ -28,6 +28,7 @@ lg_profile_name(enum lg_profile p)
 {
 	static const char *const names[] = {
 		[LG_PLAIN] = "plain", [LG_LAB] = "lab", [LG_SECURE] = "secure", [LG_PRIMITIVES] = "primitives",
+		[LG_SECURE_PRIMITIVES] = "secure-primitives",
 	};
 
 	return names[p];
@@ -69,12 +70,25 @@ json_profile(struct lg_json *j, const struct lg_opts *o)
 	lg_json_str(j, "profile", lg_profile_name(o->profile));
 	if (o->profile == LG_SECURE || o->flood_profile == LG_SECURE)
 		lg_json_str(j, "suites_offered", offered(o, list));
+	else if (o->profile == LG_SECURE_PRIMITIVES)
+		lg_json_str(j, "suite", aead_name(o->suites.suites[0]));
 }
 
 static enum lg_kind
 kind_of(enum lg_profile p)
 {
-	return p == LG_PLAIN ? LG_KIND_PLAIN : p == LG_PRIMITIVES ? LG_KIND_PRIMITIVES : LG_KIND_ENGINE;
+	switch (p) {
+	case LG_PLAIN:
+		return LG_KIND_PLAIN;
+	case LG_PRIMITIVES:
+		return LG_KIND_PRIMITIVES;
+	case LG_SECURE_PRIMITIVES:
+		return LG_KIND_SECURE_PRIMITIVES;
+	case LG_LAB:
+	case LG_SECURE:
+		break;
+	}
+	return LG_KIND_ENGINE;
 }
 
 static struct lg_loop *
@@ -308,15 +322,15 @@ in_window(const struct traffic *t, uint64_t a, uint64_t b)
 }
 
 /*
- * The lab's messages go through the session's record layer unless
- * --lab-client engine asks for the whole client engine: the round trip then
+ * The messages of both profiles go through the session's own records unless
+ * --client engine asks for the whole client engine: the round trip then
  * holds the server's work and the client's crypto, not the client's
  * bookkeeping (docs/PERFORMANCE.md, target 3).
  */
 static enum lg_kind
 traffic_kind(const struct lg_opts *o, enum lg_profile p)
 {
-	return p == LG_LAB && !o->lab_engine ? LG_KIND_RECORD : kind_of(p);
+	return (p == LG_LAB || p == LG_SECURE) && !o->engine_client ? LG_KIND_RECORD : kind_of(p);
 }
 
 /* Gives the turn to group g: each of its clients sends a message. */
@@ -455,8 +469,8 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 		t.error = "sessions were not established in time";
 	lg_json_begin(&j, mode);
 	json_profile(&j, s->o);
-	if (s->o->profile == LG_LAB)
-		lg_json_str(&j, "lab_client", s->o->lab_engine ? "engine" : "record");
+	if (s->o->profile == LG_LAB || s->o->profile == LG_SECURE)
+		lg_json_str(&j, "client", s->o->engine_client ? "engine" : "record");
 	lg_json_int(&j, "clients", clients);
 	lg_json_int(&j, "size", s->o->size);
 	per_s = traffic_json(&j, &t.g[0], "");

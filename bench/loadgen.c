@@ -34,7 +34,7 @@ static const struct mode {
 	const char *name;
 	int (*run)(const struct lg_setup *s);
 	unsigned concurrency;     /* the default of -c */
-	bool traffic;             /* sends messages in a loop: -P primitives and --lab-client mean something here */
+	bool traffic;             /* sends messages in a loop: the primitives profiles and --client mean something here */
 	const char *help;
 } modes[] = {
 	{ "handshakes", lg_mode_handshakes, 16, false, "new sessions per second, -c handshakes in flight" },
@@ -58,13 +58,15 @@ usage(void)
 	fprintf(f, "\nOptions:\n"
 	    "  -H, --host ADDR             server address, 127.x.y.z only (default 127.0.0.1)\n"
 	    "  -p, --port PORT             server port (required)\n"
-	    "  -P, --profile NAME          plain (echo, no crypto), lab (default), secure, or primitives\n"
-	    "                              (the lab's crypto alone, against echo --lab-primitives)\n"
+	    "  -P, --profile NAME          plain (echo, no crypto), lab (default), secure, primitives\n"
+	    "                              (the lab's crypto alone, against echo --lab-primitives) or\n"
+	    "                              secure-primitives (against echo --secure-primitives)\n"
 	    "      --server-key KEY        secure: the server's public key (base64)\n"
 	    "      --suites LIST           secure: AEAD suites offered, in order (default ChaChaPoly)\n"
-	    "      --lab-client KIND       rtt, throughput, lab: record (default: messages sealed with the\n"
-	    "                              session's record layer, each reply compared byte for byte) or\n"
-	    "                              engine (the whole client engine, as cvpn-client sends)\n"
+	    "      --client KIND           rtt, throughput, lab or secure: record (default: messages sealed\n"
+	    "                              with the session's own records once the engine has run the\n"
+	    "                              handshake, each reply checked byte for byte) or engine (the\n"
+	    "                              whole client engine for every message, as cvpn-client sends)\n"
 	    "  -c, --concurrency N         handshakes in flight, clients or probes (default by mode)\n"
 	    "  -n, --count N               hold: sessions to open (default 100)\n"
 	    "  -s, --size BYTES            message size (default 64)\n"
@@ -90,7 +92,7 @@ parse_profile(const char *s, enum lg_profile *p)
 {
 	enum lg_profile i;
 
-	for (i = LG_PLAIN; i <= LG_PRIMITIVES; i++) {
+	for (i = LG_PLAIN; i <= LG_SECURE_PRIMITIVES; i++) {
 		if (strcmp(s, lg_profile_name(i)) == 0) {
 			*p = i;
 			return 0;
@@ -99,9 +101,9 @@ parse_profile(const char *s, enum lg_profile *p)
 	return -1;
 }
 
-/* --lab-client: record or engine. Returns 0, or -1 for anything else. */
+/* --client: record or engine. Returns 0, or -1 for anything else. */
 static int
-parse_lab_client(const char *s, bool *engine)
+parse_client(const char *s, bool *engine)
 {
 	if (strcmp(s, "record") != 0 && strcmp(s, "engine") != 0)
 		return -1;
@@ -128,7 +130,7 @@ seconds(const char *s)
 	return *s && *end == '\0' && v >= 0 && v <= 3600 ? v : -1;
 }
 
-enum { OPT_KEY = 256, OPT_SUITES, OPT_LAB_CLIENT, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
+enum { OPT_KEY = 256, OPT_SUITES, OPT_CLIENT, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
 
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, 'H' },
@@ -136,7 +138,7 @@ static const struct option long_opts[] = {
 	{ "profile", required_argument, NULL, 'P' },
 	{ "server-key", required_argument, NULL, OPT_KEY },
 	{ "suites", required_argument, NULL, OPT_SUITES },
-	{ "lab-client", required_argument, NULL, OPT_LAB_CLIENT },
+	{ "client", required_argument, NULL, OPT_CLIENT },
 	{ "concurrency", required_argument, NULL, 'c' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "size", required_argument, NULL, 's' },
@@ -218,14 +220,14 @@ apply(struct lg_opts *o, int c, const char *arg)
 	else if (c == 'P')
 		bad = parse_profile(arg, &o->profile) != 0;
 	else if (c == OPT_FLOOD_PROFILE)
-		bad = parse_profile(arg, &o->flood_profile) != 0 || o->flood_profile == LG_PLAIN ||
-		    o->flood_profile == LG_PRIMITIVES;
+		bad = parse_profile(arg, &o->flood_profile) != 0 ||
+		    (o->flood_profile != LG_LAB && o->flood_profile != LG_SECURE);
 	else if (c == OPT_KEY)
 		o->server_pub_set = !(bad = keys_from_base64(arg, strlen(arg), o->server_pub) != 0);
 	else if (c == OPT_SUITES)
 		bad = engine_parse_suites(arg, &o->suites) != 0;
-	else if (c == OPT_LAB_CLIENT)
-		o->lab_client_set = !(bad = parse_lab_client(arg, &o->lab_engine) != 0);
+	else if (c == OPT_CLIENT)
+		o->client_set = !(bad = parse_client(arg, &o->engine_client) != 0);
 	else if (c == 'd')
 		bad = (o->duration = seconds(arg)) <= 0;
 	else if (c == 'w')
@@ -243,11 +245,15 @@ apply(struct lg_opts *o, int c, const char *arg)
 static bool
 size_fits(const struct lg_opts *o)
 {
+	size_t request, reply;
+
 	switch (o->profile) {
 	case LG_LAB:
 		return record_wire_len(o->size) <= ENGINE_MAX_MESSAGE;
 	case LG_SECURE:
-		return o->size <= 4096;
+		return o->size <= ENGINE_MAX_MESSAGE;
+	case LG_SECURE_PRIMITIVES:
+		return secprim_lengths(o->size, &request, &reply);
 	case LG_PRIMITIVES:
 		return labprim_ct_len(o->size) <= LABPRIM_MAX;
 	case LG_PLAIN:
@@ -268,8 +274,8 @@ check(const struct lg_opts *o)
 		fprintf(stderr, "loadgen: the secure profile needs --server-key\n");
 		return -1;
 	}
-	if (o->lab_client_set && o->profile != LG_LAB) {
-		fprintf(stderr, "loadgen: --lab-client is for the lab profile only\n");
+	if (o->client_set && o->profile != LG_LAB && o->profile != LG_SECURE) {
+		fprintf(stderr, "loadgen: --client is for the lab and secure profiles only\n");
 		return -1;
 	}
 	if (!size_fits(o)) {
@@ -449,9 +455,9 @@ main(int argc, char **argv)
 		o.concurrency = mode->concurrency;
 	if (check(&o) != 0)
 		return 64;
-	if ((o.profile == LG_PRIMITIVES || o.lab_client_set) && !mode->traffic) {
+	if ((o.profile == LG_PRIMITIVES || o.profile == LG_SECURE_PRIMITIVES || o.client_set) && !mode->traffic) {
 		fprintf(stderr, "loadgen: %s is for the rtt and throughput modes only\n",
-		    o.lab_client_set ? "--lab-client" : "-P primitives");
+		    o.client_set ? "--client" : o.profile == LG_PRIMITIVES ? "-P primitives" : "-P secure-primitives");
 		return 64;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -21,12 +21,14 @@
 #include "buf.h"
 #include "engine.h"
 #include "labprim.h"
+#include "secprim.h"
 
 enum lg_profile {
 	LG_PLAIN,       /* TCP echo, no crypto: the baseline */
 	LG_LAB,         /* the lab profile, AES-256, cumulative HMAC */
 	LG_SECURE,      /* the secure profile, key mode (Noise IK), ChaChaPoly unless --suites says otherwise */
-	LG_PRIMITIVES   /* the lab's per-message primitives alone, against echo --lab-primitives: the ceiling */
+	LG_PRIMITIVES,  /* the lab's per-message primitives alone, against echo --lab-primitives: the ceiling */
+	LG_SECURE_PRIMITIVES /* the secure profile's, against echo --secure-primitives (the first of --suites) */
 };
 
 /* The command line, after parsing. */
@@ -35,8 +37,8 @@ struct lg_opts {
 	in_port_t baseline_port;        /* rtt, throughput: plain echo clients here take turns (network order); 0 for none */
 	enum lg_profile profile;
 	enum lg_profile flood_profile;  /* latency: what the handshake flood speaks */
-	bool lab_engine;                /* rtt, throughput: lab messages through the whole client engine */
-	bool lab_client_set;            /* --lab-client was given */
+	bool engine_client;             /* rtt, throughput: messages through the whole client engine */
+	bool client_set;                /* --client was given */
 	uint8_t server_pub[32];
 	bool server_pub_set;
 	struct engine_secure suites;    /* secure: the suites offered (only suites and nsuites are used) */
@@ -58,7 +60,7 @@ struct lg_setup {
 	char **dhmke;                   /* the scripted client's precomputed "DHMKE:...\n" lines */
 	size_t *dhmke_len, ndhmke;
 	uint8_t *message;               /* o->size bytes of printable ASCII */
-	uint8_t *reply;                 /* the lab server's reply to it: the prefix and the reversed message */
+	uint8_t *reply;                 /* the server's reply to it: the prefix and the reversed message */
 	size_t reply_len;
 };
 
@@ -75,7 +77,8 @@ enum lg_kind {
 	LG_KIND_ENGINE,     /* a client engine, lab or secure */
 	LG_KIND_SCRIPTED,   /* lab handshake only, precomputed client DH value */
 	LG_KIND_PRIMITIVES, /* echo client that seals each message with bench/labprim.c */
-	LG_KIND_RECORD      /* lab: the engine's handshake, then messages sealed with its record layer */
+	LG_KIND_SECURE_PRIMITIVES, /* the same with bench/secprim.c */
+	LG_KIND_RECORD      /* the engine's handshake, then messages sealed with the session's records */
 };
 
 enum lg_state {
@@ -109,8 +112,10 @@ struct lg_conn {
 	enum lg_state state;
 	struct engine *engine;
 	struct labprim *prim;           /* primitives kind: the sending direction */
-	struct buf in, out;             /* plain, primitives, record (once established) and scripted kinds */
-	size_t due;                     /* plain, primitives, record: reply bytes still to come */
+	struct secprim *sprim;          /* secure primitives kind */
+	struct buf in, out;             /* every kind but the engine's (the record kind once established) */
+	size_t due;                     /* plain, primitives, lab record: reply bytes still to come;
+	                                 * secure primitives: the reply record's body length */
 	size_t pool;                    /* scripted: which precomputed DH value */
 	unsigned step;                  /* scripted: 0 waiting for the choice, 1 for the server's DHMKE */
 	bool epollout;                  /* EPOLLOUT is armed */
@@ -176,6 +181,9 @@ void lg_conn_io(struct lg_conn *c, uint32_t events);
 
 /* Checks c's deadline and its quiet period. */
 void lg_conn_timers(struct lg_conn *c);
+
+/* Frees a connection whose socket is closed and which is on no list. */
+void lg_conn_free(struct lg_conn *c);
 
 /* Marks c dead with reason why, closes its socket and reports LG_EV_FAILED (or ev). */
 void lg_conn_end(struct lg_conn *c, enum lg_event ev, const char *why);

@@ -117,8 +117,8 @@ def ceilings(rows, name, key, share):
 def paired(rows, tid, what, name, goal, ref_what, crypto, share, in_place=None):
     """A target measured in paired runs: the ratio is the median of the runs' own ratios, and
     so is the ceiling the primitives (the crypto row, share of it per core) leave; see ceilings.
-    Where the runner measured the primitives over the same sockets (in_place: the lab's, with
-    echo --lab-primitives), their paired ratios are the ceiling instead: the primitives cost more
+    Where the runner measured the primitives over the same sockets (in_place: with echo
+    --lab-primitives or --secure-primitives), their paired ratios are the ceiling instead: the primitives cost more
     between kernel passes than in a loop, and that cost is no implementation's choice either.
     Below the goal, the ceiling says whether any implementation through EVP could have met it."""
     t = target(rows, tid, what, median(rows, name), median(rows, name, "baseline_per_s"), goal, ref_what=ref_what)
@@ -150,15 +150,19 @@ def targets(rows, hold_want):
                ref_what="5 X25519 ops per handshake, same core"),
     ]
     # Paired runs: each row holds the measured rate, its plain baseline and their ratio.
+    # Where each profile's primitives alone ran over the same sockets (in place): rtt_primitives_* and
+    # thr_primitives for the lab, rtt_secure_primitives_* and thr_secure_primitives for the secure profile.
+    prim = {"lab": "primitives", "secure": "secure_primitives"}
     for size in (64, 1024):
         for prof in ("lab", "secure"):
             name = f"rtt_{prof}_{size}"
             t.append(paired(rows, "3", f"round trips/s, {prof}, {size} B", name, 0.9, f"TCP echo, {size} B, paired",
-                            f"crypto_{prof}_us_per_rt_{size}", 1.0,
-                            f"rtt_primitives_{size}" if prof == "lab" else None))
+                            f"crypto_{prof}_us_per_rt_{size}", 1.0, f"rtt_{prim[prof]}_{size}"))
     for size in (64, 1024):
-        t.append(paired(rows, "3", f"round trips/s, lab primitives, {size} B", f"rtt_primitives_{size}", None,
-                        f"TCP echo, {size} B, paired (the lab's crypto alone)", f"crypto_lab_us_per_rt_{size}", 1.0))
+        for prof in ("lab", "secure"):
+            t.append(paired(rows, "3", f"round trips/s, {prof} primitives, {size} B", f"rtt_{prim[prof]}_{size}", None,
+                            f"TCP echo, {size} B, paired (the {prof} crypto alone)", f"crypto_{prof}_us_per_rt_{size}",
+                            1.0))
     t.append(paired(rows, "3", "round trips/s, lab engine client, 64 B", "rtt_lab_engine_64", None,
                     "TCP echo, 64 B, paired (the client's whole engine)", "crypto_lab_us_per_rt_64", 1.0,
                     "rtt_primitives_64"))
@@ -166,7 +170,13 @@ def targets(rows, hold_want):
                     "TCP echo, 64 B, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 1.0))
     for prof in ("lab", "secure"):
         t.append(paired(rows, "4", f"messages/s, 100 clients, {prof}", f"thr_{prof}", 0.7,
-                        "TCP echo, 100 clients, paired", f"crypto_{prof}_us_per_rt_64", 0.5))
+                        "TCP echo, 100 clients, paired", f"crypto_{prof}_us_per_rt_64", 0.5, f"thr_{prim[prof]}"))
+    for prof in ("lab", "secure"):
+        t.append(paired(rows, "4", f"messages/s, 100 clients, {prof} primitives", f"thr_{prim[prof]}", None,
+                        f"TCP echo, 100 clients, paired (the {prof} crypto alone)", f"crypto_{prof}_us_per_rt_64", 0.5))
+    t.append(paired(rows, "4", "messages/s, 100 clients, secure engine", "thr_secure_engine", None,
+                    "TCP echo, 100 clients, paired (the client's whole engine)", "crypto_secure_us_per_rt_64", 0.5,
+                    "thr_secure_primitives"))
     t.append(paired(rows, "4", "messages/s, 100 clients, secure AESGCM", "thr_secure_aesgcm", None,
                     "TCP echo, 100 clients, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 0.5))
     t.append(target(rows, "5", "secure sessions held, all answering", median(rows, "hold_secure", "answered"),
@@ -237,13 +247,13 @@ def result(t):
 
 
 def table(ts, smoke):
-    lines = [f"{'#':<3} {'measurement':<38} {'cvpn':>11} {'reference':>11} {'ratio':>6} {'target':>7} "
-             f"{'ceiling':>7}  result", "-" * 100]
+    lines = [f"{'#':<3} {'measurement':<44} {'cvpn':>11} {'reference':>11} {'ratio':>6} {'target':>7} "
+             f"{'ceiling':>7}  result", "-" * 106]
     for t in ts:
         ratio = "-" if t["ratio"] is None else f"{t['ratio']:.2f}"
         ceiling = "-" if t.get("ceiling") is None else f"{t['ceiling']:.2f}"
         met = "(smoke)" if smoke and t["met"] is not None else result(t)
-        lines.append(f"{t['id']:<3} {t['measurement']:<38} {fmt(t['value'], t['unit']):>11} "
+        lines.append(f"{t['id']:<3} {t['measurement']:<44} {fmt(t['value'], t['unit']):>11} "
                      f"{fmt(t['reference'], t['unit']):>11} {ratio:>6} {t['target']:>7} {ceiling:>7}  {met}")
         lines.append(f"{'':<3}   vs {t['reference_is']}")
     return "\n".join(lines)
@@ -296,8 +306,8 @@ def main():
           + ", ".join(f"{p} {n} B {fmt(c[f'crypto_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024))
           + f", secure AESGCM 64 B {fmt(c['crypto_secure_aesgcm_us_per_rt_64'])} us")
     print("ceiling: the best ratio the primitives alone leave: for 1b the DH bound (1a) over the Python peer; "
-          "for lab's round trips the ratio of its primitives alone over the same sockets ('lab primitives' rows) "
-          "when the run has them; "
+          "for the round trips and throughput of each profile the ratio of its primitives alone over the same "
+          "sockets ('primitives' rows) when the run has them; "
           "for the other paired rows echo time / (echo time + crypto time) in the same runs, the crypto measured "
           "next to each run; 'bounded' means missed, with that ceiling below the target")
     if errors:

@@ -154,7 +154,8 @@ start_server() {
 	SPID_REAL=${SPID_REAL:-$SPID}
 }
 
-# start_echo: the plain TCP echo (EPID, EPORT) and the lab's primitives alone (PRPID, PRPORT), both on SCPU.
+# start_echo: the plain TCP echo (EPID, EPORT), the lab's primitives alone (PRPID, PRPORT) and the
+# secure profile's (SPRPID, SPRPORT), all on SCPU.
 start_echo() {
 	EPORT=$(free_port) || return 1
 	taskset -c $SCPU timeout 1800 "$ECHO" -p "$EPORT" -t 1800 >"$TMP/echo.log" 2>&1 &
@@ -166,6 +167,11 @@ start_echo() {
 	PRPID=$!
 	PIDS="$PIDS $PRPID"
 	wait_listen "$PRPORT" || { log "bench: echo --lab-primitives did not start"; return 1; }
+	SPRPORT=$(free_port) || return 1
+	taskset -c $SCPU timeout 1800 "$ECHO" --secure-primitives -p "$SPRPORT" -t 1800 >"$TMP/echo.sprim.log" 2>&1 &
+	SPRPID=$!
+	PIDS="$PIDS $SPRPID"
+	wait_listen "$SPRPORT" || { log "bench: echo --secure-primitives did not start"; return 1; }
 }
 
 # lg NAME PORT ARGS...: one load generator run on CCPU; its JSON line goes to the results.
@@ -260,19 +266,21 @@ record background "{\"section\":\"traffic\",\"busy_pct\":$(cpu_busy)}"
 # Each repetition starts with the primitives alone on the server's core
 # (crypto_near), so that the ceiling they leave is taken from the same
 # minutes as the echo it is held against (this machine's speed changes).
-# For the lab, the ceiling is measured in place as well: its primitives
+# The ceilings are measured in place as well: each profile's primitives
 # alone, over the same sockets, paired with the same echo.
 for size in 64 1024; do
 	for r in $(seq 1 $RTT_REPS); do
 		record crypto_near "$(taskset -c $SCPU timeout 60 "$DHB" --crypto-only -d $CRYPTO_DUR)"
 		lg "rtt_primitives_$size" "$PRPORT" rtt --baseline-port "$EPORT" -P primitives -s $size -d $DUR -w $WARM
+		lg "rtt_secure_primitives_$size" "$SPRPORT" rtt --baseline-port "$EPORT" -P secure-primitives -s $size \
+			-d $DUR -w $WARM
 		lg "rtt_lab_$size" "$SPORT" rtt --baseline-port "$EPORT" -P lab -s $size -d $DUR -w $WARM
 		lg "rtt_secure_$size" "$SPORT" rtt --baseline-port "$EPORT" -P secure --server-key "$PUB" -s $size \
 			-d $DUR -w $WARM
 		# For context, the lab's messages through the whole client engine (as cvpn-client sends
 		# them) instead of the record layer alone; then the other suite: AES-256-GCM has hardware
 		# support here.
-		[ $size = 64 ] && lg rtt_lab_engine_64 "$SPORT" rtt --baseline-port "$EPORT" -P lab --lab-client engine \
+		[ $size = 64 ] && lg rtt_lab_engine_64 "$SPORT" rtt --baseline-port "$EPORT" -P lab --client engine \
 			-s $size -d $DUR -w $WARM
 		[ $size = 64 ] && lg rtt_secure_aesgcm_64 "$SPORT" rtt --baseline-port "$EPORT" -P secure \
 			--server-key "$PUB" --suites AESGCM -s $size -d $DUR -w $WARM
@@ -281,11 +289,18 @@ done
 log "bench: [4/6] messages per second with 100 clients vs TCP echo with 100 clients, paired"
 for r in $(seq 1 $REPS); do
 	record crypto_near "$(taskset -c $SCPU timeout 60 "$DHB" --crypto-only -d $CRYPTO_DUR)"
+	lg thr_primitives "$PRPORT" throughput --baseline-port "$EPORT" -P primitives -c 100 -d $DUR -w $WARM
 	lg thr_lab "$SPORT" throughput --baseline-port "$EPORT" -P lab -c 100 -d $DUR -w $WARM
+	lg thr_secure_primitives "$SPRPORT" throughput --baseline-port "$EPORT" -P secure-primitives -c 100 \
+		-d $DUR -w $WARM
 	lg thr_secure "$SPORT" throughput --baseline-port "$EPORT" -P secure --server-key "$PUB" -c 100 -d $DUR -w $WARM
+	# For context, the secure messages through the whole client engine.
+	lg thr_secure_engine "$SPORT" throughput --baseline-port "$EPORT" -P secure --server-key "$PUB" \
+		--client engine -c 100 -d $DUR -w $WARM
 	lg thr_secure_aesgcm "$SPORT" throughput --baseline-port "$EPORT" -P secure --server-key "$PUB" \
 		--suites AESGCM -c 100 -d $DUR -w $WARM
 done
+stop "$SPRPID"
 stop "$PRPID"
 stop "$EPID"
 stop "$SPID"

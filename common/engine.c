@@ -437,6 +437,16 @@ engine_lab_record(struct engine *e)
 	return engine_established(e) && !engine_secure(e) ? e->rec : NULL;
 }
 
+int
+engine_secure_transport(struct engine *e, struct noise_cipher **send, struct noise_cipher **recv)
+{
+	if (!engine_established(e) || !engine_secure(e) || e->send_cs == NULL || e->recv_cs == NULL)
+		return CVPN_ERR_STATE;
+	*send = e->send_cs;
+	*recv = e->recv_cs;
+	return 0;
+}
+
 const char *
 engine_phase(const struct engine *e)
 {

@@ -26,6 +26,7 @@
 
 struct engine;
 struct keys_list;
+struct noise_cipher;
 struct suite;
 
 /* The reference's recv(4096): the largest data message, and our cap on handshake messages. */
@@ -176,6 +177,16 @@ bool engine_ready(const struct engine *e);
  * checks the replies itself; the engine then no longer knows what was sent.
  */
 struct record *engine_lab_record(struct engine *e);
+
+/*
+ * An established secure session's transport ciphers (borrowed, valid until
+ * engine_free), our sending and our receiving direction, for the same kind of
+ * load generator (records through common/secrec.h). The engine goes on using
+ * them for what it sends and reads itself, such as the CLOSE exchange. Sets
+ * both only on success. Returns 0, or CVPN_ERR_STATE for a lab session, before
+ * the handshake's end and after a failure.
+ */
+int engine_secure_transport(struct engine *e, struct noise_cipher **send, struct noise_cipher **recv);
 
 /*
  * What the session is doing, for log lines: "negotiating the cipher",

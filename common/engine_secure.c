@@ -13,6 +13,7 @@
 #include "err.h"
 #include "keys.h"
 #include "noise.h"
+#include "secrec.h"
 #include "text.h"
 
 #define MAGIC "CVPN"
@@ -21,16 +22,12 @@
 #define MAC1_LABEL "mac1----"
 #define MAC1_LEN 16
 #define MAX_SUITES 8
-#define PAD 32
-/* Record plaintext: type, u16 length, payload, padding; then the AEAD tag. */
-#define RECORD_HEADER 3
 /* The longest payload: a REPLY to a 4096-byte message, with its prefix. */
 #define MAX_PAYLOAD (ENGINE_MAX_MESSAGE + sizeof(ENGINE_REPLY_PREFIX) - 1)
-#define MAX_RECORD ((RECORD_HEADER + MAX_PAYLOAD + PAD - 1) / PAD * PAD + NOISE_TAG_LEN)
+/* The longest record body (after the length prefix). */
+#define MAX_RECORD (secrec_wire_len(MAX_PAYLOAD) - 2)
 /* A direction is closed long before its 64-bit nonce could wrap. */
 #define HARD_LIMIT ((uint64_t)1 << 60)
-
-enum record_type { REC_DATA = 1, REC_REPLY, REC_CLOSE, REC_KEEPALIVE, REC_REKEY, REC_ERROR };
 
 /* Suite codes on the wire: 1 ChaChaPoly, 2 AESGCM (docs/SECURE.md). */
 static uint8_t
@@ -47,19 +44,6 @@ code_suite(uint8_t code, enum aead_cipher *c)
 		return false;
 	*c = code == 1 ? AEAD_CHACHAPOLY : AEAD_AESGCM;
 	return true;
-}
-
-static void
-put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static size_t
-get16(const uint8_t *p)
-{
-	return (size_t)p[0] << 8 | p[1];
 }
 
 /* ---- Hellos and the prologue ---- */
@@ -83,9 +67,9 @@ start_handshake(struct engine *e, const uint8_t *ch, size_t chlen, const uint8_t
 	if (n + 2 + chlen + 2 + shlen > sizeof(prologue))
 		return CVPN_ERR_INTERNAL;
 	memcpy(prologue, PROLOGUE_LABEL, n);
-	put16(prologue + n, chlen);
+	secrec_put16(prologue + n, chlen);
 	memcpy(prologue + n + 2, ch, chlen);
-	put16(prologue + n + 2 + chlen, shlen);
+	secrec_put16(prologue + n + 2 + chlen, shlen);
 	memcpy(prologue + n + 4 + chlen, sh, shlen);
 	protocol_name(e);
 	if (e->sec_mode == ENGINE_MODE_KEY) {
@@ -124,7 +108,7 @@ take_frame(struct engine *e, size_t max, const uint8_t **body, size_t *len)
 
 	if (e->in.len < 2)
 		return 0;
-	if ((n = get16(e->in.data)) > max)
+	if ((n = secrec_get16(e->in.data)) > max)
 		return CVPN_ERR_TOO_LONG;
 	if (e->in.len < 2 + n)
 		return 0;
@@ -139,7 +123,7 @@ queue_frame(struct engine *e, const uint8_t *p, size_t n)
 	uint8_t len[2];
 	int r;
 
-	put16(len, n);
+	secrec_put16(len, n);
 	if ((r = engine_queue(e, len, 2)) == 0)
 		r = engine_queue(e, p, n);
 	return r;
@@ -181,35 +165,25 @@ finish_handshake(struct engine *e, enum state next)
 
 /* Encrypts and queues one record; rekeys this direction when it is due. */
 static int
-send_record(struct engine *e, enum record_type type, const uint8_t *payload, size_t n)
+send_record(struct engine *e, enum secrec_type type, const uint8_t *payload, size_t n)
 {
-	size_t ptlen = (RECORD_HEADER + n + PAD - 1) / PAD * PAD, size = 2 + ptlen + NOISE_TAG_LEN;
+	size_t size = secrec_wire_len(n);
 	uint8_t *rec;
 	int r;
 
-	if (n > MAX_PAYLOAD || (type == REC_DATA && n > ENGINE_MAX_MESSAGE))
+	if (n > MAX_PAYLOAD || (type == SECREC_DATA && n > ENGINE_MAX_MESSAGE))
 		return CVPN_ERR_MSG_TOO_LONG;
 	if (noise_cipher_nonce(e->send_cs) >= HARD_LIMIT)
 		return CVPN_ERR_NONCE_EXHAUSTED;
-	/*
-	 * Built and encrypted in place at the end of the output: the plaintext is
-	 * there only until the encryption returns, and is wiped if it fails.
-	 */
+	/* Built and encrypted in place at the end of the output. */
 	if ((r = engine_reserve(e, size, &rec)) != 0)
 		return r;
-	put16(rec, ptlen + NOISE_TAG_LEN);
-	rec[2] = (uint8_t)type;
-	put16(rec + 3, n);
-	if (n)
-		memcpy(rec + 2 + RECORD_HEADER, payload, n);
-	memset(rec + 2 + RECORD_HEADER + n, 0, ptlen - RECORD_HEADER - n);
-	/* The length prefix is the associated data: it cannot be changed either. */
-	if ((r = noise_cipher_encrypt(e->send_cs, rec, 2, rec + 2, ptlen, rec + 2)) != 0) {
+	if ((r = secrec_seal(e->send_cs, type, payload, n, rec)) != 0) {
 		engine_unreserve(e, size);
 		return r;
 	}
 	/* Nothing may follow a CLOSE, not even a REKEY. */
-	if (type != REC_REKEY && type != REC_CLOSE && e->cfg.secure.rekey_records &&
+	if (type != SECREC_REKEY && type != SECREC_CLOSE && e->cfg.secure.rekey_records &&
 	    ++e->sent_since_rekey >= e->cfg.secure.rekey_records)
 		return engine_rekey(e);
 	return 0;
@@ -225,29 +199,15 @@ static int
 read_record(struct engine *e, int *type, const uint8_t **pt, size_t *len, size_t *frame)
 {
 	const uint8_t *body;
-	uint8_t *out;
-	size_t n, outlen = 0, plen = 0, i;
+	size_t n;
 	int r;
 
 	if ((r = take_frame(e, MAX_RECORD, &body, &n)) <= 0)
 		return r == CVPN_ERR_TOO_LONG ? CVPN_ERR_DECRYPT : r;
 	if (noise_cipher_nonce(e->recv_cs) >= HARD_LIMIT)
 		return CVPN_ERR_NONCE_EXHAUSTED;
-	/* The length prefix before it is the associated data, left as it is. */
-	out = e->in.data + 2;
-	r = noise_cipher_decrypt(e->recv_cs, e->in.data, 2, body, n, out, &outlen);
-	if (r == 0 && (outlen < RECORD_HEADER || outlen % PAD != 0 || (plen = get16(out + 1)) > outlen - RECORD_HEADER))
-		r = CVPN_ERR_DECRYPT;
-	for (i = RECORD_HEADER + plen; r == 0 && i < outlen; i++)
-		if (out[i] != 0)
-			r = CVPN_ERR_DECRYPT;
-	if (r != 0) {
-		OPENSSL_cleanse(out, outlen);
-		return CVPN_ERR_DECRYPT;
-	}
-	*type = out[0];
-	*pt = out + RECORD_HEADER;
-	*len = plen;
+	if ((r = secrec_open(e->recv_cs, e->in.data, n, type, pt, len)) != 0)
+		return r;
 	*frame = 2 + n;
 	return 1;
 }
@@ -265,9 +225,9 @@ static int
 common_record(struct engine *e, int type)
 {
 	switch (type) {
-	case REC_KEEPALIVE:
+	case SECREC_KEEPALIVE:
 		return 1;
-	case REC_REKEY:
+	case SECREC_REKEY:
 		return noise_cipher_rekey(e->recv_cs) == 0 ? 1 : CVPN_ERR_CRYPTO;
 	default:
 		return 0;
@@ -281,7 +241,7 @@ engine_rekey(struct engine *e)
 
 	if (e->send_cs == NULL)
 		return CVPN_ERR_STATE;
-	if ((r = send_record(e, REC_REKEY, NULL, 0)) != 0 || (r = noise_cipher_rekey(e->send_cs)) != 0)
+	if ((r = send_record(e, SECREC_REKEY, NULL, 0)) != 0 || (r = noise_cipher_rekey(e->send_cs)) != 0)
 		return engine_fail(e, r);
 	e->sent_since_rekey = 0;
 	return 0;
@@ -390,17 +350,17 @@ secure_client_records(struct engine *e)
 	if ((r = read_record(e, &type, &pt, &len, &frame)) <= 0)
 		return r;
 	if ((r = common_record(e, type)) == 0) {
-		if (type == REC_REPLY && e->state == C_SEC_WAIT_REPLY) {
+		if (type == SECREC_REPLY && e->state == C_SEC_WAIT_REPLY) {
 			ev.text = pt;
 			ev.text_len = len;
 			ev.status = (len == e->expect.len && memcmp(pt, e->expect.data, len) == 0) ? 0 : CVPN_ERR_BAD_REPLY;
 			engine_emit(e, &ev);
 			e->state = C_SEC_READY;
 			r = 1;
-		} else if (type == REC_CLOSE && e->state == C_SEC_CLOSING) {
+		} else if (type == SECREC_CLOSE && e->state == C_SEC_CLOSING) {
 			e->state = C_SEC_CLOSED;
 			r = 1;
-		} else if (type == REC_ERROR) {
+		} else if (type == SECREC_ERROR) {
 			r = CVPN_ERR_REFUSED;
 		} else {
 			r = CVPN_ERR_DECRYPT; /* out of turn, ERROR, or unknown: one generic failure */
@@ -418,7 +378,7 @@ secure_send(struct engine *e, const uint8_t *text, size_t n)
 
 	if (n > ENGINE_MAX_MESSAGE)
 		return CVPN_ERR_MSG_TOO_LONG;
-	if ((r = engine_expect_reply(e, text, n, false)) != 0 || (r = send_record(e, REC_DATA, text, n)) != 0)
+	if ((r = engine_expect_reply(e, text, n, false)) != 0 || (r = send_record(e, SECREC_DATA, text, n)) != 0)
 		return engine_fail(e, r);
 	ev.text = text;
 	ev.text_len = n;
@@ -434,7 +394,7 @@ engine_close(struct engine *e)
 
 	if (e->state != C_SEC_READY)
 		return e->state == FAILED ? e->err : CVPN_ERR_STATE;
-	if ((r = send_record(e, REC_CLOSE, NULL, 0)) != 0)
+	if ((r = send_record(e, SECREC_CLOSE, NULL, 0)) != 0)
 		return engine_fail(e, r);
 	e->state = C_SEC_CLOSING;
 	return 0;
@@ -587,7 +547,7 @@ static int
 refuse(struct engine *e, int r)
 {
 	if (r == CVPN_ERR_DECRYPT && e->send_cs != NULL)
-		(void)send_record(e, REC_ERROR, NULL, 0); /* best effort: we are closing anyway */
+		(void)send_record(e, SECREC_ERROR, NULL, 0); /* best effort: we are closing anyway */
 	return r;
 }
 
@@ -608,7 +568,7 @@ answer(struct engine *e, const uint8_t *text, size_t n)
 	memcpy(reply, ENGINE_REPLY_PREFIX, prefix);
 	text_utf8_reverse(reply + prefix, text, n);
 	engine_emit_text(e, ENGINE_EV_REPLY, reply, prefix + n);
-	r = send_record(e, REC_REPLY, reply, prefix + n);
+	r = send_record(e, SECREC_REPLY, reply, prefix + n);
 	OPENSSL_cleanse(reply, prefix + n);
 	return r;
 }
@@ -623,10 +583,10 @@ secure_server_records(struct engine *e)
 	if ((r = read_record(e, &type, &pt, &len, &frame)) <= 0)
 		return refuse(e, r);
 	if ((r = common_record(e, type)) == 0) {
-		if (type == REC_DATA) {
+		if (type == SECREC_DATA) {
 			r = answer(e, pt, len);
-		} else if (type == REC_CLOSE) {
-			r = send_record(e, REC_CLOSE, NULL, 0);
+		} else if (type == SECREC_CLOSE) {
+			r = send_record(e, SECREC_CLOSE, NULL, 0);
 			e->state = S_SEC_CLOSED;
 		} else {
 			r = CVPN_ERR_DECRYPT; /* a type a client must not send: one generic failure */

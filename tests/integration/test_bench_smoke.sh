@@ -64,15 +64,25 @@ check "loadgen: -P primitives -s 16384 is within it (no usage error; nothing lis
 "$LG" hold -P primitives -p 1 >"$TMP/prim_hold.out" 2>&1; rc=$?
 check "loadgen: -P primitives in hold mode is a usage error (64) that says where it applies" \
 	sh -c "[ $rc -eq 64 ] && grep -q 'rtt and throughput' '$TMP/prim_hold.out'"
-"$LG" hold -p 1 --lab-client engine >"$TMP/lc_hold.out" 2>&1; rc=$?
-check "loadgen: --lab-client in hold mode is a usage error (64) that says where it applies" \
-	sh -c "[ $rc -eq 64 ] && grep -q -- '--lab-client is for the rtt and throughput modes only' '$TMP/lc_hold.out'"
-"$LG" rtt -p 1 -P primitives --lab-client record >"$TMP/lc_prof.out" 2>&1; rc=$?
-check "loadgen: --lab-client with another profile is a usage error (64)" \
-	sh -c "[ $rc -eq 64 ] && grep -q -- '--lab-client is for the lab profile only' '$TMP/lc_prof.out'"
-"$LG" rtt -p 1 --lab-client full >"$TMP/lc_bad.out" 2>&1; rc=$?
-check "loadgen: an unknown --lab-client is a usage error (64) that names the option" \
-	sh -c "[ $rc -eq 64 ] && grep -q -- '--lab-client' '$TMP/lc_bad.out'"
+"$LG" hold -p 1 --client engine >"$TMP/lc_hold.out" 2>&1; rc=$?
+check "loadgen: --client in hold mode is a usage error (64) that says where it applies" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--client is for the rtt and throughput modes only' '$TMP/lc_hold.out'"
+for prof in primitives secure-primitives plain; do
+	"$LG" rtt -p 1 -P $prof --client record >"$TMP/lc_prof.out" 2>&1; rc=$?
+	check "loadgen: --client with -P $prof is a usage error (64)" \
+		sh -c "[ $rc -eq 64 ] && grep -q -- '--client is for the lab and secure profiles only' '$TMP/lc_prof.out'"
+done
+"$LG" rtt -p 1 --client full >"$TMP/lc_bad.out" 2>&1; rc=$?
+check "loadgen: an unknown --client is a usage error (64) that names the option" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--client' '$TMP/lc_bad.out'"
+"$LG" latency -p 1 -P secure-primitives >"$TMP/sp_lat.out" 2>&1; rc=$?
+check "loadgen: -P secure-primitives in latency mode is a usage error (64) that says where it applies" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '-P secure-primitives is for the rtt and throughput modes only' '$TMP/sp_lat.out'"
+"$LG" rtt -P secure-primitives -p 1 -s 4097 >"$TMP/sp_size.out" 2>&1; rc=$?
+check "loadgen: -P secure-primitives -s 4097 is over its limit (64)" \
+	sh -c "[ $rc -eq 64 ] && grep -q \"secure-primitives profile's message limit\" '$TMP/sp_size.out'"
+"$LG" handshakes -p 1 --flood-profile secure-primitives >/dev/null 2>&1; rc=$?
+check "loadgen: secure-primitives cannot flood handshakes (64)" [ $rc -eq 64 ]
 "$LG" rtt -p 1 --suites AES >"$TMP/suites.out" 2>&1; rc=$?
 check "loadgen: an unknown suite is a usage error (64) that names the option" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--suites' '$TMP/suites.out'"
@@ -227,6 +237,80 @@ else
 	not_ok "echo --lab-primitives starts"
 fi
 
+# The secure profile's primitives alone (the ceiling of its rows): echo --secure-primitives
+# opens what loadgen -P secure-primitives seals and seals a reply in its place.
+timeout 60 "$ECHO" --secure-primitives -p 0 -t 60 >"$TMP/echo.sprim.log" 2>&1 &
+PIDS="$PIDS $!"
+if wait_for "$TMP/echo.sprim.log" "^Listening on" 10; then
+	SPRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.sprim.log")
+	lg rtt_sprim rtt -P secure-primitives -p "$SPRPORT" -s 1000 -d 0.5 -w 0.1
+	check "secure primitives: round trips against echo --secure-primitives" json_ok "$TMP/rtt_sprim.json" messages per_s
+	check "secure primitives: no failures" json_eq "$TMP/rtt_sprim.json" failures 0
+	check "secure primitives: the suite is in the JSON" json_eq "$TMP/rtt_sprim.json" suite ChaChaPoly
+	lg thr_sprim throughput -P secure-primitives --suites AESGCM -p "$SPRPORT" -c 5 -d 0.5 -w 0.1
+	check "secure primitives, AESGCM, 5 clients" json_ok "$TMP/thr_sprim.json" messages per_s
+	check "secure primitives, AESGCM: no failures" json_eq "$TMP/thr_sprim.json" failures 0
+	if [ -n "${EPORT:-}" ]; then
+		lg sprim_pair throughput -P secure-primitives -p "$SPRPORT" --baseline-port "$EPORT" -c 4 -d 0.5 -w 0.1
+		check "secure primitives: paired with the plain echo, ratio > 0" json_ok "$TMP/sprim_pair.json" messages \
+			baseline_messages ratio
+		lg sprim_vs_plain rtt -P secure-primitives -p "$EPORT" -s 64 -d 0.3 -w 0 --timeout 2000
+		check "secure primitives against the plain echo: fails (its record comes back unopened), exit 1" sh -c \
+			"[ \"\$(cat '$TMP/sprim_vs_plain.rc')\" = 1 ] && grep -q 'the reply did not open' '$TMP/sprim_vs_plain.json'"
+	fi
+	# Two records sealed here, independently (ChaCha20-Poly1305, the fixed keys of
+	# bench/secprim.c, counter nonces, the length prefix as associated data): each answer must
+	# open under the other direction's key with the next nonce, and hold the message's plaintext.
+	out=$($PY - "$SPRPORT" <<'PYEOF'
+import socket, struct, sys
+from Cryptodome.Cipher import ChaCha20_Poly1305
+up, down = bytes([7, 8, 9]) + bytes(29), bytes([10, 11, 12]) + bytes(29)
+nonce = lambda n: bytes(4) + struct.pack("<Q", n)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(bytes([1, 0, 0, 0]) + struct.pack(">HH", 112, 112))
+def recv(n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            break
+        b += c
+    return b
+got = []
+for i, text in enumerate((b"first".ljust(96, b"."), b"second".ljust(96, b"!"))):
+    prefix = struct.pack(">H", 112)
+    c = ChaCha20_Poly1305.new(key=up, nonce=nonce(i)); c.update(prefix)
+    ct, tag = c.encrypt_and_digest(text)
+    s.sendall(prefix + ct + tag)
+    r = recv(2 + 112)
+    d = ChaCha20_Poly1305.new(key=down, nonce=nonce(i)); d.update(r[:2])
+    got.append(r[:2] == prefix and d.decrypt_and_verify(r[2:98], r[98:]) == text)
+print(got)
+PYEOF
+)
+	check "echo --secure-primitives: opens two independently sealed records and seals their plaintexts back ($out)" \
+		[ "$out" = "[True, True]" ]
+	out=$($PY - "$SPRPORT" <<'PYEOF'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(bytes([1, 0, 0, 0]) + struct.pack(">HH", 112, 112) + struct.pack(">H", 112) + bytes(112))
+print(repr(s.recv(200)))
+PYEOF
+)
+	check "echo --secure-primitives: a bad tag gets no answer and a close ($out)" [ "$out" = "b''" ]
+	out=$($PY - "$SPRPORT" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(bytes([3, 0, 0, 0, 0, 112, 0, 112]))
+print(repr(s.recv(100)))
+PYEOF
+)
+	check "echo --secure-primitives: an unknown suite is refused ($out)" [ "$out" = "b''" ]
+	check "echo --secure-primitives survives them" sh -c "'$LG' rtt -P secure-primitives -p '$SPRPORT' -d 0.2 -w 0 >/dev/null 2>&1"
+else
+	not_ok "echo --secure-primitives starts"
+fi
+
 # cvpn-server, both profiles.
 "$CLIENT" genkey >"$TMP/server.key" 2>/dev/null
 chmod 600 "$TMP/server.key"
@@ -249,13 +333,21 @@ check "lab handshakes: no suites in the JSON" json_eq "$TMP/hs_lab.json" suites_
 
 lg rtt_lab rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0.1
 check "lab round trips, 64 B" json_ok "$TMP/rtt_lab.json" messages per_s p99_us
-check "lab round trips: sealed with the session's record layer by default" json_eq "$TMP/rtt_lab.json" lab_client record
+check "lab round trips: sealed with the session's record layer by default" json_eq "$TMP/rtt_lab.json" client record
 check "lab round trips: no failures" json_eq "$TMP/rtt_lab.json" failures 0
-lg rtt_lab_engine rtt -P lab --lab-client engine -p "$PORT" -s 100 -d 0.5 -w 0.1
+lg rtt_lab_engine rtt -P lab --client engine -p "$PORT" -s 100 -d 0.5 -w 0.1
 check "lab round trips through the whole client engine, 100 B" json_ok "$TMP/rtt_lab_engine.json" messages per_s
-check "lab round trips: --lab-client engine is in the JSON" json_eq "$TMP/rtt_lab_engine.json" lab_client engine
+check "lab round trips: --client engine is in the JSON" json_eq "$TMP/rtt_lab_engine.json" client engine
 lg rtt_secure rtt -P secure --server-key "$PUB" -p "$PORT" -s 1024 -d 0.5 -w 0.1
 check "secure round trips, 1 KiB" json_ok "$TMP/rtt_secure.json" messages per_s p99_us
+check "secure round trips: sealed with the session's records by default" json_eq "$TMP/rtt_secure.json" client record
+check "secure round trips: no failures" json_eq "$TMP/rtt_secure.json" failures 0
+lg rtt_secure_engine rtt -P secure --server-key "$PUB" --client engine -p "$PORT" -s 64 -d 0.3 -w 0.1
+check "secure round trips through the whole client engine" json_ok "$TMP/rtt_secure_engine.json" messages per_s
+check "secure round trips: --client engine is in the JSON" json_eq "$TMP/rtt_secure_engine.json" client engine
+lg thr_secure throughput -P secure --server-key "$PUB" -p "$PORT" -c 5 -s 300 -d 0.5 -w 0.1
+check "secure throughput with the record client, 5 clients, 300 B" json_ok "$TMP/thr_secure.json" messages per_s
+check "secure throughput: no failures" json_eq "$TMP/thr_secure.json" failures 0
 check "secure, by default: the server chose ChaChaPoly" grep -q "ChaChaPoly" "$SLOG"
 check "secure, by default: nothing chose AESGCM" sh -c "! grep -q AESGCM '$SLOG'"
 lg rtt_gcm rtt -P secure --server-key "$PUB" --suites AESGCM -p "$PORT" -s 64 -d 0.3 -w 0.1
@@ -291,12 +383,23 @@ check "server: no session was truncated or reset by the load generator" \
 check "server still running" alive "$SPID"
 stop_server
 
+# The server rekeys its direction after every 3 records here: the record client follows each REKEY.
+if start_server rekey --key "$TMP/server.key" --rekey-records 3; then
+	lg rtt_rekey rtt -P secure --server-key "$PUB" -p "$PORT" -s 64 -d 0.3 -w 0.1
+	check "secure record client against a server that rekeys every 3 records: no failures" \
+		sh -c "[ \"\$(cat '$TMP/rtt_rekey.rc')\" = 0 ] && grep -q '\"failures\":0' '$TMP/rtt_rekey.json' && grep -q '\"messages\":[1-9]' '$TMP/rtt_rekey.json'"
+	stop_server
+	check "server (rekeying): the record client's sessions closed cleanly" sh -c "! grep -E 'truncated|reset by peer|failed' '$SLOG'"
+else
+	not_ok "cvpn-server --rekey-records 3 starts"
+fi
+
 # The record client compares each reply with the lab server's: a server that answers
 # without the "Server says: " prefix (--reply bare) fails the run, whichever client.
 if start_server bare --reply bare; then
 	for kind in record engine; do
-		lg "bare_$kind" rtt -P lab --lab-client $kind -p "$PORT" -s 64 -d 0.3 -w 0 --timeout 3000
-		check "--lab-client $kind against --reply bare: exit 1, the reply named as wrong" sh -c \
+		lg "bare_$kind" rtt -P lab --client $kind -p "$PORT" -s 64 -d 0.3 -w 0 --timeout 3000
+		check "--client $kind against --reply bare: exit 1, the reply named as wrong" sh -c \
 			"[ \"\$(cat '$TMP/bare_$kind.rc')\" = 1 ] && grep -q 'the reply was not the reversed message' '$TMP/bare_$kind.json'"
 	done
 	stop_server

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "keys.h"
 #include "noise.h"
+#include "secrec.h"
 #include "vectors.h"
 
 /* What the callbacks saw. */
@@ -196,6 +197,91 @@ test_every_mode_and_suite(void **state)
 		assert_true(engine_closed(pr.c));
 		close_pair(&pr);
 	}
+}
+
+/* A load generator's way: records sealed and opened outside the engine with the session's ciphers. */
+static void
+test_transport_borrowed(void **state)
+{
+	const char *text = "sealed outside";
+	struct noise_cipher *tx = NULL, *rx = NULL, *tx2, *rx2;
+	struct pair pr;
+	uint8_t wire[128];
+	const uint8_t *p, *pt;
+	size_t n, len;
+	int type;
+
+	(void)state;
+	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	open_pair(&pr);
+	assert_int_equal(engine_secure_transport(pr.c, &tx, &rx), CVPN_ERR_STATE);
+	assert_null(tx);
+	close_pair(&pr);
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_secure_transport(pr.c, &tx, &rx), 0);
+	assert_true(secrec_wire_len(strlen(text)) == 2 + 32 + 16);
+	assert_int_equal(secrec_seal(tx, SECREC_DATA, (const uint8_t *)text, strlen(text), wire), 0);
+	assert_int_equal(engine_feed(pr.s, wire, secrec_wire_len(strlen(text))), 0);
+	assert_string_equal(pr.ss.last_message, text);
+	engine_output(pr.s, &p, &n);
+	assert_true(n <= sizeof(wire) && n == 2 + secrec_get16(p));
+	memcpy(wire, p, n);
+	engine_output_consume(pr.s, n);
+	assert_int_equal(secrec_open(rx, wire, n - 2, &type, &pt, &len), 0);
+	assert_int_equal(type, SECREC_REPLY);
+	assert_int_equal(len, strlen("Server says: edistuo delaes"));
+	assert_memory_equal(pt, "Server says: edistuo delaes", len);
+	/* The engine's own records follow in step, the CLOSE exchange included. */
+	exchange(&pr, "then the engine", "Server says: enigne eht neht");
+	assert_int_equal(engine_close(pr.c), 0);
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_true(engine_closed(pr.c));
+	/* A failed session lends nothing; the server of a pair lends its own directions. */
+	assert_int_not_equal(engine_feed(pr.c, (const uint8_t *)"\x00\x01x", 3), 0);
+	assert_int_equal(engine_secure_transport(pr.c, &tx2, &rx2), CVPN_ERR_STATE);
+	assert_int_equal(engine_secure_transport(pr.s, &tx2, &rx2), 0);
+	assert_ptr_not_equal(tx2, tx);
+	close_pair(&pr);
+}
+
+/* secrec_open refuses a record whose tag holds but whose padding or length does not, and wipes it. */
+static void
+test_secrec_checks(void **state)
+{
+	static const uint8_t key[32] = { 9 };
+	struct noise_cipher *a, *b;
+	uint8_t rec[2 + 32 + 16], pt[32] = { SECREC_DATA, 0, 1, 'a' }, zero[32] = { 0 };
+	const uint8_t *out;
+	size_t len;
+	int type, i;
+
+	(void)state;
+	assert_int_equal(noise_cipher_new(AEAD_CHACHAPOLY, key, &a), 0);
+	assert_int_equal(noise_cipher_new(AEAD_CHACHAPOLY, key, &b), 0);
+	/* Good, then three bad ones, each under the next nonce on both sides. */
+	for (i = 0; i < 4; i++) {
+		pt[2] = i == 2 ? 30 : 1;      /* 2: the length runs past the plaintext */
+		pt[31] = i == 1 ? 'x' : 0;    /* 1: padding that is not zero */
+		rec[0] = 0;
+		rec[1] = 32 + 16;
+		assert_int_equal(noise_cipher_encrypt(a, rec, 2, pt, sizeof(pt), rec + 2), 0);
+		if (i == 3)
+			rec[2 + 5] ^= 1;      /* 3: a bad tag */
+		if (i == 0) {
+			assert_int_equal(secrec_open(b, rec, 32 + 16, &type, &out, &len), 0);
+			assert_int_equal(type, SECREC_DATA);
+			assert_int_equal(len, 1);
+			assert_int_equal(out[0], 'a');
+			continue;
+		}
+		assert_int_equal(secrec_open(b, rec, 32 + 16, &type, &out, &len), CVPN_ERR_DECRYPT);
+		assert_memory_equal(rec + 2, zero, sizeof(zero));
+		if (i == 3)
+			noise_cipher_set_nonce(b, noise_cipher_nonce(a));
+	}
+	noise_cipher_free(a);
+	noise_cipher_free(b);
 }
 
 static void
@@ -500,6 +586,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_mode_and_suite),
+		cmocka_unit_test(test_transport_borrowed),
+		cmocka_unit_test(test_secrec_checks),
 		cmocka_unit_test(test_records_hide_lengths),
 		cmocka_unit_test(test_record_attacks),
 		cmocka_unit_test(test_reflection),

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
+#include "secprim.h"
+
+/* The secure record's plaintext: type, u16 length, payload, zeros up to a multiple of PAD (docs/SECURE.md). */
+#define HEADER 3
+#define PAD 32
+#define REPLY_PREFIX 13 /* "Server says: " */
+#define MAX_MESSAGE 4096
+
+struct secprim {
+	struct aead *tx, *rx;
+	uint64_t ntx, nrx;
+};
+
+static const uint8_t key_up[AEAD_KEY_LEN] = { 7, 8, 9 }, key_down[AEAD_KEY_LEN] = { 10, 11, 12 };
+
+static size_t
+body_len(size_t payload)
+{
+	return (HEADER + payload + PAD - 1) / PAD * PAD + AEAD_TAG_LEN;
+}
+
+bool
+secprim_lengths(size_t n, size_t *request, size_t *reply)
+{
+	if (n == 0 || n > MAX_MESSAGE)
+		return false;
+	*request = body_len(n);
+	*reply = body_len(REPLY_PREFIX + n);
+	return true;
+}
+
+void
+secprim_head(enum aead_cipher c, size_t n, uint8_t head[static SECPRIM_HEAD])
+{
+	size_t request = 0, reply = 0;
+
+	(void)secprim_lengths(n, &request, &reply);
+	head[0] = c == AEAD_AESGCM ? 2 : 1;
+	head[1] = head[2] = head[3] = 0;
+	head[4] = (uint8_t)(request >> 8);
+	head[5] = (uint8_t)request;
+	head[6] = (uint8_t)(reply >> 8);
+	head[7] = (uint8_t)reply;
+}
+
+int
+secprim_parse_head(const uint8_t head[static SECPRIM_HEAD], enum aead_cipher *c, size_t *request, size_t *reply)
+{
+	size_t rq = (size_t)head[4] << 8 | head[5], rp = (size_t)head[6] << 8 | head[7];
+
+	if ((head[0] != 1 && head[0] != 2) || head[1] || head[2] || head[3] || rq <= AEAD_TAG_LEN ||
+	    rq > SECPRIM_MAX_BODY || rp <= AEAD_TAG_LEN || rp > SECPRIM_MAX_BODY)
+		return -1;
+	*c = head[0] == 2 ? AEAD_AESGCM : AEAD_CHACHAPOLY;
+	*request = rq;
+	*reply = rp;
+	return 0;
+}
+
+int
+secprim_new(bool server, enum aead_cipher c, struct secprim **out)
+{
+	struct secprim *p = calloc(1, sizeof(*p));
+	int ret = -1;
+
+	if (p == NULL || aead_new(c, server ? key_down : key_up, AEAD_KEY_LEN, &p->tx) != 0 ||
+	    aead_new(c, server ? key_up : key_down, AEAD_KEY_LEN, &p->rx) != 0)
+		goto out;
+	*out = p;
+	p = NULL;
+	ret = 0;
+out:
+	secprim_free(p);
+	return ret;
+}
+
+void
+secprim_free(struct secprim *p)
+{
+	if (p == NULL)
+		return;
+	aead_free(p->tx);
+	aead_free(p->rx);
+	free(p);
+}
+
+int
+secprim_seal(struct secprim *p, uint8_t *rec, size_t body)
+{
+	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY)
+		return -1;
+	rec[0] = (uint8_t)(body >> 8);
+	rec[1] = (uint8_t)body;
+	return aead_seal(p->tx, p->ntx++, rec, 2, rec + 2, body - AEAD_TAG_LEN, rec + 2) == 0 ? 0 : -1;
+}
+
+int
+secprim_open(struct secprim *p, uint8_t *rec, size_t body)
+{
+	size_t outlen;
+
+	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY || ((size_t)rec[0] << 8 | rec[1]) != body)
+		return -1;
+	return aead_open(p->rx, p->nrx++, rec, 2, rec + 2, body, rec + 2, &outlen) == 0 ? 0 : -1;
+}
