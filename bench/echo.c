@@ -310,8 +310,9 @@ usage(FILE *f)
 	    "  -t, --lifetime SEC     exit after this long at the latest (default 3600)\n"
 	    "      --lab-primitives   verify and decrypt each message as the lab profile must\n"
 	    "                         (fixed key; for loadgen -P primitives) and answer the plaintext\n"
-	    "      --secure-primitives  open each record as the secure profile must and seal one of the\n"
-	    "                         reply's length in its place (fixed keys; for loadgen -P secure-primitives)\n"
+	    "      --secure-primitives  verify and decrypt each record with the secure profile's AEAD and\n"
+	    "                         seal one of the reply's length in its place (fixed keys, no\n"
+	    "                         record header checked; for loadgen -P secure-primitives)\n"
 	    "  -h, --help             show this help and exit\n");
 }
 
@@ -336,7 +337,11 @@ main(int argc, char **argv)
 			continue;
 		if (c == 't' && (lifetime = strtol(optarg, NULL, 10)) > 0 && lifetime <= 86400)
 			continue;
-		if ((c == 'L' || c == 'S') && mode == ECHO_PLAIN) {
+		if (c == 'L' || c == 'S') {
+			if (mode != ECHO_PLAIN && mode != (c == 'L' ? ECHO_LAB_PRIMITIVES : ECHO_SECURE_PRIMITIVES)) {
+				fprintf(stderr, "echo: --lab-primitives and --secure-primitives exclude each other\n");
+				return 64;
+			}
 			mode = c == 'L' ? ECHO_LAB_PRIMITIVES : ECHO_SECURE_PRIMITIVES;
 			continue;
 		}

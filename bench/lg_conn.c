@@ -285,8 +285,8 @@ primitives_start(struct lg_conn *c)
 /*
  * Opens the secure record of body bytes at the start of c->in with the
  * session's receiving cipher, as the client engine would: a REPLY must be the
- * expected one, a REKEY rekeys that cipher, a KEEPALIVE is nothing. Returns
- * the record's type, or -1 after failing c.
+ * expected one and due, a REKEY rekeys that cipher, a KEEPALIVE is nothing.
+ * Returns the record's type, or -1 after failing c.
  */
 static int
 secure_record(struct lg_conn *c, size_t body)
@@ -301,44 +301,62 @@ secure_record(struct lg_conn *c, size_t body)
 		conn_fail(c, "the reply did not open");
 		return -1;
 	}
-	if (type == SECREC_REPLY && (len != s->reply_len || memcmp(pt, s->reply, len) != 0)) {
-		conn_fail(c, "the reply was not the reversed message");
+	switch (type) {
+	case SECREC_REPLY:
+		if (c->state != LG_WAITING) {
+			conn_fail(c, "the server sent a reply nobody asked for");
+			return -1;
+		}
+		if (len != s->reply_len || memcmp(pt, s->reply, len) != 0) {
+			conn_fail(c, "the reply was not the reversed message");
+			return -1;
+		}
+		return type;
+	case SECREC_REKEY:
+		if (noise_cipher_rekey(rx) != 0) {
+			conn_fail(c, "a libcrypto call failed");
+			return -1;
+		}
+		return type;
+	case SECREC_KEEPALIVE:
+		return type;
+	case SECREC_ERROR:
+		conn_fail(c, "the server refused the session");
 		return -1;
-	}
-	if ((type == SECREC_REKEY && noise_cipher_rekey(rx) != 0) ||
-	    (type != SECREC_REPLY && type != SECREC_REKEY && type != SECREC_KEEPALIVE)) {
+	default:
 		conn_fail(c, "the server sent a record out of turn");
 		return -1;
 	}
-	return type;
 }
 
 /*
- * Secure records, of the record and secure primitives kinds: takes reply
- * bytes until a record is whole, then opens it (the primitives' echo sends
- * nothing but replies of the length due).
+ * Secure records, of the record and secure primitives kinds: takes bytes
+ * until a record is whole, then opens it. The record kind takes records
+ * between replies too (a REKEY may follow the last reply); the primitives'
+ * echo sends nothing but replies of the length due.
  */
 static void
 framed_input(struct lg_conn *c, const uint8_t *p, size_t n)
 {
 	const struct lg_setup *s = c->loop->setup;
+	bool primitives = c->kind == LG_KIND_SECURE_PRIMITIVES;
 	size_t body;
 	int type;
 
-	if (c->state != LG_WAITING || buf_append(&c->in, p, n, (size_t)1 << 16) != 0) {
+	if ((primitives && c->state != LG_WAITING) || buf_append(&c->in, p, n, (size_t)1 << 16) != 0) {
 		conn_fail(c, "the server sent bytes nobody asked for");
 		return;
 	}
-	while (c->state == LG_WAITING && c->in.len >= 2) {
+	while ((c->state == LG_WAITING || c->state == LG_READY) && c->in.len >= 2) {
 		/* Nothing longer than the reply is due (a REKEY or KEEPALIVE is shorter). */
 		body = secrec_get16(c->in.data);
-		if (c->kind == LG_KIND_SECURE_PRIMITIVES ? body != c->due : 2 + body > secrec_wire_len(s->reply_len)) {
+		if (primitives ? body != c->due : 2 + body > secrec_wire_len(s->reply_len)) {
 			conn_fail(c, "the reply did not open");
 			return;
 		}
 		if (c->in.len < 2 + body)
 			return;
-		if (c->kind != LG_KIND_SECURE_PRIMITIVES) {
+		if (!primitives) {
 			if ((type = secure_record(c, body)) < 0)
 				return;
 		} else if (secprim_open(c->sprim, c->in.data, body) == 0) {
@@ -353,7 +371,7 @@ framed_input(struct lg_conn *c, const uint8_t *p, size_t n)
 	}
 }
 
-/* The wire length of the run's message in c's kind, and of the reply due (plain and secure primitives: 0). */
+/* The wire length of the run's message in c's kind, and the reply's length due (secure record kind: 0, it is framed). */
 static size_t
 wire_len(const struct lg_conn *c, size_t *due)
 {
@@ -541,6 +559,8 @@ lg_conn_timers(struct lg_conn *c)
 void
 lg_conn_free(struct lg_conn *c)
 {
+	if (c == NULL)
+		return;
 	buf_clear(&c->in);
 	buf_clear(&c->out);
 	engine_free(c->engine);
@@ -638,6 +658,14 @@ lg_conn_finish(struct lg_conn *c)
 	/* The secure profile ends with CLOSE both ways; anything less is a truncation to the server. */
 	if ((c->kind == LG_KIND_ENGINE || c->kind == LG_KIND_RECORD) && c->state == LG_READY &&
 	    engine_secure(c->engine)) {
+		/* The record kind hands the engine the start of a record it took in (whole ones it opened). */
+		if (c->kind == LG_KIND_RECORD && c->in.len > 0) {
+			if ((r = engine_feed(c->engine, c->in.data, c->in.len)) != 0) {
+				conn_fail(c, cvpn_strerror(r));
+				return;
+			}
+			buf_consume(&c->in, c->in.len);
+		}
 		if ((r = engine_close(c->engine)) != 0) {
 			conn_fail(c, cvpn_strerror(r));
 			return;

@@ -55,9 +55,12 @@ profile_label(const struct lg_opts *o, char out[static SUITES_TEXT + 16])
 {
 	char list[SUITES_TEXT];
 
-	if (o->profile != LG_SECURE)
+	if (o->profile == LG_SECURE_PRIMITIVES)
+		snprintf(out, SUITES_TEXT + 16, "secure-primitives (%s)", aead_name(o->suites.suites[0]));
+	else if (o->profile == LG_SECURE)
+		snprintf(out, SUITES_TEXT + 16, "secure (%s)", offered(o, list));
+	else
 		return lg_profile_name(o->profile);
-	snprintf(out, SUITES_TEXT + 16, "secure (%s)", offered(o, list));
 	return out;
 }
 
@@ -305,9 +308,9 @@ struct traffic {
 	unsigned clients, ngroups, connecting, turn;
 	struct traffic_group g[2];      /* 0: the profile measured; 1: the plain baseline of a paired run */
 	uint64_t win_start, win_end, turn_start, turn_end;
-	unsigned long failures;
+	unsigned long failures, close_failures;
 	bool closing;
-	const char *error;
+	const char *error, *close_error;
 };
 
 /* Time of [a, b) inside the measuring window. */
@@ -409,8 +412,14 @@ traffic_event(void *arg, struct lg_conn *c, enum lg_event ev)
 	struct traffic *t = arg;
 	uint64_t now = t->loop->now_us;
 
-	if (t->closing)
+	/* After the window, only a session that could not close cleanly counts. */
+	if (t->closing) {
+		if (ev == LG_EV_FAILED) {
+			t->close_failures++;
+			t->close_error = c->why;
+		}
 		return;
+	}
 	switch (ev) {
 	case LG_EV_ESTABLISHED:
 		t->connecting--;
@@ -467,6 +476,9 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 	lg_loop_run(t.loop, lg_now_us() + SETUP_BUDGET_US);
 	if (t.win_end == 0 && t.error == NULL)
 		t.error = "sessions were not established in time";
+	/* The sessions close first, so that a session that cannot close cleanly fails the run. */
+	t.closing = true;
+	finish_all(t.loop);
 	lg_json_begin(&j, mode);
 	json_profile(&j, s->o);
 	if (s->o->profile == LG_LAB || s->o->profile == LG_SECURE)
@@ -479,8 +491,11 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 		lg_json_num(&j, "ratio", base > 0 ? per_s / base : 0);
 	}
 	lg_json_int(&j, "failures", (long long)t.failures);
+	lg_json_int(&j, "close_failures", (long long)t.close_failures);
 	if (t.error)
 		lg_json_str(&j, "error", t.error);
+	else if (t.close_error)
+		lg_json_str(&j, "error", t.error = t.close_error);
 	lg_json_end(&j);
 	fprintf(stderr, "loadgen: %s %s x%u, %u bytes: %.0f messages/s", mode, profile_label(s->o, label), clients,
 	    s->o->size, per_s);
@@ -488,8 +503,6 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 		fprintf(stderr, ", plain baseline %.0f/s (ratio %.2f)", base, base > 0 ? per_s / base : 0);
 	fprintf(stderr, "%s%s\n", t.error ? ", error: " : "", t.error ? t.error : "");
 	rc = t.error == NULL && t.g[0].messages > 0 && (t.ngroups == 1 || t.g[1].messages > 0) ? 0 : 1;
-	t.closing = true;
-	finish_all(t.loop);
 	lg_samples_free(&t.g[0].rtts);
 	lg_samples_free(&t.g[1].rtts);
 	loop_free(t.loop);

@@ -182,7 +182,7 @@ void lg_conn_io(struct lg_conn *c, uint32_t events);
 /* Checks c's deadline and its quiet period. */
 void lg_conn_timers(struct lg_conn *c);
 
-/* Frees a connection whose socket is closed and which is on no list. */
+/* Frees a connection whose socket is closed and which is on no list; accepts NULL. */
 void lg_conn_free(struct lg_conn *c);
 
 /* Marks c dead with reason why, closes its socket and reports LG_EV_FAILED (or ev). */

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
 
+#include "engine.h"
 #include "secprim.h"
+#include "secrec.h"
 
-/* The secure record's plaintext: type, u16 length, payload, zeros up to a multiple of PAD (docs/SECURE.md). */
-#define HEADER 3
-#define PAD 32
-#define REPLY_PREFIX 13 /* "Server says: " */
-#define MAX_MESSAGE 4096
+/* The longest message, and the reply to it, fit the bodies this module accepts. */
+_Static_assert(SECPRIM_MAX_BODY == (ENGINE_MAX_MESSAGE + sizeof(ENGINE_REPLY_PREFIX) - 1 + SECREC_HEADER +
+    SECREC_PAD - 1) / SECREC_PAD * SECREC_PAD + AEAD_TAG_LEN, "SECPRIM_MAX_BODY is the longest reply's body");
 
 struct secprim {
 	struct aead *tx, *rx;
@@ -16,19 +16,14 @@ struct secprim {
 
 static const uint8_t key_up[AEAD_KEY_LEN] = { 7, 8, 9 }, key_down[AEAD_KEY_LEN] = { 10, 11, 12 };
 
-static size_t
-body_len(size_t payload)
-{
-	return (HEADER + payload + PAD - 1) / PAD * PAD + AEAD_TAG_LEN;
-}
-
 bool
 secprim_lengths(size_t n, size_t *request, size_t *reply)
 {
-	if (n == 0 || n > MAX_MESSAGE)
+	/* The bodies of cvpn's records: a DATA record of the message, the REPLY with its prefix. */
+	if (n == 0 || n > ENGINE_MAX_MESSAGE)
 		return false;
-	*request = body_len(n);
-	*reply = body_len(REPLY_PREFIX + n);
+	*request = secrec_wire_len(n) - 2;
+	*reply = secrec_wire_len(sizeof(ENGINE_REPLY_PREFIX) - 1 + n) - 2;
 	return true;
 }
 

@@ -440,7 +440,9 @@ engine_lab_record(struct engine *e)
 int
 engine_secure_transport(struct engine *e, struct noise_cipher **send, struct noise_cipher **recv)
 {
-	if (!engine_established(e) || !engine_secure(e) || e->send_cs == NULL || e->recv_cs == NULL)
+	/* Nothing may be sealed after a CLOSE: only the states that exchange messages lend. */
+	if ((e->state != C_SEC_READY && e->state != C_SEC_WAIT_REPLY && e->state != S_SEC_READY) ||
+	    e->send_cs == NULL || e->recv_cs == NULL)
 		return CVPN_ERR_STATE;
 	*send = e->send_cs;
 	*recv = e->recv_cs;

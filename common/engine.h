@@ -182,9 +182,11 @@ struct record *engine_lab_record(struct engine *e);
  * An established secure session's transport ciphers (borrowed, valid until
  * engine_free), our sending and our receiving direction, for the same kind of
  * load generator (records through common/secrec.h). The engine goes on using
- * them for what it sends and reads itself, such as the CLOSE exchange. Sets
- * both only on success. Returns 0, or CVPN_ERR_STATE for a lab session, before
- * the handshake's end and after a failure.
+ * them for what it sends and reads itself, such as the CLOSE exchange. The
+ * borrower must apply the peer's REKEY records to the receiving cipher; what
+ * it seals itself escapes the engine's rekeying by count. Sets both only on
+ * success. Returns 0, or CVPN_ERR_STATE for a lab session and for a secure
+ * one before the handshake's end, once closing and after a failure.
  */
 int engine_secure_transport(struct engine *e, struct noise_cipher **send, struct noise_cipher **recv);
 

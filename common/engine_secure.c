@@ -202,6 +202,7 @@ read_record(struct engine *e, int *type, const uint8_t **pt, size_t *len, size_t
 	size_t n;
 	int r;
 
+	/* The record opens in place, from its prefix on: body is e->in.data + 2. */
 	if ((r = take_frame(e, MAX_RECORD, &body, &n)) <= 0)
 		return r == CVPN_ERR_TOO_LONG ? CVPN_ERR_DECRYPT : r;
 	if (noise_cipher_nonce(e->recv_cs) >= HARD_LIMIT)

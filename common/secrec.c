@@ -36,11 +36,12 @@ secrec_wire_len(size_t n)
 int
 secrec_seal(struct noise_cipher *cs, enum secrec_type type, const uint8_t *payload, size_t n, uint8_t *out)
 {
-	size_t ptlen = padded(n);
+	size_t ptlen;
 	int r;
 
-	if (ptlen + NOISE_TAG_LEN > 0xffff)
+	if (n > SECREC_MAX_PAYLOAD)
 		return CVPN_ERR_TOO_LONG;
+	ptlen = padded(n);
 	secrec_put16(out, ptlen + NOISE_TAG_LEN);
 	out[2] = (uint8_t)type;
 	secrec_put16(out + 3, n);
@@ -60,6 +61,8 @@ secrec_open(struct noise_cipher *cs, uint8_t *rec, size_t body, int *type, const
 	size_t outlen = 0, plen = 0, i;
 	int r;
 
+	if (secrec_get16(rec) != body)
+		return CVPN_ERR_DECRYPT;
 	r = noise_cipher_decrypt(cs, rec, 2, rec + 2, body, out, &outlen);
 	if (r == 0 && (outlen < SECREC_HEADER || outlen % SECREC_PAD != 0 ||
 	    (plen = secrec_get16(out + 1)) > outlen - SECREC_HEADER))

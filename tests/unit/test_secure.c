@@ -231,55 +231,76 @@ test_transport_borrowed(void **state)
 	assert_int_equal(type, SECREC_REPLY);
 	assert_int_equal(len, strlen("Server says: edistuo delaes"));
 	assert_memory_equal(pt, "Server says: edistuo delaes", len);
+	/* The server lends its own directions: what it seals, the client's receiving cipher opens. */
+	assert_int_equal(engine_secure_transport(pr.s, &tx2, &rx2), 0);
+	assert_int_equal(secrec_seal(tx2, SECREC_KEEPALIVE, NULL, 0, wire), 0);
+	assert_int_equal(secrec_open(rx, wire, secrec_wire_len(0) - 2, &type, &pt, &len), 0);
+	assert_int_equal(type, SECREC_KEEPALIVE);
 	/* The engine's own records follow in step, the CLOSE exchange included. */
 	exchange(&pr, "then the engine", "Server says: enigne eht neht");
 	assert_int_equal(engine_close(pr.c), 0);
+	/* Nothing may be sealed after a CLOSE: neither side lends its ciphers any more. */
+	assert_int_equal(engine_secure_transport(pr.c, &tx2, &rx2), CVPN_ERR_STATE);
 	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(engine_secure_transport(pr.s, &tx2, &rx2), CVPN_ERR_STATE);
 	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
 	assert_true(engine_closed(pr.c));
-	/* A failed session lends nothing; the server of a pair lends its own directions. */
+	close_pair(&pr);
+	/* Nor does a failed session. */
+	assert_int_equal(handshake(&pr), 0);
 	assert_int_not_equal(engine_feed(pr.c, (const uint8_t *)"\x00\x01x", 3), 0);
 	assert_int_equal(engine_secure_transport(pr.c, &tx2, &rx2), CVPN_ERR_STATE);
-	assert_int_equal(engine_secure_transport(pr.s, &tx2, &rx2), 0);
-	assert_ptr_not_equal(tx2, tx);
 	close_pair(&pr);
 }
 
-/* secrec_open refuses a record whose tag holds but whose padding or length does not, and wipes it. */
+/* Seals pt[0..n) as a record body under a with its prefix, as a peer that breaks the format would. */
+static size_t
+raw_record(struct noise_cipher *a, const uint8_t *pt, size_t n, uint8_t *rec)
+{
+	secrec_put16(rec, n + 16);
+	assert_int_equal(noise_cipher_encrypt(a, rec, 2, pt, n, rec + 2), 0);
+	return n + 16;
+}
+
+/* secrec_open refuses what its tag authenticates but the format does not allow, and wipes it. */
 static void
 test_secrec_checks(void **state)
 {
 	static const uint8_t key[32] = { 9 };
 	struct noise_cipher *a, *b;
-	uint8_t rec[2 + 32 + 16], pt[32] = { SECREC_DATA, 0, 1, 'a' }, zero[32] = { 0 };
+	uint8_t rec[2 + 64 + 16], pt[64] = { SECREC_DATA, 0, 1, 'a' }, zero[64] = { 0 };
 	const uint8_t *out;
-	size_t len;
+	size_t len, body;
 	int type, i;
 
 	(void)state;
 	assert_int_equal(noise_cipher_new(AEAD_CHACHAPOLY, key, &a), 0);
 	assert_int_equal(noise_cipher_new(AEAD_CHACHAPOLY, key, &b), 0);
-	/* Good, then three bad ones, each under the next nonce on both sides. */
-	for (i = 0; i < 4; i++) {
-		pt[2] = i == 2 ? 30 : 1;      /* 2: the length runs past the plaintext */
-		pt[31] = i == 1 ? 'x' : 0;    /* 1: padding that is not zero */
-		rec[0] = 0;
-		rec[1] = 32 + 16;
-		assert_int_equal(noise_cipher_encrypt(a, rec, 2, pt, sizeof(pt), rec + 2), 0);
-		if (i == 3)
-			rec[2 + 5] ^= 1;      /* 3: a bad tag */
-		if (i == 0) {
-			assert_int_equal(secrec_open(b, rec, 32 + 16, &type, &out, &len), 0);
-			assert_int_equal(type, SECREC_DATA);
-			assert_int_equal(len, 1);
-			assert_int_equal(out[0], 'a');
-			continue;
-		}
-		assert_int_equal(secrec_open(b, rec, 32 + 16, &type, &out, &len), CVPN_ERR_DECRYPT);
-		assert_memory_equal(rec + 2, zero, sizeof(zero));
-		if (i == 3)
-			noise_cipher_set_nonce(b, noise_cipher_nonce(a));
+	body = raw_record(a, pt, 32, rec);
+	assert_int_equal(secrec_open(b, rec, body, &type, &out, &len), 0);
+	assert_int_equal(type, SECREC_DATA);
+	assert_int_equal(len, 1);
+	assert_int_equal(out[0], 'a');
+	/* Each bad one under the next nonce on both sides, as the engine would have failed. */
+	for (i = 0; i < 6; i++) {
+		size_t n = i == 2 ? 40 : i == 3 ? 2 : 32;   /* 2: not a multiple of 32; 3: shorter than its header */
+
+		pt[2] = i == 0 ? 30 : 1;                     /* 0: the length runs past the plaintext */
+		pt[31] = i == 1 ? 'x' : 0;                   /* 1: padding that is not zero */
+		body = raw_record(a, pt, n, rec);
+		if (i == 4)
+			rec[2 + body - 1] ^= 1;              /* 4: a bad tag */
+		if (i == 5)
+			rec[1] ^= 1;                         /* 5: a prefix that does not say the body */
+		assert_int_equal(secrec_open(b, rec, body, &type, &out, &len), CVPN_ERR_DECRYPT);
+		if (i < 5)
+			assert_memory_equal(rec + 2, zero, n);
+		noise_cipher_set_nonce(b, noise_cipher_nonce(a));
 	}
+	/* The longest payload a u16 body length can carry, and one byte more. */
+	assert_true(secrec_wire_len(SECREC_MAX_PAYLOAD) - 2 <= 0xffff);
+	assert_true(secrec_wire_len(SECREC_MAX_PAYLOAD + 1) - 2 > 0xffff);
+	assert_int_equal(secrec_seal(a, SECREC_DATA, pt, SECREC_MAX_PAYLOAD + 1, rec), CVPN_ERR_TOO_LONG);
 	noise_cipher_free(a);
 	noise_cipher_free(b);
 }
