@@ -601,6 +601,8 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 	to = s->o->addr;
 	if (kind == LG_KIND_PLAIN && s->o->baseline_port)
 		to.sin_port = s->o->baseline_port;
+	else if ((kind == LG_KIND_PRIMITIVES || kind == LG_KIND_SECURE_PRIMITIVES) && s->o->ceiling_port)
+		to.sin_port = s->o->ceiling_port;
 	if ((connect(c->fd, (const struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS) ||
 	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
 		goto fail;

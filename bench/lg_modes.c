@@ -291,7 +291,9 @@ lg_mode_handshakes(const struct lg_setup *s)
  * measured ones, and the two groups take turns: one group sends for a slot,
  * its last replies come back, then the other sends. Both see the same
  * machine at 50 ms granularity, so a VM's swings of 2x over seconds cancel
- * out of the ratio, which separate runs cannot promise.
+ * out of the ratio, which separate runs cannot promise. With --ceiling-port
+ * a third group, the profile's primitives alone, takes its turns too, so
+ * that the ceiling comes from the same moments as the ratio it bounds.
  */
 #define SLOT_US 50000ull
 
@@ -306,7 +308,7 @@ struct traffic {
 	struct lg_loop *loop;
 	const struct lg_setup *s;
 	unsigned clients, ngroups, connecting, turn;
-	struct traffic_group g[2];      /* 0: the profile measured; 1: the plain baseline of a paired run */
+	struct traffic_group g[3];      /* 0: the profile measured; 1: the plain baseline; 2: the primitives alone */
 	uint64_t win_start, win_end, turn_start, turn_end;
 	unsigned long failures, close_failures;
 	bool closing;
@@ -366,7 +368,8 @@ traffic_tick(void *arg, uint64_t now)
 	}
 	for (g = 0; g < t->ngroups; g++) {
 		while (t->g[g].opened < t->clients && t->connecting < OPEN_BATCH) {
-			enum lg_profile p = g == 0 ? t->s->o->profile : LG_PLAIN;
+			enum lg_profile p = g == 0 ? t->s->o->profile : g == 1 ? LG_PLAIN :
+			    t->s->o->profile == LG_LAB ? LG_PRIMITIVES : LG_SECURE_PRIMITIVES;
 
 			if ((c = lg_conn_open(t->loop, traffic_kind(t->s->o, p), p)) == NULL) {
 				t->error = strerror(errno);
@@ -424,7 +427,7 @@ traffic_event(void *arg, struct lg_conn *c, enum lg_event ev)
 	case LG_EV_ESTABLISHED:
 		t->connecting--;
 		t->g[c->tag].ready++;
-		if (t->g[0].ready + t->g[1].ready == t->clients * t->ngroups) {
+		if (t->g[0].ready + t->g[1].ready + t->g[2].ready == t->clients * t->ngroups) {
 			t->win_start = now + (uint64_t)(t->s->o->warmup * US);
 			t->win_end = t->win_start + (uint64_t)(t->s->o->duration * US);
 			traffic_turn(t, 0, now);
@@ -465,8 +468,9 @@ traffic_json(struct lg_json *j, struct traffic_group *g, const char *prefix)
 static int
 traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 {
-	struct traffic t = { .s = s, .clients = clients, .ngroups = s->o->baseline_port ? 2 : 1 };
-	double per_s, base = 0;
+	struct traffic t = { .s = s, .clients = clients,
+		.ngroups = s->o->ceiling_port ? 3 : s->o->baseline_port ? 2 : 1 };
+	double per_s, base = 0, ceiling = 0;
 	char label[SUITES_TEXT + 16];
 	struct lg_json j;
 	int rc;
@@ -490,6 +494,10 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 		base = traffic_json(&j, &t.g[1], "baseline_");
 		lg_json_num(&j, "ratio", base > 0 ? per_s / base : 0);
 	}
+	if (t.ngroups > 2) {
+		ceiling = traffic_json(&j, &t.g[2], "ceiling_");
+		lg_json_num(&j, "ceiling_ratio", base > 0 ? ceiling / base : 0);
+	}
 	lg_json_int(&j, "failures", (long long)t.failures);
 	lg_json_int(&j, "close_failures", (long long)t.close_failures);
 	if (t.error)
@@ -501,10 +509,14 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 	    s->o->size, per_s);
 	if (t.ngroups > 1)
 		fprintf(stderr, ", plain baseline %.0f/s (ratio %.2f)", base, base > 0 ? per_s / base : 0);
+	if (t.ngroups > 2)
+		fprintf(stderr, ", primitives alone %.0f/s (ratio %.2f)", ceiling, base > 0 ? ceiling / base : 0);
 	fprintf(stderr, "%s%s\n", t.error ? ", error: " : "", t.error ? t.error : "");
-	rc = t.error == NULL && t.g[0].messages > 0 && (t.ngroups == 1 || t.g[1].messages > 0) ? 0 : 1;
+	rc = t.error == NULL && t.g[0].messages > 0 && (t.ngroups < 2 || t.g[1].messages > 0) &&
+	    (t.ngroups < 3 || t.g[2].messages > 0) ? 0 : 1;
 	lg_samples_free(&t.g[0].rtts);
 	lg_samples_free(&t.g[1].rtts);
+	lg_samples_free(&t.g[2].rtts);
 	loop_free(t.loop);
 	return rc;
 }

@@ -81,6 +81,9 @@ usage(void)
 	    "      --timeout MS            limit for each connect, handshake and reply (default 10000)\n"
 	    "      --baseline-port PORT    rtt, throughput: as many plain echo clients on PORT, taking\n"
 	    "                              turns with the measured ones every 50 ms (paired run)\n"
+	    "      --ceiling-port PORT     with --baseline-port, lab or secure: a third group, as many\n"
+	    "                              clients of the profile's primitives alone (-P primitives or\n"
+	    "                              secure-primitives) on PORT, in the same turns: the run's ceiling\n"
 	    "  -h, --help                  show this help and exit\n"
 	    "  -V, --version               show the version and exit\n"
 	    "\nPrints one JSON object on stdout and a summary on stderr. Exit status: 0 when the\n"
@@ -131,7 +134,7 @@ seconds(const char *s)
 	return *s && *end == '\0' && v >= 0 && v <= 3600 ? v : -1;
 }
 
-enum { OPT_KEY = 256, OPT_SUITES, OPT_CLIENT, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE };
+enum { OPT_KEY = 256, OPT_SUITES, OPT_CLIENT, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE, OPT_CEILING };
 
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, 'H' },
@@ -152,6 +155,7 @@ static const struct option long_opts[] = {
 	{ "server-pid", required_argument, NULL, OPT_PID },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "baseline-port", required_argument, NULL, OPT_BASELINE },
+	{ "ceiling-port", required_argument, NULL, OPT_CEILING },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -218,6 +222,8 @@ apply(struct lg_opts *o, int c, const char *arg)
 		o->addr.sin_port = htons((uint16_t)v);
 	else if (c == OPT_BASELINE && (bad = (v = number(arg, 1, 65535)) < 0) == 0)
 		o->baseline_port = htons((uint16_t)v);
+	else if (c == OPT_CEILING && (bad = (v = number(arg, 1, 65535)) < 0) == 0)
+		o->ceiling_port = htons((uint16_t)v);
 	else if (c == 'P')
 		bad = parse_profile(arg, &o->profile) != 0;
 	else if (c == OPT_FLOOD_PROFILE)
@@ -235,7 +241,7 @@ apply(struct lg_opts *o, int c, const char *arg)
 		bad = (o->warmup = seconds(arg)) < 0;
 	else if (c == OPT_PID && (bad = (v = number(arg, 1, 1 << 30)) < 0) == 0)
 		o->server_pid = (int)v;
-	else if (c != 'p' && c != OPT_PID && c != OPT_BASELINE)
+	else if (c != 'p' && c != OPT_PID && c != OPT_BASELINE && c != OPT_CEILING)
 		return -1;
 	if (bad)
 		fprintf(stderr, "loadgen: invalid value `%s' for --%s\n", arg, opt_name(c));
@@ -273,6 +279,10 @@ check(const struct lg_opts *o)
 	}
 	if ((o->profile == LG_SECURE || o->flood_profile == LG_SECURE) && !o->server_pub_set) {
 		fprintf(stderr, "loadgen: the secure profile needs --server-key\n");
+		return -1;
+	}
+	if (o->ceiling_port && (!o->baseline_port || (o->profile != LG_LAB && o->profile != LG_SECURE))) {
+		fprintf(stderr, "loadgen: --ceiling-port is for a paired run (--baseline-port) of the lab or secure profile\n");
 		return -1;
 	}
 	if (o->client_set && o->profile != LG_LAB && o->profile != LG_SECURE) {
@@ -456,9 +466,11 @@ main(int argc, char **argv)
 		o.concurrency = mode->concurrency;
 	if (check(&o) != 0)
 		return 64;
-	if ((o.profile == LG_PRIMITIVES || o.profile == LG_SECURE_PRIMITIVES || o.client_set) && !mode->traffic) {
+	if ((o.profile == LG_PRIMITIVES || o.profile == LG_SECURE_PRIMITIVES || o.client_set || o.ceiling_port) &&
+	    !mode->traffic) {
 		fprintf(stderr, "loadgen: %s is for the rtt and throughput modes only\n",
-		    o.client_set ? "--client" : o.profile == LG_PRIMITIVES ? "-P primitives" : "-P secure-primitives");
+		    o.client_set ? "--client" : o.ceiling_port ? "--ceiling-port" :
+		    o.profile == LG_PRIMITIVES ? "-P primitives" : "-P secure-primitives");
 		return 64;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -35,6 +35,7 @@ enum lg_profile {
 struct lg_opts {
 	struct sockaddr_in addr;
 	in_port_t baseline_port;        /* rtt, throughput: plain echo clients here take turns (network order); 0 for none */
+	in_port_t ceiling_port;         /* and the profile's primitives alone here (network order); 0 for none */
 	enum lg_profile profile;
 	enum lg_profile flood_profile;  /* latency: what the handshake flood speaks */
 	bool engine_client;             /* rtt, throughput: messages through the whole client engine */
@@ -160,7 +161,8 @@ void lg_loop_free(struct lg_loop *l);
 
 /*
  * Starts a connection of kind (profile picks the engine configuration for
- * LG_KIND_ENGINE); plain ones go to the baseline port when there is one.
+ * LG_KIND_ENGINE); plain ones go to the baseline port and primitives ones to
+ * the ceiling port when there is one.
  * Returns it, or NULL with errno set; failures after this call arrive as LG_EV_FAILED.
  */
 struct lg_conn *lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile);

@@ -114,21 +114,30 @@ def ceilings(rows, name, key, share):
     return out
 
 
-def paired(rows, tid, what, name, goal, ref_what, crypto, share, in_place=None):
+def paired(rows, tid, what, name, goal, ref_what, crypto, share):
     """A target measured in paired runs: the ratio is the median of the runs' own ratios, and
-    so is the ceiling the primitives (the crypto row, share of it per core) leave; see ceilings.
-    Where the runner measured the primitives over the same sockets (in_place: with echo
-    --lab-primitives or --secure-primitives), their paired ratios are the ceiling instead: the primitives cost more
-    between kernel passes than in a loop, and that cost is no implementation's choice either.
-    Below the goal, the ceiling says whether any implementation through EVP could have met it."""
+    so is the ceiling. Where the runs had the profile's primitives alone as a third group in the
+    same turns (loadgen --ceiling-port: echo --lab-primitives or --secure-primitives), their
+    ratios are the ceiling: the primitives cost more between kernel passes than in a loop, and
+    that cost is no implementation's choice either. Otherwise the ceiling is estimated from the
+    primitives in a loop (the crypto row, share of it per core; see ceilings). Below the goal, the
+    ceiling says whether any implementation through EVP could have met it."""
     t = target(rows, tid, what, median(rows, name), median(rows, name, "baseline_per_s"), goal, ref_what=ref_what)
     ratios = values(rows, name, "ratio")
     if ratios:
         t["ratio"] = statistics.median(ratios)
         t["met"] = None if goal is None else t["ratio"] >= goal
-    c = values(rows, in_place, "ratio") if in_place else []
-    c = c or ceilings(rows, name, crypto, share)
+    c = values(rows, name, "ceiling_ratio") or ceilings(rows, name, crypto, share)
     return with_ceiling(t, statistics.median(c) if c else None, goal)
+
+
+def primitives(rows, tid, what, name, ref_what):
+    """The primitives alone, from the third group of name's runs: a context row."""
+    t = target(rows, tid, what, median(rows, name, "ceiling_per_s"), median(rows, name, "baseline_per_s"), None,
+               ref_what=ref_what)
+    ratios = values(rows, name, "ceiling_ratio")
+    t["ratio"] = statistics.median(ratios) if ratios else None
+    return t
 
 
 def targets(rows, hold_want):
@@ -150,33 +159,26 @@ def targets(rows, hold_want):
                ref_what="5 X25519 ops per handshake, same core"),
     ]
     # Paired runs: each row holds the measured rate, its plain baseline and their ratio.
-    # Where each profile's primitives alone ran over the same sockets (in place): rtt_primitives_* and
-    # thr_primitives for the lab, rtt_secure_primitives_* and thr_secure_primitives for the secure profile.
-    prim = {"lab": "primitives", "secure": "secure_primitives"}
     for size in (64, 1024):
         for prof in ("lab", "secure"):
-            name = f"rtt_{prof}_{size}"
-            t.append(paired(rows, "3", f"round trips/s, {prof}, {size} B", name, 0.9, f"TCP echo, {size} B, paired",
-                            f"crypto_{prof}_us_per_rt_{size}", 1.0, f"rtt_{prim[prof]}_{size}"))
+            t.append(paired(rows, "3", f"round trips/s, {prof}, {size} B", f"rtt_{prof}_{size}", 0.9,
+                            f"TCP echo, {size} B, paired", f"crypto_{prof}_us_per_rt_{size}", 1.0))
     for size in (64, 1024):
         for prof in ("lab", "secure"):
-            t.append(paired(rows, "3", f"round trips/s, {prof} primitives, {size} B", f"rtt_{prim[prof]}_{size}", None,
-                            f"TCP echo, {size} B, paired (the {prof} crypto alone)", f"crypto_{prof}_us_per_rt_{size}",
-                            1.0))
+            t.append(primitives(rows, "3", f"round trips/s, {prof} primitives, {size} B", f"rtt_{prof}_{size}",
+                                f"TCP echo, {size} B, same runs (the {prof} crypto alone)"))
     t.append(paired(rows, "3", "round trips/s, lab engine client, 64 B", "rtt_lab_engine_64", None,
-                    "TCP echo, 64 B, paired (the client's whole engine)", "crypto_lab_us_per_rt_64", 1.0,
-                    "rtt_primitives_64"))
+                    "TCP echo, 64 B, paired (the client's whole engine)", "crypto_lab_us_per_rt_64", 1.0))
     t.append(paired(rows, "3", "round trips/s, secure AESGCM, 64 B", "rtt_secure_aesgcm_64", None,
                     "TCP echo, 64 B, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 1.0))
     for prof in ("lab", "secure"):
         t.append(paired(rows, "4", f"messages/s, 100 clients, {prof}", f"thr_{prof}", 0.7,
-                        "TCP echo, 100 clients, paired", f"crypto_{prof}_us_per_rt_64", 0.5, f"thr_{prim[prof]}"))
+                        "TCP echo, 100 clients, paired", f"crypto_{prof}_us_per_rt_64", 0.5))
     for prof in ("lab", "secure"):
-        t.append(paired(rows, "4", f"messages/s, 100 clients, {prof} primitives", f"thr_{prim[prof]}", None,
-                        f"TCP echo, 100 clients, paired (the {prof} crypto alone)", f"crypto_{prof}_us_per_rt_64", 0.5))
+        t.append(primitives(rows, "4", f"messages/s, 100 clients, {prof} primitives", f"thr_{prof}",
+                            f"TCP echo, 100 clients, same runs (the {prof} crypto alone)"))
     t.append(paired(rows, "4", "messages/s, 100 clients, secure engine", "thr_secure_engine", None,
-                    "TCP echo, 100 clients, paired (the client's whole engine)", "crypto_secure_us_per_rt_64", 0.5,
-                    "thr_secure_primitives"))
+                    "TCP echo, 100 clients, paired (the client's whole engine)", "crypto_secure_us_per_rt_64", 0.5))
     t.append(paired(rows, "4", "messages/s, 100 clients, secure AESGCM", "thr_secure_aesgcm", None,
                     "TCP echo, 100 clients, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 0.5))
     t.append(target(rows, "5", "secure sessions held, all answering", median(rows, "hold_secure", "answered"),
@@ -307,7 +309,7 @@ def main():
           + f", secure AESGCM 64 B {fmt(c['crypto_secure_aesgcm_us_per_rt_64'])} us")
     print("ceiling: the best ratio the primitives alone leave: for 1b the DH bound (1a) over the Python peer; "
           "for the round trips and throughput of each profile the ratio of its primitives alone over the same "
-          "sockets ('primitives' rows) when the run has them; "
+          "sockets, in the same runs ('primitives' rows); "
           "for the other paired rows echo time / (echo time + crypto time) in the same runs, the crypto measured "
           "next to each run; 'bounded' means missed, with that ceiling below the target")
     if errors:

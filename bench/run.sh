@@ -262,43 +262,38 @@ log "bench: [3/6] round trips on one connection (64 B, 1 KiB) vs TCP echo, paire
 start_echo || exit 1
 record background "{\"section\":\"traffic\",\"busy_pct\":$(cpu_busy)}"
 # Paired runs: the plain echo clients and the measured ones take turns every
-# 50 ms inside one load generator, so that the VM's swings hit both alike.
-# Each repetition starts with the primitives alone on the server's core
-# (crypto_near), so that the ceiling they leave is taken from the same
-# minutes as the echo it is held against (this machine's speed changes).
-# The ceilings are measured in place as well: each profile's primitives
-# alone, over the same sockets, paired with the same echo.
+# 50 ms inside one load generator, so that the VM's swings hit both alike,
+# and so do the clients of the profile's primitives alone (the ceiling), a
+# third group in the same turns: --ceiling-port. Each repetition also starts
+# with the primitives in a loop on the server's core (crypto_near), the
+# estimate the report falls back on.
 for size in 64 1024; do
 	for r in $(seq 1 $RTT_REPS); do
 		record crypto_near "$(taskset -c $SCPU timeout 60 "$DHB" --crypto-only -d $CRYPTO_DUR)"
-		lg "rtt_primitives_$size" "$PRPORT" rtt --baseline-port "$EPORT" -P primitives -s $size -d $DUR -w $WARM
-		lg "rtt_secure_primitives_$size" "$SPRPORT" rtt --baseline-port "$EPORT" -P secure-primitives -s $size \
+		lg "rtt_lab_$size" "$SPORT" rtt --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -s $size \
 			-d $DUR -w $WARM
-		lg "rtt_lab_$size" "$SPORT" rtt --baseline-port "$EPORT" -P lab -s $size -d $DUR -w $WARM
-		lg "rtt_secure_$size" "$SPORT" rtt --baseline-port "$EPORT" -P secure --server-key "$PUB" -s $size \
-			-d $DUR -w $WARM
+		lg "rtt_secure_$size" "$SPORT" rtt --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
+			--server-key "$PUB" -s $size -d $DUR -w $WARM
 		# For context, the lab's messages through the whole client engine (as cvpn-client sends
 		# them) instead of the record layer alone; then the other suite: AES-256-GCM has hardware
 		# support here.
-		[ $size = 64 ] && lg rtt_lab_engine_64 "$SPORT" rtt --baseline-port "$EPORT" -P lab --client engine \
-			-s $size -d $DUR -w $WARM
-		[ $size = 64 ] && lg rtt_secure_aesgcm_64 "$SPORT" rtt --baseline-port "$EPORT" -P secure \
-			--server-key "$PUB" --suites AESGCM -s $size -d $DUR -w $WARM
+		[ $size = 64 ] && lg rtt_lab_engine_64 "$SPORT" rtt --baseline-port "$EPORT" --ceiling-port "$PRPORT" \
+			-P lab --client engine -s $size -d $DUR -w $WARM
+		[ $size = 64 ] && lg rtt_secure_aesgcm_64 "$SPORT" rtt --baseline-port "$EPORT" --ceiling-port "$SPRPORT" \
+			-P secure --server-key "$PUB" --suites AESGCM -s $size -d $DUR -w $WARM
 	done
 done
 log "bench: [4/6] messages per second with 100 clients vs TCP echo with 100 clients, paired"
 for r in $(seq 1 $REPS); do
 	record crypto_near "$(taskset -c $SCPU timeout 60 "$DHB" --crypto-only -d $CRYPTO_DUR)"
-	lg thr_primitives "$PRPORT" throughput --baseline-port "$EPORT" -P primitives -c 100 -d $DUR -w $WARM
-	lg thr_lab "$SPORT" throughput --baseline-port "$EPORT" -P lab -c 100 -d $DUR -w $WARM
-	lg thr_secure_primitives "$SPRPORT" throughput --baseline-port "$EPORT" -P secure-primitives -c 100 \
-		-d $DUR -w $WARM
-	lg thr_secure "$SPORT" throughput --baseline-port "$EPORT" -P secure --server-key "$PUB" -c 100 -d $DUR -w $WARM
-	# For context, the secure messages through the whole client engine.
-	lg thr_secure_engine "$SPORT" throughput --baseline-port "$EPORT" -P secure --server-key "$PUB" \
-		--client engine -c 100 -d $DUR -w $WARM
-	lg thr_secure_aesgcm "$SPORT" throughput --baseline-port "$EPORT" -P secure --server-key "$PUB" \
-		--suites AESGCM -c 100 -d $DUR -w $WARM
+	lg thr_lab "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -c 100 -d $DUR -w $WARM
+	lg thr_secure "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
+		--server-key "$PUB" -c 100 -d $DUR -w $WARM
+	# For context, the secure messages through the whole client engine, and the other suite.
+	lg thr_secure_engine "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
+		--server-key "$PUB" --client engine -c 100 -d $DUR -w $WARM
+	lg thr_secure_aesgcm "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
+		--server-key "$PUB" --suites AESGCM -c 100 -d $DUR -w $WARM
 done
 stop "$SPRPID"
 stop "$PRPID"

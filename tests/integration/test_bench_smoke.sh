@@ -81,6 +81,14 @@ check "loadgen: -P secure-primitives in latency mode is a usage error (64) that 
 "$LG" rtt -P secure-primitives -p 1 -s 4097 >"$TMP/sp_size.out" 2>&1; rc=$?
 check "loadgen: -P secure-primitives -s 4097 is over its limit (64)" \
 	sh -c "[ $rc -eq 64 ] && grep -q \"secure-primitives profile's message limit\" '$TMP/sp_size.out'"
+for args in "rtt -P lab --ceiling-port 2" "rtt -P primitives --baseline-port 3 --ceiling-port 2"; do
+	"$LG" $args -p 1 >"$TMP/cp.out" 2>&1; rc=$?
+	check "loadgen $args: --ceiling-port needs a paired run of lab or secure (64)" \
+		sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port is for a paired run' '$TMP/cp.out'"
+done
+"$LG" hold -p 1 --baseline-port 3 --ceiling-port 2 >"$TMP/cp.out" 2>&1; rc=$?
+check "loadgen: --ceiling-port in hold mode is a usage error (64) that says where it applies" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port is for the rtt and throughput modes only' '$TMP/cp.out'"
 "$LG" handshakes -p 1 --flood-profile secure-primitives >/dev/null 2>&1; rc=$?
 check "loadgen: secure-primitives cannot flood handshakes (64)" [ $rc -eq 64 ]
 "$LG" rtt -p 1 --suites AES >"$TMP/suites.out" 2>&1; rc=$?
@@ -119,18 +127,20 @@ out=$(verdict 2.8 160000 0.60)
 check "report: missed, ceiling 0.817 above 0.7 -> MISSED ($out)" [ "$out" = "MISSED 0.817" ]
 out=$(verdict 2.8 330000 0.71)
 check "report: 0.71 -> met ($out)" [ "$out" = "met 0.684" ]
-# The lab's rows take their ceiling from the primitives measured over the same sockets
-# (rtt_primitives_*) when the runner has them, before the in-memory estimate.
+# The rows take their ceiling from the primitives alone run in the same turns (ceiling_ratio,
+# loadgen --ceiling-port) when the runs have them, before the in-memory estimate.
 in_place_verdict() {
 	$PY -c '
 import sys
 sys.path.insert(0, "bench")
 import report
-rows = [{"name": "crypto_near", "crypto_lab_us_per_rt_64": 0.8},
-        {"name": "rtt_lab_64", "per_s": 66000, "baseline_per_s": 80000, "ratio": 0.825, "failures": 0}]
-rows += [{"name": "rtt_primitives_64", "per_s": 80000 * float(r), "baseline_per_s": 80000, "ratio": float(r),
-          "failures": 0} for r in sys.argv[1:]]
-t = report.paired(rows, "3", "x", "rtt_lab_64", 0.9, "x", "crypto_lab_us_per_rt_64", 1.0, "rtt_primitives_64")
+rows = [{"name": "crypto_near", "crypto_lab_us_per_rt_64": 0.8}]
+for r in sys.argv[1:] or [None]:
+    row = {"name": "rtt_lab_64", "per_s": 66000, "baseline_per_s": 80000, "ratio": 0.825, "failures": 0}
+    if r:
+        row.update(ceiling_per_s=80000 * float(r), ceiling_ratio=float(r))
+    rows.append(row)
+t = report.paired(rows, "3", "x", "rtt_lab_64", 0.9, "x", "crypto_lab_us_per_rt_64", 1.0)
 print(report.result(t), round(t["ceiling"], 3))' "$@" 2>&1
 }
 out=$(in_place_verdict 0.88 0.87 0.93)
@@ -139,23 +149,25 @@ out=$(in_place_verdict 0.91 0.94 0.92)
 check "report: lab missed, primitives in place 0.92 -> MISSED ($out)" [ "$out" = "MISSED 0.92" ]
 out=$(in_place_verdict)
 check "report: no in-place runs -> the in-memory ceiling, 0.94 -> MISSED ($out)" [ "$out" = "MISSED 0.94" ]
-# The secure rows of targets 3 and 4 take theirs from the secure primitives in place, each its own.
+# Each secure row takes its own runs' ceiling, and the primitives rows show it.
 secure_in_place() {
 	$PY -c '
 import sys
 sys.path.insert(0, "bench")
 import report
 rows = [{"name": "crypto_near", "crypto_secure_us_per_rt_64": 2.8}]
-for name, ratio in (("rtt_secure_64", 0.70), ("rtt_secure_primitives_64", 0.72), ("rtt_primitives_64", 0.95),
-                    ("thr_secure", 0.59), ("thr_secure_primitives", 0.61), ("thr_primitives", 0.9)):
-    rows.append({"name": name, "per_s": 1000 * ratio, "baseline_per_s": 1000, "ratio": ratio, "failures": 0})
+for name, ratio, ceiling in (("rtt_secure_64", 0.70, 0.72), ("rtt_lab_64", 0.85, 0.95),
+                             ("thr_secure", 0.59, 0.61), ("thr_lab", 0.8, 0.9)):
+    rows.append({"name": name, "per_s": 1000 * ratio, "baseline_per_s": 1000, "ratio": ratio, "failures": 0,
+                 "ceiling_per_s": 1000 * ceiling, "ceiling_ratio": ceiling})
 t = {(x["id"], x["measurement"]): x for x in report.targets(rows, 10000)}
 for key in (("3", "round trips/s, secure, 64 B"), ("4", "messages/s, 100 clients, secure")):
-    print(report.result(t[key]), t[key]["ceiling"], end=" ")' 2>&1
+    print(report.result(t[key]), t[key]["ceiling"], end=" ")
+print(t[("4", "messages/s, 100 clients, secure primitives")]["ratio"])' 2>&1
 }
 out=$(secure_in_place)
-check "report: secure round trips and throughput bounded by the secure primitives in place ($out)" \
-	[ "$out" = "bounded 0.72 bounded 0.61 " ]
+check "report: secure round trips and throughput bounded by their own runs' primitives ($out)" \
+	[ "$out" = "bounded 0.72 bounded 0.61 0.61" ]
 # 1b: 100x the Python peer is bounded when OpenSSL's bare DH (1a's bound) is not 100x it either.
 python_verdict() {
 	$PY -c '
@@ -175,7 +187,7 @@ out=$(python_verdict 0.61)
 check "report: 1b at 98x with the DH bound at 102x -> MISSED ($out)" [ "$out" = "MISSED 101.6" ]
 
 # The TCP echo baseline.
-timeout 60 "$ECHO" -p 0 -t 60 >"$TMP/echo.log" 2>&1 &
+timeout 180 "$ECHO" -p 0 -t 180 >"$TMP/echo.log" 2>&1 &
 EPID=$!
 PIDS="$PIDS $EPID"
 if wait_for "$TMP/echo.log" "^Listening on" 10; then
@@ -191,7 +203,7 @@ fi
 
 # The lab's primitives alone (the ceiling of its rows): echo --lab-primitives verifies and
 # decrypts what loadgen -P primitives seals, and drops a connection whose tag is wrong.
-timeout 60 "$ECHO" --lab-primitives -p 0 -t 60 >"$TMP/echo.prim.log" 2>&1 &
+timeout 180 "$ECHO" --lab-primitives -p 0 -t 180 >"$TMP/echo.prim.log" 2>&1 &
 PIDS="$PIDS $!"
 if wait_for "$TMP/echo.prim.log" "^Listening on" 10; then
 	PRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.prim.log")
@@ -256,7 +268,7 @@ fi
 
 # The secure profile's primitives alone (the ceiling of its rows): echo --secure-primitives
 # opens what loadgen -P secure-primitives seals and seals a reply in its place.
-timeout 60 "$ECHO" --secure-primitives -p 0 -t 60 >"$TMP/echo.sprim.log" 2>&1 &
+timeout 180 "$ECHO" --secure-primitives -p 0 -t 180 >"$TMP/echo.sprim.log" 2>&1 &
 PIDS="$PIDS $!"
 if wait_for "$TMP/echo.sprim.log" "^Listening on" 10; then
 	SPRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.sprim.log")
@@ -382,6 +394,21 @@ if [ -n "${EPORT:-}" ]; then
 	lg pair_thr throughput --baseline-port "$EPORT" -P lab -p "$PORT" -c 5 -d 0.6 -w 0.1
 	check "paired throughput: both groups measured, ratio > 0" json_ok "$TMP/pair_thr.json" messages \
 		baseline_messages ratio
+	# The primitives alone as a third group in the same turns: the run's own ceiling.
+	if [ -n "${PRPORT:-}" ] && [ -n "${SPRPORT:-}" ]; then
+		lg tri_lab rtt --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -p "$PORT" -s 64 -d 0.6 -w 0.1
+		check "lab with --ceiling-port: three groups measured, both ratios > 0" json_ok "$TMP/tri_lab.json" \
+			messages baseline_messages ceiling_messages ratio ceiling_ratio
+		lg tri_sec throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure --server-key "$PUB" \
+			--suites AESGCM -p "$PORT" -c 4 -d 0.6 -w 0.1
+		check "secure AESGCM with --ceiling-port: three groups measured, both ratios > 0" json_ok \
+			"$TMP/tri_sec.json" messages baseline_messages ceiling_messages ratio ceiling_ratio
+		check "secure with --ceiling-port: no failures" json_eq "$TMP/tri_sec.json" failures 0
+		# The lab's primitives echo cannot serve the secure profile's third group: the run fails.
+		lg tri_wrong rtt --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P secure --server-key "$PUB" \
+			-p "$PORT" -s 64 -d 0.3 -w 0 --timeout 2000
+		check "secure with the lab's primitives echo as its ceiling: exit 1" rc_is tri_wrong 1
+	fi
 fi
 
 lg hold hold -P secure --server-key "$PUB" -p "$PORT" -n 50 -c 16 --server-pid "$SPID"
