@@ -168,6 +168,17 @@ print(t[("4", "messages/s, 100 clients, secure primitives")]["ratio"])' 2>&1
 out=$(secure_in_place)
 check "report: secure round trips and throughput bounded by their own runs' primitives ($out)" \
 	[ "$out" = "bounded 0.72 bounded 0.61 0.61" ]
+# 2a: the ratio of each cvpn run to the s_time run right after it, the median of those.
+out=$($PY -c '
+import sys
+sys.path.insert(0, "bench")
+import report
+rows = []
+for sec, tls in ((966, 425), (1511, 557), (919, 477)):
+    rows += [{"name": "secure_handshakes", "per_s": sec}, {"name": "tls_stime", "per_s": tls}]
+t = report.targets(rows, 10000)[3]
+print(t["id"], round(t["ratio"], 2), report.result(t))' 2>&1)
+check "report: 2a is the median of the pairs' ratios, 2.27, not 966/477 ($out)" [ "$out" = "2a 2.27 met" ]
 # 1b: 100x the Python peer is bounded when OpenSSL's bare DH (1a's bound) is not 100x it either.
 python_verdict() {
 	$PY -c '

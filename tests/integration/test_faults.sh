@@ -358,4 +358,63 @@ check "the server says why" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: client d
 client --profile lab -m reader >"$TMP/out" 2>&1
 check "a client that reads is served after it" grep -qx 'Server says: redaer' "$TMP/out"
 check "server exits 0" stop_server
+
+# 9. Bytes that arrive while a worker owns a session's engine (its Diffie-Hellman) must
+# not make the event loop spin: it stops watching that socket until the work is done.
+# Each of 30 clients sends its DHMKE, then a few bytes of a first message, 2-8 ms later,
+# while the server's ~16 ms key exchange runs. The loop thread's CPU time (schedstat, ns)
+# must stay far below the workers': a loop that spun would burn about as much as they do.
+start_server spin -c 'AES:256' || { not_ok "server starts"; finish; }
+out=$(timeout 120 $PY - "$PORT" "$SPID" <<'PYEOF' 2>&1
+import glob, os, socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+
+def cpu():
+    loop = work = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        ns = int(open(path).read().split()[0])
+        if path.split("/")[4] == pid:
+            loop += ns
+        else:
+            work += ns
+    return loop, work
+
+def recv_choice(s):
+    data = b""
+    while not data.startswith(b"ChosenCipher:AES,256"):
+        chunk = s.recv(100)
+        if not chunk:
+            raise SystemExit("server closed before its choice")
+        data += chunk
+
+loop0, work0 = cpu()
+for i in range(30):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    # Without it the bytes would wait for the ACK that comes with the server's answer.
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"ProposedCiphers:AES:[256]\n")
+    recv_choice(s)
+    s.sendall(b"DHMKE:2\n")
+    for pause in (0.002, 0.003, 0.003):
+        time.sleep(pause)
+        s.sendall(b"00")
+    # The server's DHMKE starts only once its key exchange is done.
+    data = b""
+    while len(data) < 6:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise SystemExit(f"server closed in session {i}")
+        data += chunk
+    if not data.startswith(b"DHMKE:"):
+        raise SystemExit(f"no DHMKE in session {i}: {data[:20]!r}")
+    s.close()
+loop1, work1 = cpu()
+print(f"loop {(loop1 - loop0) // 1000000} ms workers {(work1 - work0) // 1000000} ms")
+PYEOF
+)
+loop_ms=$(echo "$out" | sed -n 's/^loop \([0-9]*\) ms workers [0-9]* ms$/\1/p')
+work_ms=$(echo "$out" | sed -n 's/^loop [0-9]* ms workers \([0-9]*\) ms$/\1/p')
+check "bytes during the key exchange: the loop does not spin ($out)" \
+	sh -c "[ -n '$loop_ms' ] && [ '${work_ms:-0}' -ge 100 ] && [ $((${loop_ms:-0} * 4)) -lt '${work_ms:-0}' ]"
+check "server exits 0" stop_server
 finish
