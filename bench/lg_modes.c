@@ -312,7 +312,8 @@ struct traffic {
 	uint64_t win_start, win_end, turn_start, turn_end;
 	unsigned long failures, close_failures;
 	bool closing;
-	const char *error, *close_error;
+	const char *error;
+	char close_error[160];          /* the last session that could not close cleanly, and why */
 };
 
 /* Time of [a, b) inside the measuring window. */
@@ -419,7 +420,8 @@ traffic_event(void *arg, struct lg_conn *c, enum lg_event ev)
 	if (t->closing) {
 		if (ev == LG_EV_FAILED) {
 			t->close_failures++;
-			t->close_error = c->why;
+			snprintf(t->close_error, sizeof(t->close_error), "a session did not close cleanly: %s",
+			    c->why ? c->why : "?");
 		}
 		return;
 	}
@@ -502,7 +504,7 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 	lg_json_int(&j, "close_failures", (long long)t.close_failures);
 	if (t.error)
 		lg_json_str(&j, "error", t.error);
-	else if (t.close_error)
+	else if (t.close_failures)
 		lg_json_str(&j, "error", t.error = t.close_error);
 	lg_json_end(&j);
 	fprintf(stderr, "loadgen: %s %s x%u, %u bytes: %.0f messages/s", mode, profile_label(s->o, label), clients,

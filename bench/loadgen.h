@@ -2,7 +2,7 @@
 /*
  * bench/loadgen: one process, one epoll loop per thread, many client
  * sessions at once. Sessions of the two profiles run the real client engines
- * of common/ (the lab's round trips seal with the session's record layer once
+ * of common/ (round trips of both seal with the session's own records once
  * the engine has run the handshake); plain sessions (no crypto) are the
  * baseline; lab handshake floods use a scripted client that sends
  * precomputed DH values (see lg_conn.c for why). docs/PERFORMANCE.md says what

@@ -87,6 +87,14 @@ def target(rows, tid, what, value, ref, goal, higher=True, unit="/s", ref_what="
             "unit": unit, "ratio": ratio, "target": goal_text, "met": met}
 
 
+def with_ratios(t, ratios, goal):
+    """Row t's ratio as the median of runs' own ratios (each from the same minutes), when there are any."""
+    if ratios:
+        t["ratio"] = statistics.median(ratios)
+        t["met"] = None if goal is None else t["ratio"] >= goal
+    return t
+
+
 def in_pairs(t, rows, name, ref, goal):
     """Row t's ratio as the median of the ratios of runs of name each followed by a run of ref
     (a repetition of the two, taken next to each other), when there are such pairs."""
@@ -97,10 +105,7 @@ def in_pairs(t, rows, name, ref, goal):
         elif r.get("name") == ref and last and r.get("per_s"):
             ratios.append(last / float(r["per_s"]))
             last = None
-    if ratios:
-        t["ratio"] = statistics.median(ratios)
-        t["met"] = None if goal is None else t["ratio"] >= goal
-    return t
+    return with_ratios(t, ratios, goal)
 
 
 def with_ceiling(t, ceiling, goal):
@@ -139,10 +144,7 @@ def paired(rows, tid, what, name, goal, ref_what, crypto, share):
     primitives in a loop (the crypto row, share of it per core; see ceilings). Below the goal, the
     ceiling says whether any implementation through EVP could have met it."""
     t = target(rows, tid, what, median(rows, name), median(rows, name, "baseline_per_s"), goal, ref_what=ref_what)
-    ratios = values(rows, name, "ratio")
-    if ratios:
-        t["ratio"] = statistics.median(ratios)
-        t["met"] = None if goal is None else t["ratio"] >= goal
+    with_ratios(t, values(rows, name, "ratio"), goal)
     c = values(rows, name, "ceiling_ratio") or ceilings(rows, name, crypto, share)
     return with_ceiling(t, statistics.median(c) if c else None, goal)
 
@@ -151,9 +153,8 @@ def primitives(rows, tid, what, name, ref_what):
     """The primitives alone, from the third group of name's runs: a context row."""
     t = target(rows, tid, what, median(rows, name, "ceiling_per_s"), median(rows, name, "baseline_per_s"), None,
                ref_what=ref_what)
-    ratios = values(rows, name, "ceiling_ratio")
-    t["ratio"] = statistics.median(ratios) if ratios else None
-    return t
+    t["ratio"] = None
+    return with_ratios(t, values(rows, name, "ceiling_ratio"), None)
 
 
 def targets(rows, hold_want):

@@ -35,16 +35,14 @@ secprim_head(enum aead_cipher c, size_t n, uint8_t head[static SECPRIM_HEAD])
 	(void)secprim_lengths(n, &request, &reply);
 	head[0] = c == AEAD_AESGCM ? 2 : 1;
 	head[1] = head[2] = head[3] = 0;
-	head[4] = (uint8_t)(request >> 8);
-	head[5] = (uint8_t)request;
-	head[6] = (uint8_t)(reply >> 8);
-	head[7] = (uint8_t)reply;
+	secrec_put16(head + 4, request);
+	secrec_put16(head + 6, reply);
 }
 
 int
 secprim_parse_head(const uint8_t head[static SECPRIM_HEAD], enum aead_cipher *c, size_t *request, size_t *reply)
 {
-	size_t rq = (size_t)head[4] << 8 | head[5], rp = (size_t)head[6] << 8 | head[7];
+	size_t rq = secrec_get16(head + 4), rp = secrec_get16(head + 6);
 
 	if ((head[0] != 1 && head[0] != 2) || head[1] || head[2] || head[3] || rq <= AEAD_TAG_LEN ||
 	    rq > SECPRIM_MAX_BODY || rp <= AEAD_TAG_LEN || rp > SECPRIM_MAX_BODY)
@@ -87,8 +85,7 @@ secprim_seal(struct secprim *p, uint8_t *rec, size_t body)
 {
 	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY)
 		return -1;
-	rec[0] = (uint8_t)(body >> 8);
-	rec[1] = (uint8_t)body;
+	secrec_put16(rec, body);
 	return aead_seal(p->tx, p->ntx++, rec, 2, rec + 2, body - AEAD_TAG_LEN, rec + 2) == 0 ? 0 : -1;
 }
 
@@ -97,7 +94,7 @@ secprim_open(struct secprim *p, uint8_t *rec, size_t body)
 {
 	size_t outlen;
 
-	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY || ((size_t)rec[0] << 8 | rec[1]) != body)
+	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY || secrec_get16(rec) != body)
 		return -1;
 	return aead_open(p->rx, p->nrx++, rec, 2, rec + 2, body, rec + 2, &outlen) == 0 ? 0 : -1;
 }

@@ -100,7 +100,7 @@ mac1(const struct engine *e, const uint8_t *msg, size_t n, uint8_t out[static MA
 	return r;
 }
 
-/* Takes one u16-length-prefixed frame: 1 with *body and *len, 0 for more input, or an error. */
+/* Takes one u16-length-prefixed frame: 1 with *body (unless body is NULL) and *len, 0 for more input, or an error. */
 static int
 take_frame(struct engine *e, size_t max, const uint8_t **body, size_t *len)
 {
@@ -112,7 +112,8 @@ take_frame(struct engine *e, size_t max, const uint8_t **body, size_t *len)
 		return CVPN_ERR_TOO_LONG;
 	if (e->in.len < 2 + n)
 		return 0;
-	*body = e->in.data + 2;
+	if (body != NULL)
+		*body = e->in.data + 2;
 	*len = n;
 	return 1;
 }
@@ -198,12 +199,11 @@ send_record(struct engine *e, enum secrec_type type, const uint8_t *payload, siz
 static int
 read_record(struct engine *e, int *type, const uint8_t **pt, size_t *len, size_t *frame)
 {
-	const uint8_t *body;
 	size_t n;
 	int r;
 
-	/* The record opens in place, from its prefix on: body is e->in.data + 2. */
-	if ((r = take_frame(e, MAX_RECORD, &body, &n)) <= 0)
+	/* The record opens in place, from its prefix at the start of the input on. */
+	if ((r = take_frame(e, MAX_RECORD, NULL, &n)) <= 0)
 		return r == CVPN_ERR_TOO_LONG ? CVPN_ERR_DECRYPT : r;
 	if (noise_cipher_nonce(e->recv_cs) >= HARD_LIMIT)
 		return CVPN_ERR_NONCE_EXHAUSTED;

@@ -86,6 +86,10 @@ for args in "rtt -P lab --ceiling-port 2" "rtt -P primitives --baseline-port 3 -
 	check "loadgen $args: --ceiling-port needs a paired run of lab or secure (64)" \
 		sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port is for a paired run' '$TMP/cp.out'"
 done
+"$LG" rtt -P secure --server-key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= --suites AESGCM,ChaChaPoly \
+	--baseline-port 3 --ceiling-port 2 -p 1 >"$TMP/cp.out" 2>&1; rc=$?
+check "loadgen: --ceiling-port with two suites is a usage error (64): the server could pick the other" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port needs a single suite' '$TMP/cp.out'"
 "$LG" hold -p 1 --baseline-port 3 --ceiling-port 2 >"$TMP/cp.out" 2>&1; rc=$?
 check "loadgen: --ceiling-port in hold mode is a usage error (64) that says where it applies" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port is for the rtt and throughput modes only' '$TMP/cp.out'"
