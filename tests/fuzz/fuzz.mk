@@ -36,7 +36,7 @@ FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 FUZZ_LIMITS := -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1
 
-# Per target: the input size caps of security-design.md 3.3, and the lab dictionary for text.
+# Per target: an input size cap at or above the largest input its parser takes, and the lab dictionary for text.
 FUZZ_DICT := -dict=$(FUZZ_DIR)/lab.dict
 FUZZ_OPTS_proposal := -max_len=4096 $(FUZZ_DICT)
 FUZZ_OPTS_choice := -max_len=256 $(FUZZ_DICT)

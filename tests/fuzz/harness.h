@@ -41,7 +41,7 @@ void fz_init(void);
 /* ---- Fixed keys ---- */
 
 #define FZ_LAB_PRIV_LEN 88
-/* The lab DH private keys of ../shared/vectors/lab-vectors.json (client_private_hex, server_private_hex). */
+/* The lab DH private keys of tests/vectors/lab-vectors.json (client_private_hex, server_private_hex). */
 extern const uint8_t fz_lab_client_priv[FZ_LAB_PRIV_LEN], fz_lab_server_priv[FZ_LAB_PRIV_LEN];
 /* The shared_key those two keys give (the vectors' shared_key). */
 extern const char fz_lab_shared_key[SUITE_SHARED_KEY_LEN + 1];

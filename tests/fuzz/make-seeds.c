@@ -10,7 +10,7 @@
  * bytes become the other side's seed, one chunk per write with a pause after
  * it. So every seed replays its session exactly in its target, down to the
  * records. The parser seeds are the messages of those sessions and the
- * edge cases of docs (the DH list of security-design.md 3.2, and so on).
+ * edge cases of the formats (DH values at and around 0, 1, 2, p-2, p-1 and p, and so on).
  * The output is the same on every run: regenerate after changing the
  * protocol, the harness or the script, and commit the result.
  */
@@ -347,7 +347,7 @@ parser_seeds(void)
 	seed_flag("spec", "insecure-refused", 0, "None:128");
 	seed_flag("spec", "duplicate", 0, "AES:128 AES:256");
 
-	/* DH values: the fixed keys' and security-design.md 3.2's list. */
+	/* DH values: the fixed keys' and the edges of the range 2 <= y <= p-2. */
 	FZ_ASSERT(dh_from_private(fz_lab_client_priv, FZ_LAB_PRIV_LEN, &dh) == 0 && dh_public_decimal(dh, &dec) == 0);
 	seed_str("dh", "client-public", dec);
 	free(dec);

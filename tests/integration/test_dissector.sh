@@ -12,7 +12,7 @@
 LUA=${CVPN_DISSECTOR:-captures/wireshark/cvpn.lua}
 LEGACY_CNF=captures/wireshark/openssl-legacy.cnf
 EXPECTED=captures/expected
-REFERENCE=${CVPN_SHARED:-../shared}/captures/reference/capture.pcapng
+REFERENCE=captures/reference/capture.pcapng
 ERRS=$TMP/tshark.err
 : >"$ERRS"
 
@@ -184,7 +184,7 @@ if [ -f "$REFERENCE" ]; then
 		"[ \$(grep -c '	no key log: set the preference cvpn.keylog_file' '$TMP/ref.nokeys') -eq 2 ] && \
 		 ! grep -q '^data	.*	[^	]\$' '$TMP/ref.nokeys'"
 else
-	not_ok "reference capture $REFERENCE is present (set CVPN_SHARED)"
+	not_ok "reference capture $REFERENCE is present"
 fi
 
 # --- Without keys, or without crypto, everything but the plaintext and why ----------------

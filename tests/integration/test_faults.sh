@@ -1,5 +1,5 @@
 #!/bin/sh
-# Fault tests (issue 5, part 2; security-design.md 3.8), both profiles:
+# Fault tests (issue 5, part 2), both profiles:
 #  - a client SIGKILLed at every point of the handshake and in the middle of a
 #    message: the server logs the close and keeps serving two sentinel clients
 #    (one lab, one secure) that stay connected throughout;

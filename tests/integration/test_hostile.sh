@@ -1,5 +1,5 @@
 #!/bin/sh
-# Hostile load and drift (issue 5, part 2; security-design.md 3.5 and 3.7):
+# Hostile load and drift (issue 5, part 2):
 #  - 2000 garbage and half-open connections from 50 source addresses
 #    (127.0.1.1-50; Linux routes all of 127/8 to lo) in at most 30 s, while two
 #    sentinel clients (lab and secure, from 127.0.0.1) exchange a message every

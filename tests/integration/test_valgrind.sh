@@ -1,5 +1,5 @@
 #!/bin/sh
-# The release binaries under valgrind memcheck (issue 5, part 2; security-design.md 3.9):
+# The release binaries under valgrind memcheck (issue 5, part 2):
 # cvpn-server and every cvpn-client run under
 #   valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
 # through a representative subset of the integration flows: a lab session per

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Independent Python peer for the "Custom VPN" lab protocol (interoperability tests).
 
-Written only from /work/shared/docs/lab-protocol.md (sections 1-6 and 9) and
-/work/shared/vectors/lab-vectors.json; it shares no code with the C implementation.
+Written only from the lab protocol's description (now docs/PROTOCOL.md) and
+tests/vectors/lab-vectors.json; it shares no code with the C implementation.
 
 Wire format (lock-step, no framing):
 
@@ -578,7 +578,7 @@ def run_client(args):
 # Self-test against the published vectors
 # --------------------------------------------------------------------------------------------
 
-# lab-protocol.md section 6.2 (course vectors, fresh AES-CBC objects): text, key, iv, ct, tag.
+# The course's test_encrypt_message vectors (fresh AES-CBC objects): text, key, iv, ct, tag.
 SPEC_AES_VECTORS = [
     (
         "infosec",
@@ -604,7 +604,7 @@ SPEC_AES_VECTORS = [
     ),
 ]
 
-# lab-protocol.md section 5: (shared_key, cipher, size, key, iv).
+# The course's test_get_key_and_iv vectors (docs/PROTOCOL.md, section 4): (shared_key, cipher, size, key, iv).
 SPEC_KEY_IV_VECTORS = [
     ("2e97c59d79d1b1483364113f55d92b41b7d2deb25b637416fbcf95cef4b0cb47", "AES", 128,
      b"2e97c59d79d1b148", b"fbcf95cef4b0cb47"),
@@ -621,8 +621,8 @@ FULL_PROPOSAL = "ProposedCiphers:DES:[56],AES:[128,192,256],Blowfish:[112,224,44
 
 
 def default_vectors_path():
-    """Return <this file's dir>/../../../shared/vectors/lab-vectors.json."""
-    return Path(__file__).resolve().parent.parent.parent.parent / "shared/vectors/lab-vectors.json"
+    """Return <repository>/tests/vectors/lab-vectors.json."""
+    return Path(__file__).resolve().parent.parent / "vectors/lab-vectors.json"
 
 
 class SelfTest:

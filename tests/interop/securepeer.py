@@ -942,9 +942,8 @@ def run_pubkey(_args):
 
 
 def default_vectors_path():
-    """Return <repo>/../shared/vectors/noise/cacophony-subset.json."""
-    work = Path(__file__).resolve().parent.parent.parent.parent
-    return work / "shared/vectors/noise/cacophony-subset.json"
+    """Return <repository>/tests/vectors/noise/cacophony-subset.json."""
+    return Path(__file__).resolve().parent.parent / "vectors/noise/cacophony-subset.json"
 
 
 class SelfTest:

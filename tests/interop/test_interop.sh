@@ -1,6 +1,6 @@
 #!/bin/sh
 # Interoperability with an independent implementation: labpeer.py (written
-# from lab-protocol.md alone, with pycryptodome) as server against
+# from the protocol's description alone, with pycryptodome) as server against
 # cvpn-client and as client against cvpn-server, for every cipher, both HMAC
 # variants, with and without newline terminators.
 . tests/lib.sh

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The instructor's capture (../shared/captures/reference/capture.pcapng),
+ * The instructor's capture (captures/reference/capture.pcapng),
  * read with tshark: every handshake message goes through our parsers, and a
  * cvpn session with the same proposal and messages puts the same sequence of
  * message sizes on the wire: 65, 20, 2472, 2472, 80, 29, 80, 29.
@@ -30,6 +30,8 @@
 #include "vectors.h"
 
 #define MAX_PAYLOADS 16
+/* The capture, from the repository's top folder (captures/reference/README.md). */
+#define REFERENCE_CAPTURE "captures/reference/capture.pcapng"
 
 struct payload {
 	bool from_client;
@@ -46,15 +48,14 @@ static const size_t capture_sizes[] = { 65, 20, 2472, 2472, 80, 29, 80, 29 };
 static int
 load_capture(void **state)
 {
-	const char *shared = getenv("CVPN_SHARED") ? getenv("CVPN_SHARED") : "../shared";
 	char cmd[512], line[16384], *tab;
 	unsigned client_port = 0, port;
 	FILE *p;
 
 	(void)state;
 	unit_setup(state);
-	snprintf(cmd, sizeof(cmd), "tshark -r %s/captures/reference/capture.pcapng -Y 'tcp.len > 0' "
-	    "-T fields -e tcp.srcport -e tcp.payload 2>/dev/null", shared);
+	snprintf(cmd, sizeof(cmd), "tshark -r %s -Y 'tcp.len > 0' -T fields -e tcp.srcport -e tcp.payload 2>/dev/null",
+	    REFERENCE_CAPTURE);
 	if ((p = popen(cmd, "r")) == NULL)
 		return -1;
 	while (npayloads < MAX_PAYLOADS && fgets(line, sizeof(line), p) != NULL) {

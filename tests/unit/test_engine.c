@@ -23,7 +23,7 @@
 #include "suite.h"
 #include "vectors.h"
 
-/* The client's proposal in the instructor's capture (lab-protocol.md section 3.1). */
+/* The client's proposal in the instructor's capture (captures/reference/README.md). */
 #define CAPTURE_SPEC "DES:56 AES:128,192,256 Blowfish:112,224,448"
 #define CAPTURE_WIRE "ProposedCiphers:DES:[56],AES:[128,192,256],Blowfish:[112,224,448]"
 /* A server that supports the whole table, insecure suites included. */
@@ -415,7 +415,7 @@ test_hmac_modes(void **state)
 	}
 }
 
-/* lab-protocol.md section 8: the AES-256 worked example, byte for byte. */
+/* docs/PROTOCOL.md, "A worked example": AES-256, byte for byte. */
 static void
 test_reference_wire(void **state)
 {

@@ -2,7 +2,7 @@
 /*
  * cvpn unit tests: the Noise handshake, CipherState and key functions
  * (common/noise.c). The known answers are the 8 cacophony vectors in
- * $CVPN_SHARED/vectors/noise/cacophony-subset.json, checked byte for byte in
+ * tests/vectors/noise/cacophony-subset.json, checked byte for byte in
  * both directions; the rest are properties and negative cases.
  */
 #include <stdarg.h>

@@ -13,7 +13,7 @@
 #include "suite.h"
 #include "vectors.h"
 
-/* The client's proposal in the instructor's capture (lab-protocol.md section 3.1). */
+/* The client's proposal in the instructor's capture (captures/reference/README.md). */
 #define CAPTURE_SPEC "DES:56 AES:128,192,256 Blowfish:112,224,448"
 #define CAPTURE_WIRE "ProposedCiphers:DES:[56],AES:[128,192,256],Blowfish:[112,224,448]"
 
@@ -238,7 +238,7 @@ test_select(void **state)
 		const char *name;
 		unsigned bits;
 	} cases[] = {
-		/* lab-protocol.md section 3.2 (the course's test_select_cipher) */
+		/* the course's test_select_cipher (docs/PROTOCOL.md, section 2) */
 		{ "AES:256 Blowfish:224,448", CAPTURE_SPEC, "Blowfish", 448 },
 		{ "AES:128,256 Blowfish:112,224", CAPTURE_SPEC, "AES", 256 },
 		{ "AES:128", CAPTURE_SPEC, "AES", 128 },

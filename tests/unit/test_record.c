@@ -15,7 +15,7 @@
 #include "suite.h"
 #include "vectors.h"
 
-/* The shared_key of the course's tests (lab-protocol.md section 5). */
+/* The shared_key of the course's tests (test_get_key_and_iv). */
 #define TEST_SHARED_KEY "2e97c59d79d1b1483364113f55d92b41b7d2deb25b637416fbcf95cef4b0cb47"
 #define MAX_WIRE 256
 
@@ -97,7 +97,7 @@ open_expect_err(struct record *r, const uint8_t *wire, size_t n, int err)
 	assert_int_equal(outlen, 12345);
 }
 
-/* lab-protocol.md section 6.2: the course's test_encrypt_message, fresh state per vector. */
+/* The course's test_encrypt_message, fresh state per vector. */
 static void
 test_course_vectors(void **state)
 {

@@ -12,7 +12,7 @@
 #include "suite.h"
 #include "vectors.h"
 
-/* The shared_key of the course's tests (lab-protocol.md section 5). */
+/* The shared_key of the course's tests (test_get_key_and_iv). */
 #define TEST_SHARED_KEY "2e97c59d79d1b1483364113f55d92b41b7d2deb25b637416fbcf95cef4b0cb47"
 
 static const struct {

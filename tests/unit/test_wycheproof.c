@@ -2,7 +2,7 @@
 /*
  * cvpn unit tests: every case of the Wycheproof files the secure profile's
  * primitives answer to (C2SP/wycheproof testvectors_v1, see
- * ../shared/vectors/README.md): X25519, ChaCha20-Poly1305, AES-GCM, HKDF-SHA256
+ * tests/vectors/README.md): X25519, ChaCha20-Poly1305, AES-GCM, HKDF-SHA256
  * and HMAC-SHA256, through common/aead.c and common/noise.c.
  *
  * Rules: "valid" must pass and give the exact bytes; "invalid" must fail;

@@ -130,15 +130,14 @@ read_all(const char *path)
 static void
 load(void)
 {
-	const char *shared = getenv("CVPN_SHARED");
+	const char *path = VECTORS_DIR "/lab-vectors.json";
 	const char *p;
-	char path[4096], *text;
+	char *text;
 
 	if (loaded)
 		return;
-	snprintf(path, sizeof(path), "%s/vectors/lab-vectors.json", shared ? shared : "../shared");
 	if ((text = read_all(path)) == NULL)
-		fail_msg("cannot read %s (set CVPN_SHARED)", path);
+		fail_msg("cannot read %s (run the tests from the repository's top folder, as make check does)", path);
 	p = text;
 	if (!parse_object(&p, NULL))
 		fail_msg("cannot parse %s", path);
@@ -269,13 +268,12 @@ suite_named(const char *name)
 struct json *
 vec_json(const char *relpath)
 {
-	const char *shared = getenv("CVPN_SHARED");
 	struct json *j;
 	char path[4096], *text;
 
-	snprintf(path, sizeof(path), "%s/vectors/%s", shared ? shared : "../shared", relpath);
+	snprintf(path, sizeof(path), "%s/%s", VECTORS_DIR, relpath);
 	if ((text = read_all(path)) == NULL)
-		fail_msg("cannot read %s (set CVPN_SHARED)", path);
+		fail_msg("cannot read %s (run the tests from the repository's top folder, as make check does)", path);
 	j = json_parse(text, strlen(text));
 	free(text);
 	if (j == NULL)

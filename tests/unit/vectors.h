@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cvpn unit tests: a tiny reader for the lab's known-answer vectors in
- * $CVPN_SHARED/vectors/lab-vectors.json (default ../shared, relative to the
- * repository root where the tests run), and small helpers the tests share.
+ * tests/vectors/lab-vectors.json (relative to the repository's top folder,
+ * where the tests run), and small helpers the tests share.
  */
 #ifndef CVPN_TEST_VECTORS_H
 #define CVPN_TEST_VECTORS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Where the vector files are, from the repository's top folder (tests/vectors/README.md). */
+#define VECTORS_DIR "tests/vectors"
 
 struct json;
 struct suite;
@@ -42,7 +45,7 @@ const struct suite *suite_named(const char *name);
 char *prime_plus(long delta);
 
 /*
- * Reads and parses $CVPN_SHARED/vectors/relpath (JSON); fails the running test
+ * Reads and parses VECTORS_DIR/relpath (JSON); fails the running test
  * loudly when the file is missing or malformed. Free it with json_free().
  */
 struct json *vec_json(const char *relpath);
