@@ -69,7 +69,7 @@ OpenSSL 3.0):
   (padding, type, direction, UTF-8; docs/SECURE.md section 7) is shown with a cvpn.malformed
   expert info saying why.
 
-Framing (the protocol has none, see lab-protocol.md section 9): per direction the dissector
+Framing (the protocol has none, see docs/PROTOCOL.md, "Reading without framing"): per direction the dissector
 knows which message comes next. A handshake message ends at a newline, where its grammar
 cannot go on, or at the end of the TCP segment when it is complete there (a proposal after
 "]", a ChosenCipher size that does not begin a longer valid size, a DHMKE value of at least
