@@ -2,6 +2,8 @@
 # cvpn: the Custom VPN lab as real software. See README.md.
 
 PKG_CONFIG ?= pkg-config
+# What installs the packages below; make demo and make check run it first.
+DEPS ?= tests/deps.sh
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
@@ -14,11 +16,18 @@ CFLAGS ?= -O2 -g
 # "override" keeps these when CFLAGS is given on the command line (make check's sanitizer build).
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -MMD -MP
 override CFLAGS += -DCVPN_VERSION='"$(VERSION)"' -Icommon
-override CFLAGS += $(shell $(PKG_CONFIG) --cflags libcrypto)
-CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto)
+override CFLAGS += $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+# These are read when this Makefile is parsed, before any recipe runs, so that
+# make demo and make check can install the packages first (deps) and then
+# build in a new make, which reads them again.
+CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 SERVER_LIBS := $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null) -lpthread
 CLIENT_LIBS := $(shell $(PKG_CONFIG) --libs readline 2>/dev/null)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+# $(call need,PKG,DEBIAN_PACKAGE): a recipe line that names a library pkg-config
+# does not know, instead of leaving the linker to list undefined references.
+need = @$(PKG_CONFIG) --exists $(1) || { echo "cvpn: the build needs $(1), which pkg-config does not find: run 'make deps' as root, or: sudo apt-get install $(2)" >&2; exit 1; }
 
 ifeq ($(V),1)
 Q :=
@@ -58,10 +67,14 @@ $(BUILD)/libcvpn.a: $(COMMON_OBJ)
 	$(Q)$(AR) rcs $@ $^
 
 $(SERVER_BIN): $(SERVER_OBJ) $(BUILD)/libcvpn.a
+	$(call need,libuv,libuv1-dev)
+	$(call need,libcrypto,libssl-dev)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(SERVER_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
 
 $(CLIENT_BIN): $(CLIENT_OBJ) $(BUILD)/libcvpn.a
+	$(call need,readline,libreadline-dev)
+	$(call need,libcrypto,libssl-dev)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CLIENT_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
 
@@ -70,6 +83,7 @@ $(MITM_BIN): $(MITM_OBJ) $(BUILD)/libcvpn.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(LDFLAGS)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELPER_OBJ) $(BUILD)/libcvpn.a
+	$(call need,cmocka,libcmocka-dev)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(CRYPTO_LIBS) -lpthread $(LDFLAGS)
@@ -79,20 +93,24 @@ unit: $(UNIT_BIN)
 # Installs the Debian packages the build and the tests need (as root), or
 # says exactly what to run.
 deps:
-	@tests/deps.sh
+	@$(DEPS)
 
 # All tests: unit and engine tests (also under ASan+UBSan), integration,
 # interoperability with the independent Python peer, and the reference capture.
+# Each build is a new make, started after deps: it reads the libraries that
+# deps may just have installed.
+RUN_TESTS ?= tests/run.sh
 check: deps
 	$(MAKE) all unit
 	$(MAKE) BUILD=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all unit
-	tests/run.sh $(BUILD) build/asan
+	$(RUN_TESTS) $(BUILD) build/asan
 
 check-unit: unit
 	tests/run.sh --unit-only $(BUILD)
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	tests/demo.sh $(BUILD)
 
 # Records fresh captures of real sessions with their key logs (root, or an
