@@ -8,8 +8,9 @@ trap 'kill "$SPID" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 "$BUILD/cvpn-server" -l 127.0.0.1 -p 0 >"$TMP/server.log" 2>&1 &
 SPID=$!
+# The server listens within milliseconds; 30 s leaves room for a machine busy installing or building.
 i=0
-while ! grep -q '^Listening on' "$TMP/server.log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+while ! grep -q '^Listening on' "$TMP/server.log" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 PORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/server.log")
 if [ -z "$PORT" ]; then
 	echo "demo: the server did not start:" >&2; cat "$TMP/server.log" >&2; exit 1

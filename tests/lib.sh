@@ -27,9 +27,21 @@ check() {
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
+# bound SECONDS: how long a wait for an event may last, in steps of 50 ms.
+# SECONDS is what the event takes on an idle machine. On a busy 2-core
+# machine (a parallel build, the sanitizer runs, CI) it can take many times
+# longer, and a bound is there only to keep a broken test from hanging, never
+# to measure speed (make bench does that): so it is six times SECONDS, and at
+# least 30 s. Waits poll for the event, so a generous bound costs nothing when
+# all is well.
+bound() {
+	b=$(( $1 * 6 )); [ "$b" -lt 30 ] && b=30
+	echo $(( b * 20 ))
+}
+
 # wait_for FILE PATTERN [SECONDS]: waits until grep finds PATTERN in FILE.
 wait_for() {
-	i=0; limit=$(( ${3:-10} * 20 ))
+	i=0; limit=$(bound "${3:-10}")
 	while [ $i -lt $limit ]; do
 		grep -q -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05; i=$((i + 1))
@@ -39,7 +51,7 @@ wait_for() {
 
 # wait_count FILE PATTERN N [SECONDS]: waits until PATTERN matches N lines of FILE.
 wait_count() {
-	i=0; limit=$(( ${4:-10} * 20 ))
+	i=0; limit=$(bound "${4:-10}")
 	while [ $i -lt $limit ]; do
 		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
 		sleep 0.05; i=$((i + 1))
@@ -67,12 +79,20 @@ start_server() {
 # that has exited and that the shell has not waited for yet (a zombie).
 alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
+# wait_gone PID [SECONDS]: waits (bounded) until PID has exited; false if it has not.
+wait_gone() {
+	i=0; limit=$(bound "${2:-5}")
+	while alive "$1" && [ $i -lt "$limit" ]; do sleep 0.05; i=$((i + 1)); done
+	! alive "$1"
+}
+
 # stop_server: SIGTERM, then waits (bounded) for a clean exit; returns its status.
 stop_server() {
 	kill -TERM "$SPID" 2>/dev/null
-	i=0
-	while alive "$SPID" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	if alive "$SPID"; then kill -KILL "$SPID"; wait "$SPID" 2>/dev/null; return 1; fi
+	if ! wait_gone "$SPID"; then
+		echo "# the server did not exit after SIGTERM; killing it"
+		kill -KILL "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; return 1
+	fi
 	wait "$SPID"
 }
 

@@ -21,12 +21,6 @@ POINT="$PY tests/integration/abort_load.py point"
 umask 077
 "$CLIENT" genkey >"$TMP/psk"
 
-# exited PID SECONDS: waits (bounded) until PID has exited.
-exited() {
-	i=0
-	while alive "$1" && [ $i -lt $(($2 * 50)) ]; do sleep 0.02; i=$((i + 1)); done
-	! alive "$1"
-}
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # cpu_ticks PID: user + system time of PID in clock ticks (1/100 s).
@@ -57,8 +51,8 @@ BASE_FDS=$(fds "$SPID")
 
 # wait_out FILE PATTERN PID SECONDS: wait_for, but gives up as soon as PID has exited.
 wait_out() {
-	i=0
-	while [ $i -lt $(($4 * 20)) ]; do
+	i=0; limit=$(bound "$4")
+	while [ $i -lt "$limit" ]; do
 		grep -q -- "$2" "$1" 2>/dev/null && return 0
 		alive "$3" || { grep -q -- "$2" "$1" 2>/dev/null; return; }
 		sleep 0.05; i=$((i + 1))
@@ -149,7 +143,7 @@ for how in reset shutreset; do
 done
 
 # No descriptor kept by any of them.
-i=0; while [ "$(fds "$SPID")" -ne "$BASE_FDS" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+i=0; while [ "$(fds "$SPID")" -ne "$BASE_FDS" ] && [ $i -lt "$(bound 5)" ]; do sleep 0.05; i=$((i + 1)); done
 check "server descriptors back to baseline ($BASE_FDS, now $(fds "$SPID"))" [ "$(fds "$SPID")" -eq "$BASE_FDS" ]
 
 # 3. The real clients SIGKILLed while established.
@@ -227,9 +221,11 @@ done
 t0=$(now_ms)
 kill -KILL "$SPID"
 wait "$SPID" 2>/dev/null
-for i in 1 2 3 4; do eval "exited \$V${i}_PID 5"; done
+for i in 1 2 3 4; do eval "wait_gone \$V${i}_PID 5"; done
 elapsed=$(($(now_ms) - t0))
-check "every client exited within 1 s of the server's death ($elapsed ms)" [ $elapsed -lt 1000 ]
+# Far under the clients' 30 s --timeout: they saw the connection die and did not wait for
+# their timer. (Not 1 s: on a busy machine four processes may wait that long for a CPU.)
+check "every client exited well before its timeout after the server's death ($elapsed ms)" [ $elapsed -lt 10000 ]
 for i in 1 2; do
 	wait "$(eval echo \$V${i}_PID)"; rc=$?
 	check "lab client $i: exit 69 (connection lost), said so" \
@@ -321,7 +317,7 @@ for variant in clamp emfile; do
 	(echo two >&3) 2>/dev/null
 	check "$variant: the established sentinel is still served while full" wait_for "$TMP/fd_$variant.out" '^Server says: owt$' 10
 	kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null
-	i=0; while [ "$(fds "$SPID")" -gt "$base" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	i=0; while [ "$(fds "$SPID")" -gt "$base" ] && [ $i -lt "$(bound 5)" ]; do sleep 0.05; i=$((i + 1)); done
 	check "$variant: descriptors back to $base once they close ($(fds "$SPID"))" [ "$(fds "$SPID")" -le "$base" ]
 	client --psk "$TMP/psk" -m recovered >"$TMP/out" 2>&1
 	check "$variant: a new client is served again" grep -qx 'Server says: derevocer' "$TMP/out"

@@ -105,7 +105,7 @@ check "--max-clients: refusal logged" grep -q 'Refusing 127.0.0.1:[0-9]*: too ma
 
 # SIGINT with three clients connected: clean exit, each client told at once.
 kill -INT "$SPID"
-i=0; while alive "$SPID" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+wait_gone "$SPID"
 wait "$SPID"; rc=$?
 check "SIGINT: server exits 0" [ $rc -eq 0 ]
 check "SIGINT: shutdown logged" grep -q '^Shutting down (SIGINT), closing 3 clients$' "$SLOG"

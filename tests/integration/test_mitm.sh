@@ -26,9 +26,7 @@ start_mitm() {
 # stop_mitm: SIGTERM, then waits (bounded) for its exit; returns its status.
 stop_mitm() {
 	kill -TERM "$MPID" 2>/dev/null
-	i=0
-	while alive "$MPID" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	if alive "$MPID"; then kill -KILL "$MPID"; wait "$MPID" 2>/dev/null; return 1; fi
+	if ! wait_gone "$MPID"; then kill -KILL "$MPID"; wait "$MPID" 2>/dev/null; return 1; fi
 	wait "$MPID"
 }
 
@@ -44,8 +42,8 @@ via() {
 
 # wait_new FILE MARK PATTERN: waits (bounded) until PATTERN shows in FILE after line MARK.
 wait_new() {
-	i=0
-	while [ $i -lt 100 ]; do
+	i=0; limit=$(bound 5)
+	while [ $i -lt "$limit" ]; do
 		tail -n +"$(($2 + 1))" "$1" | grep -q -- "$3" && return 0
 		sleep 0.05; i=$((i + 1))
 	done

@@ -15,8 +15,8 @@ start_server prompt -c 'AES:256' || { not_ok "server starts"; finish; }
 pane() { tmux capture-pane -p -t "$SESSION" 2>/dev/null; }
 # wait_pane PATTERN: waits (bounded) until the screen matches.
 wait_pane() {
-	i=0
-	while [ $i -lt 200 ]; do
+	i=0; limit=$(bound 10)
+	while [ $i -lt "$limit" ]; do
 		pane | grep -q -- "$1" && return 0
 		sleep 0.05; i=$((i + 1))
 	done
