@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -29,6 +30,7 @@ struct pool {
 	int job_pipe[2];                /* loop -> workers, one pointer a write */
 	int done_pipe[2];               /* workers -> loop */
 	pthread_t threads[POOL_MAX_THREADS];
+	bool joined[POOL_MAX_THREADS];
 	unsigned nthreads;
 	sem_t ready;                    /* posted by each worker once its descriptor table is its own */
 	unsigned long in_flight;
@@ -110,19 +112,23 @@ worker_main(void *arg)
 
 static void on_done(uv_poll_t *w, int status, int events);
 
-/* Watches for finished jobs only while some are in flight, so that an idle pool does not keep the loop alive. */
+/*
+ * Watches for finished jobs only while some are in flight, so that an idle
+ * pool does not keep the loop alive; once closing, not at all.
+ */
 static void
 update_watch(struct pool *p)
 {
-	if (p->in_flight > 0 && !p->watching && !p->closed) {
+	if (p->closed)
+		return;
+	if (p->closing) {
+		uv_close((uv_handle_t *)&p->watch, NULL);
+		p->closed = true;
+	} else if (p->in_flight > 0 && !p->watching) {
 		p->watching = uv_poll_start(&p->watch, UV_READABLE, on_done) == 0;
 	} else if (p->in_flight == 0 && p->watching) {
 		uv_poll_stop(&p->watch);
 		p->watching = false;
-	}
-	if (p->closing && p->in_flight == 0 && !p->closed) {
-		uv_close((uv_handle_t *)&p->watch, NULL);
-		p->closed = true;
 	}
 }
 
@@ -238,16 +244,47 @@ pool_close(struct pool *p)
 	update_watch(p);
 }
 
+/* End of file on the job pipe tells each worker to finish, once it has read the jobs before it. */
+static void
+end_jobs(struct pool *p)
+{
+	if (p->job_pipe[1] >= 0)
+		close(p->job_pipe[1]);
+	p->job_pipe[1] = -1;
+}
+
+bool
+pool_join(struct pool *p, unsigned grace_ms)
+{
+	struct timespec until;
+	bool all = true;
+
+	end_jobs(p);
+	if (clock_gettime(CLOCK_REALTIME, &until) != 0)
+		return false;
+	until.tv_sec += grace_ms / 1000;
+	until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	for (unsigned i = 0; i < p->nthreads; i++) {
+		if (!p->joined[i])
+			p->joined[i] = pthread_timedjoin_np(p->threads[i], NULL, &until) == 0;
+		all = all && p->joined[i];
+	}
+	return all;
+}
+
 void
 pool_free(struct pool *p)
 {
 	if (p == NULL)
 		return;
-	/* End of file on the job pipe tells each worker to finish. */
-	if (p->job_pipe[1] >= 0)
-		close(p->job_pipe[1]);
+	end_jobs(p);
 	for (unsigned i = 0; i < p->nthreads; i++)
-		pthread_join(p->threads[i], NULL);
+		if (!p->joined[i])
+			pthread_join(p->threads[i], NULL);
 	if (p->job_pipe[0] >= 0)
 		close(p->job_pipe[0]);
 	for (int i = 0; i < 2; i++)

@@ -10,6 +10,8 @@
 #ifndef CVPN_POOL_H
 #define CVPN_POOL_H
 
+#include <stdbool.h>
+
 #include <uv.h>
 
 struct pool;
@@ -26,10 +28,21 @@ int pool_submit(struct pool *p, void *job);
 /* How many worker threads run. */
 unsigned pool_threads(const struct pool *p);
 
-/* Lets the loop end once the jobs in flight are done (their done still runs). */
+/*
+ * Stops watching for finished jobs, so that the loop can end now: the jobs
+ * still queued or running are abandoned, and their done never runs.
+ */
 void pool_close(struct pool *p);
 
-/* Stops and joins the workers; call after the loop ended. Accepts NULL. */
+/*
+ * Tells the workers to finish, after the loop ended, and waits up to grace_ms
+ * for them. Returns true when every worker has ended: the abandoned jobs are
+ * then the caller's again, and pool_free() will not wait. Returns false while
+ * one still runs a job (a Diffie-Hellman cannot be interrupted).
+ */
+bool pool_join(struct pool *p, unsigned grace_ms);
+
+/* Joins the workers that pool_join() did not, waiting for them, and frees p. Accepts NULL. */
 void pool_free(struct pool *p);
 
 #endif

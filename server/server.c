@@ -13,12 +13,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <uv.h>
 
+/* A leak check for exit_now(), in an AddressSanitizer build (gcc or clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CVPN_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CVPN_LSAN 1
+#endif
+#endif
+#ifdef CVPN_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "describe.h"
 #include "err.h"
@@ -793,6 +805,30 @@ on_connection(uv_stream_t *listener, int status)
 
 /* ---- Startup and shutdown ---- */
 
+/*
+ * How long shutdown waits for the workers to end. An idle worker ends at
+ * once; one in the middle of an 8192-bit Diffie-Hellman cannot be stopped,
+ * and at SCHED_IDLE on a busy machine it may not finish for as long as the
+ * machine stays busy.
+ */
+#define POOL_GRACE_MS 250
+
+/*
+ * Ends the process without waiting for a worker that still computes a key
+ * exchange nobody will read. exit() would run libcrypto's cleanup under the
+ * worker's feet, so this is _exit() after flushing our output; a sanitizer
+ * build checks for leaks first, as exit() would have.
+ */
+static _Noreturn void
+exit_now(void)
+{
+	fflush(NULL);
+#ifdef CVPN_LSAN
+	__lsan_do_leak_check();
+#endif
+	_exit(0);
+}
+
 static void
 on_signal(uv_signal_t *sig, int signum)
 {
@@ -807,7 +843,7 @@ on_signal(uv_signal_t *sig, int signum)
 		    s->nconns, s->nconns == 1 ? "" : "s");
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
-		conn_close(c, "server shutting down");
+		conn_close(c, c->working ? "server shutting down; its key exchange is abandoned" : "server shutting down");
 	}
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -914,6 +950,11 @@ server_run(const struct server_config *cfg)
 		printf("Listening on %s\n", shown);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);
+	if (!pool_join(s.pool, POOL_GRACE_MS))
+		exit_now();
+	/* Connections closed while their key exchange ran: the workers are gone, so they are ours again. */
+	while (s.conns != NULL)
+		conn_free(s.conns);
 	pool_free(s.pool);
 	limits_free(s.limits);
 	return 0;

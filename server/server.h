@@ -27,7 +27,11 @@ struct server_config {
 	struct limits_config limits;   /* per-source handshakes in progress and penalties for failed ones */
 };
 
-/* Runs the server until SIGINT or SIGTERM. Returns 0, or a negative libuv error after printing why. */
+/*
+ * Runs the server until SIGINT or SIGTERM. Returns 0, or a negative libuv
+ * error after printing why. When a signal comes while a worker still computes
+ * a key exchange, the process ends here with status 0 rather than wait for it.
+ */
 int server_run(const struct server_config *cfg);
 
 #endif
