@@ -120,7 +120,7 @@ struct lg_conn {
 	size_t pool;                    /* scripted: which precomputed DH value */
 	unsigned step;                  /* scripted: 0 waiting for the choice, 1 for the server's DHMKE */
 	bool epollout;                  /* EPOLLOUT is armed */
-	bool bad_reply;                 /* engine: a reply that was not the reversed message */
+	bool bad_reply;                 /* engine: a reply other than "Server says: " + the reversed message */
 	bool quiet_done;                /* engine_quiet() ran for the buffered bytes */
 	uint64_t opened_us, sent_us, rx_us, deadline_us;
 	uint64_t rtt_us;                /* of the last reply */

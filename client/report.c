@@ -160,12 +160,19 @@ human_event(const struct engine_event *ev)
 void
 report_event(void *arg, const struct engine_event *ev)
 {
+	static bool told_bare;
+
 	(void)arg;
 	if (config->json)
 		json_event(ev);
 	else
 		human_event(ev);
 	describe_event(ev, false, config->verbosity, verbose_line, NULL);
+	/* A bare reply is the expected text in another server's style: worth one note, not one per message. */
+	if (ev->type == ENGINE_EV_REPLY && ev->bare && !told_bare) {
+		told_bare = true;
+		report_warning("bare_reply", "the server answered without the \"Server says: \" prefix");
+	}
 }
 
 void

@@ -106,6 +106,7 @@ struct engine_event {
 	enum record_hmac hmac;
 	const char *protocol;          /* secure profile: the Noise protocol name; NULL in the lab */
 	int status;
+	bool bare;                     /* lab client: the expected reply came without "Server says: " */
 };
 
 typedef void engine_event_fn(void *arg, const struct engine_event *ev);

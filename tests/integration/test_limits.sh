@@ -154,9 +154,15 @@ start_server bare -c 'AES:256' --reply bare --newline never || { not_ok "server 
 raw raw_newline "$TMP/raw"
 check "--reply bare" grep -qx 'reply: olleh' "$TMP/raw"
 check "--newline never" sh -c "grep -qx 'choice_newline: False' '$TMP/raw' && grep -qx 'dhmke_newline: False' '$TMP/raw'"
-client -m hello >"$TMP/out" 2>&1; rc=$?
-check "bare reply: shown, flagged as unexpected, not fatal" \
-	sh -c "[ $rc -eq 0 ] && grep -qx olleh '$TMP/out' && grep -q 'not the reversed message' '$TMP/out'"
+client -m hello -m bye -m again >"$TMP/out" 2>"$TMP/err"; rc=$?
+check "bare reply: shown, and the missing prefix said once, not as a wrong reply" \
+	sh -c "[ $rc -eq 0 ] && [ \"\$(grep -v '^Connected to\|^We are going' '$TMP/out')\" = \"\$(printf 'olleh\neyb\nniaga')\" ] && \
+	       [ \$(grep -c 'answered without the \"Server says: \" prefix' '$TMP/err') -eq 1 ] && \
+	       ! grep -q 'not the reversed message' '$TMP/err'"
+client --json -m hello -m bye >"$TMP/json" 2>/dev/null
+check "bare reply in JSON: expected true for each, one warning event" \
+	sh -c "[ \$(grep -c '\"event\":\"reply\".*\"expected\":true' '$TMP/json') -eq 2 ] && \
+	       [ \$(grep -c '\"event\":\"warning\",\"code\":\"bare_reply\"' '$TMP/json') -eq 1 ]"
 stop_server
 start_server small -c 'AES:256' --max-message 1024 || { not_ok "server starts"; finish; }
 long=$(head -c 2000 /dev/zero | tr '\0' 'x')

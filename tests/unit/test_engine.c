@@ -43,6 +43,7 @@ struct seen {
 	uint8_t text[TEXT_MAX];
 	size_t len;
 	int status;
+	bool bare;
 	enum record_hmac hmac;
 	const struct suite *suite;
 	unsigned bits;
@@ -76,6 +77,7 @@ on_event(void *arg, const struct engine_event *ev)
 	if (ev->text_len)
 		memcpy(s->text, ev->text, ev->text_len);
 	s->status = ev->status;
+	s->bare = ev->bare;
 	s->hmac = ev->hmac;
 	s->suite = ev->suite;
 	s->bits = ev->bits;
@@ -994,29 +996,68 @@ test_reply_modes(void **state)
 		enum engine_reply mode;
 		size_t wire_len;
 		const char *prefix;
-		int status;
+		bool bare;
 	} cases[] = {
-		{ ENGINE_REPLY_PLAIN, 18, ENGINE_REPLY_PREFIX, 0 },
-		{ ENGINE_REPLY_PADDED, 29, ENGINE_REPLY_PREFIX, 0 }, /* as in the capture: 11 NULs */
-		{ ENGINE_REPLY_BARE, 5, "", CVPN_ERR_BAD_REPLY },
+		{ ENGINE_REPLY_PLAIN, 18, ENGINE_REPLY_PREFIX, false },
+		{ ENGINE_REPLY_PADDED, 29, ENGINE_REPLY_PREFIX, false }, /* as in the capture: 11 NULs */
+		{ ENGINE_REPLY_BARE, 5, "", true },                     /* the 2025 student solution */
 	};
-	size_t i;
+	size_t i, chunk;
 
 	(void)state;
+	/* Every style is the expected reply, taken as soon as it is whole, however it is cut. */
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct engine_config c = config(false, "AES:256"), s = config(true, "AES:256");
-		struct session *ss;
+		for (chunk = 0; chunk <= cases[i].wire_len; chunk++) {
+			struct engine_config c = config(false, "AES:256"), s = config(true, "AES:256");
+			struct session *ss;
+			unsigned quiets;
 
-		s.reply = cases[i].mode;
-		ss = connect_configs(&c, &s);
-		assert_int_equal(engine_send(ss->c.e, (const uint8_t *)"hello", 5), 0);
-		pump(ss);
-		assert_int_equal(ss->c.err, 0);
-		assert_int_equal(ss->s.msgs[ss->s.nmsgs - 1], cases[i].wire_len);
-		expect_reply(&ss->c, cases[i].prefix, "olleh", 5, cases[i].status);
-		assert_true(engine_ready(ss->c.e));
-		close_session(ss);
+			s.reply = cases[i].mode;
+			ss = connect_configs(&c, &s);
+			quiets = ss->c.quiets;
+			ss->c.chunk = chunk;
+			assert_int_equal(engine_send(ss->c.e, (const uint8_t *)"hello", 5), 0);
+			pump(ss);
+			assert_int_equal(ss->c.err, 0);
+			assert_int_equal(ss->s.msgs[ss->s.nmsgs - 1], cases[i].wire_len);
+			expect_reply(&ss->c, cases[i].prefix, "olleh", 5, 0);
+			assert_int_equal(ss->c.ev[ENGINE_EV_REPLY].bare, cases[i].bare);
+			assert_int_equal(ss->c.quiets, quiets);
+			assert_true(engine_ready(ss->c.e));
+			close_session(ss);
+		}
 	}
+}
+
+/*
+ * A bare reply that is also the start of the prefixed one ("S" is the start
+ * of "Server says: S") cannot be told apart until the server pauses: it is
+ * taken then, as the expected reply.
+ */
+static void
+test_bare_reply_ambiguous(void **state)
+{
+	struct engine_config c = config(false, "AES:256"), s = config(true, "AES:256");
+	struct session *ss;
+	unsigned quiets;
+
+	(void)state;
+	s.reply = ENGINE_REPLY_BARE;
+	ss = connect_configs(&c, &s);
+	quiets = ss->c.quiets;
+	assert_int_equal(engine_send(ss->c.e, (const uint8_t *)"S", 1), 0);
+	pump(ss);
+	assert_int_equal(ss->c.err, 0);
+	expect_reply(&ss->c, "", "S", 1, 0);
+	assert_true(ss->c.ev[ENGINE_EV_REPLY].bare);
+	assert_int_equal(ss->c.quiets, quiets + 1);
+	/* The next message is answered at once again. */
+	assert_int_equal(engine_send(ss->c.e, (const uint8_t *)"hi", 2), 0);
+	pump(ss);
+	assert_int_equal(ss->c.err, 0);
+	expect_reply(&ss->c, "", "ih", 2, 0);
+	assert_int_equal(ss->c.quiets, quiets + 1);
+	close_session(ss);
 }
 
 /* A reply other than the expected one is reported once the server pauses; the session goes on. */
@@ -1138,6 +1179,7 @@ main(void)
 		cmocka_unit_test(test_send_limits),
 		cmocka_unit_test(test_send_states),
 		cmocka_unit_test(test_reply_modes),
+		cmocka_unit_test(test_bare_reply_ambiguous),
 		cmocka_unit_test(test_bad_reply),
 		cmocka_unit_test(test_oversized_reply),
 		cmocka_unit_test(test_unexpected_data),
