@@ -66,6 +66,8 @@ usage(FILE *f)
 	    "then send messages (from -m, from a pipe on stdin, or typed at the prompt).\n\n");
 	opt_help(options, NOPTIONS, print_line, f);
 	fprintf(f, "\nAt the prompt: \\quit or Ctrl-D ends the session, \\help lists commands.\n"
+	    "\nA server that waits for a newline after each handshake message (the course's 2025\n"
+	    "solution) needs --newline, and tags each message on its own: --newline --hmac per-message.\n"
 	    "\nExit status:\n"
 	    "   0  success\n"
 	    "  64  usage error (EX_USAGE), also a -m message that cannot be sent\n"

@@ -34,6 +34,7 @@ struct session {
 	unsigned long messages;
 	uint64_t last_rekey;     /* when our direction was last keyed (secure profile) */
 	bool negotiated;
+	bool heard;             /* the server has sent at least one byte */
 };
 
 static void
@@ -241,11 +242,29 @@ read_some(struct session *s, bool waiting_reply, struct failure *f)
 		closed_failure(s, waiting_reply, f);
 		return -1;
 	}
+	s->heard = true;
 	if ((r = engine_feed(s->engine, buf, (size_t)n)) != 0) {
 		engine_failure(s, r, f);
 		return -1;
 	}
 	return 1;
+}
+
+/*
+ * The timeout's message. A lab server that never answers the proposal most
+ * likely reads lines (the course's 2025 solution): it waits for a newline
+ * that --newline sends, and such a server also tags each message on its own.
+ */
+static void
+timeout_failure(const struct session *s, struct failure *f)
+{
+	const char *hint = "";
+
+	if (!s->heard && !s->cfg->engine.secure.enabled && s->cfg->engine.newline == ENGINE_NEWLINE_NEVER)
+		hint = " (a server that waits for a newline after each handshake message, as the course's "
+		    "2025 solution does, needs --newline, and then usually --hmac per-message)";
+	fail(f, CLIENT_TIMEOUT, "timeout", "no answer from the server within %u ms while %s%s",
+	    s->cfg->timeout_ms, engine_phase(s->engine), hint);
 }
 
 typedef bool done_fn(const struct engine *e);
@@ -272,8 +291,7 @@ run_until(struct session *s, done_fn *done, bool waiting_reply, struct failure *
 		if (done(s->engine))
 			return 0;
 		if ((t = now_ms()) >= deadline) {
-			fail(f, CLIENT_TIMEOUT, "timeout", "no answer from the server within %u ms while %s",
-			    s->cfg->timeout_ms, engine_phase(s->engine));
+			timeout_failure(s, f);
 			return -1;
 		}
 		wait = (int)(deadline - t);

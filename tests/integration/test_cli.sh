@@ -40,16 +40,22 @@ long=$(head -c 4033 /dev/zero | tr '\0' 'a')
 client -m "$long" >/dev/null 2>"$TMP/err"; rc=$?
 check "-m over 4032 bytes: exit 64 and the limit named" sh -c "[ $rc -eq 64 ] && grep -q '4032' '$TMP/err'"
 
-# A server that accepts and never answers: exit 75 after --timeout.
+# A server that accepts and never answers (as a line-reading server does without a
+# newline): exit 75 after --timeout, with the options to try; with --newline given, not again.
 $PY -c '
 import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(2)
 print(s.getsockname()[1], flush=True)
-c, _ = s.accept(); time.sleep(10)' >"$TMP/silent.port" &
+held = [s.accept()[0] for _ in range(2)]; time.sleep(30)' >"$TMP/silent.port" &
 PIDS="$PIDS $!"
 wait_for "$TMP/silent.port" "[0-9]" 5
 timeout 20 "$CLIENT" -H 127.0.0.1 -p "$(cat "$TMP/silent.port")" --timeout 0.5 -m x >/dev/null 2>"$TMP/err"; rc=$?
-check "silent server: exit 75 (EX_TEMPFAIL)" sh -c "[ $rc -eq 75 ] && grep -q 'no answer' '$TMP/err'"
+check "silent server: exit 75 (EX_TEMPFAIL), the proposal unanswered, --newline --hmac per-message suggested" \
+	sh -c "[ $rc -eq 75 ] && grep -q 'no answer.*negotiating the cipher' '$TMP/err' && \
+	       grep -q 'needs --newline, and then usually --hmac per-message' '$TMP/err'"
+timeout 20 "$CLIENT" -H 127.0.0.1 -p "$(cat "$TMP/silent.port")" --timeout 0.5 --newline -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "silent server with --newline: exit 75, --newline not suggested again" \
+	sh -c "[ $rc -eq 75 ] && grep -q 'no answer' '$TMP/err' && ! grep -q -- '--newline' '$TMP/err'"
 
 # --json: one object per event, in order, and nothing else on stdout.
 client --json -m hello -m bye >"$TMP/json" 2>"$TMP/err"; rc=$?
