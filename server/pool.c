@@ -277,6 +277,16 @@ pool_join(struct pool *p, unsigned grace_ms)
 }
 
 void
+pool_hurry(struct pool *p)
+{
+	struct sched_param normal = { .sched_priority = 0 };
+
+	for (unsigned i = 0; i < p->nthreads; i++)
+		if (!p->joined[i])
+			(void)pthread_setschedparam(p->threads[i], SCHED_OTHER, &normal);
+}
+
+void
 pool_free(struct pool *p)
 {
 	if (p == NULL)

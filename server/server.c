@@ -816,15 +816,20 @@ on_connection(uv_stream_t *listener, int status)
 /*
  * Ends the process without waiting for a worker that still computes a key
  * exchange nobody will read. exit() would run libcrypto's cleanup under the
- * worker's feet, so this is _exit() after flushing our output; a sanitizer
- * build checks for leaks first, as exit() would have.
+ * worker's feet, so this is _exit() after flushing our output. A sanitizer
+ * build checks for leaks first, as exit() would have; that check stops every
+ * thread, and a worker at SCHED_IDLE on a busy machine takes seconds to stop
+ * unless it gets the normal priority back first.
  */
 static _Noreturn void
-exit_now(void)
+exit_now(struct pool *p)
 {
 	fflush(NULL);
 #ifdef CVPN_LSAN
+	pool_hurry(p);
 	__lsan_do_leak_check();
+#else
+	(void)p;
 #endif
 	_exit(0);
 }
@@ -951,7 +956,7 @@ server_run(const struct server_config *cfg)
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);
 	if (!pool_join(s.pool, POOL_GRACE_MS))
-		exit_now();
+		exit_now(s.pool);
 	/* Connections closed while their key exchange ran: the workers are gone, so they are ours again. */
 	while (s.conns != NULL)
 		conn_free(s.conns);
