@@ -23,9 +23,29 @@ wait_pane() {
 	echo "# screen was:"; pane | sed 's/^/#   /'
 	return 1
 }
+# screen: the whole pane with its scrollback, wrapped lines joined.
+screen() { tmux capture-pane -p -J -S - -t "$SESSION" 2>/dev/null; }
+# lines N PATTERN: waits (bounded) until N lines on the screen match PATTERN.
+lines() {
+	i=0; limit=$(bound 10)
+	while [ $i -lt "$limit" ]; do
+		[ "$(screen | grep -c -- "$2")" -ge "$1" ] && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	echo "# screen was:"; screen | sed 's/^/#   /'
+	return 1
+}
+# start_client ARGS...: the client in a new tmux session. tmux exits once its
+# last session is killed, and a session asked for while it exits fails
+# ("server exited unexpectedly"): ask again, a bounded number of times.
 start_client() {
-	tmux new-session -d -s "$SESSION" -x 120 -y 30 \
-		"$CLIENT -H 127.0.0.1 -p $PORT --history $HIST $*; echo EXIT=\$?; sleep 30"
+	i=0
+	until tmux new-session -d -s "$SESSION" -x 120 -y 30 \
+	    "$CLIENT -H 127.0.0.1 -p $PORT --history $HIST $*; echo EXIT=\$?; sleep 30" 2>"$TMP/tmux.err"; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || { echo "# tmux: $(cat "$TMP/tmux.err")"; return 1; }
+		sleep 0.05
+	done
 }
 
 start_client
@@ -37,7 +57,7 @@ check "reply printed, new prompt" wait_pane '^Server says: olleh$'
 tmux send-keys -t "$SESSION" 'wrld' Home Right 'o' End Enter
 check "line editing (Home, cursor keys)" wait_pane '^Server says: dlrow$'
 tmux send-keys -t "$SESSION" Up Up Enter
-check "up arrow recalls history" sh -c "[ \$(tmux capture-pane -p -t $SESSION | grep -c '^Server says: olleh$') -eq 2 ]"
+check "up arrow recalls history" lines 2 '^Server says: olleh$'
 tmux send-keys -t "$SESSION" '\sta' Tab Enter
 check "tab completes \\status" wait_pane 'cipher AES256, 3 messages sent'
 tmux send-keys -t "$SESSION" '\quit' Enter
