@@ -122,4 +122,11 @@ int prompt_lines(struct session *s);
 /* The interactive readline prompt with history and \commands. Returns an exit code. */
 int prompt_interactive(struct session *s, const struct client_config *cfg);
 
+/*
+ * Call before writing to the terminal: when the interactive prompt is on the
+ * screen, takes it and the half-typed line off (the prompt puts them back
+ * once the output is done). Does nothing otherwise (-m, pipes, --json).
+ */
+void prompt_hide(void);
+
 #endif

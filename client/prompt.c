@@ -32,6 +32,8 @@ struct prompt {
 
 typedef void command_fn(struct prompt *p);
 
+static void prompt_show(void);
+
 static void cmd_quit(struct prompt *p);
 static void cmd_help(struct prompt *p);
 static void cmd_status(struct prompt *p);
@@ -150,6 +152,7 @@ wait_loop(struct prompt *p, void (*on_stdin)(struct prompt *p))
 	};
 
 	while (!p->done) {
+		prompt_show();
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -257,6 +260,38 @@ prompt_lines(struct session *s)
 
 static struct prompt *active;
 
+/*
+ * Whether readline shows the prompt: from when it draws it until it hands a
+ * line to on_line, and again once on_line returns. Output written then would
+ * land after the prompt and the half-typed line, so it takes them off the
+ * screen first (prompt_hide), and wait_loop puts them back, typed text and
+ * cursor included, once the output is done.
+ */
+static bool prompt_shown;
+static bool prompt_hidden;
+
+void
+prompt_hide(void)
+{
+	if (!prompt_shown || prompt_hidden)
+		return;
+	rl_clear_visible_line();
+	/* readline writes through stdio: the erasing must reach the terminal before lines on stderr. */
+	fflush(rl_outstream);
+	prompt_hidden = true;
+}
+
+static void
+prompt_show(void)
+{
+	if (!prompt_hidden)
+		return;
+	prompt_hidden = false;
+	/* The cursor starts an empty line: readline draws the prompt, the line and its cursor anew. */
+	rl_on_new_line();
+	rl_redisplay();
+}
+
 static char *
 command_generator(const char *text, int state)
 {
@@ -286,9 +321,15 @@ complete(const char *text, int start, int end)
 	return rl_completion_matches(text, command_generator);
 }
 
+/*
+ * Called by readline with a whole line, before it draws the next prompt:
+ * everything a message prints (its reply, its -v lines, a warning) comes
+ * before that prompt.
+ */
 static void
 on_line(char *line)
 {
+	prompt_shown = false;
 	if (line == NULL) {
 		/* Ctrl-D: end the session like \quit. */
 		printf("\n");
@@ -303,6 +344,8 @@ on_line(char *line)
 	if (active->done) {
 		rl_callback_handler_remove();
 		active->handler = false;
+	} else {
+		prompt_shown = true; /* readline draws it as soon as we return */
 	}
 }
 
@@ -352,12 +395,14 @@ prompt_interactive(struct session *s, const struct client_config *cfg)
 	before = history_length;
 	rl_callback_handler_install(PROMPT, on_line);
 	p.handler = true;
+	prompt_shown = true;
 	wait_loop(&p, terminal_read);
 	if (p.handler) {
 		/* Leave the half-typed line and the prompt off the screen before the error. */
-		rl_clear_visible_line();
+		prompt_hide();
 		rl_callback_handler_remove();
 	}
+	prompt_shown = prompt_hidden = false;
 	history_save(cfg, before);
 	active = NULL;
 	return finish(&p);

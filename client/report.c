@@ -163,6 +163,7 @@ report_event(void *arg, const struct engine_event *ev)
 	static bool told_bare;
 
 	(void)arg;
+	prompt_hide();
 	if (config->json)
 		json_event(ev);
 	else
@@ -192,6 +193,7 @@ report_connected(const char *host, const char *address)
 void
 report_failure(const struct failure *f)
 {
+	prompt_hide();
 	fprintf(stderr, "cvpn-client: %s\n", f->message);
 	if (config && config->json) {
 		printf("{\"event\":\"error\",\"code\":\"%s\",\"exit\":%d", f->code, (int)f->exit);
@@ -204,6 +206,7 @@ report_failure(const struct failure *f)
 void
 report_warning(const char *code, const char *message)
 {
+	prompt_hide();
 	fprintf(stderr, "cvpn-client: %s\n", message);
 	if (config->json) {
 		printf("{\"event\":\"warning\",\"code\":\"%s\"", code);

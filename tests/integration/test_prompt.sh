@@ -2,7 +2,9 @@
 # The interactive prompt in a real terminal (tmux): the prompt text, replies,
 # line editing, history kept in a file and recalled with the up arrow, tab
 # completion of \commands, \quit and Ctrl-D; and the server vanishing while
-# the user types.
+# the user types. With -v, the screen stays readable: every line of output
+# has a line of its own, before the next prompt, also when the server goes
+# away while the user types.
 . tests/lib.sh
 
 command -v tmux >/dev/null || { not_ok "tmux is installed (tests/deps.sh installs it)"; finish; }
@@ -78,5 +80,50 @@ wait_pane '^Enter message:' >/dev/null
 check "server stops on SIGTERM" stop_server
 check "client reports the lost server at once (exit 69)" wait_pane '^EXIT=69$'
 check "client says why" sh -c "tmux capture-pane -p -t $SESSION | grep -q 'server closed the connection'"
+tmux kill-session -t "$SESSION"
+
+# ---- A readable screen with -v ----
+
+# tidy: every line of output is whole and on a line of its own: nothing is
+# written after the prompt but what the user typed, nothing in front of a
+# reply, a -v line or an error.
+tidy() {
+	screen >"$TMP/screen"
+	grep -n -e 'Enter message: .*\(Server says\|reply <-\|ciphertext =\|tag =\|cvpn-client:\)' \
+	    -e '.Server says: ' -e '.cvpn-client: ' -e '[^ ]  *\(reply <-\|ciphertext =\|tag =\)' \
+	    -e '^  reply <-.*[^s]$' "$TMP/screen" >"$TMP/untidy" || return 0
+	echo "# lines not whole:"; sed 's/^/#   /' "$TMP/untidy"
+	echo "# the screen was:"; sed 's/^/#   /' "$TMP/screen"
+	return 1
+}
+# last_line TEXT: the last line on the screen that is not empty is TEXT (trailing blanks aside).
+last_line() {
+	[ "$(screen | sed -e 's/ *$//' -e '/^$/d' | tail -n 1)" = "$1" ] && return 0
+	echo "# the last line is not '$1'; the screen was:"; screen | sed 's/^/#   /'
+	return 1
+}
+replies() { lines "$1" '^  reply <- '; }
+
+start_server prompt-verbose -c 'AES:256' || { not_ok "server starts again"; finish; }
+start_client -v --no-history
+check "-v: prompt after the handshake" wait_pane '^Enter message:'
+tmux send-keys -t "$SESSION" 'hello' Enter
+check "-v: first reply" replies 1
+tmux send-keys -t "$SESSION" 'world' Enter
+check "-v: second reply" replies 2
+check "-v: each reply and its -v lines on their own lines, before the next prompt" tidy
+check "-v: the prompt comes last" last_line 'Enter message:'
+
+tmux kill-session -t "$SESSION"
+
+# The server goes away while the user types: the error gets its own line.
+start_client -v --no-history
+wait_pane '^Enter message:' >/dev/null
+tmux send-keys -t "$SESSION" 'half'
+check "typed: the prompt shows the typed text" wait_pane '^Enter message: half$'
+check "server stops on SIGTERM (while the user types)" stop_server
+check "client reports the lost server (exit 69)" wait_pane '^EXIT=69$'
+check "the error on its own line" wait_pane '^cvpn-client: server closed the connection$'
+check "the screen stays whole after the error" tidy
 tmux kill-session -t "$SESSION"
 finish
