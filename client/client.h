@@ -36,7 +36,8 @@ struct client_config {
 	const char *host;
 	const char *port;
 	unsigned timeout_ms;      /* connect, and each wait for the server */
-	unsigned quiet_ms;        /* pause that ends an unterminated message */
+	unsigned quiet_ms;        /* pause that ends an unterminated message that may be whole */
+	unsigned partial_timeout_ms; /* pause that ends one that is visibly incomplete */
 	unsigned rekey_ms;        /* secure: rekey our direction when a message is sent this long after; 0 never */
 	struct engine_config engine;
 	int verbosity;            /* -1 quiet, 0 transcript, 1+ protocol values */

@@ -17,7 +17,7 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES,
-	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS
+	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS, OPT_PARTIAL_TIMEOUT
 };
 
 static const struct opt options[] = {
@@ -40,6 +40,7 @@ static const struct opt options[] = {
 	{ "history", OPT_HISTORY, "FILE", "prompt history file (default $CVPN_HISTORY or ~/.cvpn_history)" },
 	{ "no-history", OPT_NO_HISTORY, NULL, "do not read or write a history file" },
 	{ "timeout", OPT_TIMEOUT, "SEC", "limit for connecting and for each answer (default 30)" },
+	{ "partial-timeout", OPT_PARTIAL_TIMEOUT, "SEC", "wait this long for the rest of a visibly cut message (default 5)" },
 	{ "keylog", OPT_KEYLOG, "FILE", "append session keys for Wireshark to FILE (default $CVPN_KEYLOGFILE)" },
 	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
 	{ "quiet", 'q', NULL, "print only the replies and errors" },
@@ -162,6 +163,10 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 		if (opt_seconds(arg, &cfg->timeout_ms) != 0)
 			return bad_usage("invalid --timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
 		break;
+	case OPT_PARTIAL_TIMEOUT:
+		if (opt_seconds(arg, &cfg->partial_timeout_ms) != 0 || cfg->partial_timeout_ms < cfg->quiet_ms)
+			return bad_usage("invalid --partial-timeout '%s' (expected seconds, at least 0.15)", arg);
+		break;
 	case 'q': cfg->verbosity = -1; break;
 	case 'v': cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
 	case OPT_LIST_CIPHERS:
@@ -221,6 +226,7 @@ main(int argc, char **argv)
 		.port = "4600",
 		.timeout_ms = 30000,
 		.quiet_ms = 150,
+		.partial_timeout_ms = 5000,
 		.rekey_ms = 600000,
 		.engine = { .server = false, .hmac = RECORD_HMAC_CUMULATIVE, .newline = ENGINE_NEWLINE_NEVER,
 		    .secure = { .rekey_records = (uint64_t)1 << 20 } },

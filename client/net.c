@@ -168,6 +168,8 @@ engine_failure(struct session *s, int err, struct failure *f)
 static void
 closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 {
+	size_t digits;
+
 	if (s->cfg->engine.secure.enabled && engine_established(s->engine))
 		fail(f, CLIENT_PROTOCOL, "truncated",
 		    "server closed the connection without a CLOSE record: the session was truncated");
@@ -184,6 +186,11 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 		    "or the server is full (see its log)");
 	else if (!engine_established(s->engine))
 		fail(f, CLIENT_PROTOCOL, "closed", "server closed the connection during the key exchange");
+	else if (waiting_reply && engine_dh_cut(s->engine, &digits))
+		fail(f, CLIENT_REJECTED, "bad_hmac",
+		    "server closed the connection after message %lu: it rejected the message; the server's "
+		    "Diffie-Hellman value stopped at %zu digits and was taken as it was, so it was most likely "
+		    "cut short in transit and the two keys differ", s->messages, digits);
 	else if (waiting_reply)
 		fail(f, CLIENT_REJECTED, "bad_hmac",
 		    "server closed the connection after message %lu: it rejected the message "
@@ -269,13 +276,29 @@ timeout_failure(const struct session *s, struct failure *f)
 
 typedef bool done_fn(const struct engine *e);
 
+/* How far the engine was told that the server paused in the middle of a message. */
+enum pause_told { TOLD_NOTHING, TOLD_QUIET, TOLD_STALLED };
+
+/*
+ * When the engine is next due to hear of the server's pause, or UINT64_MAX:
+ * first a short pause, which ends a message that may be whole, then the
+ * partial timeout, which ends whatever came (docs/PROTOCOL.md).
+ */
+static uint64_t
+pause_due(const struct session *s, uint64_t last_rx, enum pause_told told)
+{
+	if (!engine_partial(s->engine) || told == TOLD_STALLED)
+		return UINT64_MAX;
+	return last_rx + (told == TOLD_NOTHING ? s->cfg->quiet_ms : s->cfg->partial_timeout_ms);
+}
+
 /* Runs the engine until done() holds, the deadline passes, or something fails. */
 static int
 run_until(struct session *s, done_fn *done, bool waiting_reply, struct failure *f)
 {
-	uint64_t deadline = now_ms() + s->cfg->timeout_ms, last_rx = now_ms(), t;
+	uint64_t deadline = now_ms() + s->cfg->timeout_ms, last_rx = now_ms(), t, due;
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-	bool quiet_done = false;
+	enum pause_told told = TOLD_NOTHING;
 	int r, wait;
 
 	for (;;) {
@@ -295,8 +318,8 @@ run_until(struct session *s, done_fn *done, bool waiting_reply, struct failure *
 			return -1;
 		}
 		wait = (int)(deadline - t);
-		if (engine_partial(s->engine) && !quiet_done)
-			wait = last_rx + s->cfg->quiet_ms > t ? (int)(last_rx + s->cfg->quiet_ms - t) : 0;
+		if ((due = pause_due(s, last_rx, told)) < deadline)
+			wait = due > t ? (int)(due - t) : 0;
 		if ((r = poll(&pfd, 1, wait)) < 0 && errno != EINTR) {
 			fail(f, CLIENT_IOERR, "poll", "poll: %s", strerror(errno));
 			return -1;
@@ -306,12 +329,11 @@ run_until(struct session *s, done_fn *done, bool waiting_reply, struct failure *
 				return -1;
 			if (r > 0) {
 				last_rx = now_ms();
-				quiet_done = false;
+				told = TOLD_NOTHING;
 			}
-		} else if (r == 0 && engine_partial(s->engine) && !quiet_done) {
-			/* The server paused: what it sent is the whole message. */
-			quiet_done = true;
-			if ((r = engine_quiet(s->engine)) != 0) {
+		} else if (r == 0 && now_ms() >= pause_due(s, last_rx, told)) {
+			told = told == TOLD_NOTHING ? TOLD_QUIET : TOLD_STALLED;
+			if ((r = told == TOLD_QUIET ? engine_quiet(s->engine) : engine_stalled(s->engine)) != 0) {
 				engine_failure(s, r, f);
 				return -1;
 			}

@@ -14,6 +14,12 @@ struct dh;
 
 /* The most digits a group 18 value can have (p has 2467 digits). */
 #define DH_MAX_DIGITS 2467
+/*
+ * The fewest digits at which a value that stops is taken as whole: a public
+ * value is uniform below p (about 1.09e2466), so one under 10^2459 comes once
+ * in ten million sessions, while a value cut by the network is shorter often.
+ */
+#define DH_PLAUSIBLE_DIGITS 2460
 /* Private exponent length in bits: over twice the group's ~200-bit strength. */
 #define DH_PRIVATE_BITS 512
 

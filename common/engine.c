@@ -264,17 +264,39 @@ engine_feed(struct engine *e, const uint8_t *p, size_t n)
 	}
 }
 
-int
-engine_quiet(struct engine *e)
+/* Runs the engine as if the peer had been silent for as long as pause says. */
+static int
+run_paused(struct engine *e, enum pause pause)
 {
 	int r;
 
 	if (e->state == FAILED)
 		return e->err;
-	e->quiet = true;
+	e->pause = pause;
 	r = run(e);
-	e->quiet = false;
+	e->pause = PAUSE_NONE;
 	return r;
+}
+
+int
+engine_quiet(struct engine *e)
+{
+	return run_paused(e, PAUSE_SHORT);
+}
+
+int
+engine_stalled(struct engine *e)
+{
+	return run_paused(e, PAUSE_LONG);
+}
+
+bool
+engine_dh_cut(const struct engine *e, size_t *digits)
+{
+	if (e->peer_pub_cut == 0)
+		return false;
+	*digits = e->peer_pub_cut;
+	return true;
 }
 
 bool

@@ -7,8 +7,11 @@
  * engine_output() holds, runs engine_work() (the expensive Diffie-Hellman,
  * safe on a worker thread) whenever engine_needs_work() says so and then calls
  * engine_resume() on its own thread. Because the lab protocol has no framing,
- * the transport also calls engine_quiet() once the peer has been silent for a
- * short while with a partial message buffered (engine_partial()).
+ * the transport also tells the engine when the peer has been silent with a
+ * partial message buffered (engine_partial()): after a short pause
+ * (engine_quiet(), 150 ms), which ends a message only where it is plausibly
+ * whole, and after the partial timeout (engine_stalled(), seconds), which ends
+ * whatever is there. See docs/PROTOCOL.md, "Reading without framing".
  *
  * While engine_work() runs on another thread, the owner must make no other
  * call on that engine (stop reading the socket until engine_resume()).
@@ -123,8 +126,23 @@ int engine_feed(struct engine *e, const uint8_t *p, size_t n);
 /* The peer has paused: a buffered handshake message or reply is taken as complete. Same returns as engine_feed. */
 int engine_quiet(struct engine *e);
 
-/* True when bytes of an incomplete message are buffered (the transport then arms its quiet timer). */
+/*
+ * The peer has been silent for the partial timeout: a buffered handshake
+ * message or reply is taken as it is, even where a short pause would not end
+ * it (a Diffie-Hellman value too short to be whole). Same returns as engine_feed.
+ */
+int engine_stalled(struct engine *e);
+
+/* True when bytes of an incomplete message are buffered (the transport then arms its pause timers). */
 bool engine_partial(const struct engine *e);
+
+/*
+ * True when the peer's Diffie-Hellman value was taken at the partial timeout
+ * with fewer digits than an honest value has but once in ten million: it was
+ * most likely cut short in transit, and the two sides' keys differ. Sets
+ * *digits to its length then. For failure messages.
+ */
+bool engine_dh_cut(const struct engine *e, size_t *digits);
 
 /* True when engine_work() must run before the session can go on. */
 bool engine_needs_work(const struct engine *e);

@@ -8,19 +8,24 @@
 #include "record.h"
 #include "text.h"
 
-/* A choice is complete when its size is one we offered and no longer offered size starts with it. */
-static bool
-choice_final(struct engine *e, const uint8_t *p, size_t n)
+/*
+ * A choice is complete when its size is one we offered and no longer offered
+ * size starts with it; one whose size may still grow ends at a short pause;
+ * one that names nothing we offered is cut short, or wrong: it waits for more,
+ * or for the partial timeout, which takes it (and fails it) as it is.
+ */
+static enum frame_end
+choice_end(struct engine *e, const uint8_t *p, size_t n)
 {
 	const struct suite *s;
 	unsigned bits;
 	size_t end = frame_trimmed(p, n), start = end;
 
 	if (proposal_parse_choice(p, n, &e->cfg.ciphers, &s, &bits) != 0)
-		return false;
+		return FRAME_OPEN;
 	while (start > 0 && p[start - 1] >= '0' && p[start - 1] <= '9')
 		start--;
-	return !proposal_size_extends(&e->cfg.ciphers, s, p + start, end - start);
+	return proposal_size_extends(&e->cfg.ciphers, s, p + start, end - start) ? FRAME_AT_PAUSE : FRAME_FINAL;
 }
 
 int
@@ -31,7 +36,7 @@ client_choice(struct engine *e)
 	bool nl;
 	int r;
 
-	if ((r = frame_take(e, "ChosenCipher", choice_final, &msg, &len, &used, &nl)) <= 0)
+	if ((r = frame_take(e, "ChosenCipher", choice_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
 	if ((r = proposal_parse_choice(msg, len, &e->cfg.ciphers, &e->suite, &e->bits)) != 0)
 		return r;
@@ -42,22 +47,27 @@ client_choice(struct engine *e)
 }
 
 /*
- * True when p[0..n) starts with the reversed text alone, the reply of a server
- * that sends no "Server says: " (the 2025 student solution, --reply bare).
+ * Compares p[0..n) with the reversed text alone, the reply of a server that
+ * sends no "Server says: " (the 2025 student solution, --reply bare): 1 when
+ * it starts with all of it, 0 when it is a shorter start of it, -1 otherwise.
  */
-static bool
-starts_bare(const struct engine *e, const uint8_t *p, size_t n)
+static int
+bare_match(const struct engine *e, const uint8_t *p, size_t n)
 {
 	size_t prefix = strlen(ENGINE_REPLY_PREFIX), len = e->expect.len - prefix;
 
-	return len > 0 && n >= len && memcmp(p, e->expect.data + prefix, len) == 0;
+	if (len == 0 || memcmp(p, e->expect.data + prefix, n < len ? n : len) != 0)
+		return -1;
+	return n >= len ? 1 : 0;
 }
 
 /*
  * Takes the reply to the last message: the expected one at once, with or
- * without its prefix; a different reply when the server pauses. A bare reply
- * that could still grow into the prefixed one (a message whose reversal
- * starts with the prefix) waits for the pause too.
+ * without its prefix. A bare reply that could still grow into the prefixed
+ * one (a message whose reversal starts with the prefix) ends at a short
+ * pause. Another reply ends at a short pause too, unless it is visibly the
+ * start of the expected one, cut in transit: that waits for the rest, or for
+ * the partial timeout.
  */
 int
 client_reply(struct engine *e)
@@ -66,6 +76,7 @@ client_reply(struct engine *e)
 	uint8_t *p;
 	size_t n, skip = 0, take, i, out;
 	bool prefix;
+	int bare;
 
 	while (skip < e->in.len && e->in.data[skip] == 0)
 		skip++;
@@ -75,12 +86,13 @@ client_reply(struct engine *e)
 	if (n == 0)
 		return 0;
 	prefix = memcmp(p, e->expect.data, n < e->expect.len ? n : e->expect.len) == 0;
+	bare = bare_match(e, p, n);
 	if (prefix && n >= e->expect.len) {
 		take = e->expect.len;
-	} else if (starts_bare(e, p, n) && (!prefix || e->quiet)) {
+	} else if (bare == 1 && (!prefix || e->pause != PAUSE_NONE)) {
 		take = e->expect.len - strlen(ENGINE_REPLY_PREFIX);
 		ev.bare = true;
-	} else if (e->quiet) {
+	} else if (e->pause == PAUSE_LONG || (e->pause == PAUSE_SHORT && !prefix && bare != 0)) {
 		take = n;
 		ev.status = CVPN_ERR_BAD_REPLY;
 	} else {

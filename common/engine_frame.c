@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading handshake messages without framing. A message ends at a '\n', at a
- * point where its grammar cannot go on (the final callbacks), or when the
- * peer pauses (engine_quiet). See docs/PROTOCOL.md, "Reading without framing".
+ * point where its grammar cannot go on, at a short pause of the peer where it
+ * is plausibly whole (the frame_end callbacks say which), or at the partial
+ * timeout whatever it holds. A lost segment comes back one retransmission
+ * timeout later (200 ms or more), so a short pause alone must not end a
+ * message that is visibly incomplete. See docs/PROTOCOL.md, "Reading without
+ * framing".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +29,15 @@ frame_trimmed(const uint8_t *p, size_t n)
 	return n;
 }
 
+/* True when a message standing at end ends now, given how long the peer has paused. */
+static bool
+frame_ends(const struct engine *e, enum frame_end end)
+{
+	return end == FRAME_FINAL || e->pause == PAUSE_LONG || (end == FRAME_AT_PAUSE && e->pause == PAUSE_SHORT);
+}
+
 int
-frame_take(struct engine *e, const char *keyword, frame_final_fn *is_final,
+frame_take(struct engine *e, const char *keyword, frame_end_fn *where,
     const uint8_t **msg, size_t *len, size_t *used, bool *had_newline)
 {
 	const uint8_t *p = e->in.data, *nl;
@@ -58,7 +69,7 @@ frame_take(struct engine *e, const char *keyword, frame_final_fn *is_final,
 	}
 	if (n > HANDSHAKE_MAX)
 		return CVPN_ERR_TOO_LONG;
-	if (e->quiet || is_final(e, p, n)) {
+	if (frame_ends(e, where(e, p, n))) {
 		*msg = p;
 		*len = n;
 		*used = skip + n;
@@ -92,29 +103,40 @@ dhmke_digits(const uint8_t *p, size_t n, const uint8_t **digits, size_t *ndigits
 	return i > start ? 1 : 0;
 }
 
-static bool
-dhmke_final(struct engine *e, const uint8_t *p, size_t n)
+/*
+ * A value ends where no digit can follow (2467 digits, or a next digit would
+ * pass p); at a short pause only once it is long enough to be whole (see
+ * DH_PLAUSIBLE_DIGITS): a shorter one waits for the rest or the partial timeout.
+ */
+static enum frame_end
+dhmke_end(struct engine *e, const uint8_t *p, size_t n)
 {
 	const uint8_t *digits;
 	size_t nd;
 
 	(void)e;
-	/* Malformed text is reported as soon as it is taken, so call it final. */
 	if (n < strlen("DHMKE"))
-		return false;
+		return FRAME_OPEN;
 	switch (dhmke_digits(p, n, &digits, &nd)) {
 	case 1:
-		return dh_digits_final(digits, nd);
+		if (dh_digits_final(digits, nd))
+			return FRAME_FINAL;
+		return nd >= DH_PLAUSIBLE_DIGITS ? FRAME_AT_PAUSE : FRAME_OPEN;
 	case 0:
-		return false;
+		return FRAME_OPEN;
 	default:
-		return true;
+		/* Malformed text is reported as soon as it is taken. */
+		return FRAME_FINAL;
 	}
 }
 
-/* Parses a complete DHMKE message and checks the value before any exponentiation. */
+/*
+ * Parses a complete DHMKE message and checks the value before any
+ * exponentiation. A short value without a newline was taken at the partial
+ * timeout: remember it, for the failure it will most likely cause.
+ */
 static int
-accept_dhmke(struct engine *e, const uint8_t *msg, size_t len)
+accept_dhmke(struct engine *e, const uint8_t *msg, size_t len, bool had_newline)
 {
 	const uint8_t *digits;
 	size_t nd;
@@ -128,6 +150,8 @@ accept_dhmke(struct engine *e, const uint8_t *msg, size_t len)
 		return CVPN_ERR_NOMEM;
 	memcpy(e->peer_pub, digits, nd);
 	e->peer_pub_len = nd;
+	if (nd < DH_PLAUSIBLE_DIGITS && !had_newline)
+		e->peer_pub_cut = nd;
 	engine_emit_text(e, ENGINE_EV_DH_PEER, digits, nd);
 	return 0;
 }
@@ -141,9 +165,9 @@ frame_read_dhmke(struct engine *e, enum state next)
 	bool nl;
 	int r;
 
-	if ((r = frame_take(e, "DHMKE", dhmke_final, &msg, &len, &used, &nl)) <= 0)
+	if ((r = frame_take(e, "DHMKE", dhmke_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
-	if ((r = accept_dhmke(e, msg, len)) != 0)
+	if ((r = accept_dhmke(e, msg, len, nl)) != 0)
 		return r;
 	buf_consume(&e->in, used);
 	e->state = next;

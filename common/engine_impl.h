@@ -46,6 +46,20 @@ enum state {
 	FAILED
 };
 
+/* How long the peer has been silent with a partial message buffered. */
+enum pause {
+	PAUSE_NONE,
+	PAUSE_SHORT,            /* engine_quiet(): a message that may be whole ends here */
+	PAUSE_LONG              /* engine_stalled(): whatever is there ends here */
+};
+
+/* Where a buffered handshake message stands. */
+enum frame_end {
+	FRAME_OPEN,             /* surely incomplete: wait for more, or for a long pause */
+	FRAME_AT_PAUSE,         /* may be whole: it ends if the peer pauses */
+	FRAME_FINAL             /* cannot go on (or is malformed): it ends now */
+};
+
 /* Room for a handshake message: the longest DHMKE plus whitespace and terminators. */
 #define HANDSHAKE_MAX ENGINE_MAX_MESSAGE
 /* How far past the data message limit a reply may go: the prefix and NUL padding. */
@@ -60,7 +74,7 @@ struct engine {
 	engine_event_fn *fn;
 	void *arg;
 	struct buf in, out;
-	bool quiet;             /* the peer paused: take partial messages as complete */
+	enum pause pause;       /* the peer paused: which partial messages end */
 	bool newline;           /* terminate our handshake messages with '\n' */
 	const struct suite *suite;
 	unsigned bits;
@@ -68,6 +82,7 @@ struct engine {
 	char *local_pub;        /* decimal, malloc'd */
 	uint8_t *peer_pub;      /* decimal digits kept for the work step */
 	size_t peer_pub_len;
+	size_t peer_pub_cut;    /* digits of a peer value taken short at a long pause, else 0 */
 	bool work_done;
 	int work_err;
 	char shared_key[SUITE_SHARED_KEY_LEN + 1];
@@ -119,8 +134,8 @@ int engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool st
 
 /* ---- engine_frame.c ---- */
 
-/* True when p[0..n) is a complete message that cannot go on. */
-typedef bool frame_final_fn(struct engine *e, const uint8_t *p, size_t n);
+/* Where p[0..n), a handshake message so far, stands. */
+typedef enum frame_end frame_end_fn(struct engine *e, const uint8_t *p, size_t n);
 
 /* Length of p[0..n) without trailing whitespace. */
 size_t frame_trimmed(const uint8_t *p, size_t n);
@@ -130,7 +145,7 @@ size_t frame_trimmed(const uint8_t *p, size_t n);
  * *len set (the bytes stay in e->in until the caller consumes *used), 0 when
  * more input is needed, or a negative code.
  */
-int frame_take(struct engine *e, const char *keyword, frame_final_fn *is_final,
+int frame_take(struct engine *e, const char *keyword, frame_end_fn *where,
     const uint8_t **msg, size_t *len, size_t *used, bool *had_newline);
 
 /* Reads the peer's DHMKE (either role), then moves to state next. Same returns as frame_take. */

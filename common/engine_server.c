@@ -14,15 +14,15 @@
 /*
  * A proposal can always go on with another ",NAME:[...]" entry, even right
  * after the ']' that closes the last bracket, so only a '\n' or the peer's
- * pause ends it.
+ * pause ends it; a short pause only after a ']', since a proposal cut inside
+ * an entry is visibly incomplete.
  */
-static bool
-proposal_final(struct engine *e, const uint8_t *p, size_t n)
+static enum frame_end
+proposal_end(struct engine *e, const uint8_t *p, size_t n)
 {
 	(void)e;
-	(void)p;
-	(void)n;
-	return false;
+	n = frame_trimmed(p, n);
+	return n > 0 && p[n - 1] == ']' ? FRAME_AT_PAUSE : FRAME_OPEN;
 }
 
 int
@@ -35,7 +35,7 @@ server_proposal(struct engine *e)
 	bool nl;
 	int r, n;
 
-	if ((r = frame_take(e, "ProposedCiphers", proposal_final, &msg, &len, &used, &nl)) <= 0)
+	if ((r = frame_take(e, "ProposedCiphers", proposal_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
 	/* Nothing from a message that does not parse reaches the user. */
 	if ((r = proposal_parse_wire(msg, len, &theirs)) != 0)
@@ -115,7 +115,7 @@ find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t
 		 * prefix of a longer message until the peer pauses. Where a
 		 * failure ends the session, no candidate transcript is kept.
 		 */
-		last = off + RECORD_TAG_LEN == n && (e->quiet || suite_kind(e->suite) == SUITE_CBC);
+		last = off + RECORD_TAG_LEN == n && (e->pause != PAUSE_NONE || suite_kind(e->suite) == SUITE_CBC);
 		r = (last ? record_open_last : record_open)(e->rec, p, off + RECORD_TAG_LEN, *pt, ptlen);
 		if (r == 0)
 			*msglen = off + RECORD_TAG_LEN;

@@ -97,8 +97,8 @@ open_down(struct lab *L)
 		return r;
 	r = engine_feed(L->down, L->early.data, L->early.len);
 	buf_clear(&L->early);
-	/* The client has paused already (or ended with '\n'): its proposal is complete. */
-	return r ? r : engine_quiet(L->down);
+	/* We took the proposal as complete already (a '\n' or the client's pause). */
+	return r ? r : engine_stalled(L->down);
 }
 
 /* The client's proposal is complete: show it, and propose it to the server. */
@@ -225,12 +225,8 @@ lab_eof(void *arg, enum dir from)
 
 /* True when bytes wait that only the peer's pause can end (the lab has no framing). */
 static bool
-quiet_due(const struct lab *L, enum dir from)
+partial(const struct lab *L, enum dir from)
 {
-	const struct link *l = from == C2S ? &L->ss->client : &L->ss->server;
-
-	if (l->quiet_done)
-		return false;
 	if (from == S2C)
 		return L->up && engine_partial(L->up);
 	/* As the server does, only a handshake message ends at a pause; data messages wait. */
@@ -239,27 +235,54 @@ quiet_due(const struct lab *L, enum dir from)
 	return !engine_established(L->down) && engine_partial(L->down);
 }
 
+/* When the next pause of the peer that from names is due to be heard of, or UINT64_MAX. */
+static uint64_t
+pause_due(const struct lab *L, enum dir from)
+{
+	const struct link *l = from == C2S ? &L->ss->client : &L->ss->server;
+
+	if (l->paused >= 2 || !partial(L, from))
+		return UINT64_MAX;
+	return l->last_rx + (l->paused == 0 ? MITM_QUIET_MS : MITM_PARTIAL_MS);
+}
+
+/* A proposal ends at a short pause only after a ']', as the server reads it. */
+static bool
+proposal_may_end(const struct lab *L)
+{
+	size_t n = L->early.len;
+
+	while (n > 0 && (L->early.data[n - 1] == ' ' || L->early.data[n - 1] == '\r' || L->early.data[n - 1] == '\t'))
+		n--;
+	return n > 0 && L->early.data[n - 1] == ']';
+}
+
+/* Tells the engine reading from's peer that the peer has paused (once briefly, then long). */
+static int
+heard_pause(struct lab *L, enum dir from)
+{
+	struct link *l = from == C2S ? &L->ss->client : &L->ss->server;
+	struct engine *e = from == C2S ? L->down : L->up;
+	int r;
+
+	l->paused++;
+	if (from == C2S && e == NULL)
+		return l->paused == 2 || proposal_may_end(L) ? take_proposal(L) : 0;
+	if ((r = l->paused == 1 ? engine_quiet(e) : engine_stalled(e)) != 0)
+		return lab_fail(from, e, r);
+	return 0;
+}
+
 static int
 lab_tick(void *arg, uint64_t now)
 {
 	struct lab *L = arg;
 	int r;
 
-	if (quiet_due(L, C2S) && now >= L->ss->client.last_rx + MITM_QUIET_MS) {
-		L->ss->client.quiet_done = true;
-		if (L->down == NULL)
-			r = take_proposal(L);
-		else if ((r = engine_quiet(L->down)) != 0)
-			r = lab_fail(C2S, L->down, r);
-		if (r != 0 || (r = progress(L)) != 0)
-			return r;
-	}
-	if (quiet_due(L, S2C) && now >= L->ss->server.last_rx + MITM_QUIET_MS) {
-		L->ss->server.quiet_done = true;
-		if ((r = engine_quiet(L->up)) != 0)
-			return lab_fail(S2C, L->up, r);
-		return progress(L);
-	}
+	if (now >= pause_due(L, C2S) && ((r = heard_pause(L, C2S)) != 0 || (r = progress(L)) != 0))
+		return r;
+	if (now >= pause_due(L, S2C) && ((r = heard_pause(L, S2C)) != 0 || (r = progress(L)) != 0))
+		return r;
 	return 0;
 }
 
@@ -267,13 +290,9 @@ static uint64_t
 lab_deadline(void *arg)
 {
 	struct lab *L = arg;
-	uint64_t d = UINT64_MAX;
+	uint64_t c2s = pause_due(L, C2S), s2c = pause_due(L, S2C);
 
-	if (quiet_due(L, C2S))
-		d = L->ss->client.last_rx + MITM_QUIET_MS;
-	if (quiet_due(L, S2C) && L->ss->server.last_rx + MITM_QUIET_MS < d)
-		d = L->ss->server.last_rx + MITM_QUIET_MS;
-	return d;
+	return c2s < s2c ? c2s : s2c;
 }
 
 static void

@@ -16,8 +16,13 @@
 #include "buf.h"
 
 #define MITM_MAX_REWRITES 8
-/* The pause that ends an unterminated lab message (as the client and the server use). */
+/*
+ * The pauses that end an unterminated lab message, as the client and the
+ * server use them: a short one for a message that may be whole, the partial
+ * timeout for one that is visibly cut (docs/PROTOCOL.md).
+ */
 #define MITM_QUIET_MS 150
+#define MITM_PARTIAL_MS 5000
 /*
  * How long a session may stay silent (the server's default --idle-timeout),
  * and how long one end may linger after the other closed.
@@ -60,7 +65,7 @@ struct link {
 	bool eof;                   /* the peer sends no more (closed, reset, or gone) */
 	bool shut;                  /* we shut down our sending side */
 	uint64_t last_rx;
-	bool quiet_done;            /* engine_quiet() already ran since the last bytes */
+	int paused;                 /* pauses the engine heard of since the last bytes: 0, 1 quiet, 2 stalled */
 	char name[80];              /* the peer's address:port */
 };
 

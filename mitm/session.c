@@ -79,7 +79,7 @@ read_end(struct mitm_session *ss, enum dir from, const struct pump_ops *ops, voi
 			return ops->eof(arg, from);
 		}
 		l->last_rx = link_now();
-		l->quiet_done = false;
+		l->paused = 0;
 		if (ops->data(arg, from, buf, (size_t)n) != 0)
 			return -1;
 	}

@@ -50,6 +50,13 @@
  * accepted, named and closed through it, and its own reading and writing are
  * never started, so the poll handle is the descriptor's only watcher.
  */
+/* How far the engine was told that the client paused in the middle of a handshake message. */
+enum pause_told {
+	TOLD_NOTHING,
+	TOLD_QUIET,             /* engine_quiet(): after a short pause (150 ms) */
+	TOLD_STALLED            /* engine_stalled(): after --partial-timeout */
+};
+
 struct conn {
 	uv_tcp_t tcp;
 	uv_poll_t poll;         /* initialized once accepted (polled) */
@@ -66,7 +73,7 @@ struct conn {
 	bool working;           /* DH on a pool worker: the engine is not ours now */
 	atomic_bool cancelled;  /* closed while queued: the worker may skip the work */
 	bool closing;
-	bool quiet_done;        /* engine_quiet() already ran for the buffered bytes */
+	enum pause_told told;   /* what the engine was told of the client's pause (new bytes reset it) */
 	bool established;
 	bool shutting_down;     /* the session ended cleanly: flushing, then closing */
 	bool refused;           /* closed at accept: its refusal was logged already */
@@ -145,6 +152,25 @@ describe_cb(void *arg, const char *line)
 
 /* ---- Connection lifecycle ---- */
 
+/*
+ * A close reason for the log. When the client's Diffie-Hellman value had to
+ * be taken short at the partial timeout, the two sides' keys most likely
+ * differ, and whatever fails next (a bad HMAC, a truncated message) says so.
+ */
+static const char *
+with_hint(const struct conn *c, const char *reason)
+{
+	static char why[320];
+	size_t digits;
+
+	if (!engine_dh_cut(c->engine, &digits))
+		return reason;
+	snprintf(why, sizeof(why), "%s; the client's Diffie-Hellman value stopped at %zu digits and was taken "
+	    "as it was after %u ms: most likely cut short in transit, so the two keys differ", reason, digits,
+	    c->srv->cfg->partial_timeout_ms);
+	return why;
+}
+
 /* The connection's handshake is over, either way: its global and per-source slots are free again. */
 static void
 handshake_over(struct conn *c)
@@ -191,7 +217,7 @@ conn_close(struct conn *c, const char *reason)
 	c->closing = true;
 	/* engine_phase() only reads the state, which the worker never writes. */
 	if (reason)
-		warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
+		warn_conn(c, "Closing %s: %s (while %s)", c->peer, with_hint(c, reason), engine_phase(c->engine));
 	else if (!c->refused && !c->failed)
 		log_conn(c, "Client %s disconnected", c->peer);
 	if (reason && !c->established && !c->srv->stopping && c->source[0] &&
@@ -338,7 +364,7 @@ conn_fail(struct conn *c, const char *reason)
 		conn_close(c, reason);
 		return;
 	}
-	warn_conn(c, "Closing %s: %s (while %s)", c->peer, reason, engine_phase(c->engine));
+	warn_conn(c, "Closing %s: %s (while %s)", c->peer, with_hint(c, reason), engine_phase(c->engine));
 	c->failed = true;
 	conn_shutdown(c);
 }
@@ -390,6 +416,24 @@ rekey_at(const struct conn *c)
 	return c->last_rekey + c->srv->cfg->rekey_ms;
 }
 
+/* When the engine is next due to hear that the client paused mid-handshake message, or UINT64_MAX. */
+static uint64_t
+pause_due(const struct conn *c)
+{
+	const struct server_config *cfg = c->srv->cfg;
+
+	if (c->established || c->working || !engine_partial(c->engine))
+		return UINT64_MAX;
+	switch (c->told) {
+	case TOLD_NOTHING:
+		return c->last_rx + cfg->quiet_ms;
+	case TOLD_QUIET:
+		return c->last_rx + cfg->partial_timeout_ms;
+	default:
+		return UINT64_MAX;
+	}
+}
+
 /* Picks the earliest deadline that applies now; see on_timer for what each means. */
 static uint64_t
 conn_deadline(const struct conn *c)
@@ -399,11 +443,7 @@ conn_deadline(const struct conn *c)
 
 	if (!c->established) {
 		d = c->started + cfg->handshake_timeout_ms;
-		if (c->working)
-			return d;
-		if (engine_partial(c->engine) && !c->quiet_done && c->last_rx + cfg->quiet_ms < d)
-			d = c->last_rx + cfg->quiet_ms;
-		return d;
+		return pause_due(c) < d ? pause_due(c) : d;
 	}
 	d = engine_partial(c->engine) ? c->last_rx + cfg->partial_timeout_ms : c->last_activity + cfg->idle_timeout_ms;
 	if (rekey_at(c) < d)
@@ -423,10 +463,14 @@ on_timer(uv_timer_t *t)
 		conn_close(c, "handshake timeout");
 	} else if (c->working) {
 		conn_arm(c); /* no engine calls while the worker owns it */
-	} else if (!c->established && engine_partial(c->engine) && !c->quiet_done && now >= c->last_rx + cfg->quiet_ms) {
-		/* The peer paused mid-handshake: treat what it sent as the whole message. */
-		c->quiet_done = true;
-		if ((r = engine_quiet(c->engine)) != 0)
+	} else if (now >= pause_due(c)) {
+		/*
+		 * The client paused mid-handshake message: first briefly, which
+		 * ends a message that may be whole, then for the partial timeout,
+		 * which ends whatever it sent (docs/PROTOCOL.md).
+		 */
+		c->told++;
+		if ((r = c->told == TOLD_QUIET ? engine_quiet(c->engine) : engine_stalled(c->engine)) != 0)
 			conn_close(c, cvpn_strerror(r));
 		else
 			conn_progress(c);
@@ -504,7 +548,7 @@ conn_read(struct conn *c)
 		return false;
 	}
 	c->last_rx = c->last_activity = uv_now(c->srv->loop);
-	c->quiet_done = false;
+	c->told = TOLD_NOTHING;
 	if ((r = engine_feed(c->engine, (const uint8_t *)c->srv->readbuf, (size_t)n)) != 0) {
 		conn_fail(c, cvpn_strerror(r));
 		return false;

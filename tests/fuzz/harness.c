@@ -542,6 +542,7 @@ fz_side_failed(struct fz_side *sd)
 	/* A failed session stays failed, with the same error, whatever comes next. */
 	FZ_ASSERT(engine_feed(sd->e, &byte, 1) == sd->err);
 	FZ_ASSERT(engine_quiet(sd->e) == sd->err);
+	FZ_ASSERT(engine_stalled(sd->e) == sd->err);
 	FZ_ASSERT(!engine_established(sd->e) && !engine_ready(sd->e));
 	return true;
 }
@@ -624,6 +625,9 @@ fz_side_pause(struct fz_side *sd)
 		return;
 	fz_rng_select(sd->stream);
 	note(sd, engine_quiet(sd->e));
+	/* A pause in the input lasts: what a short one left waiting, the partial timeout takes. */
+	if (sd->err == 0 && !engine_needs_work(sd->e) && engine_partial(sd->e))
+		note(sd, engine_stalled(sd->e));
 	fz_side_settle(sd);
 }
 

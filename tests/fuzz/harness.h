@@ -147,7 +147,7 @@ bool fz_side_settle(struct fz_side *sd);
 /* Feeds bytes as one read, then settles. */
 void fz_side_feed(struct fz_side *sd, const uint8_t *p, size_t n);
 
-/* The peer paused: engine_quiet() when a partial message is buffered, then settles. */
+/* The peer paused: engine_quiet(), then engine_stalled(), while a partial message is buffered; then settles. */
 void fz_side_pause(struct fz_side *sd);
 
 /* Plays an input's payload into a side: its reads, its pauses, and a pause at the end. */

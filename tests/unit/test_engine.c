@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "dh.h"
 #include "engine.h"
 #include "err.h"
 #include "suite.h"
@@ -56,6 +57,7 @@ struct side {
 	int err;                 /* the first error the engine returned */
 	size_t chunk;            /* feed at most this many bytes per call; 0: all at once */
 	unsigned quiets;         /* how often the quiet timer fired */
+	unsigned stalls;         /* how often the partial timeout fired */
 	struct seen ev[NEVENTS];
 	struct buf sent;         /* every byte this side sent */
 	size_t msgs[MAX_MSGS];   /* the length of each output delivered */
@@ -168,22 +170,26 @@ work(struct side *sd)
 	return true;
 }
 
-/* Plays the quiet timer on a side with a partial message. Returns whether that changed anything. */
+/*
+ * Plays a pause timer on a side with a partial message: fn is engine_quiet
+ * (the short pause) or engine_stalled (the partial timeout), counted in
+ * *fired. Returns whether that changed anything.
+ */
 static bool
-quiet(struct side *sd)
+play_pause(struct side *sd, int (*fn)(struct engine *), unsigned *fired)
 {
 	const uint8_t *p;
 	size_t n;
 
 	if (sd->err != 0 || !engine_partial(sd->e))
 		return false;
-	sd->quiets++;
-	note(sd, engine_quiet(sd->e));
+	(*fired)++;
+	note(sd, fn(sd->e));
 	engine_output(sd->e, &p, &n);
 	return sd->err != 0 || n > 0 || !engine_partial(sd->e) || engine_needs_work(sd->e);
 }
 
-/* Runs both engines until neither can move, like a transport with a quiet timer. */
+/* Runs both engines until neither can move, like a transport with a quiet timer and a partial timeout. */
 static void
 pump(struct session *ss)
 {
@@ -195,7 +201,9 @@ pump(struct session *ss)
 		moved |= work(&ss->c);
 		moved |= work(&ss->s);
 		if (!moved)
-			moved = quiet(&ss->s) || quiet(&ss->c);
+			moved = play_pause(&ss->s, engine_quiet, &ss->s.quiets) || play_pause(&ss->c, engine_quiet, &ss->c.quiets);
+		if (!moved)
+			moved = play_pause(&ss->s, engine_stalled, &ss->s.stalls) || play_pause(&ss->c, engine_stalled, &ss->c.stalls);
 	} while (moved);
 }
 
@@ -472,7 +480,12 @@ server_at_dh(void)
 	return e;
 }
 
-/* A value that a digit could still extend (here 2^2 = 4) is taken when the peer pauses. */
+/*
+ * A short value that a digit could still extend (here 2^2 = 4) is cut short as
+ * far as anyone can tell: a short pause does not end it, the partial timeout
+ * does, and the engine says it was probably cut (an honest 4 is legal, and
+ * the session works, but comes once in more than ten million).
+ */
 static void
 test_short_dh_value(void **state)
 {
@@ -480,13 +493,27 @@ test_short_dh_value(void **state)
 	struct engine_config c = config(false, "AES:128"), s = config(true, "AES:128");
 	struct engine *e = server_at_dh();
 	struct session *ss;
+	size_t digits = 0;
 
 	(void)state;
 	assert_int_equal(engine_feed(e, (const uint8_t *)"DHMKE:4", 7), 0);
 	assert_false(engine_needs_work(e));
 	assert_true(engine_partial(e));
 	assert_int_equal(engine_quiet(e), 0);
+	assert_false(engine_needs_work(e));
+	assert_true(engine_partial(e));
+	assert_false(engine_dh_cut(e, &digits));
+	assert_int_equal(engine_stalled(e), 0);
 	assert_true(engine_needs_work(e));
+	assert_true(engine_dh_cut(e, &digits));
+	assert_int_equal(digits, 1);
+	engine_free(e);
+
+	/* With a newline it is whole, and nothing suggests a cut. */
+	e = server_at_dh();
+	assert_int_equal(engine_feed(e, (const uint8_t *)"DHMKE:4\n", 8), 0);
+	assert_true(engine_needs_work(e));
+	assert_false(engine_dh_cut(e, &digits));
 	engine_free(e);
 
 	c.dh_private = &two;
@@ -699,7 +726,11 @@ test_newlines(void **state)
 	}
 }
 
-/* The client takes a ChosenCipher as soon as no size it offered could continue it, else at the pause. */
+/*
+ * The client takes a ChosenCipher as soon as no size it offered could continue
+ * it. One that names nothing it offered is cut short or wrong: a short pause
+ * does not end it, the partial timeout does (and fails it).
+ */
 static void
 test_partial_choice(void **state)
 {
@@ -731,7 +762,9 @@ test_partial_choice(void **state)
 		if (r == 0 && !cases[i].complete) {
 			assert_false(engine_needs_work(e));
 			assert_true(engine_partial(e));
-			r = engine_quiet(e);
+			assert_int_equal(engine_quiet(e), 0);
+			assert_true(engine_partial(e));
+			r = engine_stalled(e);
 		}
 		assert_int_equal(r, cases[i].err);
 		assert_int_equal(engine_needs_work(e), cases[i].err == 0);
@@ -769,6 +802,176 @@ test_message_with_nuls(void **state)
 	expect_reply(&ss->c, ENGINE_REPLY_PREFIX, "cba", 3, 0); /* the reply's inner NUL is dropped */
 	assert_true(engine_ready(ss->c.e));
 	close_session(ss);
+}
+
+
+/* ---- Messages cut anywhere, with a short pause at the cut ---- */
+
+/*
+ * A lost segment comes back one retransmission timeout (200 ms or more)
+ * later: the receiver sees a short pause at the cut. Each test below cuts a
+ * message at every byte, pauses briefly there (engine_quiet), then delivers
+ * the rest: the message must be read whole, except where the cut leaves one
+ * that is plausibly whole, the documented limit of reading without framing.
+ */
+
+/* Feeds p[0..k), a short pause, then p[k..n) to sd's engine; returns whether the pause ended a message. */
+static bool
+feed_cut(struct side *sd, const char *p, size_t n, size_t k, enum engine_event_type ev)
+{
+	unsigned before = sd->ev[ev].count;
+	bool ended;
+
+	feed(sd, (const uint8_t *)p, k);
+	assert_int_equal(sd->err, 0);
+	note(sd, engine_quiet(sd->e));
+	assert_int_equal(sd->err, 0);
+	ended = sd->ev[ev].count > before;
+	if (!ended)
+		feed(sd, (const uint8_t *)p + k, n - k);
+	return ended;
+}
+
+/* A server past the proposal (its choice taken), whose events land in sd. */
+static void
+server_side_at_dh(struct side *sd)
+{
+	static const char proposal[] = "ProposedCiphers:AES:[256]\n";
+	struct engine_config s = config(true, "AES:256");
+
+	memset(sd, 0, sizeof(*sd));
+	assert_int_equal(engine_new(&s, on_event, sd, &sd->e), 0);
+	feed(sd, (const uint8_t *)proposal, strlen(proposal));
+	engine_output_consume(sd->e, SIZE_MAX);
+}
+
+static void
+test_cut_dhmke(void **state)
+{
+	const char *y = vec_str(NULL, "client_public_dec");
+	char *msg = dhmke(y, "");
+	size_t n = strlen(msg), k, digits, cut;
+	struct side sd;
+
+	(void)state;
+	for (k = 1; k < n; k++) {
+		server_side_at_dh(&sd);
+		digits = k > 6 ? k - 6 : 0;
+		if (feed_cut(&sd, msg, n, k, ENGINE_EV_DH_PEER)) {
+			/* Taken at the pause: only a value long enough to be whole. */
+			assert_true(digits >= DH_PLAUSIBLE_DIGITS);
+			expect_seen(&sd.ev[ENGINE_EV_DH_PEER], y, digits);
+		} else {
+			assert_true(digits < DH_PLAUSIBLE_DIGITS);
+			assert_int_equal(sd.err, 0);
+			expect_seen(&sd.ev[ENGINE_EV_DH_PEER], y, strlen(y));
+			assert_false(engine_dh_cut(sd.e, &cut));
+		}
+		assert_true(engine_needs_work(sd.e));
+		engine_free(sd.e);
+	}
+	free(msg);
+}
+
+static void
+test_cut_proposal(void **state)
+{
+	static const char choice[] = "ChosenCipher:Blowfish,448";
+	const char *msg = CAPTURE_WIRE;
+	size_t n = strlen(msg), k;
+	struct side sd;
+
+	(void)state;
+	for (k = 1; k < n; k++) {
+		struct engine_config s = config(true, ALL_SPEC);
+
+		memset(&sd, 0, sizeof(sd));
+		assert_int_equal(engine_new(&s, on_event, &sd, &sd.e), 0);
+		if (feed_cut(&sd, msg, n, k, ENGINE_EV_NEGOTIATED)) {
+			/* Taken at the pause: only after a whole entry. */
+			assert_int_equal(msg[k - 1], ']');
+		} else {
+			assert_int_equal(sd.err, 0);
+			assert_true(msg[k - 1] != ']');
+			note(&sd, engine_quiet(sd.e));
+			expect_seen(&sd.ev[ENGINE_EV_NEGOTIATED], choice, strlen(choice));
+		}
+		engine_free(sd.e);
+	}
+}
+
+static void
+test_cut_choice(void **state)
+{
+	static const char *const choices[] = { "ChosenCipher:Blowfish,448", "ChosenCipher:DES,56", "ChosenCipher:AES,256" };
+	size_t i, k, n;
+	struct side sd;
+
+	(void)state;
+	for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+		n = strlen(choices[i]);
+		for (k = 1; k < n; k++) {
+			struct engine_config c = config(false, ALL_SPEC);
+
+			memset(&sd, 0, sizeof(sd));
+			assert_int_equal(engine_new(&c, on_event, &sd, &sd.e), 0);
+			assert_int_equal(engine_start(sd.e), 0);
+			/* No cut of a choice is plausibly whole: no size the client offers begins another. */
+			assert_false(feed_cut(&sd, choices[i], n, k, ENGINE_EV_NEGOTIATED));
+			assert_int_equal(sd.err, 0);
+			expect_seen(&sd.ev[ENGINE_EV_NEGOTIATED], choices[i], n);
+			engine_free(sd.e);
+		}
+	}
+}
+
+/*
+ * Cuts the reply to text at every byte, in a session whose server answers in
+ * style: a cut inside the text waits for the rest; one among the padding's
+ * NULs comes after a reply that was already whole.
+ */
+static void
+cut_replies(enum engine_reply style, const char *text)
+{
+	struct engine_config c = config(false, "AES:256"), s = config(true, "AES:256");
+	struct session *ss;
+	struct buf wire = { 0 }, reply = { 0 };
+	size_t k, whole;
+
+	s.reply = style;
+	ss = connect_configs(&c, &s);
+	for (k = 1;; k++) {
+		unsigned replies = ss->c.ev[ENGINE_EV_REPLY].count;
+
+		assert_int_equal(engine_send(ss->c.e, (const uint8_t *)text, strlen(text)), 0);
+		take_output(&ss->c, &wire);
+		feed(&ss->s, wire.data, wire.len);
+		take_output(&ss->s, &reply);
+		if (k >= reply.len)
+			break;
+		for (whole = reply.len; whole > 0 && reply.data[whole - 1] == 0; whole--)
+			;
+		assert_int_equal(feed_cut(&ss->c, (const char *)reply.data, reply.len, k, ENGINE_EV_REPLY), k >= whole);
+		if (k >= whole)
+			feed(&ss->c, reply.data + k, reply.len - k);
+		assert_int_equal(ss->c.ev[ENGINE_EV_REPLY].count, replies + 1);
+		assert_int_equal(ss->c.ev[ENGINE_EV_REPLY].status, 0);
+		assert_true(engine_ready(ss->c.e));
+		buf_reset(&wire);
+		buf_reset(&reply);
+	}
+	buf_clear(&wire);
+	buf_clear(&reply);
+	close_session(ss);
+}
+
+static void
+test_cut_reply(void **state)
+{
+	(void)state;
+	cut_replies(ENGINE_REPLY_PLAIN, "cut anywhere, h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93");
+	cut_replies(ENGINE_REPLY_BARE, "cut anywhere, h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93");
+	cut_replies(ENGINE_REPLY_PADDED, "hello");
 }
 
 /* ---- Failures ---- */
@@ -816,7 +1019,7 @@ test_no_common_cipher(void **state)
 	close_session(ss);
 }
 
-/* Feeds a server a proposal and then a DHMKE; returns the error, pausing once if needed. */
+/* Feeds a server a proposal and then a DHMKE; returns the error, pausing (briefly, then long) if needed. */
 static int
 server_dhmke(const char *msg)
 {
@@ -825,6 +1028,8 @@ server_dhmke(const char *msg)
 
 	if ((r = engine_feed(e, (const uint8_t *)msg, strlen(msg))) == 0 && engine_partial(e))
 		r = engine_quiet(e);
+	if (r == 0 && engine_partial(e))
+		r = engine_stalled(e);
 	assert_false(engine_needs_work(e));
 	expect_no_output(e);
 	engine_free(e);
@@ -1179,6 +1384,10 @@ main(void)
 		cmocka_unit_test(test_send_limits),
 		cmocka_unit_test(test_send_states),
 		cmocka_unit_test(test_reply_modes),
+		cmocka_unit_test(test_cut_dhmke),
+		cmocka_unit_test(test_cut_proposal),
+		cmocka_unit_test(test_cut_choice),
+		cmocka_unit_test(test_cut_reply),
 		cmocka_unit_test(test_bare_reply_ambiguous),
 		cmocka_unit_test(test_bad_reply),
 		cmocka_unit_test(test_oversized_reply),
