@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import random
 import re
 import secrets
 import select
@@ -36,7 +37,16 @@ from Cryptodome.Hash import HMAC, SHA256
 # --------------------------------------------------------------------------------------------
 
 QUIET_SECONDS = 0.3
-"""A message without a recognisable end is complete after this long without new data."""
+"""A message that may be whole ends after this long without new data."""
+
+PARTIAL_SECONDS = 5.0
+"""A message that is visibly cut (a lost segment comes back late) ends after this long."""
+
+PLAUSIBLE_DH_DIGITS = 2460
+"""A DH value this long may be whole; a uniform value below 10^2459 comes once in 10^7."""
+
+# Where a message read so far stands (docs/PROTOCOL.md, "Reading without framing").
+FINAL, AT_PAUSE, OPEN = "final", "at pause", "open"
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_CIPHERS = "AES:128,192,256 Blowfish:112,224,448 DES3:128,192 DES:56"
@@ -122,11 +132,11 @@ def dh_public_key(private):
     return pow(GENERATOR, private, P)
 
 
-def check_peer_public_key(y):
-    """Apply the reference's check: 2 < y < p-1 and y is a quadratic residue mod p."""
+def check_peer_public_key(y, residue=True):
+    """Apply the reference's check: 2 < y < p-1 and (unless told not to) y is a quadratic residue."""
     if not 2 < y < P - 1:
         raise ProtocolError("peer DH public key out of range")
-    if pow(y, (P - 1) // 2, P) != 1:
+    if residue and pow(y, (P - 1) // 2, P) != 1:
         raise ProtocolError("peer DH public key is not a quadratic residue")
 
 
@@ -350,14 +360,14 @@ def format_dhmke(public):
     return f"DHMKE:{public}"
 
 
-def parse_dhmke(raw):
+def parse_dhmke(raw, residue=True):
     """Parse and check a 'DHMKE:<decimal>' message; return the peer's public value."""
     text = _compact_ascii(raw, "DHMKE message")
     match = DHMKE_RE.fullmatch(text)
     if not match:
         raise ProtocolError(f"malformed DHMKE message ({len(raw)} bytes, starts {text[:20]!r})")
     public = int(match.group(1))
-    check_peer_public_key(public)
+    check_peer_public_key(public, residue)
     return public
 
 
@@ -379,60 +389,145 @@ def cipher_label(name, size):
 # --------------------------------------------------------------------------------------------
 
 
-def handshake_complete(buf):
-    """A handshake message is complete once it holds a newline (otherwise: quiet period)."""
-    return b"\n" in buf
+def proposal_end(buf):
+    """A proposal ends at a newline; at a pause only after a ']' (cut inside an entry, it waits)."""
+    if b"\n" in buf:
+        return FINAL
+    return AT_PAUSE if buf.rstrip().endswith(b"]") else OPEN
 
 
-def data_message_complete(buf):
-    """A data message is complete when it is 16*k bytes followed by 64 lowercase hex chars."""
-    return (
+def choice_end(proposed):
+    """Return where a choice stands: whole at a pause once it names a size we proposed."""
+    def end(buf):
+        if b"\n" in buf:
+            return FINAL
+        try:
+            name, size = parse_choice(buf)
+        except ProtocolError:
+            return OPEN
+        return AT_PAUSE if size in proposed.get(name, ()) else OPEN
+    return end
+
+
+def dhmke_end(buf):
+    """A DH value may be whole at a pause once it has PLAUSIBLE_DH_DIGITS digits."""
+    if b"\n" in buf:
+        return FINAL
+    digits = len(buf.rstrip()) - len("DHMKE:")
+    if digits >= MAX_DH_DIGITS:
+        return FINAL
+    return AT_PAUSE if digits >= PLAUSIBLE_DH_DIGITS else OPEN
+
+
+def data_message_end(buf):
+    """A data message is whole when it is 16*k bytes followed by 64 lowercase hex chars."""
+    whole = (
         len(buf) >= TAG_HEX_LEN
         and (len(buf) - TAG_HEX_LEN) % PAD_BLOCK == 0
         and HEX_TAG_RE.fullmatch(buf[-TAG_HEX_LEN:]) is not None
     )
+    return FINAL if whole else OPEN
 
 
-def reply_complete(expected):
-    """Return a predicate: the reply, minus NULs, equals ``expected``."""
-    return lambda buf: bytes(buf).replace(b"\x00", b"") == expected
+def reply_end(expected):
+    """Return where a reply stands: whole once it equals ``expected`` (NULs aside); cut while it
+    is the start of it; another reply ends at a pause."""
+    def end(buf):
+        shown = buf.replace(b"\x00", b"")
+        if shown == expected:
+            return FINAL
+        return OPEN if expected.startswith(shown) else AT_PAUSE
+    return end
+
+
+class Cutter:
+    """Sends a message in pieces, pausing between them, as a path that loses segments does.
+
+    Cuts fall only where the message is visibly incomplete (``allowed(k)``): a cut where it
+    could be whole is a documented limit of the protocol, not something a receiver can mend.
+    """
+
+    def __init__(self, pauses, rng):
+        self.low, self.high = pauses
+        self.rng = rng
+
+    def pieces(self, data, allowed):
+        """Return data split at 1 to 3 random allowed points."""
+        points = [k for k in range(1, len(data)) if allowed(k)]
+        cuts = sorted(self.rng.sample(points, min(len(points), self.rng.randint(1, 3))))
+        return [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+
+    def pause(self):
+        """Sleep between two pieces."""
+        time.sleep(self.rng.uniform(self.low, self.high))
+
+
+def cut_anywhere(_data):
+    """Every cut of a choice, a data message or a reply leaves it visibly incomplete."""
+    return lambda k: True
+
+
+def cut_proposal(data):
+    """A proposal cut right after a ']' looks whole."""
+    return lambda k: data[k - 1:k] != b"]"
+
+
+def cut_dhmke(_data):
+    """A DH value cut after PLAUSIBLE_DH_DIGITS digits looks whole."""
+    return lambda k: k - len("DHMKE:") < PLAUSIBLE_DH_DIGITS
 
 
 class Connection:
     """A TCP socket with message-level reads for a protocol without framing."""
 
-    def __init__(self, sock, timeout):
+    def __init__(self, sock, timeout, cutter=None):
         self.sock = sock
         self.timeout = timeout
+        self.cutter = cutter
         self.eof = False
         sock.settimeout(timeout)
+        # Each piece must leave at once, not wait for the peer's ACK (Nagle).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def send(self, data):
-        """Send one message with a single sendall."""
-        self.sock.sendall(data)
+    def send(self, data, cuts=cut_anywhere):
+        """Send one message: with a single sendall, or cut where ``cuts(data)`` allows."""
+        if self.cutter is None:
+            self.sock.sendall(data)
+            return
+        pieces = self.cutter.pieces(data, cuts(data))
+        for i, piece in enumerate(pieces):
+            if i > 0:
+                self.cutter.pause()
+            self.sock.sendall(piece)
 
     def _readable(self, seconds):
         """Return True if data (or EOF) can be read within ``seconds``."""
         return bool(select.select([self.sock], [], [], max(seconds, 0))[0])
 
-    def receive(self, complete, quiet_when_empty=False):
+    def receive(self, where, quiet_when_empty=False):
         """Read one message and return it (b'' if the peer closed before sending anything).
 
-        The message ends when ``complete(buf)`` holds and no more data is already waiting,
-        when no new data arrived for QUIET_SECONDS after some data (or, with
-        ``quiet_when_empty``, at all), or at EOF. Raises ProtocolError after ``timeout``.
+        ``where(buf)`` says where the message stands: FINAL ends it once no more data is
+        already waiting, AT_PAUSE after QUIET_SECONDS without new data, OPEN (visibly cut)
+        after PARTIAL_SECONDS. Nothing at all ends after QUIET_SECONDS with
+        ``quiet_when_empty``, else never. EOF ends it too. Raises ProtocolError after
+        ``timeout``.
         """
         deadline = time.monotonic() + self.timeout
         buf = bytearray()
         while True:
-            if buf and complete(buf) and not self._readable(0):
+            end = where(bytes(buf)) if buf else None
+            if end == FINAL and not self._readable(0):
                 return bytes(buf)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ProtocolError(f"timed out after {self.timeout:g} s waiting for the peer")
-            quiet = bool(buf) or quiet_when_empty
-            if not self._readable(min(remaining, QUIET_SECONDS) if quiet else remaining):
-                if quiet:
+            if buf:
+                pause = PARTIAL_SECONDS if end == OPEN else QUIET_SECONDS
+            else:
+                pause = QUIET_SECONDS if quiet_when_empty else None
+            if not self._readable(remaining if pause is None else min(remaining, pause)):
+                if pause is not None and pause <= remaining:
                     return bytes(buf)
                 continue
             chunk = self.sock.recv(65536)
@@ -452,9 +547,18 @@ def say(text):
     print(text, flush=True)
 
 
+def cutter(args):
+    """The Cutter that --cut-pauses asks for (seeded, and the seed printed), or None."""
+    if args.cut_pauses is None:
+        return None
+    seed = args.seed if args.seed is not None else secrets.randbits(32)
+    print(f"cutting messages, seed {seed}", file=sys.stderr, flush=True)
+    return Cutter(args.cut_pauses, random.Random(seed))
+
+
 def serve_session(conn, args):
     """Run one server session; return normally when the client closes cleanly."""
-    raw = conn.receive(handshake_complete)
+    raw = conn.receive(proposal_end)
     if not raw:
         raise ProtocolError("client closed before sending a proposal")
     proposal = parse_proposal(raw)
@@ -468,15 +572,15 @@ def serve_session(conn, args):
     conn.send((format_choice(name, size) + newline).encode("ascii"))
     say(f"We are going to use {cipher_label(name, size)}")
 
-    raw = conn.receive(handshake_complete)
+    raw = conn.receive(dhmke_end)
     if not raw:
         raise ProtocolError("client closed before sending its DHMKE")
-    shared_key = shared_key_hex(parse_dhmke(raw), private)
-    conn.send((format_dhmke(public) + newline).encode("ascii"))
+    shared_key = shared_key_hex(parse_dhmke(raw, not args.skip_residue_check), private)
+    conn.send((format_dhmke(public) + newline).encode("ascii"), cut_dhmke)
 
     channel = SecureChannel(name, size, shared_key, args.hmac)
     while True:
-        wire = conn.receive(data_message_complete)
+        wire = conn.receive(data_message_end)
         if not wire:
             return  # client closed: clean end of session
         try:
@@ -492,7 +596,9 @@ def serve_session(conn, args):
 def run_server(args):
     """Listen and serve clients one at a time; with --once, return after the first session."""
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    with socket.create_server((args.host, args.port), family=family) as listener:
+    # "::" takes IPv4 clients too, as a server listening on every address does.
+    with socket.create_server((args.host, args.port), family=family,
+                              dualstack_ipv6=args.host == "::") as listener:
         host, port = listener.getsockname()[:2]
         say(f"Listening on {host}:{port}")
         while True:
@@ -500,7 +606,7 @@ def run_server(args):
             status = 0
             with sock:
                 try:
-                    serve_session(Connection(sock, args.timeout), args)
+                    serve_session(Connection(sock, args.timeout, cutter(args)), args)
                 except (ProtocolError, OSError) as exc:
                     print(f"error: {exc}", file=sys.stderr, flush=True)
                     status = 1
@@ -526,8 +632,8 @@ def stdin_messages():
 def client_session(conn, args, messages):
     """Negotiate, then send each message and check each reply."""
     newline = "\n" if args.newline else ""
-    conn.send((format_proposal(args.ciphers) + newline).encode("ascii"))
-    raw = conn.receive(handshake_complete)
+    conn.send((format_proposal(args.ciphers) + newline).encode("ascii"), cut_proposal)
+    raw = conn.receive(choice_end(args.ciphers))
     if not raw:
         raise ProtocolError("server closed the connection after the proposal")
     name, size = parse_choice(raw)
@@ -536,11 +642,11 @@ def client_session(conn, args, messages):
     say(f"We are going to use {cipher_label(name, size)}")
 
     private = dh_private_key(args.private_hex)
-    conn.send((format_dhmke(dh_public_key(private)) + newline).encode("ascii"))
-    raw = conn.receive(handshake_complete)
+    conn.send((format_dhmke(dh_public_key(private)) + newline).encode("ascii"), cut_dhmke)
+    raw = conn.receive(dhmke_end)
     if not raw:
         raise ProtocolError("server closed the connection after our DHMKE")
-    shared_key = shared_key_hex(parse_dhmke(raw), private)
+    shared_key = shared_key_hex(parse_dhmke(raw, not args.skip_residue_check), private)
 
     channel = SecureChannel(name, size, shared_key, args.hmac)
     for text in messages:
@@ -552,7 +658,7 @@ def client_session(conn, args, messages):
             raise ProtocolError(f"message {text!r} cannot be encoded as UTF-8") from exc
         conn.send(channel.seal(plaintext))
         expected = expected_reply(text, args.reply)
-        raw = conn.receive(reply_complete(expected), quiet_when_empty=not expected)
+        raw = conn.receive(reply_end(expected), quiet_when_empty=not expected)
         if not raw and conn.eof:
             raise ProtocolError("server closed the connection instead of replying")
         shown = raw.replace(b"\x00", b"")
@@ -567,7 +673,7 @@ def run_client(args):
     messages = args.messages if args.messages is not None else stdin_messages()
     try:
         with socket.create_connection((args.host, args.port), timeout=args.timeout) as sock:
-            client_session(Connection(sock, args.timeout), args, messages)
+            client_session(Connection(sock, args.timeout, cutter(args)), args, messages)
     except (ProtocolError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -781,6 +887,17 @@ def private_hex(text):
     return text
 
 
+def pause_range(text):
+    """Parse 'MIN:MAX' seconds for --cut-pauses."""
+    try:
+        low, high = (float(x) for x in text.split(":"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad pause range {text!r} (want MIN:MAX seconds)") from exc
+    if not 0 <= low <= high:
+        raise argparse.ArgumentTypeError(f"bad pause range {text!r} (want 0 <= MIN <= MAX)")
+    return low, high
+
+
 def build_parser():
     """Return the argparse parser with the server, client and selftest sub-commands."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -800,6 +917,13 @@ def build_parser():
                          help="fixed DH private exponent (big-endian hex) instead of 88 random bytes")
         sub.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                          help="seconds to wait for each peer message (default %(default)s)")
+        sub.add_argument("--cut-pauses", type=pause_range, metavar="MIN:MAX",
+                         help="send each message in 2-4 pieces, cut where it is visibly "
+                              "incomplete, pausing MIN to MAX seconds between them")
+        sub.add_argument("--seed", type=int, help="seed of the cuts (default: random, printed)")
+        sub.add_argument("--skip-residue-check", action="store_true",
+                         help="skip the 1.3 s quadratic residue check of the peer's DH value "
+                              "(for tests that run hundreds of sessions)")
 
     server = commands.add_parser("server", help="serve clients one at a time")
     add_common(server, ("cumulative", "per-message", "auto"), "cumulative")
