@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -292,6 +294,75 @@ prompt_show(void)
 	rl_redisplay();
 }
 
+/*
+ * Keys typed while on_line waits for a reply. readline gives the terminal
+ * back in its normal mode while on_line runs, and the terminal then echoes
+ * keys wherever the cursor is: "abc" typed there would sit in front of the
+ * reply ("abcServer says: olleh"). With the echo off they wait unseen, and
+ * readline shows them after the next prompt. A signal that ends or stops us
+ * meanwhile puts the echo back first, so the shell gets its terminal as it
+ * lent it.
+ */
+static const int echo_signals[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP };
+
+#define NECHO_SIGNALS (sizeof(echo_signals) / sizeof(echo_signals[0]))
+
+static struct termios echo_saved;
+static struct sigaction echo_saved_actions[NECHO_SIGNALS];
+static bool echo_replaced[NECHO_SIGNALS];
+
+static void
+echo_restore_and_raise(int sig)
+{
+	int saved_errno = errno;
+
+	/*
+	 * tcsetattr() is async-signal-safe. SA_RESETHAND has made the action the
+	 * default one again: the signal raised anew takes it once we return.
+	 */
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &echo_saved);
+	raise(sig);
+	errno = saved_errno;
+}
+
+static void
+echo_on(void)
+{
+	size_t i;
+
+	/* Before readline takes the terminal again: it keeps what it finds as the settings to go back to. */
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &echo_saved);
+	for (i = 0; i < NECHO_SIGNALS; i++) {
+		if (echo_replaced[i])
+			(void)sigaction(echo_signals[i], &echo_saved_actions[i], NULL);
+		echo_replaced[i] = false;
+	}
+}
+
+/* Turns the terminal's echo off. Returns false when it was off already or cannot be changed. */
+static bool
+echo_off(void)
+{
+	struct sigaction restore = { .sa_handler = echo_restore_and_raise, .sa_flags = SA_RESETHAND };
+	struct termios quiet;
+	size_t i;
+
+	if (tcgetattr(STDIN_FILENO, &echo_saved) != 0 || !(echo_saved.c_lflag & ECHO))
+		return false;
+	sigemptyset(&restore.sa_mask);
+	/* Only where the default action would end or stop us: a signal handled or ignored stays so. */
+	for (i = 0; i < NECHO_SIGNALS; i++)
+		echo_replaced[i] = sigaction(echo_signals[i], NULL, &echo_saved_actions[i]) == 0 &&
+		    echo_saved_actions[i].sa_handler == SIG_DFL &&
+		    sigaction(echo_signals[i], &restore, NULL) == 0;
+	quiet = echo_saved;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0)
+		return true;
+	echo_on();
+	return false;
+}
+
 static char *
 command_generator(const char *text, int state)
 {
@@ -329,6 +400,8 @@ complete(const char *text, int start, int end)
 static void
 on_line(char *line)
 {
+	bool quiet = echo_off();
+
 	prompt_shown = false;
 	if (line == NULL) {
 		/* Ctrl-D: end the session like \quit. */
@@ -340,6 +413,8 @@ on_line(char *line)
 		handle_line(active, line, strlen(line));
 		free(line);
 	}
+	if (quiet)
+		echo_on();
 	/* Removing the handler here stops readline from drawing one more prompt. */
 	if (active->done) {
 		rl_callback_handler_remove();

@@ -3,8 +3,8 @@
 # line editing, history kept in a file and recalled with the up arrow, tab
 # completion of \commands, \quit and Ctrl-D; and the server vanishing while
 # the user types. With -v, the screen stays readable: every line of output
-# has a line of its own, before the next prompt, also when the server goes
-# away while the user types.
+# has a line of its own, before the next prompt, also when the user types
+# while a reply is on its way or when the server goes away.
 . tests/lib.sh
 
 command -v tmux >/dev/null || { not_ok "tmux is installed (tests/deps.sh installs it)"; finish; }
@@ -105,7 +105,8 @@ last_line() {
 replies() { lines "$1" '^  reply <- '; }
 
 start_server prompt-verbose -c 'AES:256' || { not_ok "server starts again"; finish; }
-start_client -v --no-history
+# --timeout: below, the reply is held back for a moment, which a busy machine may make long.
+start_client -v --no-history --timeout 300
 check "-v: prompt after the handshake" wait_pane '^Enter message:'
 tmux send-keys -t "$SESSION" 'hello' Enter
 check "-v: first reply" replies 1
@@ -113,6 +114,26 @@ tmux send-keys -t "$SESSION" 'world' Enter
 check "-v: second reply" replies 2
 check "-v: each reply and its -v lines on their own lines, before the next prompt" tidy
 check "-v: the prompt comes last" last_line 'Enter message:'
+
+# Keys typed while a reply is on its way: the server is held (SIGSTOP, our
+# own server) so that the reply is sure to arrive after them. The terminal
+# must not write them into the output; they belong to the next prompt.
+trap 'kill -CONT "$SPID" 2>/dev/null; cleanup' EXIT
+kill -STOP "$SPID"
+tmux send-keys -t "$SESSION" 'again' Enter
+check "held: the third message is sent" lines 3 '^  tag = '
+# Typed ahead: "ac", Left, "b" leaves "abc" with the cursor after the "b".
+tmux send-keys -t "$SESSION" 'ac' Left 'b'
+pane >/dev/null # tmux has written the keys once this second command has run
+kill -CONT "$SPID"
+trap cleanup EXIT
+check "typed ahead: the reply arrives" replies 3
+check "typed ahead: the prompt shows the typed text" wait_pane '^Enter message: abc$'
+check "typed ahead: the reply and its -v lines stay whole" tidy
+check "typed ahead: the prompt with the typed text comes last" last_line 'Enter message: abc'
+# The cursor was left after the "b": "X" goes there, and Enter sends the line.
+tmux send-keys -t "$SESSION" 'X' Enter
+check "typed ahead: the line and its cursor kept (abXc sent)" wait_pane '^Server says: cXba$'
 
 tmux kill-session -t "$SESSION"
 
