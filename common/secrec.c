@@ -64,8 +64,9 @@ secrec_open(struct noise_cipher *cs, uint8_t *rec, size_t body, int *type, const
 	if (secrec_get16(rec) != body)
 		return CVPN_ERR_DECRYPT;
 	r = noise_cipher_decrypt(cs, rec, 2, rec + 2, body, out, &outlen);
+	/* The plaintext is the smallest multiple of SECREC_PAD that holds it (docs/SECURE.md, section 5). */
 	if (r == 0 && (outlen < SECREC_HEADER || outlen % SECREC_PAD != 0 ||
-	    (plen = secrec_get16(out + 1)) > outlen - SECREC_HEADER))
+	    (plen = secrec_get16(out + 1)) > outlen - SECREC_HEADER || padded(plen) != outlen))
 		r = CVPN_ERR_DECRYPT;
 	for (i = SECREC_HEADER + plen; r == 0 && i < outlen; i++)
 		if (out[i] != 0)

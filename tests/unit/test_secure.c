@@ -305,6 +305,47 @@ test_secrec_checks(void **state)
 	noise_cipher_free(b);
 }
 
+/*
+ * The plaintext must be the smallest multiple of 32 that holds type, length
+ * and payload (docs/SECURE.md, section 5): every payload length from 0 to 93
+ * in plaintexts of 32, 64 and 96 bytes opens exactly when the size is right.
+ */
+static void
+test_secrec_padding_exact(void **state)
+{
+	static const uint8_t key[32] = { 7 };
+	struct noise_cipher *a, *b;
+	uint8_t rec[2 + 96 + 16], pt[96];
+	const uint8_t *out;
+	size_t len, body, plen, n;
+	int type, r;
+
+	(void)state;
+	assert_int_equal(noise_cipher_new(AEAD_AESGCM, key, &a), 0);
+	assert_int_equal(noise_cipher_new(AEAD_AESGCM, key, &b), 0);
+	for (plen = 0; plen <= 93; plen++) {
+		for (n = 32; n <= 96; n += 32) {
+			if (plen + 3 > n)
+				continue;
+			memset(pt, 0, sizeof(pt));
+			pt[0] = SECREC_DATA;
+			secrec_put16(pt + 1, plen);
+			memset(pt + 3, 'x', plen);
+			body = raw_record(a, pt, n, rec);
+			r = secrec_open(b, rec, body, &type, &out, &len);
+			if (n == (plen + 3 + 31) / 32 * 32) {
+				assert_int_equal(r, 0);
+				assert_int_equal(len, plen);
+			} else {
+				assert_int_equal(r, CVPN_ERR_DECRYPT);
+				noise_cipher_set_nonce(b, noise_cipher_nonce(a));
+			}
+		}
+	}
+	noise_cipher_free(a);
+	noise_cipher_free(b);
+}
+
 static void
 test_records_hide_lengths(void **state)
 {
@@ -609,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_every_mode_and_suite),
 		cmocka_unit_test(test_transport_borrowed),
 		cmocka_unit_test(test_secrec_checks),
+		cmocka_unit_test(test_secrec_padding_exact),
 		cmocka_unit_test(test_records_hide_lengths),
 		cmocka_unit_test(test_record_attacks),
 		cmocka_unit_test(test_reflection),
