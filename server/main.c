@@ -22,7 +22,7 @@ enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY,
-	OPT_MAX_SOURCE_HANDSHAKES
+	OPT_MAX_SOURCE_HANDSHAKES, OPT_LOG_MESSAGES
 };
 
 static const struct opt options[] = {
@@ -37,6 +37,7 @@ static const struct opt options[] = {
 	{ "rekey-records", OPT_REKEY, "N", "secure: rekey a direction after N records (default 1048576)" },
 	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction this often (default 600)" },
 	{ "no-lab", OPT_NO_LAB, NULL, "refuse lab-profile clients (with a logged reason)" },
+	{ "log-messages", OPT_LOG_MESSAGES, NULL, "secure: log the clients' messages too (the lab's are always logged)" },
 	{ "hmac", OPT_HMAC, "MODE", "auto (default), cumulative or per-message" },
 	{ "newline", OPT_NEWLINE, "WHEN", "end handshake answers with \\n: mirror (default), always, never" },
 	{ "reply", OPT_REPLY, "STYLE", "plain (default), padded (NULs as in the capture) or bare" },
@@ -123,6 +124,7 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case OPT_PSK: sa->psk = arg; break;
 	case OPT_AUTHORIZED: sa->authorized = arg; break;
 	case OPT_NO_LAB: cfg->engine.no_lab = true; break;
+	case OPT_LOG_MESSAGES: cfg->log_messages = true; break;
 	case OPT_SUITES:
 		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
 			return bad_usage("invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);

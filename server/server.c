@@ -633,6 +633,11 @@ on_event(void *arg, const struct engine_event *ev)
 	case ENGINE_EV_MESSAGE:
 		if (c->srv->cfg->verbosity < 0)
 			break;
+		/* The secure profile exists so that only the two ends read the text: not the log, unless asked. */
+		if (ev->protocol && !c->srv->cfg->log_messages) {
+			log_conn(c, "Received a message");
+			break;
+		}
 		/* Verified, but still the client's text: no terminal controls reach the log. */
 		text = text_escape_dup(ev->text, ev->text_len);
 		log_conn(c, "Received: %s", text ? text : "(out of memory)");

@@ -23,6 +23,7 @@ struct server_config {
 	unsigned max_clients;
 	unsigned max_handshakes;
 	int verbosity;                 /* -1 quiet, 0 session log, 1+ protocol values */
+	bool log_messages;             /* log secure-profile plaintext too (the lab's is the course's transcript) */
 	struct keylog *keylog;         /* session keys for Wireshark, or NULL */
 	struct limits_config limits;   /* per-source handshakes in progress and penalties for failed ones */
 };

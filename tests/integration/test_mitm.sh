@@ -148,7 +148,8 @@ SPUB=$("$CLIENT" pubkey <"$TMP/server.key")
 M1="the first message, long enough to be no CLOSE"
 M2="a second message, also over twenty-nine bytes"
 
-start_server secure --key "$TMP/server.key" --psk "$TMP/psk" || { not_ok "secure server starts"; finish; }
+# --log-messages: the tests read in the server's log which records it accepted.
+start_server secure --key "$TMP/server.key" --psk "$TMP/psk" --log-messages || { not_ok "secure server starts"; finish; }
 start_mitm plain || { not_ok "mitm starts"; finish; }
 mark=$(wc -l <"$SLOG")
 via --server-key "$SPUB" --psk "$TMP/psk" -m "$M1" -m "$M2" >"$TMP/out" 2>"$TMP/err"; rc=$?

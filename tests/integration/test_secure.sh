@@ -36,6 +36,8 @@ Server says: olleh
 Server says: ✓ olléh" ]
 done
 check "server names the anonymous client's key" grep -q '^Client key: [A-Za-z0-9+/]\{43\}=$' "$SLOG"
+check "secure plaintext stays out of the log unless asked: each message is only counted" \
+	sh -c "! grep -q 'hello\|olléh\|héllo' '$SLOG' && [ \$(grep -c '^Received a message$' '$SLOG') -eq 4 ]"
 check "an authenticated CLOSE ends each session" sh -c "[ \$(grep -c '^Client 127.0.0.1:[0-9]* disconnected' '$SLOG') -eq 2 ]"
 client --profile lab -m lab >"$TMP/out" 2>&1
 check "the same port serves the lab profile" grep -qx 'Server says: bal' "$TMP/out"
@@ -60,12 +62,14 @@ assert ev[4]["text"] == "Server says: ih"' "$TMP/json"
 check "server exits 0 on SIGTERM" stop_server
 
 # PSK mode, --no-lab, and a PSK on top of the server key.
-start_server psk -c 'AES:256' --psk "$TMP/psk" --no-lab || { not_ok "server starts"; finish; }
+start_server psk -c 'AES:256' --psk "$TMP/psk" --no-lab --log-messages || { not_ok "server starts"; finish; }
 for suite in ChaChaPoly AESGCM; do
 	client --psk "$TMP/psk" --suites $suite -m hello >"$TMP/out" 2>&1
 	check "psk mode, $suite" grep -qx 'Server says: olleh' "$TMP/out"
 	check "psk mode, $suite: protocol shown" grep -q "Noise_NNpsk0_25519_${suite}_SHA256" "$TMP/out"
 done
+check "--log-messages: the secure plaintext is logged when the operator asks" \
+	sh -c "[ \$(grep -c '^Received: hello$' '$SLOG') -eq 2 ]"
 client --profile lab -m x >/dev/null 2>"$TMP/err"; rc=$?
 check "--no-lab: a lab client is refused (exit 78)" [ $rc -eq 78 ]
 check "--no-lab: logged with its reason" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: lab profile disabled (--no-lab)' 5

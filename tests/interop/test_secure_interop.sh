@@ -17,7 +17,7 @@ SPUB=$("$CLIENT" pubkey <"$TMP/server.key")
 check "pubkey agrees with the Python peer's" [ "$($PEER pubkey <"$TMP/server.key")" = "$SPUB" ]
 
 # securepeer client -> cvpn-server
-start_server sinterop -c 'AES:256' --key "$TMP/server.key" --rekey-records 2 || { not_ok "server starts"; finish; }
+start_server sinterop -c 'AES:256' --key "$TMP/server.key" --rekey-records 2 --log-messages || { not_ok "server starts"; finish; }
 for suite in ChaChaPoly AESGCM; do
 	$PEER client --port "$PORT" --server-key "$SPUB" --key "$TMP/client.key" --suites $suite --rekey-after 1 \
 		-m hello -m "héllo ✓" -m third >"$TMP/out" 2>&1; rc=$?
