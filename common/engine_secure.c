@@ -438,6 +438,9 @@ secure_server_hello(struct engine *e)
 	e->sec_mode = ch[5];
 	if ((e->sec_mode == ENGINE_MODE_KEY && !sc->static_priv_set) || (e->sec_mode == ENGINE_MODE_PSK && !sc->has_psk))
 		return CVPN_ERR_NO_SUITE;
+	/* The list of clients is a gate in every mode: psk mode has no client key to show it. */
+	if (e->sec_mode == ENGINE_MODE_PSK && sc->authorized != NULL)
+		return CVPN_ERR_PSK_NO_KEY;
 	if ((r = pick_suite(e, ch + 7, n, &e->aead)) != 0)
 		return r;
 	if (e->sec_mode == ENGINE_MODE_KEY && (r = noise_public_key(sc->static_priv, e->server_pub)) != 0)

@@ -41,6 +41,8 @@ static const struct {
 	[-CVPN_ERR_NO_SUITE] = { "no_suite", "no secure mode or suite in common" },
 	[-CVPN_ERR_LAB_DISABLED] = { "lab_disabled", "lab profile disabled (--no-lab)" },
 	[-CVPN_ERR_REFUSED] = { "refused", "the server refused what it received (ERROR record)" },
+	[-CVPN_ERR_PSK_NO_KEY] = { "psk_no_key",
+	    "psk mode carries no client key, and only the keys of --authorized-clients are accepted" },
 };
 
 static int

@@ -44,7 +44,8 @@ enum {
 	CVPN_ERR_NO_SUITE = -33,       /* no secure mode or suite both sides serve */
 	CVPN_ERR_LAB_DISABLED = -34,   /* a lab client reached a --no-lab server */
 	CVPN_ERR_REFUSED = -35,      /* the peer sent an ERROR record: it refused what it received */
-	CVPN_ERR_COUNT = -36         /* one past the last code; not an error */
+	CVPN_ERR_PSK_NO_KEY = -36,   /* a psk-mode client at a server that only accepts listed client keys */
+	CVPN_ERR_COUNT = -37         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */

@@ -87,6 +87,22 @@ check "authorized client served" grep -qx 'Server says: ih' "$TMP/out"
 client --server-key "$SPUB" --key "$TMP/other.key" -m hi >/dev/null 2>"$TMP/err"; rc=$?
 check "unlisted client refused (exit 76)" [ $rc -eq 76 ]
 check "unlisted client logged" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: client key not in --authorized-clients' 5
+check "auth server exits 0" stop_server
+
+# --authorized-clients with --psk: a gate in every mode. A client needs a listed key and the
+# PSK; one with the PSK alone (psk mode, no key) or an unlisted key is refused.
+start_server authpsk -c 'AES:256' --key "$TMP/server.key" --psk "$TMP/psk" --authorized-clients "$TMP/authorized" ||
+	{ not_ok "server starts"; finish; }
+client --server-key "$SPUB" --key "$TMP/client.key" --psk "$TMP/psk" -m hi >"$TMP/out" 2>&1
+check "listed key and PSK: served" grep -qx 'Server says: ih' "$TMP/out"
+client --psk "$TMP/psk" -m hi >/dev/null 2>&1; rc=$?
+check "the PSK alone does not pass --authorized-clients: refused (exit $rc), logged" sh -c "[ $rc -ne 0 ] &&
+	grep -q 'Closing 127.0.0.1:[0-9]*: psk mode carries no client key, and only the keys of --authorized-clients are accepted' '$SLOG'"
+client --server-key "$SPUB" --key "$TMP/other.key" --psk "$TMP/psk" -m hi >/dev/null 2>&1; rc=$?
+check "an unlisted key with the PSK: refused (exit 76)" [ $rc -eq 76 ]
+check "authpsk server exits 0" stop_server
+start_server auth -c 'AES:256' --key "$TMP/server.key" --authorized-clients "$TMP/authorized" ||
+	{ not_ok "server starts"; finish; }
 
 # The known-servers file: the client finds the key and picks the secure profile itself.
 printf '127.0.0.1:%s %s\n' "$PORT" "$SPUB" >"$TMP/known"
