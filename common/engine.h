@@ -29,6 +29,7 @@
 
 struct engine;
 struct keys_list;
+struct replay;
 struct noise_cipher;
 struct suite;
 
@@ -65,6 +66,8 @@ struct engine_secure {
 	uint8_t psk[32];               /* optional in key mode, required in psk mode */
 	bool has_psk;
 	const struct keys_list *authorized; /* server: accepted client keys; NULL accepts any */
+	struct replay *replay;         /* server: refuses copies of first messages (replay.h); NULL accepts them */
+	uint64_t (*clock)(void);       /* client: the time message 1 carries, ns since 1970; NULL reads the wall clock */
 	enum aead_cipher suites[8];    /* preference order */
 	size_t nsuites;
 	uint64_t rekey_records;        /* rekey a direction after this many records; 0 never */

@@ -13,15 +13,11 @@
 #include "err.h"
 #include "keys.h"
 #include "noise.h"
+#include "replay.h"
 #include "secrec.h"
+#include "secure_wire.h"
 #include "text.h"
 
-#define MAGIC "CVPN"
-#define VERSION 1
-#define PROLOGUE_LABEL "CVPN v1"
-#define MAC1_LABEL "mac1----"
-#define MAC1_LEN 16
-#define MAX_SUITES 8
 /* The longest payload: a REPLY to a 4096-byte message, with its prefix. */
 #define MAX_PAYLOAD (ENGINE_MAX_MESSAGE + sizeof(ENGINE_REPLY_PREFIX) - 1)
 /* The longest record body (after the length prefix). */
@@ -33,16 +29,16 @@
 static uint8_t
 suite_code(enum aead_cipher c)
 {
-	return c == AEAD_CHACHAPOLY ? 1 : 2;
+	return c == AEAD_CHACHAPOLY ? SECURE_SUITE_CHACHAPOLY : SECURE_SUITE_AESGCM;
 }
 
 /* The cipher of a wire code; false for a code we do not know. */
 static bool
 code_suite(uint8_t code, enum aead_cipher *c)
 {
-	if (code != 1 && code != 2)
+	if (code != SECURE_SUITE_CHACHAPOLY && code != SECURE_SUITE_AESGCM)
 		return false;
-	*c = code == 1 ? AEAD_CHACHAPOLY : AEAD_AESGCM;
+	*c = code == SECURE_SUITE_CHACHAPOLY ? AEAD_CHACHAPOLY : AEAD_AESGCM;
 	return true;
 }
 
@@ -61,12 +57,12 @@ start_handshake(struct engine *e, const uint8_t *ch, size_t chlen, const uint8_t
 {
 	const struct engine_secure *sc = &e->cfg.secure;
 	uint8_t prologue[64], zero[NOISE_PSK_LEN] = { 0 };
-	size_t n = strlen(PROLOGUE_LABEL);
+	size_t n = strlen(SECURE_PROLOGUE_LABEL);
 	const uint8_t *s = NULL, *rs = NULL, *psk = sc->has_psk ? sc->psk : zero;
 
 	if (n + 2 + chlen + 2 + shlen > sizeof(prologue))
 		return CVPN_ERR_INTERNAL;
-	memcpy(prologue, PROLOGUE_LABEL, n);
+	memcpy(prologue, SECURE_PROLOGUE_LABEL, n);
 	secrec_put16(prologue + n, chlen);
 	memcpy(prologue + n + 2, ch, chlen);
 	secrec_put16(prologue + n + 2 + chlen, shlen);
@@ -81,18 +77,18 @@ start_handshake(struct engine *e, const uint8_t *ch, size_t chlen, const uint8_t
 
 /* mac1 = HMAC-SHA256(SHA-256("mac1----" | server key or PSK), message 1)[0:16] */
 static int
-mac1(const struct engine *e, const uint8_t *msg, size_t n, uint8_t out[static MAC1_LEN])
+mac1(const struct engine *e, const uint8_t *msg, size_t n, uint8_t out[static SECURE_MAC1_LEN])
 {
 	const struct engine_secure *sc = &e->cfg.secure;
 	uint8_t in[8 + KEYS_LEN], key[NOISE_HASH_LEN], full[NOISE_HASH_LEN];
 	unsigned int len = sizeof(key);
 	int r = CVPN_ERR_CRYPTO;
 
-	memcpy(in, MAC1_LABEL, 8);
+	memcpy(in, SECURE_MAC1_LABEL, 8);
 	memcpy(in + 8, e->sec_mode == ENGINE_MODE_KEY ? e->server_pub : sc->psk, KEYS_LEN);
 	if (EVP_Digest(in, sizeof(in), key, &len, EVP_sha256(), NULL) == 1 &&
 	    noise_hmac(key, sizeof(key), msg, n, full) == 0) {
-		memcpy(out, full, MAC1_LEN);
+		memcpy(out, full, SECURE_MAC1_LEN);
 		r = 0;
 	}
 	OPENSSL_cleanse(in, sizeof(in));
@@ -254,11 +250,11 @@ int
 secure_client_start(struct engine *e)
 {
 	const struct engine_secure *sc = &e->cfg.secure;
-	uint8_t hello[7 + MAX_SUITES], pub[KEYS_LEN];
+	uint8_t hello[7 + SECURE_MAX_SUITES], pub[KEYS_LEN];
 	size_t i;
 	int r;
 
-	if (sc->nsuites == 0 || sc->nsuites > MAX_SUITES)
+	if (sc->nsuites == 0 || sc->nsuites > SECURE_MAX_SUITES)
 		return CVPN_ERR_INVALID_ARG;
 	e->sec_mode = sc->server_pub_set ? ENGINE_MODE_KEY : ENGINE_MODE_PSK;
 	if (e->sec_mode == ENGINE_MODE_PSK && !sc->has_psk)
@@ -271,8 +267,8 @@ secure_client_start(struct engine *e)
 		else if ((r = noise_keypair_generate(e->client_static, pub)) != 0)
 			return r;
 	}
-	memcpy(hello, MAGIC, 4);
-	hello[4] = VERSION;
+	memcpy(hello, SECURE_MAGIC, 4);
+	hello[4] = SECURE_VERSION;
 	hello[5] = (uint8_t)e->sec_mode;
 	hello[6] = (uint8_t)sc->nsuites;
 	for (i = 0; i < sc->nsuites; i++)
@@ -288,7 +284,7 @@ int
 secure_client_hello(struct engine *e)
 {
 	struct engine_event ev = { .type = ENGINE_EV_NEGOTIATED };
-	uint8_t msg[256], tag[MAC1_LEN];
+	uint8_t msg[256], tag[SECURE_MAC1_LEN], stamp[SECURE_TIMESTAMP_LEN];
 	size_t n, i;
 	const uint8_t *sh = e->in.data;
 	bool offered = false;
@@ -297,8 +293,8 @@ secure_client_hello(struct engine *e)
 	if (e->in.len == 0)
 		return 0; /* nothing yet (and sh may be NULL) */
 	if (e->in.len < 7)
-		return memcmp(sh, MAGIC, e->in.len < 4 ? e->in.len : 4) == 0 ? 0 : CVPN_ERR_MALFORMED;
-	if (memcmp(sh, MAGIC, 4) != 0 || sh[4] != VERSION || sh[5] != e->sec_mode)
+		return memcmp(sh, SECURE_MAGIC, e->in.len < 4 ? e->in.len : 4) == 0 ? 0 : CVPN_ERR_MALFORMED;
+	if (memcmp(sh, SECURE_MAGIC, 4) != 0 || sh[4] != SECURE_VERSION || sh[5] != e->sec_mode)
 		return CVPN_ERR_MALFORMED;
 	if (!code_suite(sh[6], &e->aead))
 		return CVPN_ERR_BAD_CHOICE;
@@ -313,11 +309,13 @@ secure_client_hello(struct engine *e)
 	ev.text_len = strlen(e->protocol);
 	ev.protocol = e->protocol;
 	engine_emit(e, &ev);
-	if ((r = noise_handshake_write(e->hs, NULL, 0, msg, sizeof(msg) - MAC1_LEN, &n)) != 0 ||
+	/* The payload is our clock, so that the server can refuse a copy of this message. */
+	replay_tai64n((e->cfg.secure.clock ? e->cfg.secure.clock : replay_wall_clock)(), stamp);
+	if ((r = noise_handshake_write(e->hs, stamp, sizeof(stamp), msg, sizeof(msg) - SECURE_MAC1_LEN, &n)) != 0 ||
 	    (r = mac1(e, msg, n, tag)) != 0)
 		return r;
-	memcpy(msg + n, tag, MAC1_LEN);
-	if ((r = queue_frame(e, msg, n + MAC1_LEN)) != 0)
+	memcpy(msg + n, tag, SECURE_MAC1_LEN);
+	if ((r = queue_frame(e, msg, n + SECURE_MAC1_LEN)) != 0)
 		return r;
 	e->state = C_SEC_WAIT_MSG2;
 	return 1;
@@ -431,7 +429,7 @@ secure_server_hello(struct engine *e)
 	if (e->in.len < 7)
 		return 0;
 	n = ch[6];
-	if (ch[4] != VERSION || (ch[5] != ENGINE_MODE_KEY && ch[5] != ENGINE_MODE_PSK) || n == 0 || n > MAX_SUITES)
+	if (ch[4] != SECURE_VERSION || (ch[5] != ENGINE_MODE_KEY && ch[5] != ENGINE_MODE_PSK) || n == 0 || n > SECURE_MAX_SUITES)
 		return CVPN_ERR_MALFORMED;
 	if (e->in.len < 7 + n)
 		return 0;
@@ -445,8 +443,8 @@ secure_server_hello(struct engine *e)
 		return r;
 	if (e->sec_mode == ENGINE_MODE_KEY && (r = noise_public_key(sc->static_priv, e->server_pub)) != 0)
 		return r;
-	memcpy(sh, MAGIC, 4);
-	sh[4] = VERSION;
+	memcpy(sh, SECURE_MAGIC, 4);
+	sh[4] = SECURE_VERSION;
 	sh[5] = (uint8_t)e->sec_mode;
 	sh[6] = suite_code(e->aead);
 	if ((r = start_handshake(e, ch, 7 + n, sh, sizeof(sh))) != 0 || (r = engine_queue(e, sh, sizeof(sh))) != 0)
@@ -482,45 +480,61 @@ int
 secure_server_msg1(struct engine *e)
 {
 	const uint8_t *body;
-	uint8_t tag[MAC1_LEN];
+	uint8_t tag[SECURE_MAC1_LEN];
 	size_t n;
 	int r;
 
 	if ((r = take_frame(e, 256, &body, &n)) <= 0)
 		return r;
-	if (n < MAC1_LEN)
+	if (n < SECURE_MAC1_LEN)
 		return CVPN_ERR_MALFORMED;
 	/* mac1 first: junk costs us one HMAC, never a Diffie-Hellman. */
-	if ((r = mac1(e, body, n - MAC1_LEN, tag)) != 0)
+	if ((r = mac1(e, body, n - SECURE_MAC1_LEN, tag)) != 0)
 		return r;
-	if (CRYPTO_memcmp(tag, body + n - MAC1_LEN, MAC1_LEN) != 0)
+	if (CRYPTO_memcmp(tag, body + n - SECURE_MAC1_LEN, SECURE_MAC1_LEN) != 0)
 		return CVPN_ERR_BAD_MAC1;
+	/* A copy of a first message we accepted is refused by its ephemeral key, before any Diffie-Hellman. */
+	if (n - SECURE_MAC1_LEN < NOISE_DH_LEN)
+		return CVPN_ERR_MALFORMED;
+	if (e->cfg.secure.replay && replay_seen(e->cfg.secure.replay, body))
+		return CVPN_ERR_REPLAY;
 	/*
 	 * The Diffie-Hellman of both messages is the work step: the server runs
 	 * it off its event loop, as it does the lab's, so that a flood of
 	 * handshakes never delays the sessions already established.
 	 */
-	if (n - MAC1_LEN > sizeof(e->hs_msg))
+	if (n - SECURE_MAC1_LEN > sizeof(e->hs_msg))
 		return CVPN_ERR_MALFORMED;
-	memcpy(e->hs_msg, body, n - MAC1_LEN);
-	e->hs_msg_len = n - MAC1_LEN;
+	memcpy(e->hs_msg, body, n - SECURE_MAC1_LEN);
+	e->hs_msg_len = n - SECURE_MAC1_LEN;
 	buf_consume(&e->in, 2 + n);
 	e->state = S_SEC_WORK;
 	return 1;
 }
 
+/*
+ * Reads message 1 and writes message 2. What decides to refuse a client (its
+ * key, its timestamp) is read first, so that it costs no more Diffie-Hellman:
+ * none in psk mode, the two that reveal the key and the payload in key mode.
+ */
 int
 secure_server_work(struct engine *e)
 {
 	uint8_t payload[64], rs[NOISE_DH_LEN];
 	size_t plen, outlen;
+	int r;
 
-	if (noise_handshake_read(e->hs, e->hs_msg, e->hs_msg_len, payload, sizeof(payload), &plen) != 0)
+	if ((r = noise_handshake_read(e->hs, e->hs_msg, e->hs_msg_len, payload, sizeof(payload), &plen)) != 0)
+		return r == CVPN_ERR_DH_ZERO ? r : CVPN_ERR_HANDSHAKE;
+	if (plen != SECURE_TIMESTAMP_LEN)
 		return CVPN_ERR_HANDSHAKE;
-	/* An unauthorized client costs no more Diffie-Hellman (the list is only read here). */
+	/* The list is only read here. */
 	if (e->sec_mode == ENGINE_MODE_KEY && e->cfg.secure.authorized &&
 	    (noise_handshake_remote_static(e->hs, rs) != 0 || !keys_list_contains(e->cfg.secure.authorized, rs)))
 		return CVPN_ERR_UNAUTHORIZED;
+	/* Thread-safe: two copies in flight at once are accepted once. */
+	if (e->cfg.secure.replay && (r = replay_accept(e->cfg.secure.replay, e->hs_msg, payload)) != 0)
+		return r;
 	if (noise_handshake_write(e->hs, NULL, 0, e->hs_msg, sizeof(e->hs_msg), &outlen) != 0)
 		return CVPN_ERR_HANDSHAKE;
 	e->hs_msg_len = outlen;
@@ -633,7 +647,7 @@ server_detect(struct engine *e)
 
 	if (n == 0)
 		return 0;
-	if (memcmp(e->in.data, MAGIC, n) == 0) {
+	if (memcmp(e->in.data, SECURE_MAGIC, n) == 0) {
 		if (!e->cfg.secure.static_priv_set && !e->cfg.secure.has_psk)
 			return CVPN_ERR_NO_SUITE;
 		if (n < 4)

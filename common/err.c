@@ -43,6 +43,10 @@ static const struct {
 	[-CVPN_ERR_REFUSED] = { "refused", "the server refused what it received (ERROR record)" },
 	[-CVPN_ERR_PSK_NO_KEY] = { "psk_no_key",
 	    "psk mode carries no client key, and only the keys of --authorized-clients are accepted" },
+	[-CVPN_ERR_REPLAY] = { "replay", "first handshake message replayed (seen before)" },
+	[-CVPN_ERR_STALE] = { "stale", "first handshake message outside the replay window: replayed, "
+	    "or the client's clock is off by more than --replay-window" },
+	[-CVPN_ERR_REPLAY_FULL] = { "replay_full", "too many recent handshakes held to check this one for replay" },
 };
 
 static int

@@ -45,7 +45,10 @@ enum {
 	CVPN_ERR_LAB_DISABLED = -34,   /* a lab client reached a --no-lab server */
 	CVPN_ERR_REFUSED = -35,      /* the peer sent an ERROR record: it refused what it received */
 	CVPN_ERR_PSK_NO_KEY = -36,   /* a psk-mode client at a server that only accepts listed client keys */
-	CVPN_ERR_COUNT = -37         /* one past the last code; not an error */
+	CVPN_ERR_REPLAY = -37,       /* a first handshake message seen before */
+	CVPN_ERR_STALE = -38,        /* a first handshake message whose time is outside the replay window */
+	CVPN_ERR_REPLAY_FULL = -39,  /* too many recent first handshake messages held to check one more */
+	CVPN_ERR_COUNT = -40         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */

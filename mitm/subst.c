@@ -19,9 +19,8 @@
 #include "keys.h"
 #include "noise.h"
 #include "relay.h"
+#include "secure_wire.h"
 
-#define MAC1_LEN 16
-#define PROLOGUE_LABEL "CVPN v1"
 
 struct subst {
 	struct engine *engine;      /* a server's engine with our keys */
@@ -82,17 +81,17 @@ static int
 noise_check(const struct subst *s, const struct unit *u)
 {
 	uint8_t prologue[64], zero[NOISE_PSK_LEN] = { 0 }, payload[64];
-	size_t n = strlen(PROLOGUE_LABEL), plen;
+	size_t n = strlen(SECURE_PROLOGUE_LABEL), plen;
 	bool key = s->ch.data[5] == ENGINE_MODE_KEY;
 	struct noise_handshake *hs = NULL;
 	char protocol[64];
 	int r;
 
-	if (s->sh.len != RELAY_SERVER_HELLO_LEN || u->n < 2 + MAC1_LEN || n + 4 + s->ch.len + s->sh.len > sizeof(prologue))
+	if (s->sh.len != RELAY_SERVER_HELLO_LEN || u->n < 2 + SECURE_MAC1_LEN || n + 4 + s->ch.len + s->sh.len > sizeof(prologue))
 		return CVPN_ERR_MALFORMED;
 	snprintf(protocol, sizeof(protocol), "Noise_%s_25519_%s_SHA256", key ? "IKpsk2" : "NNpsk0",
 	    aead_name(s->sh.data[6] == 1 ? AEAD_CHACHAPOLY : AEAD_AESGCM));
-	memcpy(prologue, PROLOGUE_LABEL, n);
+	memcpy(prologue, SECURE_PROLOGUE_LABEL, n);
 	prologue[n] = (uint8_t)(s->ch.len >> 8);
 	prologue[n + 1] = (uint8_t)s->ch.len;
 	memcpy(prologue + n + 2, s->ch.data, s->ch.len);
@@ -103,7 +102,7 @@ noise_check(const struct subst *s, const struct unit *u)
 	n += 2 + s->sh.len;
 	r = noise_handshake_new(protocol, false, prologue, n, key ? s->priv : NULL, NULL, key ? zero : s->psk, &hs);
 	if (r == 0)
-		r = noise_handshake_read(hs, u->p + 2, u->n - 2 - MAC1_LEN, payload, sizeof(payload), &plen);
+		r = noise_handshake_read(hs, u->p + 2, u->n - 2 - SECURE_MAC1_LEN, payload, sizeof(payload), &plen);
 	noise_handshake_free(hs);
 	return r;
 }

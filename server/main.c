@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "noise.h"
 #include "opt.h"
+#include "replay.h"
 #include "server.h"
 #include "suite.h"
 
@@ -22,7 +23,7 @@ enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY,
-	OPT_MAX_SOURCE_HANDSHAKES, OPT_LOG_MESSAGES
+	OPT_MAX_SOURCE_HANDSHAKES, OPT_LOG_MESSAGES, OPT_REPLAY_WINDOW
 };
 
 static const struct opt options[] = {
@@ -38,6 +39,7 @@ static const struct opt options[] = {
 	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction this often (default 600)" },
 	{ "no-lab", OPT_NO_LAB, NULL, "refuse lab-profile clients (with a logged reason)" },
 	{ "log-messages", OPT_LOG_MESSAGES, NULL, "secure: log the clients' messages too (the lab's are always logged)" },
+	{ "replay-window", OPT_REPLAY_WINDOW, "SEC", "secure: accept a first handshake message this far from our clock, once (default 120)" },
 	{ "hmac", OPT_HMAC, "MODE", "auto (default), cumulative or per-message" },
 	{ "newline", OPT_NEWLINE, "WHEN", "end handshake answers with \\n: mirror (default), always, never" },
 	{ "reply", OPT_REPLY, "STYLE", "plain (default), padded (NULs as in the capture) or bare" },
@@ -59,9 +61,10 @@ static const struct opt options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-/* File names of the secure profile's keys, loaded once the flags are read. */
+/* File names of the secure profile's keys, loaded once the flags are read, and the replay window. */
 struct secure_args {
 	const char *key, *psk, *authorized;
+	unsigned replay_window;
 };
 
 static const char *const newline_modes[] = { "never", "always", "mirror" };
@@ -125,6 +128,11 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case OPT_AUTHORIZED: sa->authorized = arg; break;
 	case OPT_NO_LAB: cfg->engine.no_lab = true; break;
 	case OPT_LOG_MESSAGES: cfg->log_messages = true; break;
+	case OPT_REPLAY_WINDOW:
+		if (opt_uint(arg, 1, REPLAY_WINDOW_MAX, &v) != 0)
+			return bad_usage("invalid --replay-window '%s' (expected 1-%d seconds)", arg, REPLAY_WINDOW_MAX);
+		sa->replay_window = (unsigned)v;
+		break;
 	case OPT_SUITES:
 		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
 			return bad_usage("invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
@@ -204,9 +212,10 @@ load_secret(const char *what, const char *path, uint8_t key[static KEYS_LEN])
 	return r == 0 ? 0 : EX_CONFIG;
 }
 
-/* Loads the secure profile's keys and prints the server's public key. Returns 0 or an exit code. */
+/* Loads the secure profile's keys, starts its replay guard and prints the server's public key. Returns 0 or an exit code. */
 static int
-secure_setup(struct server_config *cfg, const struct secure_args *sa, struct keys_list **authorized)
+secure_setup(struct server_config *cfg, const struct secure_args *sa, struct keys_list **authorized,
+    struct replay **replay)
 {
 	struct engine_secure *sc = &cfg->engine.secure;
 	uint8_t pub[KEYS_LEN];
@@ -239,6 +248,11 @@ secure_setup(struct server_config *cfg, const struct secure_args *sa, struct key
 		fprintf(stderr, "cvpn-server: --no-lab needs the secure profile: give --key or --psk\n");
 		return EX_USAGE;
 	}
+	if ((sc->static_priv_set || sc->has_psk) && replay_new(sa->replay_window, REPLAY_MAX_DEFAULT, NULL, replay) != 0) {
+		fprintf(stderr, "cvpn-server: out of memory\n");
+		return EX_SOFTWARE;
+	}
+	sc->replay = *replay;
 	if (sc->static_priv_set && cfg->verbosity >= 0 && noise_public_key(sc->static_priv, pub) == 0) {
 		keys_to_base64(pub, b64);
 		printf("Server key: %s\n", b64);
@@ -280,8 +294,9 @@ main(int argc, char **argv)
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1];
 	const char *ciphers = NULL, *keylog = getenv(KEYLOG_ENV);
-	struct secure_args sa = { 0 };
+	struct secure_args sa = { .replay_window = REPLAY_WINDOW_DEFAULT };
 	struct keys_list *authorized = NULL;
+	struct replay *replay = NULL;
 	bool insecure = false;
 	int c, r;
 
@@ -302,13 +317,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "cvpn-server: --ciphers '%s': %s\n", ciphers, cvpn_strerror(r));
 		return EX_USAGE;
 	}
-	if ((r = secure_setup(&cfg, &sa, &authorized)) != 0)
-		return r;
+	if ((r = secure_setup(&cfg, &sa, &authorized, &replay)) != 0)
+		goto out;
 	if (keylog && *keylog && (r = keylog_start(keylog, &cfg.keylog)) != 0)
-		return r;
+		goto out;
 	r = server_run(&cfg) != 0 ? EX_UNAVAILABLE : EX_OK;
+out:
 	keylog_free(cfg.keylog);
 	keys_list_free(authorized);
+	replay_free(replay);
 	OPENSSL_cleanse(&cfg.engine.secure, sizeof(cfg.engine.secure));
 	return r;
 }

@@ -7,13 +7,13 @@ against the cacophony vectors (``selftest``).
 
 Wire format (SECURE.md sections 2-5):
 
-    C->S  ClientHello = "CVPN" | 1 | mode | n | suites[n]
-    S->C  ServerHello = "CVPN" | 1 | mode | suite
-    C->S  u16 len | Noise message 1 | mac1 (16)
+    C->S  ClientHello = "CVPN" | 2 | mode | n | suites[n]
+    S->C  ServerHello = "CVPN" | 2 | mode | suite
+    C->S  u16 len | Noise message 1 (payload: the client's clock, TAI64N) | mac1 (16)
     S->C  u16 len | Noise message 2
     both  u16 len | AEAD(k, n, ad = u16 len, type | u16 plen | payload | zero padding to 32)
 
-    prologue = "CVPN v1" | u16 len | ClientHello | u16 len | ServerHello
+    prologue = "CVPN v2" | u16 len | ClientHello | u16 len | ServerHello
     mac1     = HMAC-SHA256(SHA-256("mac1----" | server public key or PSK), message 1)[:16]
 
 Mode 1 (key) runs Noise_IKpsk2_25519_<cipher>_SHA256 (all-zero PSK when none is configured);
@@ -57,7 +57,7 @@ from dissononce.processing.impl.cipherstate import CipherState
 # --------------------------------------------------------------------------------------------
 
 MAGIC = b"CVPN"
-VERSION = 1
+VERSION = 2
 MODE_KEY = 1
 MODE_PSK = 2
 MODE_PATTERNS = {MODE_KEY: "IKpsk2", MODE_PSK: "NNpsk0"}
@@ -68,13 +68,17 @@ MAX_OFFERED_SUITES = 8
 CLIENT_HELLO_FIXED_LEN = 7  # magic, version, mode, n
 SERVER_HELLO_LEN = 7  # magic, version, mode, suite
 
-PROLOGUE_LABEL = b"CVPN v1"
+PROLOGUE_LABEL = b"CVPN v2"
 MAC1_LABEL = b"mac1----"
 MAC1_LEN = 16
 KEY_LEN = 32
 TAG_LEN = 16
-# Both handshake payloads are empty, so every handshake message has one exact length.
-MESSAGE1_LEN = {MODE_KEY: KEY_LEN + (KEY_LEN + TAG_LEN) + TAG_LEN, MODE_PSK: KEY_LEN + TAG_LEN}
+# Message 1's payload is a 12-byte TAI64N timestamp, message 2's is empty: every handshake
+# message has one exact length.
+TIMESTAMP_LEN = 12
+TAI64_EPOCH = 2 ** 62 + 10
+MESSAGE1_LEN = {MODE_KEY: KEY_LEN + (KEY_LEN + TAG_LEN) + TIMESTAMP_LEN + TAG_LEN,
+                MODE_PSK: KEY_LEN + TIMESTAMP_LEN + TAG_LEN}
 MESSAGE2_LEN = KEY_LEN + TAG_LEN
 
 DATA, REPLY, CLOSE, KEEPALIVE, REKEY, ERROR = 1, 2, 3, 4, 5, 6
@@ -113,6 +117,7 @@ ATTACKS = {
     "downgrade_hello": "hello sent offers AESGCM, prologue binds ChaChaPoly,AESGCM: refused",
     "wrong_psk": "Noise with a one-bit-off PSK (mac1 still right): refused",
     "unknown_client_key": "a fresh client key (key mode): refused before message 2",
+    "replay_initiation": "a whole session, then its hello and message 1 sent again: refused before message 2",
 }
 
 
@@ -265,6 +270,11 @@ def public_key(private):
 # --------------------------------------------------------------------------------------------
 
 
+def tai64n(unix_ns):
+    """Return TAI64N of a time in ns since 1970: 2^62 + 10 + seconds, then nanoseconds."""
+    return struct.pack(">QI", TAI64_EPOCH + unix_ns // 10 ** 9, unix_ns % 10 ** 9)
+
+
 def encode_client_hello(mode, suites):
     """Return the ClientHello bytes for a mode and a list of suite codes."""
     return MAGIC + bytes([VERSION, mode, len(suites)]) + bytes(suites)
@@ -410,15 +420,18 @@ class Direction:
 
 
 class Wire:
-    """A TCP connection with a timeout on every operation."""
+    """A TCP connection with a timeout on every operation; it keeps what it sent when told to."""
 
     def __init__(self, sock, timeout):
         self.sock = sock
         self.timeout = timeout
+        self.sent = None  # a list to keep every send in, for replay attacks
         sock.settimeout(timeout)
 
     def send(self, data):
         """Send all of ``data``."""
+        if self.sent is not None:
+            self.sent.append(bytes(data))
         try:
             self.sock.sendall(data)
         except TimeoutError as exc:
@@ -565,7 +578,7 @@ def server_handshake(wire, cfg):
         handshake.read_message(message1, payload)
     except (DecryptFailedException, ValueError) as exc:
         raise PeerError("handshake failed") from exc
-    if payload:
+    if len(payload) != TIMESTAMP_LEN:
         raise PeerError("handshake failed")
     if mode == MODE_KEY and cfg.authorized is not None and handshake.rs.data not in cfg.authorized:
         raise PeerError("unauthorized client key")
@@ -681,7 +694,7 @@ def client_handshake(wire, cfg):
                                 static=static, remote=remote,
                                 psks=[cfg.noise_psk or cfg.psk or bytes(KEY_LEN)])
     message1 = bytearray()
-    handshake.write_message(b"", message1)
+    handshake.write_message(tai64n(time.time_ns()), message1)
     mac = bytearray(compute_mac1(mac1_key(cfg.mode, cfg.server_public, cfg.psk), message1))
     if cfg.corrupt_mac1:
         mac[0] ^= 0x01
@@ -862,9 +875,38 @@ def attack_records(case, session, report):
     return expect_silent_close(session, report)
 
 
+def replay_initiation(host, port, cfg, report):
+    """Complete a session, then send its ClientHello and message 1 again on a new connection."""
+    wire = connect(host, port, cfg.timeout)
+    with wire.sock:
+        wire.sent = []
+        session, name = client_handshake(wire, cfg)
+        hello, message1 = wire.sent[0], wire.sent[1]
+        exchange(session, "first", lambda text: report(f"original session ({name}) answered: {text}"))
+        finish(session)
+    wire = connect(host, port, cfg.timeout)
+    with wire.sock:
+        wire.send(hello)
+        wire.recv_exact(SERVER_HELLO_LEN, HANDSHAKE_EOF)
+        report("sending the captured message 1 again")
+        wire.send(message1)
+        try:
+            wire.recv_exact(2, HANDSHAKE_EOF)
+        except PeerClosed:
+            report("server closed the connection before message 2")
+            return True
+        except PeerTimeout:
+            report("server kept the connection open")
+            return False
+        report("server answered the copy with message 2")
+        return False
+
+
 def run_attack_case(case, host, port, cfg, report):
     """Run one attack against host:port; return True if the server behaved correctly."""
     cfg = dataclasses.replace(cfg)
+    if case == "replay_initiation":
+        return replay_initiation(host, port, cfg, report)
     if case == "bad_mac1":
         cfg.corrupt_mac1 = True
     elif case == "downgrade_hello":

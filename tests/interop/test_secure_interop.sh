@@ -87,10 +87,12 @@ attack tamper_record "decryption failed" $KEYED
 attack truncate "without a CLOSE record (truncated)" $KEYED
 attack downgrade_hello "handshake failed" $KEYED
 attack unknown_client_key "client key not in --authorized-clients" --server-key "$SPUB"
+attack replay_initiation "first handshake message replayed" $KEYED
 check "server still serves after every attack" sh -c \
 	"$PEER client --port $PORT --server-key $SPUB --key '$TMP/client.key' -m ok | grep -qx 'Server says: ko'"
 stop_server
 start_server pskattacks -c 'AES:256' --psk "$TMP/psk" || { not_ok "server starts"; finish; }
 attack wrong_psk "handshake failed\|decryption failed" --psk "$TMP/psk"
+attack replay_initiation "first handshake message replayed" --psk "$TMP/psk"
 stop_server
 finish

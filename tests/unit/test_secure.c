@@ -20,6 +20,7 @@
 #include "err.h"
 #include "keys.h"
 #include "noise.h"
+#include "replay.h"
 #include "secrec.h"
 #include "vectors.h"
 
@@ -159,6 +160,64 @@ exchange(struct pair *pr, const char *msg, const char *reply)
 	assert_string_equal(pr->ss.last_message, msg);
 	assert_int_equal(pump(pr->s, pr->c, NULL), 0);
 	assert_string_equal(pr->cs.last_reply, reply);
+}
+
+/* A client clock an hour behind, for the window test. */
+static uint64_t
+hour_ago(void)
+{
+	return replay_wall_clock() - 3600ULL * 1000000000ULL;
+}
+
+/*
+ * A copy of message 1 (with the hellos before it) is refused in both modes:
+ * by its ephemeral key before any work step while it is remembered, and a
+ * message whose time is outside the window after the Diffie-Hellman that
+ * reveals it (none in psk mode). The first session still works.
+ */
+static void
+test_replayed_message1(void **state)
+{
+	static const enum engine_mode modes[] = { ENGINE_MODE_KEY, ENGINE_MODE_PSK };
+	struct replay *guard = NULL;
+	struct buf tap = { 0 };
+	struct pair pr;
+	struct engine *again;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(replay_new(REPLAY_WINDOW_DEFAULT, 1024, NULL, &guard), 0);
+	for (i = 0; i < 2; i++) {
+		setup_pair(&pr, modes[i], AEAD_CHACHAPOLY);
+		pr.sc.secure.replay = guard;
+		open_pair(&pr);
+		assert_int_equal(engine_start(pr.c), 0);
+		/* ClientHello, ServerHello, then message 1 on the tap. */
+		assert_int_equal(pump(pr.c, pr.s, &tap), 0);
+		assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+		assert_int_equal(pump(pr.c, pr.s, &tap), 0);
+		assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+		assert_true(engine_ready(pr.c));
+		exchange(&pr, "hello", "Server says: olleh");
+		assert_int_equal(replay_count(guard), i + 1);
+		/* The copy, to a fresh server engine with the same guard: refused before any work step. */
+		assert_int_equal(engine_new(&pr.sc, NULL, NULL, &again), 0);
+		assert_int_equal(engine_feed(again, tap.data, tap.len), CVPN_ERR_REPLAY);
+		assert_false(engine_needs_work(again));
+		engine_free(again);
+		buf_reset(&tap);
+		close_pair(&pr);
+
+		/* A client clock an hour off: refused by its time, and not remembered. */
+		setup_pair(&pr, modes[i], AEAD_CHACHAPOLY);
+		pr.sc.secure.replay = guard;
+		pr.cc.secure.clock = hour_ago;
+		assert_int_equal(handshake(&pr), CVPN_ERR_STALE);
+		assert_int_equal(replay_count(guard), i + 1);
+		close_pair(&pr);
+	}
+	buf_clear(&tap);
+	replay_free(guard);
 }
 
 static void
@@ -648,6 +707,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_mode_and_suite),
+		cmocka_unit_test(test_replayed_message1),
 		cmocka_unit_test(test_transport_borrowed),
 		cmocka_unit_test(test_secrec_checks),
 		cmocka_unit_test(test_secrec_padding_exact),
