@@ -24,6 +24,23 @@ engine_emit(struct engine *e, struct engine_event *ev)
 }
 
 void
+engine_confirm(struct engine *e)
+{
+	struct engine_event ev = { .type = ENGINE_EV_CONFIRMED };
+
+	if (e->confirmed)
+		return;
+	e->confirmed = true;
+	engine_emit(e, &ev);
+}
+
+bool
+engine_confirmed(const struct engine *e)
+{
+	return e->confirmed;
+}
+
+void
 engine_emit_text(struct engine *e, enum engine_event_type type, const void *text, size_t len)
 {
 	struct engine_event ev = { .type = type, .text = text, .text_len = len };

@@ -97,7 +97,9 @@ enum engine_event_type {
 	ENGINE_EV_SENT,         /* client: text = plaintext; ct, tag as sent */
 	ENGINE_EV_MESSAGE,      /* server: text = verified plaintext; ct, tag as received; hmac */
 	ENGINE_EV_REPLY,        /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */
-	ENGINE_EV_PEER          /* secure, server: text = the client's static public key, base64 */
+	ENGINE_EV_PEER,         /* secure, server: text = the client's static public key, base64 */
+	ENGINE_EV_CONFIRMED     /* the peer proved it holds the session's key: its first message verified
+	                         * (lab server) or its first record opened (secure); comes before its content */
 };
 
 /* Pointers are valid only during the callback. */
@@ -180,6 +182,9 @@ bool engine_closed(const struct engine *e);
 
 /* True for a session of the secure profile (known once the client's first bytes arrived). */
 bool engine_secure(const struct engine *e);
+
+/* True once ENGINE_EV_CONFIRMED came: the peer proved it holds the key (a lab client's replies never do). */
+bool engine_confirmed(const struct engine *e);
 
 /* Bytes waiting to be sent; *p stays valid until the next call on e. */
 void engine_output(const struct engine *e, const uint8_t **p, size_t *n);

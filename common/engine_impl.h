@@ -104,12 +104,16 @@ struct engine {
 	struct noise_cipher *send_cs, *recv_cs;
 	uint64_t sent_since_rekey;
 	enum state failed_in;   /* the state a failure happened in, for engine_phase() */
+	bool confirmed;         /* ENGINE_EV_CONFIRMED was emitted */
 };
 
 /* ---- engine.c ---- */
 
 /* Passes an event to the user's callback, filling in the session's cipher and HMAC mode. */
 void engine_emit(struct engine *e, struct engine_event *ev);
+
+/* Emits ENGINE_EV_CONFIRMED, once: the peer's first message or record checked out. */
+void engine_confirm(struct engine *e);
 
 /* Emits an event that carries only text. */
 void engine_emit_text(struct engine *e, enum engine_event_type type, const void *text, size_t len);

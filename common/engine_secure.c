@@ -348,6 +348,7 @@ secure_client_records(struct engine *e)
 
 	if ((r = read_record(e, &type, &pt, &len, &frame)) <= 0)
 		return r;
+	engine_confirm(e);
 	if ((r = common_record(e, type)) == 0) {
 		if (type == SECREC_REPLY && e->state == C_SEC_WAIT_REPLY) {
 			ev.text = pt;
@@ -600,6 +601,7 @@ secure_server_records(struct engine *e)
 
 	if ((r = read_record(e, &type, &pt, &len, &frame)) <= 0)
 		return refuse(e, r);
+	engine_confirm(e);
 	if ((r = common_record(e, type)) == 0) {
 		if (type == SECREC_DATA) {
 			r = answer(e, pt, len);

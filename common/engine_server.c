@@ -143,6 +143,7 @@ server_data(struct engine *e)
 	if (r == 1) {
 		struct engine_event ev = { .type = ENGINE_EV_MESSAGE };
 
+		engine_confirm(e);
 		ev.text = pt;
 		ev.text_len = ptlen;
 		ev.ct = e->in.data;

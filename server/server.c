@@ -208,6 +208,33 @@ on_handle_closed(uv_handle_t *h)
 		conn_free(c);
 }
 
+/* Why an established session is closed when it stayed idle: the one reason that is no failure. */
+static const char idle_timeout[] = "idle timeout";
+
+/*
+ * Whether a close counts against the client's address: a failed handshake,
+ * and a session that failed before the client proved it holds the key (its
+ * first message or record), which is a failed handshake too.
+ */
+static bool
+penalized(const struct conn *c, const char *reason)
+{
+	if (reason == NULL || c->srv->stopping || c->source[0] == '\0')
+		return false;
+	return !c->established || (!engine_confirmed(c->engine) && reason != idle_timeout);
+}
+
+/* Logs why the connection closes, and counts it against the client's address when it is a failure. */
+static void
+log_failure(struct conn *c, const char *reason)
+{
+	/* engine_phase() only reads the state, which the worker never writes. */
+	warn_conn(c, "Closing %s: %s (while %s)", c->peer, with_hint(c, reason), engine_phase(c->engine));
+	if (penalized(c, reason) && limits_failure(c->srv->limits, c->source, uv_now(c->srv->loop)))
+		warn_conn(c, "Penalty: %s failed %u handshakes; refused for a while", c->source,
+		    c->srv->cfg->limits.max_failures);
+}
+
 /* Closes the connection; reason NULL means a normal end. Safe to call twice. */
 static void
 conn_close(struct conn *c, const char *reason)
@@ -215,15 +242,10 @@ conn_close(struct conn *c, const char *reason)
 	if (c->closing)
 		return;
 	c->closing = true;
-	/* engine_phase() only reads the state, which the worker never writes. */
 	if (reason)
-		warn_conn(c, "Closing %s: %s (while %s)", c->peer, with_hint(c, reason), engine_phase(c->engine));
+		log_failure(c, reason);
 	else if (!c->refused && !c->failed)
 		log_conn(c, "Client %s disconnected", c->peer);
-	if (reason && !c->established && !c->srv->stopping && c->source[0] &&
-	    limits_failure(c->srv->limits, c->source, uv_now(c->srv->loop)))
-		warn_conn(c, "Penalty: %s failed %u handshakes; refused for a while", c->source,
-		    c->srv->cfg->limits.max_failures);
 	if (c->working)
 		atomic_store(&c->cancelled, true);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -364,7 +386,7 @@ conn_fail(struct conn *c, const char *reason)
 		conn_close(c, reason);
 		return;
 	}
-	warn_conn(c, "Closing %s: %s (while %s)", c->peer, with_hint(c, reason), engine_phase(c->engine));
+	log_failure(c, reason);
 	c->failed = true;
 	conn_shutdown(c);
 }
@@ -487,7 +509,7 @@ on_timer(uv_timer_t *t)
 	} else if (c->established && engine_partial(c->engine) && now >= c->last_rx + cfg->partial_timeout_ms) {
 		conn_close(c, "truncated message (the client stopped sending mid-message)");
 	} else if (c->established && !engine_partial(c->engine) && now >= c->last_activity + cfg->idle_timeout_ms) {
-		conn_close(c, "idle timeout");
+		conn_close(c, idle_timeout);
 	} else {
 		conn_arm(c);
 	}
@@ -517,7 +539,10 @@ conn_arm(struct conn *c)
 static void
 conn_eof(struct conn *c)
 {
-	if (engine_secure(c->engine) && c->established && !engine_closed(c->engine))
+	if (engine_secure(c->engine) && c->established && !engine_confirmed(c->engine))
+		conn_close(c, "the client closed before its first record: it could not complete the handshake "
+		    "(a PSK that differs from ours, or it expects another server key)");
+	else if (engine_secure(c->engine) && c->established && !engine_closed(c->engine))
 		conn_close(c, "connection closed without a CLOSE record (truncated)");
 	else if (engine_partial(c->engine))
 		conn_close(c, "connection closed in the middle of a message");
@@ -623,12 +648,22 @@ on_event(void *arg, const struct engine_event *ev)
 		log_conn(c, "Negotiating the key");
 		break;
 	case ENGINE_EV_KEY:
-		log_conn(c, "The key has been established");
+		/*
+		 * In the secure profile the client proves that its keys match ours
+		 * only with its first record (with a wrong PSK in key mode it
+		 * fails message 2 and never sends one): say it then.
+		 */
+		if (ev->protocol == NULL)
+			log_conn(c, "The key has been established");
 		if (c->srv->cfg->keylog && keylog_write(c->srv->cfg->keylog, c->peer, c->local, ev) != 0)
 			warn_conn(c, "cannot write the key log: %s", strerror(errno));
 		break;
 	case ENGINE_EV_PEER:
 		log_conn(c, "Client key: %.*s", (int)ev->text_len, (const char *)ev->text);
+		break;
+	case ENGINE_EV_CONFIRMED:
+		if (ev->protocol != NULL)
+			log_conn(c, "The key has been established");
 		break;
 	case ENGINE_EV_MESSAGE:
 		if (c->srv->cfg->verbosity < 0)

@@ -130,5 +130,19 @@ check "client key log: CVPN_SECURE, protocol, two 32-byte keys" \
 	sh -c "[ $# -eq 6 ] && echo '$4' | grep -q '^Noise_IKpsk2_25519_' && echo '$5 $6' | grep -qE '^[0-9a-f]{64} [0-9a-f]{64}\$'"
 check "server key log has the same session and keys" grep -qx "$cline" "$TMP/server.keys"
 stop_server
-finish
 
+# A key-mode client whose PSK differs from the server's fails message 2 and never sends a
+# record: the server says so (not "key established", then "truncated"), and it counts as a
+# failed handshake, as does a session whose first record does not open.
+start_server wrongpsk -c 'AES:256' --key "$TMP/server.key" --psk "$TMP/psk" --max-failures 2 ||
+	{ not_ok "server starts"; finish; }
+client --server-key "$SPUB" --psk "$TMP/wrong.psk" -m x >/dev/null 2>&1; rc=$?
+check "wrong PSK in key mode: the client fails the handshake (exit $rc)" [ $rc -eq 76 ]
+check "wrong PSK in key mode: the server says the client could not complete the handshake" \
+	wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: the client closed before its first record: it could not complete the handshake (a PSK that differs from ours' 10
+check "wrong PSK in key mode: no 'key has been established' for it" sh -c "! grep -q 'The key has been established' '$SLOG'"
+$PY tests/interop/securepeer.py attack --port "$PORT" --server-key "$SPUB" --psk "$TMP/psk" tamper_record >/dev/null 2>&1
+check "a first record that does not open counts too: the second failure brings the penalty" \
+	wait_for "$SLOG" 'Penalty: 127.0.0.1 failed 2 handshakes' 10
+stop_server
+finish

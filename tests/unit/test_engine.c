@@ -35,7 +35,7 @@
 #define UTF8_REVERSED "\xf0\x9f\x98\x80 \xe2\x9c\x93 dlr\xc3\xb6w oll\xc3\xa9h"
 
 #define TEXT_MAX 8192
-#define NEVENTS (ENGINE_EV_REPLY + 1)
+#define NEVENTS (ENGINE_EV_CONFIRMED + 1)
 #define MAX_MSGS 16
 
 /* The last event of one type that a side emitted. */
