@@ -5,10 +5,18 @@
  * hellos are bound into the handshake and every record is authenticated
  * under an implicit counter.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "relay.h"
+#include "secure_wire.h"
+
+/* replay-initiation: how long our own connection waits for the server's verdict on the copy. */
+#define REPLAY_WAIT_MS 5000
 
 #define SUITE_CHACHAPOLY 1
 #define SUITE_AESGCM 2
@@ -134,6 +142,83 @@ reorder_deadline(const struct relay *r)
 	return r->held.len ? r->held_until : UINT64_MAX;
 }
 
+/*
+ * Sends all of p[0..n) on fd (non-blocking) and reads what comes back until
+ * the server closes, n_back bytes beyond want came, or the time is up.
+ * Returns the bytes read, or -1 when the copy could not be sent.
+ */
+static ssize_t
+exchange_copy(int fd, const uint8_t *p, size_t n, size_t want)
+{
+	uint64_t until = link_now() + REPLAY_WAIT_MS, now;
+	struct pollfd pfd = { .fd = fd };
+	uint8_t in[256];
+	size_t got = 0;
+	ssize_t k;
+
+	while ((now = link_now()) < until) {
+		pfd.events = n > 0 ? POLLOUT : POLLIN;
+		if (poll(&pfd, 1, (int)(until - now)) <= 0)
+			continue;
+		if (n > 0) {
+			if ((k = send(fd, p, n, MSG_NOSIGNAL)) < 0 && errno != EAGAIN && errno != EINTR)
+				return -1;
+			if (k > 0) {
+				p += k;
+				n -= (size_t)k;
+			}
+		} else if ((k = recv(fd, in, sizeof(in), 0)) == 0 || (k < 0 && errno == ECONNRESET)) {
+			break;
+		} else if (k > 0 && (got += (size_t)k) > want) {
+			break;
+		}
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Keeps the client's hello and first handshake message and lets the session
+ * go on. Once the server has answered the original (its message 2, so the
+ * original is surely taken first), sends the copies on a connection of our
+ * own: the server must refuse the copy before any message 2.
+ */
+static void
+replay_initiation_unit(struct relay *r, struct unit *u)
+{
+	const struct mitm_config *cfg = r->ss->cfg;
+	struct link server = { .fd = -1 };
+	char err[256];
+	ssize_t got;
+
+	relay_forward(r, u);
+	if (r->tried || u->kind == UNIT_RECORD)
+		return;
+	if (u->dir == C2S && !r->copy_done) {
+		(void)buf_append(&r->copy, u->p, u->n, 1 << 16);
+		r->copy_done = u->kind == UNIT_HANDSHAKE;
+		return;
+	}
+	if (u->dir != S2C || u->kind != UNIT_HANDSHAKE || !r->copy_done)
+		return;
+	if (link_connect(cfg->server, cfg->server_port, cfg->timeout_ms, &server, err, sizeof(err)) != 0) {
+		relay_tried(r, "could not open our own connection for the copy: %s", err);
+		r->verdict = "no copy reached the server";
+		return;
+	}
+	got = exchange_copy(server.fd, r->copy.data, r->copy.len, SECURE_SERVER_HELLO_LEN);
+	link_close(&server);
+	relay_tried(r, "sent the client's hello and first handshake message (%zu bytes) again, on a connection "
+	    "of our own", r->copy.len);
+	if (got < 0) {
+		r->verdict = "the copy could not be sent";
+	} else if ((size_t)got <= SECURE_SERVER_HELLO_LEN) {
+		r->verdict = "the server closed our copy before its message 2: it refused the replayed handshake";
+	} else {
+		r->verdict = "the server answered our copy with its message 2: the replay went through";
+		r->worked = true;
+	}
+}
+
 static const struct attack attacks[] = {
 	{ "key-substitution", "answer the client ourselves, with our own static key", "the client sent no "
 	    "handshake message", subst_unit, NULL, NULL },
@@ -142,6 +227,8 @@ static const struct attack attacks[] = {
 	{ "tamper", "flip one bit of the client's first record", "the client sent no record", tamper_unit,
 	    NULL, NULL },
 	{ "replay", "send the client's first record twice", "the client sent no record", replay_unit, NULL, NULL },
+	{ "replay-initiation", "send the client's first handshake message again, on a connection of our own",
+	    "the handshake did not get as far as the server's message 2", replay_initiation_unit, NULL, NULL },
 	{ "reorder", "swap two records in flight together (an end with --rekey-records 1)", "no two records of one "
 	    "end were ever in flight together (ends wait for each other; give the client or the server "
 	    "--rekey-records 1)", reorder_unit, reorder_tick, reorder_deadline },

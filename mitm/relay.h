@@ -51,6 +51,7 @@ struct relay {
 	enum dir last;          /* the way the last forwarded bytes went */
 	char last_what[64];     /* "record 2 from the client" */
 	const char *verdict;    /* set by an attack that knows its outcome itself */
+	bool worked;            /* ... and the verdict is that the attack worked */
 	/* reorder: one record held back, waiting for the next one from the same end */
 	struct buf held;
 	struct unit held_unit;
@@ -59,6 +60,8 @@ struct relay {
 	uint8_t hello[RELAY_CLIENT_HELLO_MIN + 1];
 	bool rewrite_sh;
 	struct subst *subst;    /* key-substitution */
+	struct buf copy;        /* replay-initiation: the client's hello and its first handshake message */
+	bool copy_done;         /* the copy holds both */
 };
 
 /* One attack: its name and help for the command line, and what it does to each unit. */

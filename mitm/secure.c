@@ -264,7 +264,7 @@ judge(const struct relay *r, char *text, size_t len)
 	}
 	if (r->verdict) {
 		snprintf(text, len, "%s", r->verdict);
-		return true;
+		return !r->worked;
 	}
 	if (ss->any_eof && ss->first_eof == C2S) {
 		snprintf(text, len, "the client hung up first, after %s reached it: it rejected what it got", r->last_what);
@@ -336,4 +336,5 @@ secure_run(struct mitm_session *ss, const uint8_t *first, size_t n)
 	buf_clear(&r.flow[C2S].in);
 	buf_clear(&r.flow[S2C].in);
 	buf_clear(&r.held);
+	buf_clear(&r.copy);
 }

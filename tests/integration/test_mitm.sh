@@ -208,6 +208,22 @@ attack truncate 76 'without a CLOSE record: the session was truncated' \
 M2_SEEN=0
 check "truncate: the first message too had gone through before the cut" \
 	[ "$(count_new "$SLOG" "$mark" "^Received: $M1")" -eq 1 ]
+# replay-initiation: the original session goes on; the copy of its first handshake message,
+# sent on the mitm's own connection once the server answered the original, is refused
+# before any message 2, in both modes.
+for mode in key psk; do
+	start_mitm "replay-$mode" --attack replay-initiation || { not_ok "replay-initiation: mitm starts"; continue; }
+	mark=$(wc -l <"$SLOG")
+	if [ $mode = key ]; then via --server-key "$SPUB" --psk "$TMP/psk" -m "$M1" -m "$M2"; else via --psk "$TMP/psk" -m "$M1"; fi \
+		>"$TMP/out" 2>"$TMP/err"; rc=$?
+	check "replay-initiation, $mode mode: the original session succeeds" \
+		sh -c "[ $rc -eq 0 ] && grep -q '^Server says: ' '$TMP/out'"
+	check "replay-initiation, $mode mode: the server logs the copy as replayed" \
+		wait_new "$SLOG" "$mark" 'Closing 127.0.0.1:[0-9]*: first handshake message replayed'
+	check "replay-initiation, $mode mode: the mitm says the server refused its copy" \
+		grep -q '^Outcome of replay-initiation: the server closed our copy before its message 2.* -- the attack failed$' "$MLOG"
+	check "replay-initiation, $mode mode: mitm exits 0 (no sanitizer report)" stop_mitm
+done
 # The same attacks in psk mode.
 attack key-substitution 76 'server closed the connection during the handshake' \
 	'connection closed during the handshake' --psk "$TMP/psk"
