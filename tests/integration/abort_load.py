@@ -157,9 +157,9 @@ def point_case(sock, case, psk):
         wire = lab_session(sock).seal(b"second message")
         return wire[:40] if case.endswith("_partial") else wire
     if case == "sec_hello_partial":
-        return b"CVPN\x01"
+        return b"CVPN\x02"
     if case == "sec_hello":
-        return b"CVPN\x01\x02\x01\x01"
+        return b"CVPN\x02\x02\x01\x01"
     if case.startswith("sec_msg1"):
         wire = secure_message1(sock, psk)
         return wire[:30] if case.endswith("_partial") else wire
@@ -208,7 +208,7 @@ def cmd_stall(args):
         payload = b"ProposedCiphers:AES:[128,192,256],Blowfish:[112,224,448],DES3:[128,192],DES:[56]"
         payload += b",AES:[256]" * 400
     else:
-        payload = b"CVPN\x01\x02\x01\x01" + b"\x00\x40" + os.urandom(0x40)
+        payload = b"CVPN\x02\x02\x01\x01" + b"\x00\x40" + os.urandom(0x40)
     sock = socket.create_connection((HOST, args.port), timeout=10)
     start = time.monotonic()
     sent = 0
@@ -245,7 +245,7 @@ GARBAGE = [
     b"GET / HTTP/1.0\r\n\r\n",
     b"ProposedCiphers:AES:[256\x00]\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(100),
-    b"CVPN\x01\x02\x01\x01\x00\x40" + bytes(0x40),   # psk hello and a message 1 that fails its mac1
+    b"CVPN\x02\x02\x01\x01\x00\x40" + bytes(0x40),   # psk hello and a message 1 that fails its mac1
     b"CVPN\x09\x09\x09",
     b"SSH-2.0-OpenSSH_9.2\r\n",
 ]
@@ -342,7 +342,7 @@ def cmd_hostile(args):
         if k == 0:   # half-open: connect and say nothing; the server's deadline ends it
             return "silent", b"", args.hold, False
         if k == 1:   # half-open: a partial secure hello, then nothing
-            return "partial", b"CVPN\x01", args.hold, False
+            return "partial", b"CVPN\x02", args.hold, False
         # garbage, then read until the server closes (at most `hold`); k == 3 ones end with a reset
         return "garbage", GARBAGE[i % len(GARBAGE)], args.hold, k == 3
 
@@ -359,7 +359,7 @@ def cmd_abort(args):
         if k == 0:
             return "partial", partial_lab[i % 4], 0, i % 2 == 0
         if k == 1:
-            return "partial", b"CVPN\x01\x02", 0, i % 2 == 0
+            return "partial", b"CVPN\x02\x02", 0, i % 2 == 0
         if k == 2:
             return "garbage", GARBAGE[i % len(GARBAGE)], 0, i % 2 == 0
         if k == 3:

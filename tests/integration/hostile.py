@@ -67,6 +67,22 @@ def recv_until_quiet(sock, quiet=0.3, limit=15.0):
     return data, False
 
 
+def recv_until(sock, done, limit=30.0):
+    """Read until ``done(data)`` holds, EOF, or ``limit`` seconds; return what came."""
+    data = b""
+    end = time.monotonic() + limit
+    while not done(data) and time.monotonic() < end:
+        sock.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def expect_silent_close(sock, limit=15.0):
     """Wait for EOF; fail if the server sends anything first."""
     sock.settimeout(limit)
@@ -163,7 +179,8 @@ def pipelined(sock):
     """
     x = labpeer.dh_private_key()
     sock.sendall(PROPOSAL + b"\n" + dhmke(labpeer.dh_public_key(x)) + b"\n")
-    data, _ = recv_until_quiet(sock, quiet=0.5)
+    # The server mirrors the newlines: its DHMKE ends with one, however long its work takes.
+    data = recv_until(sock, lambda d: b"DHMKE:" in d and d.endswith(b"\n"))
     if not data.startswith(b"ChosenCipher:AES,256\nDHMKE:"):
         print(f"unexpected handshake answer {data[:40]!r}")
         return 1
