@@ -27,7 +27,7 @@ enum client_exit {
 struct failure {
 	enum client_exit exit;
 	const char *code;         /* short token for JSON: "connect", "timeout", "bad_hmac", ... */
-	char message[256];
+	char message[512];
 };
 
 struct keylog;

@@ -80,7 +80,7 @@ usage(FILE *f)
 	    "  74  reading stdin failed (EX_IOERR)\n"
 	    "  75  the server did not answer in time (EX_TEMPFAIL)\n"
 	    "  76  the server broke the protocol, or a secure session ended without CLOSE (EX_PROTOCOL)\n"
-	    "  78  no cipher in common: the server closed after the proposal (EX_CONFIG)\n");
+	    "  78  negotiation failed: the server closed after the proposal or hello (EX_CONFIG)\n");
 }
 
 static int

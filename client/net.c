@@ -175,7 +175,9 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 		    "server closed the connection without a CLOSE record: the session was truncated");
 	else if (s->cfg->engine.secure.enabled && !s->negotiated)
 		fail(f, CLIENT_NEGOTIATION, "no_suite",
-		    "server closed the connection after our hello: it does not serve this mode or suite");
+		    "server closed the connection after our hello: it does not serve this mode (no key or PSK "
+		    "for it, or a psk-mode client where only listed keys may connect) or suite, or it refused "
+		    "our address (too many failed handshakes, or it is full); its log says which");
 	else if (s->cfg->engine.secure.enabled)
 		fail(f, CLIENT_PROTOCOL, "handshake",
 		    "server closed the connection during the handshake: wrong server key or PSK, our key "
@@ -183,7 +185,8 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 	else if (!s->negotiated)
 		fail(f, CLIENT_NEGOTIATION, "no_common_cipher",
 		    "server closed the connection after our proposal: no cipher in common (try --ciphers), "
-		    "or the server is full (see its log)");
+		    "it serves only the secure profile (give --server-key or --psk), or it refused our address "
+		    "(too many failed handshakes, or it is full); its log says which");
 	else if (!engine_established(s->engine))
 		fail(f, CLIENT_PROTOCOL, "closed", "server closed the connection during the key exchange");
 	else if (waiting_reply && engine_dh_cut(s->engine, &digits))

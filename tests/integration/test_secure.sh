@@ -71,7 +71,8 @@ done
 check "--log-messages: the secure plaintext is logged when the operator asks" \
 	sh -c "[ \$(grep -c '^Received: hello$' '$SLOG') -eq 2 ]"
 client --profile lab -m x >/dev/null 2>"$TMP/err"; rc=$?
-check "--no-lab: a lab client is refused (exit 78)" [ $rc -eq 78 ]
+check "--no-lab: a lab client is refused (exit 78), told the server may serve only the secure profile" \
+	sh -c "[ $rc -eq 78 ] && grep -q 'it serves only the secure profile (give --server-key or --psk)' '$TMP/err'"
 check "--no-lab: logged with its reason" wait_for "$SLOG" 'Closing 127.0.0.1:[0-9]*: lab profile disabled (--no-lab)' 5
 cp "$TMP/other.key" "$TMP/wrong.psk"
 client --psk "$TMP/wrong.psk" -m x >/dev/null 2>"$TMP/err"; rc=$?
@@ -144,5 +145,17 @@ check "wrong PSK in key mode: no 'key has been established' for it" sh -c "! gre
 $PY tests/interop/securepeer.py attack --port "$PORT" --server-key "$SPUB" --psk "$TMP/psk" tamper_record >/dev/null 2>&1
 check "a first record that does not open counts too: the second failure brings the penalty" \
 	wait_for "$SLOG" 'Penalty: 127.0.0.1 failed 2 handshakes' 10
+stop_server
+
+# A banned address: the server logs the ban, and the client, which cannot tell a ban from a
+# mode the server does not serve, names both.
+start_server banned -c 'AES:256' --key "$TMP/server.key" --max-failures 1 || { not_ok "server starts"; finish; }
+client --server-key "$OTHER" -m x >/dev/null 2>&1
+wait_for "$SLOG" 'Penalty: 127.0.0.1 failed 1 handshakes' 10
+client --server-key "$SPUB" -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "banned source: the server logs the refusal with its reason" \
+	wait_for "$SLOG" 'Refusing 127.0.0.1:[0-9]*: too many failed handshakes from 127.0.0.1' 10
+check "banned source: the client (exit 78) names a refused address among the causes" \
+	sh -c "[ $rc -eq 78 ] && grep -q 'or it refused our address (too many failed handshakes, or it is full)' '$TMP/err'"
 stop_server
 finish
