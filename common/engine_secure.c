@@ -536,8 +536,8 @@ secure_server_work(struct engine *e)
 	/* Thread-safe: two copies in flight at once are accepted once. */
 	if (e->cfg.secure.replay && (r = replay_accept(e->cfg.secure.replay, e->hs_msg, payload)) != 0)
 		return r;
-	if (noise_handshake_write(e->hs, NULL, 0, e->hs_msg, sizeof(e->hs_msg), &outlen) != 0)
-		return CVPN_ERR_HANDSHAKE;
+	if ((r = noise_handshake_write(e->hs, NULL, 0, e->hs_msg, sizeof(e->hs_msg), &outlen)) != 0)
+		return r == CVPN_ERR_DH_ZERO ? r : CVPN_ERR_HANDSHAKE;
 	e->hs_msg_len = outlen;
 	return 0;
 }

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "buf.h"
 #include "engine.h"
 #include "err.h"
@@ -218,6 +220,53 @@ test_replayed_message1(void **state)
 	}
 	buf_clear(&tap);
 	replay_free(guard);
+}
+
+/*
+ * A key-mode message 1 whose ephemeral key is a low-order point (here zero),
+ * with a right mac1: the server refuses it with its own error at the first
+ * Diffie-Hellman, not as a handshake that merely failed. (In psk mode the
+ * ephemeral is mixed into the key of message 1's payload, so a changed one
+ * fails that tag first; a peer that wrote a zero ephemeral from the start
+ * fails message 2's first Diffie-Hellman, mapped the same way.)
+ */
+static void
+test_low_order_ephemeral(void **state)
+{
+	static const enum engine_mode modes[] = { ENGINE_MODE_KEY };
+	uint8_t in[8 + 32], key[32], mac[32];
+	unsigned int keylen = sizeof(key);
+	struct buf tap = { 0 };
+	struct pair pr;
+	struct engine *s;
+	size_t i, hello;
+
+	(void)state;
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		setup_pair(&pr, modes[i], AEAD_CHACHAPOLY);
+		open_pair(&pr);
+		assert_int_equal(engine_start(pr.c), 0);
+		assert_int_equal(pump(pr.c, pr.s, &tap), 0);
+		hello = tap.len;
+		assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+		assert_int_equal(pump(pr.c, pr.s, &tap), 0);
+		/* u16 length | message 1 | mac1: zero the ephemeral, then mac1 again as a client would. */
+		memset(tap.data + hello + 2, 0, 32);
+		memcpy(in, "mac1----", 8);
+		memcpy(in + 8, modes[i] == ENGINE_MODE_KEY ? pr.server_pub : pr.sc.secure.psk, 32);
+		assert_int_equal(EVP_Digest(in, sizeof(in), key, &keylen, EVP_sha256(), NULL), 1);
+		assert_int_equal(noise_hmac(key, sizeof(key), tap.data + hello + 2, tap.len - hello - 2 - 16, mac), 0);
+		memcpy(tap.data + tap.len - 16, mac, 16);
+		assert_int_equal(engine_new(&pr.sc, NULL, NULL, &s), 0);
+		assert_int_equal(engine_feed(s, tap.data, tap.len), 0);
+		assert_true(engine_needs_work(s));
+		engine_work(s);
+		assert_int_equal(engine_resume(s), CVPN_ERR_DH_ZERO);
+		engine_free(s);
+		buf_reset(&tap);
+		close_pair(&pr);
+	}
+	buf_clear(&tap);
 }
 
 static void
@@ -708,6 +757,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_mode_and_suite),
 		cmocka_unit_test(test_replayed_message1),
+		cmocka_unit_test(test_low_order_ephemeral),
 		cmocka_unit_test(test_transport_borrowed),
 		cmocka_unit_test(test_secrec_checks),
 		cmocka_unit_test(test_secrec_padding_exact),
