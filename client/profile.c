@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <netinet/in.h>
 
 #include <openssl/crypto.h>
 
@@ -33,13 +37,78 @@ key_failure(struct failure *f, const char *what, const char *path, int r)
 	return -1;
 }
 
-/* The known-servers file: --known-servers, else ~/.cvpn/known_servers when it exists. */
+/* The addresses a host name stands for, to match known-servers entries written another way. */
+struct wanted {
+	const char *host, *port;
+	struct sockaddr_storage addr[16];
+	size_t naddr;
+};
+
+/* The addresses host resolves to, up to max of them (numeric names resolve without the network). */
+static void
+resolve(const char *host, struct sockaddr_storage *out, size_t *n, size_t max)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
+
+	*n = 0;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return;
+	for (ai = res; ai != NULL && *n < max; ai = ai->ai_next)
+		if (ai->ai_addrlen <= sizeof(out[0]))
+			memcpy(&out[(*n)++], ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(res);
+}
+
+/* The same address (family and bytes; the port is compared as text). */
+static bool
+same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((const struct sockaddr_in *)b)->sin_addr,
+		    sizeof(struct in_addr)) == 0;
+	return a->ss_family == AF_INET6 && memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/*
+ * A known-servers entry names the server we connect to when its port is ours
+ * (or any) and its host is ours as written, or stands for one of the
+ * addresses ours does: "localhost:4600" is the server of -H 127.0.0.1 -p 4600.
+ */
+static bool
+names_server(void *arg, const char *host, const char *port)
+{
+	struct wanted *w = arg;
+	struct sockaddr_storage theirs[16];
+	size_t n, i, j;
+
+	if (port != NULL && strcmp(port, w->port) != 0)
+		return false;
+	if (strcmp(host, w->host) == 0)
+		return true;
+	resolve(host, theirs, &n, sizeof(theirs) / sizeof(theirs[0]));
+	for (i = 0; i < n; i++)
+		for (j = 0; j < w->naddr; j++)
+			if (same_address(&theirs[i], &w->addr[j]))
+				return true;
+	return false;
+}
+
+/*
+ * Looks the server up in the known-servers file (--known-servers, else
+ * ~/.cvpn/known_servers when it exists). Returns 1 with sc->server_pub set
+ * and *where naming the entry, 0 when it is not there, or -1 with *f.
+ */
 static int
 known_server(const struct client_config *cfg, const struct profile_args *pa, struct engine_secure *sc,
-    struct failure *f)
+    char *where, size_t wlen, struct failure *f)
 {
 	const char *home = getenv("HOME");
+	struct wanted w = { .host = cfg->host, .port = cfg->port };
 	char path[4096];
+	unsigned line = 0;
 	int r;
 
 	if (pa->known_servers)
@@ -50,19 +119,23 @@ known_server(const struct client_config *cfg, const struct profile_args *pa, str
 		return 0;
 	if (!pa->known_servers && access(path, F_OK) != 0)
 		return 0;
-	r = keys_known_server(path, cfg->host, cfg->port, sc->server_pub);
+	resolve(cfg->host, w.addr, &w.naddr, sizeof(w.addr) / sizeof(w.addr[0]));
+	r = keys_known_server(path, names_server, &w, sc->server_pub, &line);
 	if (r == CVPN_ERR_UNKNOWN_SERVER)
 		return 0;
+	if (r == CVPN_ERR_KEY_FORMAT)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), ", line %u", line);
 	if (r != 0)
 		return key_failure(f, "known-servers file", path, r);
-	sc->server_pub_set = true;
-	return 0;
+	snprintf(where, wlen, "%s, line %u", path, line);
+	return 1;
 }
 
 int
 profile_configure(struct client_config *cfg, const struct profile_args *pa, struct failure *f)
 {
 	struct engine_secure *sc = &cfg->engine.secure;
+	char where[4200];
 	int r;
 
 	if (pa->server_key && keys_from_base64(pa->server_key, strlen(pa->server_key), sc->server_pub) != 0) {
@@ -72,8 +145,20 @@ profile_configure(struct client_config *cfg, const struct profile_args *pa, stru
 		return -1;
 	}
 	sc->server_pub_set = pa->server_key != NULL;
-	if (!sc->server_pub_set && pa->profile != PROFILE_LAB && known_server(cfg, pa, sc, f) != 0)
-		return -1;
+	if (!sc->server_pub_set && (r = known_server(cfg, pa, sc, where, sizeof(where), f)) != 0) {
+		if (r < 0)
+			return -1;
+		/* A server we have a key for gets nothing readable from us, whatever --profile says. */
+		if (pa->profile == PROFILE_LAB) {
+			f->exit = CLIENT_USAGE;
+			f->code = "known_server";
+			snprintf(f->message, sizeof(f->message), "a key for this server is known (%.300s): refusing the "
+			    "unauthenticated lab profile toward it (use another --known-servers file to speak lab "
+			    "to it anyway)", where);
+			return -1;
+		}
+		sc->server_pub_set = true;
+	}
 	if (pa->psk && (r = keys_load_secret(pa->psk, sc->psk)) != 0)
 		return key_failure(f, "PSK file", pa->psk, r);
 	sc->has_psk = pa->psk != NULL;

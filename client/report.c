@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "describe.h"
@@ -145,6 +146,10 @@ human_event(const struct engine_event *ev)
 	if (ev->type == ENGINE_EV_NEGOTIATED && config->verbosity >= 0) {
 		describe_choice(ev, name, sizeof(name));
 		printf("We are going to use %s%s\n", name, ev->protocol ? " (secure profile)" : "");
+		/* Someone typing at a terminal may not know what the lab profile leaves open; a script does. */
+		if (!ev->protocol && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+			fprintf(stderr, "cvpn-client: note: the lab profile is unauthenticated and readable by anyone on "
+			    "the path (the secure profile is used with --server-key or --psk)\n");
 	} else if (ev->type == ENGINE_EV_REPLY) {
 		/* Terminal controls from the network must not reach the terminal. */
 		char *text = text_escape_dup(ev->text, ev->text_len);

@@ -178,41 +178,67 @@ keys_list_count(const struct keys_list *l)
 	return l->n;
 }
 
-/* True when the first word of line names host:port, or host alone. */
+/*
+ * Splits the first word of a known-servers line into host and port (NULL:
+ * any): "host:port", "[v6]:port", "[v6]", a bare IPv6 address, or "host".
+ * Writes into word. Returns false when it cannot be one.
+ */
 static bool
-server_matches(const char *word, size_t len, const char *host, const char *port)
+split_server(char *word, const char **host, const char **port)
 {
-	size_t hl = strlen(host), pl = strlen(port);
+	char *colon, *close;
 
-	if (len == hl && strncmp(word, host, hl) == 0)
-		return true;
-	return len == hl + 1 + pl && strncmp(word, host, hl) == 0 && word[hl] == ':' &&
-	    strncmp(word + hl + 1, port, pl) == 0;
+	*port = NULL;
+	if (word[0] == '[') {
+		if ((close = strchr(word, ']')) == NULL || (close[1] != '\0' && close[1] != ':'))
+			return false;
+		*close = '\0';
+		*host = word + 1;
+		if (close[1] == ':')
+			*port = close + 2;
+		return **host != '\0' && (*port == NULL || **port != '\0');
+	}
+	*host = word;
+	colon = strchr(word, ':');
+	if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		*colon = '\0';
+		*port = colon + 1;
+	}
+	return **host != '\0' && (*port == NULL || **port != '\0');
 }
 
 int
-keys_known_server(const char *path, const char *host, const char *port, uint8_t key[static KEYS_LEN])
+keys_known_server(const char *path, keys_server_match_fn *match, void *arg, uint8_t key[static KEYS_LEN],
+    unsigned *line)
 {
-	char line[LINE_MAX_LEN], *p, *k;
+	char text[LINE_MAX_LEN], *p, *k;
+	const char *host, *port;
+	unsigned n = 0;
 	size_t len;
 	FILE *f;
 	int r = CVPN_ERR_UNKNOWN_SERVER;
 
 	if ((f = fopen(path, "re")) == NULL)
 		return CVPN_ERR_IO;
-	while (r == CVPN_ERR_UNKNOWN_SERVER && fgets(line, sizeof(line), f) != NULL) {
-		if (skip_line(line))
+	while (r == CVPN_ERR_UNKNOWN_SERVER && fgets(text, sizeof(text), f) != NULL) {
+		n++;
+		if (skip_line(text))
 			continue;
-		for (p = line; isspace((unsigned char)*p); p++)
+		for (p = text; isspace((unsigned char)*p); p++)
 			;
 		len = strcspn(p, " \t\r\n");
-		if (!server_matches(p, len, host, port))
-			continue;
 		for (k = p + len; isspace((unsigned char)*k); k++)
 			;
-		r = keys_from_base64(k, strcspn(k, " \t\r\n"), key);
+		p[len] = '\0';
+		if (!split_server(p, &host, &port)) {
+			r = CVPN_ERR_KEY_FORMAT;
+			break;
+		}
+		if (match(arg, host, port))
+			r = keys_from_base64(k, strcspn(k, " \t\r\n"), key);
 	}
 	fclose(f);
+	*line = n;
 	return r;
 }
 

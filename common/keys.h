@@ -46,12 +46,18 @@ bool keys_list_contains(const struct keys_list *l, const uint8_t key[static KEYS
 /* Number of keys in the list. */
 size_t keys_list_count(const struct keys_list *l);
 
+/* Whether a known-servers entry names the server sought: host as written, port NULL for any port. */
+typedef bool keys_server_match_fn(void *arg, const char *host, const char *port);
+
 /*
- * Finds the key of "host:port" (or "host" for any port) in a known-servers
- * file: lines "HOST[:PORT] BASE64KEY", '#' comments. Returns 0 with key set,
- * CVPN_ERR_UNKNOWN_SERVER when absent, or CVPN_ERR_IO / CVPN_ERR_KEY_FORMAT.
+ * Finds the first entry of a known-servers file that match accepts: lines
+ * "HOST[:PORT] BASE64KEY" ("[v6]:PORT", or a bare IPv6 address for any
+ * port), '#' comments. Returns 0 with key and *line (its number) set,
+ * CVPN_ERR_UNKNOWN_SERVER when none matches, CVPN_ERR_IO, or
+ * CVPN_ERR_KEY_FORMAT (*line says where).
  */
-int keys_known_server(const char *path, const char *host, const char *port, uint8_t key[static KEYS_LEN]);
+int keys_known_server(const char *path, keys_server_match_fn *match, void *arg, uint8_t key[static KEYS_LEN],
+    unsigned *line);
 
 /* Frees; accepts NULL. */
 void keys_list_free(struct keys_list *l);

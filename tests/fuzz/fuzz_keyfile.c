@@ -40,12 +40,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The entries of 127.0.0.1, port 4600 or any. */
+static bool
+local_4600(void *arg, const char *host, const char *port)
+{
+	(void)arg;
+	return strcmp(host, "127.0.0.1") == 0 && (port == NULL || strcmp(port, "4600") == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct keys_list *l = NULL;
 	uint8_t key[KEYS_LEN];
-	unsigned bad = 0;
+	unsigned bad = 0, line = 0;
 	size_t lines = 1, i;
 	int r;
 
@@ -70,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_ASSERT(bad >= 1);
 	}
 
-	r = keys_known_server(path, "127.0.0.1", "4600", key);
+	r = keys_known_server(path, local_4600, NULL, key, &line);
 	FZ_ASSERT(r == 0 || r == CVPN_ERR_KEY_FORMAT || r == CVPN_ERR_UNKNOWN_SERVER);
 	return 0;
 }

@@ -53,6 +53,8 @@ start_client() {
 start_client
 check "prompt appears after the handshake" wait_pane '^Enter message:'
 check "transcript before the prompt" sh -c "tmux capture-pane -p -t $SESSION | grep -q 'We are going to use AES256'"
+check "at a terminal, the lab profile is said once to be unauthenticated and readable on the path" \
+	sh -c "[ \$(tmux capture-pane -p -J -S - -t $SESSION | grep -c 'note: the lab profile is unauthenticated and readable by anyone on the path') -eq 1 ]"
 tmux send-keys -t "$SESSION" 'hello' Enter
 check "reply printed, new prompt" wait_pane '^Server says: olleh$'
 # Line editing: type "wrld", go Home, step Right, insert the missing "o".

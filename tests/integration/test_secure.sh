@@ -105,10 +105,25 @@ check "authpsk server exits 0" stop_server
 start_server auth -c 'AES:256' --key "$TMP/server.key" --authorized-clients "$TMP/authorized" ||
 	{ not_ok "server starts"; finish; }
 
-# The known-servers file: the client finds the key and picks the secure profile itself.
+# The known-servers file: the client finds the key and picks the secure profile itself, by the
+# host as written or by the address it resolves to, with the port; never lab toward such a server.
 printf '127.0.0.1:%s %s\n' "$PORT" "$SPUB" >"$TMP/known"
 client --known-servers "$TMP/known" --key "$TMP/client.key" -m known >"$TMP/out" 2>&1
 check "known-servers file: secure by default" sh -c "grep -q 'secure profile' '$TMP/out' && grep -qx 'Server says: nwonk' '$TMP/out'"
+printf '# by name\nlocalhost:%s %s\n' "$PORT" "$SPUB" >"$TMP/known-name"
+client --known-servers "$TMP/known-name" --key "$TMP/client.key" -m known >"$TMP/out" 2>&1
+check "known-servers 'localhost:PORT', client -H 127.0.0.1: matched by address, secure" \
+	sh -c "grep -q 'secure profile' '$TMP/out' && grep -qx 'Server says: nwonk' '$TMP/out'"
+printf 'localhost:%s %s\n' "$((PORT + 1))" "$SPUB" >"$TMP/known-other"
+client --known-servers "$TMP/known-other" -m other >"$TMP/out" 2>&1
+check "known-servers entry for another port: not this server (lab, with no note when piped)" \
+	sh -c "grep -qx 'We are going to use AES256' '$TMP/out' && ! grep -q 'note:' '$TMP/out'"
+client --known-servers "$TMP/known-name" --profile lab -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "--profile lab toward a server with a known key: refused (exit 64), naming the entry" \
+	sh -c "[ $rc -eq 64 ] && grep -q 'a key for this server is known ($TMP/known-name, line 2): refusing the unauthenticated lab profile' '$TMP/err'"
+printf '[::1:%s %s\n' "$PORT" "$SPUB" >"$TMP/known-bad"
+client --known-servers "$TMP/known-bad" -m x >/dev/null 2>"$TMP/err"; rc=$?
+check "a malformed known-servers entry: exit 64 with its line" sh -c "[ $rc -eq 64 ] && grep -q 'known-bad, line 1' '$TMP/err'"
 check "auth server exits 0" stop_server
 printf 'garbage\n' >"$TMP/bad-list"
 "$SERVER" -p 0 --key "$TMP/server.key" --authorized-clients "$TMP/bad-list" >/dev/null 2>"$TMP/err"; rc=$?
