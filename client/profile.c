@@ -27,13 +27,7 @@ key_failure(struct failure *f, const char *what, const char *path, int r)
 {
 	f->exit = CLIENT_USAGE;
 	f->code = cvpn_errname(r);
-	if (r == CVPN_ERR_IO)
-		snprintf(f->message, sizeof(f->message), "cannot read %s '%s': %s", what, path, strerror(errno));
-	else if (r == CVPN_ERR_KEY_PERMS)
-		snprintf(f->message, sizeof(f->message), "%s '%s' is readable by group or others: chmod 600 '%s'",
-		    what, path, path);
-	else
-		snprintf(f->message, sizeof(f->message), "%s '%s': %s", what, path, cvpn_strerror(r));
+	keys_file_message(r, what, path, f->message, sizeof(f->message));
 	return -1;
 }
 

@@ -32,7 +32,7 @@ static const struct {
 	[-CVPN_ERR_NONCE_EXHAUSTED] = { "nonce_exhausted", "cipher nonces used up: rekey or a new handshake is needed" },
 	[-CVPN_ERR_UNKNOWN_PROTOCOL] = { "unknown_protocol", "unsupported Noise protocol name" },
 	[-CVPN_ERR_KEY_FORMAT] = { "key_format", "not a base64 32-byte key" },
-	[-CVPN_ERR_KEY_PERMS] = { "key_permissions", "key file readable by group or others (chmod 600 it)" },
+	[-CVPN_ERR_KEY_PERMS] = { "key_permissions", "secret file readable by group or others" },
 	[-CVPN_ERR_UNKNOWN_SERVER] = { "unknown_server", "server not in the known-servers file (give --server-key)" },
 	[-CVPN_ERR_DECRYPT] = { "decrypt", "decryption failed" },
 	[-CVPN_ERR_BAD_MAC1] = { "bad_mac1", "first handshake message failed its MAC (wrong server key or PSK?)" },
@@ -47,6 +47,8 @@ static const struct {
 	[-CVPN_ERR_STALE] = { "stale", "first handshake message outside the replay window: replayed, "
 	    "or the client's clock is off by more than --replay-window" },
 	[-CVPN_ERR_REPLAY_FULL] = { "replay_full", "too many recent handshakes held to check this one for replay" },
+	[-CVPN_ERR_FILE_WRITABLE] = { "file_writable", "file writable by group or others" },
+	[-CVPN_ERR_FILE_OWNER] = { "file_owner", "file owned by another user" },
 };
 
 static int

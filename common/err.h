@@ -35,7 +35,7 @@ enum {
 	CVPN_ERR_NONCE_EXHAUSTED = -24, /* a cipher key has used up its nonces: rekey or handshake again */
 	CVPN_ERR_UNKNOWN_PROTOCOL = -25, /* a Noise protocol name we do not implement */
 	CVPN_ERR_KEY_FORMAT = -26,     /* a key that is not base64 of 32 bytes */
-	CVPN_ERR_KEY_PERMS = -27,      /* a secret key file others may read */
+	CVPN_ERR_KEY_PERMS = -27,      /* a secret file that group or others may read */
 	CVPN_ERR_UNKNOWN_SERVER = -28,  /* no known key for this server */
 	CVPN_ERR_DECRYPT = -29,        /* any failure of a secure record (one generic error) */
 	CVPN_ERR_BAD_MAC1 = -30,       /* the first handshake message failed its mac1 */
@@ -48,7 +48,9 @@ enum {
 	CVPN_ERR_REPLAY = -37,       /* a first handshake message seen before */
 	CVPN_ERR_STALE = -38,        /* a first handshake message whose time is outside the replay window */
 	CVPN_ERR_REPLAY_FULL = -39,  /* too many recent first handshake messages held to check one more */
-	CVPN_ERR_COUNT = -40         /* one past the last code; not an error */
+	CVPN_ERR_FILE_WRITABLE = -40, /* a key or trust file that group or others may write */
+	CVPN_ERR_FILE_OWNER = -41,   /* a key or trust file owned by neither us nor root */
+	CVPN_ERR_COUNT = -42         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
@@ -79,23 +81,60 @@ skip_line(const char *line)
 }
 
 int
+keys_check_file(int fd, enum keys_file_kind kind)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return CVPN_ERR_IO;
+	/* Whoever owns the file can change it: only we and root may. */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return CVPN_ERR_FILE_OWNER;
+	if ((st.st_mode & 022) != 0)
+		return CVPN_ERR_FILE_WRITABLE;
+	if (kind == KEYS_FILE_SECRET && (st.st_mode & 044) != 0)
+		return CVPN_ERR_KEY_PERMS;
+	return 0;
+}
+
+void
+keys_file_message(int err, const char *what, const char *path, char *out, size_t len)
+{
+	const struct passwd *pw;
+
+	switch (err) {
+	case CVPN_ERR_IO:
+		snprintf(out, len, "cannot read %s '%s': %s", what, path, strerror(errno));
+		break;
+	case CVPN_ERR_KEY_PERMS:
+		snprintf(out, len, "%s '%s' is readable by group or others: chmod 600 '%s'", what, path, path);
+		break;
+	case CVPN_ERR_FILE_WRITABLE:
+		snprintf(out, len, "%s '%s' is writable by group or others: chmod go-w '%s'", what, path, path);
+		break;
+	case CVPN_ERR_FILE_OWNER:
+		pw = getpwuid(geteuid());
+		snprintf(out, len, "%s '%s' belongs to another user, who could change it: chown %s '%s' "
+		    "(or use a copy of your own)", what, path, pw ? pw->pw_name : "$(id -un)", path);
+		break;
+	default:
+		snprintf(out, len, "%s '%s': %s", what, path, cvpn_strerror(err));
+		break;
+	}
+}
+
+int
 keys_load_secret(const char *path, uint8_t key[static KEYS_LEN])
 {
 	char line[LINE_MAX_LEN];
-	struct stat st;
 	FILE *f;
 	int r = CVPN_ERR_KEY_FORMAT;
 
 	if ((f = fopen(path, "re")) == NULL)
 		return CVPN_ERR_IO;
-	if (fstat(fileno(f), &st) != 0) {
-		r = CVPN_ERR_IO;
+	if ((r = keys_check_file(fileno(f), KEYS_FILE_SECRET)) != 0)
 		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		r = CVPN_ERR_KEY_PERMS;
-		goto out;
-	}
+	r = CVPN_ERR_KEY_FORMAT;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (skip_line(line))
 			continue;
@@ -136,6 +175,10 @@ keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
 
 	if ((f = fopen(path, "re")) == NULL)
 		return CVPN_ERR_IO;
+	if ((r = keys_check_file(fileno(f), KEYS_FILE_TRUST)) != 0) {
+		fclose(f);
+		return r;
+	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		fclose(f);
 		return CVPN_ERR_NOMEM;
@@ -220,6 +263,12 @@ keys_known_server(const char *path, keys_server_match_fn *match, void *arg, uint
 
 	if ((f = fopen(path, "re")) == NULL)
 		return CVPN_ERR_IO;
+	if ((r = keys_check_file(fileno(f), KEYS_FILE_TRUST)) != 0) {
+		fclose(f);
+		*line = 0;
+		return r;
+	}
+	r = CVPN_ERR_UNKNOWN_SERVER;
 	while (r == CVPN_ERR_UNKNOWN_SERVER && fgets(text, sizeof(text), f) != NULL) {
 		n++;
 		if (skip_line(text))

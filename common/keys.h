@@ -26,17 +26,39 @@ void keys_to_base64(const uint8_t key[static KEYS_LEN], char out[static KEYS_B64
  */
 int keys_from_base64(const char *text, size_t len, uint8_t key[static KEYS_LEN]);
 
+/* What a file holds, for the checks it must pass before it is trusted. */
+enum keys_file_kind {
+	KEYS_FILE_SECRET,       /* a private key or PSK: nobody else may read or write it */
+	KEYS_FILE_TRUST         /* a list of keys to trust: nobody else may write it */
+};
+
+/*
+ * Checks an open key or list file: owned by the running user or root
+ * (CVPN_ERR_FILE_OWNER), not writable by group or others
+ * (CVPN_ERR_FILE_WRITABLE), and for a secret not readable by them either
+ * (CVPN_ERR_KEY_PERMS). Returns 0, or CVPN_ERR_IO when fstat fails.
+ */
+int keys_check_file(int fd, enum keys_file_kind kind);
+
+/*
+ * Writes one line for a failure of one of the load functions below: what
+ * (e.g. "PSK file"), the path, what is wrong and the chmod or chown that
+ * mends it. errno must still be the load's for CVPN_ERR_IO.
+ */
+void keys_file_message(int err, const char *what, const char *path, char *out, size_t len);
+
 /*
  * Reads a private key or PSK from the first non-comment line of path. Refuses
- * a file that group or others can read (CVPN_ERR_KEY_PERMS), one that cannot
- * be read (CVPN_ERR_IO, errno says why), or that holds no key (CVPN_ERR_KEY_FORMAT).
+ * a file that fails keys_check_file (a secret), one that cannot be read
+ * (CVPN_ERR_IO, errno says why), or that holds no key (CVPN_ERR_KEY_FORMAT).
  */
 int keys_load_secret(const char *path, uint8_t key[static KEYS_LEN]);
 
 /*
  * Loads a list of public keys, one per line; '#' starts a comment, blank
  * lines are skipped, and text after the key on a line is a free-form name.
- * On CVPN_ERR_KEY_FORMAT, *bad_line is the line number. Sets *out only on success.
+ * The file must pass keys_check_file as a trust file. On
+ * CVPN_ERR_KEY_FORMAT, *bad_line is the line number. Sets *out only on success.
  */
 int keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line);
 
@@ -52,7 +74,8 @@ typedef bool keys_server_match_fn(void *arg, const char *host, const char *port)
 /*
  * Finds the first entry of a known-servers file that match accepts: lines
  * "HOST[:PORT] BASE64KEY" ("[v6]:PORT", or a bare IPv6 address for any
- * port), '#' comments. Returns 0 with key and *line (its number) set,
+ * port), '#' comments; the file must pass keys_check_file as a trust file.
+ * Returns 0 with key and *line (its number) set,
  * CVPN_ERR_UNKNOWN_SERVER when none matches, CVPN_ERR_IO, or
  * CVPN_ERR_KEY_FORMAT (*line says where).
  */

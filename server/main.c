@@ -197,19 +197,24 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	return -1;
 }
 
+/* Says why a key or list file was refused. Returns the exit code for it. */
+static int
+file_failure(int r, const char *what, const char *path)
+{
+	char why[512];
+
+	keys_file_message(r, what, path, why, sizeof(why));
+	fprintf(stderr, "cvpn-server: %s\n", why);
+	return EX_CONFIG;
+}
+
 /* Reads a private key or PSK file; says why not. Returns 0 or an exit code. */
 static int
 load_secret(const char *what, const char *path, uint8_t key[static KEYS_LEN])
 {
 	int r = keys_load_secret(path, key);
 
-	if (r == CVPN_ERR_IO)
-		fprintf(stderr, "cvpn-server: cannot read %s '%s': %s\n", what, path, strerror(errno));
-	else if (r == CVPN_ERR_KEY_PERMS)
-		fprintf(stderr, "cvpn-server: %s '%s' is readable by group or others: chmod 600 '%s'\n", what, path, path);
-	else if (r != 0)
-		fprintf(stderr, "cvpn-server: %s '%s': %s\n", what, path, cvpn_strerror(r));
-	return r == 0 ? 0 : EX_CONFIG;
+	return r == 0 ? 0 : file_failure(r, what, path);
 }
 
 /* Loads the secure profile's keys, starts its replay guard and prints the server's public key. Returns 0 or an exit code. */
@@ -230,10 +235,9 @@ secure_setup(struct server_config *cfg, const struct secure_args *sa, struct key
 		return r;
 	sc->has_psk = sa->psk != NULL;
 	if (sa->authorized && (r = keys_list_load(sa->authorized, authorized, &line)) != 0) {
-		if (r == CVPN_ERR_IO)
-			fprintf(stderr, "cvpn-server: cannot read '%s': %s\n", sa->authorized, strerror(errno));
-		else
-			fprintf(stderr, "cvpn-server: %s:%u: %s\n", sa->authorized, line, cvpn_strerror(r));
+		if (r != CVPN_ERR_KEY_FORMAT)
+			return file_failure(r, "authorized-clients file", sa->authorized);
+		fprintf(stderr, "cvpn-server: %s:%u: %s\n", sa->authorized, line, cvpn_strerror(r));
 		return EX_CONFIG;
 	}
 	sc->authorized = *authorized;
