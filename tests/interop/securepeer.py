@@ -118,6 +118,8 @@ ATTACKS = {
     "wrong_psk": "Noise with a one-bit-off PSK (mac1 still right): refused",
     "unknown_client_key": "a fresh client key (key mode): refused before message 2",
     "replay_initiation": "a whole session, then its hello and message 1 sent again: refused before message 2",
+    "over_padded": "a DATA record padded to 64 bytes where 32 hold it: closed, no REPLY",
+    "psk_bypass": "psk mode at a server that only accepts listed client keys: refused at the hello",
 }
 
 
@@ -469,9 +471,9 @@ class Session:
         self.accepted = accepted
         self.rekey_after = rekey_after
 
-    def seal(self, rtype, payload=b""):
-        """Return the wire bytes of one record under the next send nonce."""
-        plaintext = encode_plaintext(rtype, payload)
+    def seal(self, rtype, payload=b"", extra_padding=0):
+        """Return the wire bytes of one record under the next send nonce (extra_padding: a bad one)."""
+        plaintext = encode_plaintext(rtype, payload) + bytes(extra_padding)
         header = struct.pack(">H", len(plaintext) + TAG_LEN)
         return header + self.tx.encrypt(header, plaintext)
 
@@ -868,6 +870,9 @@ def attack_records(case, session, report):
         record = session.seal(DATA, b"tamper with me")
         report("sending a DATA record with one ciphertext bit flipped")
         session.wire.send(flip_bit(record, 2 + PAD_TO // 2))
+    elif case == "over_padded":
+        report("sending a DATA record with 32 bytes of padding too many")
+        session.wire.send(session.seal(DATA, b"padded", extra_padding=PAD_TO))
     else:  # truncate
         exchange(session, "truncate me", lambda text: report(f"reply: {text}"))
         report("closing the TCP connection without CLOSE")
@@ -907,6 +912,19 @@ def run_attack_case(case, host, port, cfg, report):
     cfg = dataclasses.replace(cfg)
     if case == "replay_initiation":
         return replay_initiation(host, port, cfg, report)
+    if case == "psk_bypass":
+        if cfg.mode != MODE_PSK:
+            raise PeerError("psk_bypass needs --psk and no --server-key")
+        wire = connect(host, port, cfg.timeout)
+        with wire.sock:
+            wire.send(encode_client_hello(cfg.mode, cfg.suites))
+            try:
+                wire.recv_exact(SERVER_HELLO_LEN, HANDSHAKE_EOF)
+            except PeerClosed:
+                report("server closed the connection after our psk-mode hello")
+                return True
+            report("server answered our psk-mode hello")
+            return False
     if case == "bad_mac1":
         cfg.corrupt_mac1 = True
     elif case == "downgrade_hello":

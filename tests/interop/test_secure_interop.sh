@@ -88,8 +88,14 @@ attack truncate "without a CLOSE record (truncated)" $KEYED
 attack downgrade_hello "handshake failed" $KEYED
 attack unknown_client_key "client key not in --authorized-clients" --server-key "$SPUB"
 attack replay_initiation "first handshake message replayed" $KEYED
+attack over_padded "decryption failed" $KEYED
 check "server still serves after every attack" sh -c \
 	"$PEER client --port $PORT --server-key $SPUB --key '$TMP/client.key' -m ok | grep -qx 'Server says: ko'"
+stop_server
+# The PSK alone must not pass --authorized-clients.
+start_server pskbypass -c 'AES:256' --key "$TMP/server.key" --psk "$TMP/psk" --authorized-clients "$TMP/authorized" ||
+	{ not_ok "server starts"; finish; }
+attack psk_bypass "psk mode carries no client key" --psk "$TMP/psk"
 stop_server
 start_server pskattacks -c 'AES:256' --psk "$TMP/psk" || { not_ok "server starts"; finish; }
 attack wrong_psk "handshake failed\|decryption failed" --psk "$TMP/psk"
