@@ -60,11 +60,14 @@ vg_client() {
 start_server vg -c 'AES:128,256 Blowfish:448 DES3:192 DES:56 XOR:256 None:128' --allow-insecure \
 	--key "$TMP/server.key" --rekey-records 2 --partial-timeout 1 || { not_ok "server starts"; finish; }
 
-# Lab sessions, one per cipher family, three at a time (each 8192-bit DH takes ~3 s under valgrind).
+# Lab sessions, one per cipher family, three at a time (each 8192-bit DH takes ~3 s under valgrind,
+# and valgrind runs one thread at a time: on a busy machine an answer can take well over the
+# client's default 30 s, hence --timeout 120).
 # lab_session CIPHER: in the background; its exit status goes to $TMP/lab.CIPHER.rc.
 lab_session() {
 	f=$TMP/lab.$(echo "$1" | tr ': ' '__')
-	(client --profile lab -c "$1" $2 -m hello -m "héllo ✓" >"$f.out" 2>&1; echo $? >"$f.rc") &
+	(timeout 150 "$CLIENT" -H 127.0.0.1 -p "$PORT" --profile lab --timeout 120 -c "$1" $2 -m hello -m "héllo ✓" \
+		>"$f.out" 2>&1; echo $? >"$f.rc") &
 	PIDS="$PIDS $!"
 }
 lab_wait() {
