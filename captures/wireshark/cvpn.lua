@@ -726,7 +726,11 @@ end
 -- Protocol, fields, expert infos, preference
 ----------------------------------------------------------------------------------------------
 
-local cvpn = Proto("cvpn", "Custom VPN lab protocol")
+-- Wireshark runs the plugin folder's copy (make install-wireshark) before any -X lua_script
+-- copy, each in its own environment; a second copy may not register the protocol again
+-- (Proto() refuses), so it does nothing: the first copy loaded is the one in use.
+local registered, cvpn = pcall(Proto, "cvpn", "Custom VPN lab protocol")
+if not registered then return end
 
 -- Field names match cvpn-client -v, its JSON events and the key log (docs/PROTOCOL.md).
 local F = {

@@ -4,7 +4,8 @@
 # flagged; the instructor's capture dissects without keys; it says why when it cannot decrypt;
 # messages split over segments or sharing one are reassembled; the heuristic finds the
 # protocol on another port; the secure profile (docs/SECURE.md) likewise, its records checked
-# against python3-cryptography; and no Lua error is hidden (tshark exits 0 on them).
+# against python3-cryptography; it registers once when also installed; and no Lua error is
+# hidden (tshark exits 0 on them).
 #   BUILD=build sh tests/integration/test_dissector.sh
 #   CVPN_UPDATE_EXPECTED=1 sh tests/integration/test_dissector.sh   rewrites captures/expected/
 . tests/lib.sh
@@ -524,6 +525,32 @@ check "secure without lua-luaossl: no plaintext or reply" no_text "$TMP/snoluaos
 check "secure, OpenSSL without providers: 'cipher not available' per record, no plaintext" \
 	sh -c "[ \$(grep -c 'cipher not available: chacha20-poly1305' '$TMP/snocrypto') -eq 10 ]"
 check "secure, OpenSSL without providers: no plaintext or reply" no_text "$TMP/snocrypto"
+
+# --- One copy registers: installed in the plugin folder, given with -X, or both ----------
+# make install-wireshark copies the dissector to ~/.local/lib/wireshark/plugins; a HOME of
+# our own stands for it. Each way must decrypt, with no Lua error on stderr.
+
+PLUGINS=$TMP/home/.local/lib/wireshark/plugins
+mkdir -p "$PLUGINS" "$TMP/nohome"
+cp "$LUA" "$PLUGINS/cvpn.lua"
+# loaded HOME [-X]: what tshark shows of aes-256's data messages; its stderr in $TMP/loaded.err.
+loaded() {
+	home=$1; shift
+	HOME=$home timeout 120 tshark "$@" -r captures/aes-256.pcapng \
+		-o cvpn.keylog_file:captures/aes-256.keys -Y 'cvpn.type=="data"' -T fields \
+		-e cvpn.plaintext 2>"$TMP/loaded.err" | tr '\n' ' '
+	cat "$TMP/loaded.err" >>"$ERRS"
+}
+for way in "installed and -X" "installed only" "-X only"; do
+	case $way in
+	"installed and -X") out=$(loaded "$TMP/home" -X "lua_script:$LUA") ;;
+	"installed only") out=$(loaded "$TMP/home") ;;
+	*) out=$(loaded "$TMP/nohome" -X "lua_script:$LUA") ;;
+	esac
+	check "loaded $way: decrypts, no Lua error${out:+ ($out)}" sh -c \
+		"[ '$out' = 'hello Information Assurance and Security bye ' ] && \
+		 ! grep -q 'Lua\|Proto_new' '$TMP/loaded.err'"
+done
 
 # --- No hidden Lua errors, and the guards can see them ------------------------------------
 
