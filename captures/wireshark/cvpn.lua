@@ -69,29 +69,86 @@ OpenSSL 3.0):
   (padding, type, direction, UTF-8; docs/SECURE.md section 7) is shown with a cvpn.malformed
   expert info saying why.
 
-Framing (the protocol has none, see docs/PROTOCOL.md, "Reading without framing"): per direction the dissector
-knows which message comes next. A handshake message ends at a newline, where its grammar
-cannot go on, or at the end of the TCP segment when it is complete there (a proposal after
-"]", a ChosenCipher size that does not begin a longer valid size, a DHMKE value of at least
-2400 digits:
-an honest 8192-bit public value is shorter with probability below 1e-60); otherwise more
-segments are awaited. So a handshake message cut exactly where it could still be complete
-(after a whole proposal entry, or after 2400+ digits) is read as ending there. A data message
-ends after the first 16-aligned run of 64 lowercase hex characters whose tag verifies (with
-keys) or at the first such run (without). A reply ends with the segment, or (when the
-message it answers was decrypted) once it is the whole expected "Server says: " + reversed text.
+Framing (the protocol has none, see docs/PROTOCOL.md, "Reading without framing"): the
+dissector reads each direction of a connection as one stream of bytes, wherever TCP cut it
+(it never asks TCP to reassemble), and knows which message comes next in it. A message ends
+where its grammar ends it, or where the peer speaks: the protocol is lock-step, so bytes from
+the other side prove that the message this side was sending is complete. Never at a digit
+count or a segment boundary alone:
+  * a proposal ends after a "]" that no "," follows, or at a newline;
+  * a ChosenCipher ends after a size that no longer known size begins, or at a newline;
+  * a DHMKE value ends at a non-digit, at 2467 digits, or where every next digit would pass
+    p - 2 (about 9 values in 10 end so); a value that could take another digit is held;
+  * a data message ends after the first 16-aligned run of 64 lowercase hex characters whose
+    tag verifies (with keys), or after the first such run (without);
+  * a reply ends as the text it must have ("Server says: " + the decrypted message reversed,
+    or that text alone) and any NULs after it; a beginning of that text, or a reply that
+    stops inside a UTF-8 character, is held. Without that text (no key log, or the message
+    did not decrypt) a reply runs to the end of the bytes seen.
+A message that ends with the bytes seen is taken as complete and grows if the same side sends
+more before the peer speaks (another proposal entry, more of a reply, NULs, a line ending). A
+message is shown in the frame of its last byte, from a "Reassembled cvpn" tab when it spans
+segments (cvpn.segment lists them); an earlier frame shows the part it carries (cvpn.part,
+cvpn.reassembled_in). No field holds bytes that are not UTF-8: they read \xNN.
+
+Limits, where a reader that has not seen what comes next cannot know (each one tested in
+tests/integration/test_dissector.sh):
+  1. One pass (tshark without -2) cannot look ahead: a held message that only the peer's
+     answer completes (a DHMKE value that could take another digit, whole or cut by TCP) is
+     shown in the frame of that answer, with the note "ended by the ...'s answer". Two passes
+     (tshark -2, and Wireshark, which reads every packet once before showing any) show it in
+     the frame of its last byte.
+  2. One pass: a message that goes on in a later segment, where the bytes seen could already
+     be the whole message (a reply without its expected text cut by TCP, a proposal cut just
+     after an entry's "]", a line ending alone in a segment), is shown as it stands, then
+     again, whole, where it ends. Two passes show it once.
+  3. A held message that neither more bytes nor the peer's answer complete (the connection or
+     the capture ends first) is not shown as a message: its frames show a part that is "not
+     complete".
 
 In the secure profile the hellos have a fixed layout and everything after them a u16 length,
 so messages are reassembled and split by their lengths alone.
 
-Wireshark calls dissectors many times and out of order: all per-connection state (phase of
-each direction, CBC chain, cumulative HMAC, XOR position, secure keys and record counts) is
-computed on the first pass (not pinfo.visited) and every message found is stored with its
-frame number; later passes only look the stored messages up.
+Wireshark calls dissectors many times and out of order, the first time without a protocol
+tree (tcp.stream is then unknown): a connection is keyed by its two endpoints in a fixed order
+(a client that opens a new session from the same port starts a new one), all its state (the
+bytes read, phase of each direction, CBC chain, cumulative HMAC, XOR position, secure keys and
+record counts) is built the first time each frame is seen, and each frame keeps its place in
+its direction's stream; later passes only show the messages found there.
 ]]
 
 local PORT = 4600
-local DH_MIN_DIGITS = 2400    -- see "Framing" above
+local DH_MAX_DIGITS = 2467    -- p, the group 18 prime, has 2467 digits
+-- floor((p - 2) / 10): a value y can take one more digit (y*10 + d <= p - 2) exactly when
+-- y <= this number (docs/PROTOCOL.md, "Reading without framing"; common/dh.c does the same).
+local DH_GROW_LIMIT = ([[
+	109074813561941592945029492935978450034815512495317221177410110696615016892278563902853247384883
+	681776971216416907643296922469875267467766273999426578543723359615704597092233804069810050786103
+	304731233182398243527947570019986097161273254052879655450286791974677698375939147598714252131587
+	871957751914881183087991942693995848708754096571641916746749932615622652967520917227700137759124
+	814756378288055886108332717415401497513489312511601577631889029596069801161415772128252753946881
+	651931933333750311477719236041228172101895583437761548046847925274886732036238535559660179512280
+	675621771357981987063432156190781325515370395079527123265240489498386949217448165230380349888136
+	621050864726366837651413103110233683748899977574404673365182723939535354034841487285463971929469
+	432345018688418982254454064722698729216069318473465494190693664657613026097219328031717169641897
+	155395416144619175909371952495111670557736207348131929604120128351615426904438925772770028968411
+	946028348045230620413002491387998113590802698386820596931816781968085099864969441690795271290496
+	240493777578969891720735635522745506618381584766913553054975543981948032173292586906913614608532
+	638233462874545639807160305805163420938670870330654590319960852382451372962513665912822110096773
+	545051995240424819826281383109737426165038001727791697532413484657468130733701738083035368062321
+	633694947130619168643824930568641338023104609645095359408937554028503729247092939511402830554745
+	258496207430943815182543790297601289174935519867842060372203490031136489304649576140433393868614
+	003784803091629254327368453364003263763910077450237154247930247369838869289242094647894773380038
+	778274141778648477019010886787977899163321862864053398261932246615488301145229189025233648723608
+	665439609385389862880581317755916207636315443649447750787129411984163786770172216660983120184548
+	407807051804133686980839845462558692120130818563888808269940868653604519264956919811035365994311
+	180230063610650986502394366182943642656300791728205089442938884174888539829070774305297360535927
+	751574961973082377321589475512176146788786532770711557380426451920634921585019519536481338752681
+	174247413154980213024650634120702033579770678070540694527543880626597851620970679570257924407538
+	049023174103086261496878330620786968786810842363997198320907762475808049998827559139278726762718
+	244289280964687422826317243564236858826013916196283612148196609274532548864105423883929513899297
+	933544611009032523095527687052461135912491839274035315429485838335
+]]):gsub("%s", "")
 local MAX_DATA_MESSAGE = 65536 -- give up looking for a tag after this many bytes
 local TAG_HEX_LEN = 64
 
@@ -131,22 +188,70 @@ local function fromhex(h)
 	return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
 end
 
--- Reverses UTF-8 text by code point, as the server does (Python's str[::-1]).
+-- Reverses UTF-8 text by code point, as the server does (Python's str[::-1]): the bytes
+-- reversed, then each character's bytes (now continuation bytes before their lead byte) put
+-- back in order.
 local function reverse_utf8(s)
-	local chars = {}
-	for ch in s:gmatch("[%z\1-\127\192-\255][\128-\191]*") do
-		table.insert(chars, 1, ch)
-	end
-	return table.concat(chars)
+	return (s:reverse():gsub("[\128-\191]+[\192-\255]", string.reverse))
 end
 
 local function strip_nuls(s)
 	return (s:gsub("^%z+", ""):gsub("%z+$", ""))
 end
 
+-- The length of the strict UTF-8 character at s[i] (no overlong forms, surrogates or code
+-- points past U+10FFFF), or nil when there is none.
+local function utf8_char_len(s, i)
+	local c = s:byte(i)
+	local n, min, cp
+	if c < 0x80 then return 1
+	elseif c >= 0xC2 and c <= 0xDF then n, min, cp = 2, 0x80, c - 0xC0
+	elseif c >= 0xE0 and c <= 0xEF then n, min, cp = 3, 0x800, c - 0xE0
+	elseif c >= 0xF0 and c <= 0xF4 then n, min, cp = 4, 0x10000, c - 0xF0
+	else return nil end
+	for k = 1, n - 1 do
+		local cc = s:byte(i + k)
+		if not cc or cc < 0x80 or cc > 0xBF then return nil end
+		cp = cp * 64 + (cc - 0x80)
+	end
+	if cp < min or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return nil end
+	return n
+end
+
+-- Strict UTF-8, which the server requires of DATA. A lead byte and the continuation bytes
+-- after it must be one character, and no continuation byte may stand alone; texts use few
+-- distinct characters, so each verdict is remembered (up to a bound: the bytes may be random).
+local char_ok, char_ok_count = {}, 0
+local function valid_utf8(s)
+	if s:find("^[\128-\191]") or s:find("[%z\1-\127][\128-\191]") then return false end
+	for ch in s:gmatch("[\192-\255][\128-\191]*") do
+		local ok = char_ok[ch]
+		if ok == nil then
+			ok = utf8_char_len(ch, 1) == #ch
+			if char_ok_count >= 4096 then char_ok, char_ok_count = {}, 0 end
+			char_ok[ch], char_ok_count = ok, char_ok_count + 1
+		end
+		if not ok then return false end
+	end
+	return true
+end
+
+-- Text for a field or a column: valid UTF-8, each byte that is not part of a character
+-- written as \xNN, so that no field (and no line of tshark's JSON) holds half a character.
+local function utf8_safe(s)
+	if not s:find("[\128-\255]") or valid_utf8(s) then return s end
+	local out, i = {}, 1
+	while i <= #s do
+		local n = utf8_char_len(s, i) or 0
+		out[#out + 1] = n > 0 and s:sub(i, i + n - 1) or string.format("\\x%02x", s:byte(i))
+		i = i + math.max(n, 1)
+	end
+	return table.concat(out)
+end
+
 -- Exact bit length of a decimal number of any size (the DH public values are ~2466 digits).
 -- Converts to base-2^24 limbs; every intermediate stays below 2^53, so doubles are exact.
-local function decimal_bit_length(digits)
+local function exact_bit_length(digits)
 	digits = digits:gsub("^0+", "")
 	if digits == "" then return 0 end
 	local BASE = 16777216
@@ -171,6 +276,17 @@ local function decimal_bit_length(digits)
 	local top, bits = limbs[#limbs], 0
 	while top >= 1 do top = math.floor(top / 2); bits = bits + 1 end
 	return (#limbs - 1) * 24 + bits
+end
+
+-- The same, fast: floor(log2(y)) + 1 from the leading 17 digits is off by far less than 1e-9,
+-- so it is exact unless log2(y) lies that close to a whole number; only then count exactly.
+local function decimal_bit_length(digits)
+	digits = digits:gsub("^0+", "")
+	if #digits <= 17 then return exact_bit_length(digits) end
+	local log2 = (#digits - 17 + math.log(tonumber(digits:sub(1, 17)), 10)) / math.log(2, 10)
+	local whole = math.floor(log2 + 0.5)
+	if math.abs(log2 - whole) < 1e-9 then return exact_bit_length(digits) end
+	return math.floor(log2) + 1
 end
 
 ----------------------------------------------------------------------------------------------
@@ -755,6 +871,11 @@ local F = {
 	plaintext = ProtoField.string("cvpn.plaintext", "Plaintext"),
 	reply = ProtoField.string("cvpn.reply", "Reply"),
 	reply_padding = ProtoField.uint32("cvpn.reply.padding", "Trailing NUL bytes", base.DEC),
+	-- Messages that TCP cut into several segments (see "Stream reading").
+	part = ProtoField.string("cvpn.part", "Part of"),
+	reassembled_in = ProtoField.framenum("cvpn.reassembled_in", "Message in frame"),
+	segment = ProtoField.framenum("cvpn.segment", "Segment in frame"),
+	note = ProtoField.string("cvpn.note", "Note"),
 }
 
 -- The secure profile's own fields (docs/SECURE.md); a record also uses cvpn.ciphertext,
@@ -787,7 +908,7 @@ local SF = {
 cvpn.fields = { F.type, F.message, F.proposal, F.proposal_cipher, F.proposal_bits, F.choice,
 	F.choice_cipher, F.choice_bits, F.dh_client, F.dh_server, F.dh_digits, F.dh_bits,
 	F.ciphertext, F.tag, F.hmac, F.tag_ok, F.decryptor, F.decrypt_status, F.plaintext, F.reply,
-	F.reply_padding, SF.sender, SF.version, SF.mode, SF.suite_count, SF.suites, SF.suite,
+	F.reply_padding, F.part, F.reassembled_in, F.segment, F.note, SF.sender, SF.version, SF.mode, SF.suite_count, SF.suites, SF.suite,
 	SF.protocol, SF.handshake, SF.handshake_len, SF.ephemeral, SF.static, SF.payload, SF.mac1,
 	SF.record, SF.record_len, SF.nonce, SF.key_generation, SF.record_tag, SF.record_type,
 	SF.payload_len, SF.padding }
@@ -806,13 +927,12 @@ cvpn.prefs.keylog_file = Pref.string("Key log file", "",
 	"File of CVPN_LAB and CVPN_SECURE lines written by cvpn-client/cvpn-server --keylog " ..
 	"(or $CVPN_KEYLOGFILE)")
 
-local f_tcp_stream = Field.new("tcp.stream")
 local f_tcp_seq = Field.new("tcp.seq")
 
 -- Per-dissection state, reset before every (re)dissection (cvpn.init). The key log is read
 -- again each time, so Wireshark's Reload (Ctrl+R) picks up lines appended since.
-local conversations -- tcp.stream -> conversation state (first pass only)
-local frames        -- frame number -> list of messages found in it
+local conversations -- "endpoint endpoint" -> connection state (first pass only)
+local frames        -- frame number -> { conv, dir, stream offsets from and to } (first pass)
 local keylog        -- { sessions = { lab = ..., secure = ... }, error = ... }, read on first need
 
 local function reset_state()
@@ -823,11 +943,14 @@ cvpn.init = reset_state
 
 ----------------------------------------------------------------------------------------------
 -- Framing. Each frame_* function gets the bytes s and the 1-based start i of a message and
--- returns the message (a table; offsets are relative to the message start, 0-based) or
--- NEED_MORE when the message is not complete in s. They keep no state.
+-- returns the message (a table; offsets are relative to the message start, 0-based), or
+-- NEED_MORE when the message cannot end within s, or HOLD when it could end with s but
+-- probably goes on (a DHMKE value whose digits could go on, a reply short of the text it
+-- answers). `final` says the peer has spoken since, so the message ends with s: lock-step
+-- (docs/PROTOCOL.md), and a held message is then taken as it is. They keep no state.
 ----------------------------------------------------------------------------------------------
 
-local NEED_MORE = {}
+local NEED_MORE, HOLD = {}, {}
 
 local function blanks(s, j) return s:match("^[ \t]*()", j) end
 
@@ -906,7 +1029,7 @@ local function size_can_grow(cipher, d)
 	return false
 end
 
-local function frame_choice(s, i)
+local function frame_choice(s, i, final)
 	local j = blanks(s, i + #"ChosenCipher")
 	if j > #s then return NEED_MORE end
 	if s:sub(j, j) ~= ":" then return malformed(s, i, "expected ':' after ChosenCipher") end
@@ -926,20 +1049,33 @@ local function frame_choice(s, i)
 		if j > #s then return NEED_MORE end
 		return malformed(s, i, "expected a key size")
 	end
-	if d_after > #s and size_can_grow(name, d) then return NEED_MORE end
+	if d_after > #s and not final and size_can_grow(name, d) then return HOLD end
 	local stop = end_of_message(s, d_after)
 	return { len = stop - i, text = s:sub(i, d_after - 1), cipher = name, cipher_off = name_at - i,
 		bits = tonumber(d), bits_off = d_at - i, bits_len = #d }
 end
 
-local function frame_dhmke(s, i)
+-- Can a DHMKE value go on after the digits d? Not past p's 2467 digits, not after a leading
+-- zero, and not when every next digit would pass p - 2.
+local function dh_can_grow(d)
+	if #d >= DH_MAX_DIGITS or d:sub(1, 1) == "0" then return false end
+	-- Of two decimal strings of one length, string order is numeric order.
+	return #d < #DH_GROW_LIMIT or d <= DH_GROW_LIMIT
+end
+
+-- A value ends where the grammar ends it (a non-digit, DH_MAX_DIGITS, no next digit possible)
+-- or where the peer answers; never at a digit count (TCP can cut anywhere).
+local function frame_dhmke(s, i, final)
 	local j = blanks(s, i + #"DHMKE")
 	if j > #s then return NEED_MORE end
 	if s:sub(j, j) ~= ":" then return malformed(s, i, "expected ':' after DHMKE") end
 	j = blanks(s, j + 1)
 	local d_at, d, d_after = s:match("^()(%d*)()", j)
-	if d_after > #s and #d < DH_MIN_DIGITS then return NEED_MORE end
-	if d == "" then return malformed(s, i, "expected the decimal public value") end
+	if d == "" then
+		if d_after > #s then return NEED_MORE end
+		return malformed(s, i, "expected the decimal public value")
+	end
+	if d_after > #s and not final and dh_can_grow(d) then return HOLD end
 	local stop = end_of_message(s, d_after)
 	return { len = stop - i, digits = d, digits_off = d_at - i }
 end
@@ -972,16 +1108,34 @@ end
 
 local REPLY_PREFIX = "Server says: "
 
-local function frame_reply(s, i, expected)
+-- Does s end inside a UTF-8 character (a lead byte without all its continuation bytes)?
+local function ends_inside_utf8(s)
+	for back = 1, math.min(3, #s) do
+		local c = s:byte(#s - back + 1)
+		if c < 0x80 then return false end
+		if c >= 0xC0 then return (c >= 0xF0 and 4 or c >= 0xE0 and 3 or 2) > back end
+	end
+	return false
+end
+
+-- expected: the forms the answer to the message can take (prefixed and bare), when the
+-- message was decrypted. A reply that is still a beginning of one of them, or that ends inside
+-- a UTF-8 character, is held for the rest; otherwise it runs to the end of the data (a later
+-- segment before the client speaks again continues it, see "Stream reading").
+local function frame_reply(s, i, expected, final)
 	local rest = s:sub(i)
-	-- Lock-step: the answer to message n may still be arriving.
-	if expected and #rest < #expected and expected:sub(1, #rest) == rest then return NEED_MORE end
+	if not final then
+		for _, want in ipairs(expected or {}) do
+			if #rest < #want and want:sub(1, #rest) == rest then return HOLD end
+		end
+		if ends_inside_utf8(rest) then return HOLD end
+	end
 	local stop = #s + 1
 	local again = s:find(REPLY_PREFIX, i + 1, true)
 	if again then stop = again end
 	local raw = s:sub(i, stop - 1)
 	local body = raw:gsub("%z+$", "")
-	return { len = #raw, text = body:gsub("%z", ""), padding = #raw - #body }
+	return { len = #raw, text = utf8_safe((body:gsub("%z", ""))), padding = #raw - #body }
 end
 
 -- Secure profile (docs/SECURE.md sections 2, 4, 5). Everything after the hellos carries a
@@ -1134,7 +1288,9 @@ local function commit_data(conv, m, ct)
 		m.status = "not decrypted: bad HMAC"
 	else
 		m.plaintext, m.status = pt, "decrypted"
-		conv.expected_replies[m.number] = REPLY_PREFIX .. reverse_utf8(strip_nuls(pt))
+		m.text = utf8_safe(strip_nuls(pt))
+		local reversed = reverse_utf8(strip_nuls(pt))
+		conv.expected_replies[m.number] = { REPLY_PREFIX .. reversed, reversed }
 	end
 end
 
@@ -1149,29 +1305,6 @@ local CLOSE, REKEY = 3, 5
 local RECORD_SENDER = { DATA = "client", REPLY = "server", ERROR = "server" }
 local MAX_PAYLOAD = { DATA = 4096, REPLY = 4096 + #REPLY_PREFIX }
 
--- Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), which the server
--- requires of DATA.
-local function valid_utf8(s)
-	local i = 1
-	while i <= #s do
-		local c = s:byte(i)
-		local n, min, cp
-		if c < 0x80 then n, min, cp = 1, 0, c
-		elseif c >= 0xC2 and c <= 0xDF then n, min, cp = 2, 0x80, c - 0xC0
-		elseif c >= 0xE0 and c <= 0xEF then n, min, cp = 3, 0x800, c - 0xE0
-		elseif c >= 0xF0 and c <= 0xF4 then n, min, cp = 4, 0x10000, c - 0xF0
-		else return false end
-		for k = 1, n - 1 do
-			local cc = s:byte(i + k)
-			if not cc or cc < 0x80 or cc > 0xBF then return false end
-			cp = cp * 64 + (cc - 0x80)
-		end
-		if cp < min or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return false end
-		i = i + n
-	end
-	return true
-end
-
 -- Reads type | u16 payload length | payload | zero padding into m; returns what a receiver
 -- would refuse (docs/SECURE.md sections 5 and 7), if anything.
 local function read_record_plaintext(m, after_close)
@@ -1182,6 +1315,7 @@ local function read_record_plaintext(m, after_close)
 	m.record_type = RECORD_TYPES[code] or ("unknown (" .. code .. ")")
 	if 3 + n > #pt then return "payload length " .. n .. " runs past the plaintext" end
 	m.payload, m.padding = pt:sub(4, 3 + n), #pt - 3 - n
+	m.payload_text = utf8_safe(m.payload)
 	if #pt ~= 32 * math.ceil((3 + n) / 32) then
 		return "padding is not the shortest to a multiple of 32"
 	end
@@ -1382,8 +1516,9 @@ local function parse_secure(conv, dir, s, i)
 	return m
 end
 
--- First pass: frames the next message of this direction at s[i], updates the state.
-local function parse_next(conv, dir, s, i)
+-- First pass: frames the next message of this direction at s[i], updates the state; final as
+-- for the frame_* functions. Returns the message, NEED_MORE or HOLD (then nothing changed).
+local function parse_next(conv, dir, s, i, final)
 	if not conv.profile then
 		-- The first bytes of the connection tell the profiles apart, as they do for the
 		-- server; a beginning of the magic that ends the data waits for more.
@@ -1401,15 +1536,15 @@ local function parse_next(conv, dir, s, i)
 	if not name then return NEED_MORE end
 	local m
 	if name == "proposal" then m = frame_proposal(s, i)
-	elseif name == "choice" then m = frame_choice(s, i)
-	elseif name == "dhmke" then m = frame_dhmke(s, i)
+	elseif name == "choice" then m = frame_choice(s, i, final)
+	elseif name == "dhmke" then m = frame_dhmke(s, i, final)
 	elseif name == "data" then
 		if not conv.crypto then setup_crypto(conv) end
 		m = frame_data(s, i, conv.crypto.verify)
 	else
-		m = frame_reply(s, i, conv.expected_replies[d.count + 1])
+		m = frame_reply(s, i, conv.expected_replies[d.count + 1], final)
 	end
-	if m == NEED_MORE then return m end
+	if m == NEED_MORE or m == HOLD then return m end
 
 	m.type, m.raw = name, s:sub(i, i + m.len - 1)
 	local nxt = MESSAGE_TYPES[name].next
@@ -1450,7 +1585,7 @@ local function secure_info_text(m)
 	end
 	local what = m.record_type or (m.body_len .. " bytes")
 	if m.payload and (m.record_type == "DATA" or m.record_type == "REPLY") then
-		what = what .. string.format(" %q", m.payload)
+		what = what .. string.format(" %q", m.payload_text)
 	end
 	local verdict = m.tag_ok == false and ", BAD TAG" or ""
 	return string.format("Record #%d from %s: %s%s", m.number, m.sender, what, verdict)
@@ -1472,7 +1607,7 @@ local function info_text(m)
 	elseif m.type == "dhmke" then
 		return string.format("DHMKE %s public (%d digits, %d bits)", m.side, #m.digits, m.bits)
 	elseif m.type == "data" then
-		local text = m.plaintext and string.format(" %q", strip_nuls(m.plaintext)) or ""
+		local text = m.plaintext and string.format(" %q", m.text) or ""
 		local verdict = m.tag_ok == true and ", tag OK" or (m.tag_ok == false and ", BAD TAG" or "")
 		return string.format("Data #%d: %d bytes + tag%s%s", m.number, m.ct_len, verdict, text)
 	else
@@ -1498,9 +1633,9 @@ local function show_data(m, tvb, at, subtree)
 		if #m.plaintext > 0 then
 			local dec = ByteArray.new(m.plaintext, true):tvb("Decrypted cvpn")
 			local lead = #m.plaintext - #m.plaintext:gsub("^%z+", "")
-			subtree:add(F.plaintext, dec(lead, #text), text)
+			subtree:add(F.plaintext, dec(lead, #text), m.text)
 		else
-			subtree:add(F.plaintext, text):set_generated()
+			subtree:add(F.plaintext, ""):set_generated()
 		end
 	end
 end
@@ -1513,7 +1648,7 @@ local function show_record_plaintext(m, subtree)
 	if not m.payload then return end
 	local field = ({ DATA = F.plaintext, REPLY = F.reply })[m.record_type]
 	if field and #m.payload > 0 then
-		subtree:add(field, dec(3, #m.payload), m.payload)
+		subtree:add(field, dec(3, #m.payload), m.payload_text)
 	elseif field then
 		subtree:add(field, ""):set_generated()
 	end
@@ -1592,9 +1727,12 @@ local function show(m, tvb, at, tree)
 	subtree:add(F.type, m.type):set_generated()
 	if m.malformed then
 		subtree:add_proto_expert_info(E.malformed, "Malformed " .. m.type .. ": " .. m.malformed)
-		return
+		return subtree
 	end
-	if m.sender then return show_secure(m, tvb, at, subtree) end
+	if m.sender then
+		show_secure(m, tvb, at, subtree)
+		return subtree
+	end
 	if m.type == "proposal" then
 		local p = subtree:add(F.proposal, tvb(at, #m.text), m.text)
 		for _, c in ipairs(m.ciphers) do
@@ -1621,11 +1759,102 @@ local function show(m, tvb, at, tree)
 		subtree:add(F.reply, tvb(at, m.len - m.padding), m.text)
 		subtree:add(F.reply_padding, m.padding):set_generated()
 	end
+	return subtree
 end
 
 ----------------------------------------------------------------------------------------------
--- Dissector entry points
+-- Stream reading (first pass only). Each direction's bytes are read as one stream, whatever
+-- TCP's segments: the bytes not yet in a message wait in the direction's buffer, a message
+-- that spans segments is shown from a "Reassembled cvpn" tab in the frame of its last byte,
+-- and the frames before show which message their bytes belong to. TCP is never asked to
+-- reassemble: only this reader knows that the peer's bytes end a message (lock-step).
 ----------------------------------------------------------------------------------------------
+
+-- Messages that can go on when more bytes come before the peer speaks: handshake text, which
+-- could take another entry or a line ending, and replies, which could take more text or NULs.
+local OPEN_TYPES = { proposal = true, choice = true, dhmke = true, reply = true }
+
+local function new_direction(name)
+	return { name = name, phase = FIRST_PHASE[name], count = 0,
+		total = 0,            -- bytes of the stream seen so far
+		buf = "", buf_from = 1, -- unread bytes (or the open message), from this stream offset
+		held = false,         -- buf holds a message that could end at its last byte (HOLD)
+		open = nil,           -- the last message, if it ended at the last byte and may grow
+		messages = {},        -- in stream order, with stream offsets from and to
+		ranges = {} }         -- the frames, in stream order: { frame, from, to }
+end
+
+-- The index of the first element of list whose `to` is at or past pos (list in stream order).
+local function first_reaching(list, pos)
+	local lo, hi = 1, #list + 1
+	while lo < hi do
+		local mid = math.floor((lo + hi) / 2)
+		if list[mid].to < pos then lo = mid + 1 else hi = mid end
+	end
+	return lo
+end
+
+-- A message just read at buf[i]: its stream offsets and frames; it joins the direction's
+-- messages, or replaces `reread` (the open message read again) when it grew.
+local function place(d, m, i, reread)
+	m.dir, m.from = d.name, d.buf_from + i - 1
+	m.to = m.from + m.len - 1
+	m.first_frame = d.ranges[first_reaching(d.ranges, m.from)].frame
+	m.last_frame = d.ranges[first_reaching(d.ranges, m.to)].frame
+	if reread and i == 1 then
+		if m.len == reread.len then return reread, false end
+		d.messages[#d.messages] = m
+		m.grew_from = reread.last_frame
+		return m, true
+	end
+	d.messages[#d.messages + 1] = m
+	return m, true
+end
+
+-- Reads the messages the direction's buffer now holds; final: the peer has spoken, so held
+-- messages end here. Returns the messages read now (or grown).
+local function read_messages(conv, dir, final)
+	local d = conv.dirs[dir]
+	local reread = d.open
+	if reread then d.phase, d.count = reread.before.phase, reread.before.count end
+	d.open, d.held = nil, false
+	local i, read = 1, {}
+	while i <= #d.buf do
+		local before = { phase = d.phase, count = d.count }
+		local m = parse_next(conv, dir, d.buf, i, final)
+		if m == NEED_MORE or m == HOLD then
+			d.held = m == HOLD
+			break
+		end
+		local new
+		m, new = place(d, m, i, reread)
+		if new then read[#read + 1] = m end
+		i = i + m.len
+		if i > #d.buf and not final and OPEN_TYPES[m.type] and conv.profile == "lab" then
+			d.open, m.before = m, before
+		end
+	end
+	-- An open message read again that no longer ends anywhere is pending bytes again.
+	if reread and i == 1 then table.remove(d.messages) end
+	local keep = d.open and d.open.from - d.buf_from + 1 or i
+	d.buf, d.buf_from = d.buf:sub(keep), d.buf_from + keep - 1
+	return read
+end
+
+-- First pass: the bytes s of frame fnum, sent in direction dir. Returns the frame's record and
+-- the peer's messages that these bytes end (to be shown now, as their frames were already).
+local function feed(conv, dir, fnum, s)
+	local peer = dir == "c2s" and "s2c" or "c2s"
+	local late = {}
+	if #conv.dirs[peer].buf > 0 then late = read_messages(conv, peer, true) end
+	local d = conv.dirs[dir]
+	local rec = { conv = conv, dir = dir, frame = fnum, from = d.total + 1, to = d.total + #s }
+	d.total = rec.to
+	d.ranges[#d.ranges + 1] = rec
+	d.buf = d.buf .. s
+	read_messages(conv, dir, false)
+	return rec, late
+end
 
 -- Who is the client: the sender of ProposedCiphers, the receiver of ChosenCipher, otherwise
 -- the side that is not on port 4600 (a capture that starts late). Both secure hellos begin
@@ -1637,75 +1866,130 @@ local function sender_is_client(pinfo, s)
 	return pinfo.src_port ~= PORT
 end
 
--- Direction of this packet; the first packet of a connection fixes who the client is.
-local function direction(conv, pinfo, s)
-	if not conv.client then
-		local ca, cp, sa, sp = pinfo.src, pinfo.src_port, pinfo.dst, pinfo.dst_port
-		if not sender_is_client(pinfo, s) then ca, cp, sa, sp = sa, sp, ca, cp end
-		conv.client, conv.server = endpoint_key(ca, cp), endpoint_key(sa, sp)
-		conv.client_text = tostring(ca) .. ":" .. cp
-		conv.server_text = tostring(sa) .. ":" .. sp
-	end
-	return endpoint_key(pinfo.src, pinfo.src_port) == conv.client and "c2s" or "s2c"
+local function new_conversation(pinfo, s)
+	local ca, cp, sa, sp = pinfo.src, pinfo.src_port, pinfo.dst, pinfo.dst_port
+	if not sender_is_client(pinfo, s) then ca, cp, sa, sp = sa, sp, ca, cp end
+	return { client = endpoint_key(ca, cp), server = endpoint_key(sa, sp),
+		client_text = tostring(ca) .. ":" .. cp, server_text = tostring(sa) .. ":" .. sp,
+		dirs = { c2s = new_direction("c2s"), s2c = new_direction("s2c") }, expected_replies = {} }
 end
 
-local function conversation(pinfo)
-	local stream = f_tcp_stream()
-	local id = stream and stream.value or tostring(pinfo.src) .. ":" .. pinfo.src_port
+-- Does the client start a new session here: a session's first bytes from the client, after
+-- the client's side of the old one has ended a message (the same ports used again)?
+local function starts_again(conv, from, s)
+	local c2s = conv.dirs.c2s
+	local opening = s:sub(1, 15) == "ProposedCiphers" or s:sub(1, 5) == MAGIC .. "\1"
+	return opening and from == conv.client and c2s.total > 0 and (c2s.buf == "" or c2s.open)
+end
+
+-- The connection's state, keyed by its two endpoints in a fixed order: the same in every
+-- pass, with or without a protocol tree (tcp.stream is only there with a tree).
+local function conversation(pinfo, s)
+	local a, b = endpoint_key(pinfo.src, pinfo.src_port), endpoint_key(pinfo.dst, pinfo.dst_port)
+	local id = a < b and a .. " " .. b or b .. " " .. a
 	local conv = conversations[id]
-	if not conv then
-		conv = { dirs = { c2s = { phase = FIRST_PHASE.c2s, count = 0 },
-			s2c = { phase = FIRST_PHASE.s2c, count = 0 } }, expected_replies = {} }
+	if not conv or starts_again(conv, a, s) then
+		conv = new_conversation(pinfo, s)
 		conversations[id] = conv
 	end
-	return conv
+	return conv, a == conv.client and "c2s" or "s2c"
 end
 
--- A message this frame already holds (found on the first pass) that starts at s[i].
-local function known_message(list, s, i)
-	for _, m in ipairs(list or {}) do
-		if s:sub(i, i + m.len - 1) == m.raw then return m end
+----------------------------------------------------------------------------------------------
+-- A frame's display: its messages (whole, or the part of one that ends in a later frame)
+----------------------------------------------------------------------------------------------
+
+local function part_name(m)
+	if m.type == "dhmke" then return "DHMKE " .. m.side .. " public" end
+	if m.sender then
+		return m.number and string.format("%s #%d from %s", m.type, m.number, m.sender) or m.type
 	end
+	return m.number and string.format("%s #%d", m.type, m.number) or m.type
+end
+
+-- What the unread bytes at the end of a direction will be, as far as their start tells.
+local function pending_name(conv, d)
+	if not conv.profile then return "message" end
+	local name = d.phase or "message"
+	for _, t in ipairs({ "proposal", "choice", "dhmke" }) do
+		local keyword = MESSAGE_TYPES[t].keyword
+		if d.buf:sub(1, #keyword) == keyword then name = t end
+	end
+	if name == "dhmke" then return "DHMKE " .. (d.name == "c2s" and "client" or "server") .. " public" end
+	if name == "data" or name == "reply" then return part_name({ type = name, number = d.count + 1 }) end
+	return name
+end
+
+-- Bytes of this frame that belong to a message shown in another frame (or to none yet).
+local function show_part(tvb, at, len, what, in_frame, tree)
+	local item = tree:add(cvpn, tvb(at, len))
+	item:append_text(": part of " .. what)
+	item:add(F.part, what):set_generated()
+	if in_frame then item:add(F.reassembled_in, in_frame):set_generated() end
+	return "[CVPN part of " .. what .. (in_frame and ", in frame " .. in_frame or ", not complete") .. "]"
+end
+
+-- A whole message: from this frame's bytes when it lies within them, otherwise from its own
+-- tab, with the frames it came from.
+local function show_whole(m, tvb, rec, tree, note)
+	local d = rec.conv.dirs[m.dir]
+	local own = m.dir == rec.dir and m.from >= rec.from and m.to <= rec.to
+	local mtvb, at = tvb, m.from - rec.from
+	if not own then mtvb, at = ByteArray.new(m.raw, true):tvb("Reassembled cvpn"), 0 end
+	local subtree = show(m, mtvb, at, tree)
+	if not own then
+		for k = first_reaching(d.ranges, m.from), first_reaching(d.ranges, m.to) do
+			subtree:add(F.segment, d.ranges[k].frame):set_generated()
+		end
+	end
+	if note then subtree:add(F.note, note):set_generated() end
+	return info_text(m)
+end
+
+-- Everything this frame shows. late: on the first pass, the peer's messages that this frame's
+-- bytes have just ended; later passes show them in the frame of their last byte.
+local function show_frame(tvb, tree, rec, late)
+	local d = rec.conv.dirs[rec.dir]
+	local infos, parts = {}, {}
+	for _, m in ipairs(late or {}) do
+		infos[#infos + 1] = show_whole(m, tvb, rec, tree, "ended by the " ..
+			(m.dir == "c2s" and "server" or "client") .. "'s answer in this frame (lock-step)")
+	end
+	local covered = rec.from - 1
+	for k = first_reaching(d.messages, rec.from), #d.messages do
+		local m = d.messages[k]
+		if m.from > rec.to then break end
+		if m.to <= rec.to then
+			local note = late and m.grew_from and m.grew_from ~= rec.frame and
+				"continues the bytes shown in frame " .. m.grew_from .. " as a whole message"
+			infos[#infos + 1] = show_whole(m, tvb, rec, tree, note or nil)
+		else
+			local at = math.max(m.from, rec.from) - rec.from
+			parts[#parts + 1] = show_part(tvb, at, rec.to - rec.from - at + 1, part_name(m),
+				m.last_frame, tree)
+		end
+		covered = m.to
+	end
+	if covered < rec.to then
+		local at = math.max(covered + 1, rec.from) - rec.from
+		parts[#parts + 1] = show_part(tvb, at, rec.to - rec.from - at + 1, pending_name(rec.conv, d), nil,
+			tree)
+	end
+	return #infos > 0 and infos or parts
 end
 
 function cvpn.dissector(tvb, pinfo, tree)
 	local s = tvb:raw()
 	if #s == 0 then return 0 end
-	local list = frames[pinfo.number]
-	local conv, dir
-	if not pinfo.visited then
-		conv = conversation(pinfo)
-		dir = direction(conv, pinfo, s)
+	local rec, late = frames[pinfo.number], nil
+	if not rec then
+		local conv, dir = conversation(pinfo, s)
+		rec, late = feed(conv, dir, pinfo.number, s)
+		frames[pinfo.number] = rec
 	end
-	local i, infos = 1, {}
-	while i <= #s do
-		local m = known_message(list, s, i)
-		if not m and not pinfo.visited then
-			m = parse_next(conv, dir, s, i)
-			if m ~= NEED_MORE then
-				list = list or {}
-				frames[pinfo.number] = list
-				table.insert(list, m)
-			end
-		end
-		if not m or m == NEED_MORE then
-			pinfo.desegment_offset = i - 1
-			pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
-			break
-		end
-		show(m, tvb, i - 1, tree)
-		infos[#infos + 1] = info_text(m)
-		i = i + m.len
-	end
-	if #infos > 0 then
-		-- TCP may call us twice for one frame (a reassembled message, then the rest).
-		if tostring(pinfo.cols.protocol) == "CVPN" then
-			pinfo.cols.info:append(" | " .. table.concat(infos, " | "))
-		else
-			pinfo.cols.protocol = "CVPN"
-			pinfo.cols.info = table.concat(infos, " | ")
-		end
-	end
+	local infos = show_frame(tvb, tree, rec, late)
+	pinfo.cols.protocol = "CVPN"
+	pinfo.cols.info = table.concat(infos, " | ")
 	return #s
 end
 

@@ -312,9 +312,10 @@ SECURE_CAPTURES="secure-key-chachapoly secure-psk-aesgcm secure-rekey"
 
 # view CAPTURE [TSHARK_ARGS...]: the Info text of every cvpn message, one a line, sorted (a
 # frame can hold several: "A | B"); records read 'Record #N from SIDE: TYPE "payload"'.
+# Frames that hold only part of a message (no cvpn.type) are left out.
 view() {
 	cap=$1; shift
-	ts -r "$cap" "$@" -Y cvpn -T fields -e _ws.col.Info | sed 's/ | /\n/g' | sort
+	ts -r "$cap" "$@" -Y cvpn.type -T fields -e _ws.col.Info | sed 's/ | /\n/g' | sort
 }
 
 # Without a key log: hellos and handshake dissected, every record framed, no plaintext.
