@@ -4,9 +4,11 @@
 # each with the key log that decrypts it. See captures/README.md.
 # The secure profile's static keys and PSK are made afresh in a temporary
 # directory and deleted: only the key logs (transport keys) are kept.
+#   captures/make-captures.sh [BUILD [OUT [mtu]]]     mtu: only the mtu* captures
 set -eu
 BUILD=${1:-build}
 OUT=${2:-captures}
+WHICH=${3:-all}
 if [ "${CVPN_IN_NETNS:-}" != 1 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		exec env CVPN_IN_NETNS=1 unshare -n "$0" "$@"
@@ -49,6 +51,48 @@ session() {
 	"$CLIENT" -q -H 127.0.0.1 --allow-insecure "$@" >>"$TMP/client.log" 2>&1
 }
 
+# wait_file FILE PATTERN: until PATTERN is in FILE (at most 10 s).
+wait_file() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		[ $i -lt 200 ] || { echo "timed out waiting for '$2' in $1" >&2; return 1; }
+		sleep 0.05; i=$((i + 1))
+	done
+}
+
+# record_mtu NAME MTU ADDRESS: one session over ADDRESS (127.0.0.1 or ::1) as a link of MTU
+# bytes segments it, so that every DHMKE value, the long message and its reply are cut.
+record_mtu() {
+	name=$1 mtu=$2 addr=$3
+	ip link set lo mtu "$mtu" up
+	# Loopback hands the stack's large segments (GSO) to dumpcap whole; one segment per
+	# buffer makes the capture show what a link of this MTU carries.
+	ip link set dev lo gso_max_segs 1 gso_max_size "$mtu"
+	rm -f "$OUT/$name.pcapng" "$OUT/$name.keys"
+	dumpcap -q -i lo -f 'tcp port 4600' -w "$TMP/$name.pcapng" 2>"$TMP/dumpcap.log" &
+	DPID=$!
+	wait_file "$TMP/dumpcap.log" "File:"
+	"$SERVER" -l "$addr" --keylog "$OUT/$name.keys" >"$TMP/server.log" 2>&1 &
+	SPID=$!
+	wait_file "$TMP/server.log" "^Listening on"
+	"$CLIENT" -q -H "$addr" -c AES:256 -m hello -m "$LONG" -m bye >>"$TMP/client.log" 2>&1
+	kill -TERM "$SPID"; wait "$SPID" || true
+	# dumpcap writes what it has read when stopped; give it the last packets first.
+	sleep 0.3
+	kill -TERM "$DPID"; wait "$DPID" || true
+	cp "$TMP/$name.pcapng" "$OUT/$name.pcapng"
+	chmod 0644 "$OUT/$name.pcapng" "$OUT/$name.keys"
+	largest=$(tshark -r "$OUT/$name.pcapng" -T fields -e ip.len -e ipv6.plen 2>/dev/null |
+		awk -F '\t' '{ n = $1 != "" ? $1 : $2 + 40; if (n > max) max = n } END { print max + 0 }')
+	if [ "$largest" -gt "$mtu" ]; then
+		echo "$OUT/$name.pcapng: a $largest-byte packet at MTU $mtu (offload not limited)" >&2
+		return 1
+	fi
+	echo "  $OUT/$name.pcapng (largest IP packet $largest bytes, MTU $mtu)"
+}
+
+# The sessions on a loopback of the usual MTU (65536): one segment a message.
+if [ "$WHICH" != mtu ]; then
 for spec in AES:128 AES:192 AES:256 Blowfish:112 Blowfish:224 Blowfish:448 DES3:128 DES3:192 DES:56 \
 	XOR:128 None:128; do
 	name=$(echo "$spec" | tr 'A-Z:' 'a-z-')
@@ -105,3 +149,12 @@ stop
 start secure-rekey --key "$TMP/server.key" --rekey-records 2
 session --server-key "$SERVER_PUB" -m one -m two -m three -m four -m five
 stop
+fi
+
+# Sessions as a real network segments them: every DHMKE value, a long message and its reply
+# cut by TCP. IPv6 needs an MTU of at least 1280, so 576 is recorded over IPv4 only.
+# A long message of 2- and 3-byte characters, so that cuts fall inside characters too.
+LONG=$(/usr/bin/python3 -c 'print(("Information Assurance ✓ héllo wörld " * 100)[:3300])')
+record_mtu mtu1280-ipv4 1280 127.0.0.1
+record_mtu mtu1280-ipv6 1280 ::1
+record_mtu mtu576-ipv4 576 127.0.0.1

@@ -553,6 +553,20 @@ for way in "installed and -X" "installed only" "-X only"; do
 		 ! grep -q 'Lua\|Proto_new' '$TMP/loaded.err'"
 done
 
+# --- Captures recorded at MTU 1280 (IPv4, IPv6) and 576 (IPv4) -------------------------------
+# captures/make-captures.sh records them on a loopback of that MTU: real segments no larger
+# than the MTU, both DH values cut (their decoded fields are checked with the others above).
+
+for mc in mtu1280-ipv4 mtu1280-ipv6 mtu576-ipv4; do
+	cap=captures/$mc.pcapng mtu=${mc#mtu}; mtu=${mtu%-*}
+	largest=$(timeout 60 tshark -r "$cap" -T fields -e ip.len -e ipv6.plen 2>>"$ERRS" |
+		awk -F '\t' '{ n = $1 != "" ? $1 : $2 + 40; if (n > max) max = n } END { print max + 0 }')
+	split=$(ts -r "$cap" -o "cvpn.keylog_file:captures/$mc.keys" -Y 'cvpn.type=="dhmke"' \
+		-T fields -e cvpn.segment -E occurrence=a | awk -F, '$0 != "" && NF >= 2' | wc -l)
+	check "$mc: IP packets of at most $mtu bytes (largest $largest), both DH values cut" \
+		[ "$largest" -le "$mtu" -a "$largest" -gt 500 -a "$split" -eq 2 ]
+done
+
 # --- No hidden Lua errors, and the guards can see them ------------------------------------
 
 check "no 'tshark: Lua:' line on stderr in any run" sh -c "! grep '^tshark: Lua:' '$ERRS'"
