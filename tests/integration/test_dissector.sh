@@ -4,8 +4,11 @@
 # flagged; the instructor's capture dissects without keys; it says why when it cannot decrypt;
 # messages split over segments or sharing one are reassembled; the heuristic finds the
 # protocol on another port; the secure profile (docs/SECURE.md) likewise, its records checked
-# against python3-cryptography; it registers once when also installed; and no Lua error is
-# hidden (tshark exits 0 on them).
+# against python3-cryptography; it registers once when also installed; sessions cut by TCP at
+# thousands of places (tests/integration/resegment.py) and recorded at MTU 1280 and 576 read
+# right in one pass and two, with valid UTF-8 JSON; and no Lua error is hidden (tshark exits 0
+# on them).
+#   CVPN_SEED=N repeats the random cuts of a run (each run prints its seeds).
 #   BUILD=build sh tests/integration/test_dissector.sh
 #   CVPN_UPDATE_EXPECTED=1 sh tests/integration/test_dissector.sh   rewrites captures/expected/
 . tests/lib.sh
@@ -553,10 +556,152 @@ for way in "installed and -X" "installed only" "-X only"; do
 		 ! grep -q 'Lua\|Proto_new' '$TMP/loaded.err'"
 done
 
-# --- Captures recorded at MTU 1280 (IPv4, IPv6) and 576 (IPv4) -------------------------------
-# captures/make-captures.sh records them on a loopback of that MTU: real segments no larger
-# than the MTU, both DH values cut (their decoded fields are checked with the others above).
+# --- Reading without framing: TCP may cut anywhere ----------------------------------------
+# tests/integration/resegment.py writes a recorded session again as many TCP streams, each
+# cut at other places, and checks every message of every stream against the session's own
+# bytes (both DH values, every ciphertext and tag, every plaintext and reply), in one pass,
+# two passes (-2, as Wireshark does: a first pass without a tree), and two passes with -Y.
 
+RESEG="$PY tests/integration/resegment.py"
+MTU_SRC=captures/mtu1280-ipv4
+# payloads CAPTURE: its TCP payloads, "SRCPORT HEX" a line.
+payloads() {
+	timeout 120 tshark -r "$1" -Y 'tcp.len > 0' -T fields -e tcp.srcport -e tcp.payload 2>>"$ERRS"
+}
+# json_runs PCAP KEYLOG NAME: tshark -T json of PCAP in one pass, two passes and two passes
+# with -Y, into $TMP/NAME.1.json, .2.json and .2Y.json; KEYLOG - for none.
+json_runs() {
+	pcap=$1 keys=$2 out=$3
+	for pass in 1 2 2Y; do
+		case $pass in 1) p= ;; 2) p=-2 ;; 2Y) p="-2 -Y cvpn" ;; esac
+		[ "$keys" = - ] || p="$p -o cvpn.keylog_file:$keys"
+		env timeout 900 tshark -X "lua_script:$LUA" $p -r "$pcap" -T json -J "tcp cvpn" \
+			>"$TMP/$out.$pass.json" 2>>"$ERRS"
+	done
+}
+# sweep NAME FAMILY [BUILD_OPTIONS] PLANS...: builds, runs and checks one re-segmented file.
+sweep() {
+	sname=$1 family=$2; shift 2
+	$RESEG build --source "$TMP/mtu.payloads" --keys $MTU_SRC.keys --out "$TMP/$sname.pcap" \
+		--keys-out "$TMP/$sname.keys" --manifest "$TMP/$sname.tsv" --family "$family" \
+		${CVPN_SEED:+--seed $CVPN_SEED} "$@" >"$TMP/$sname.build" 2>&1
+	cat "$TMP/$sname.build"
+	turns=$(echo "$@" | sed -n 's/.*--turns \([0-9]*\).*/--turns \1/p')
+	json_runs "$TMP/$sname.pcap" "$TMP/$sname.keys" "$sname"
+	$RESEG check --source "$TMP/mtu.payloads" --manifest "$TMP/$sname.tsv" $turns \
+		"$TMP/$sname.1.json" "$TMP/$sname.2.json" "$TMP/$sname.2Y.json" >"$TMP/$sname.check" 2>&1
+}
+payloads $MTU_SRC.pcapng >"$TMP/mtu.payloads"
+
+# The handshake and the first message, cut once at every byte of the proposal, the choice,
+# the first message and its reply, and of both DH values near their ends (where a digit count
+# once ended them) and their starts, every 7th byte between.
+sweep handshake 4 --turns 6 cut:0:1:-1:1 cut:1:1:-1:1 cut:2:1:40:1 cut:2:41:-81:7 \
+	cut:2:-80:-1:1 cut:3:1:40:1 cut:3:41:-81:7 cut:3:-80:-1:1 cut:4:1:-1:1 cut:5:1:-1:1
+n=$(grep -c . "$TMP/handshake.tsv")
+check "re-segmented handshake, IPv4: $n streams, every message right in 1 and 2 passes" \
+	grep -q ' 0 streams differ so far$' "$TMP/handshake.check"
+sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/handshake.check"
+# The long message and its reply (UTF-8, 2- and 3-byte characters): cut at every byte near
+# both ends and at 16-byte boundaries (where a tag could begin) and off them between; then
+# every MSS from 200 to 1460 and random cuts (seed printed above; CVPN_SEED=N to repeat).
+sweep long 4 cut:6:1:48:1 cut:6:64:-101:48 cut:6:49:-101:37 cut:6:-100:-1:1 cut:7:1:80:1 \
+	cut:7:81:-81:23 cut:7:-80:-1:1 mss:200:1460:5 random:100
+n=$(grep -c . "$TMP/long.tsv")
+check "re-segmented long message and reply, MSS sweep, random cuts, IPv4: $n streams right" \
+	grep -q ' 0 streams differ so far$' "$TMP/long.check"
+sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/long.check"
+sweep ipv6 6 --interleave 7 cut:2:1:-1:29 cut:3:1:-1:29 cut:7:1:-1:41 mss:536:1440:3 random:100
+n=$(grep -c . "$TMP/ipv6.tsv")
+check "re-segmented over IPv6: DH values, reply, every MSS 536-1440 step 3, random: $n streams" \
+	grep -q ' 0 streams differ so far$' "$TMP/ipv6.check"
+sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/ipv6.check"
+
+# The same ports used again: three sessions one after another from one client port.
+sweep reuse 4 --same-port --interleave 1 cut:2:1400:1400:1 cut:7:2000:2000:1
+check "the same client port used again: three sessions, each read on its own" \
+	grep -q ' 0 streams differ so far$' "$TMP/reuse.check"
+sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/reuse.check"
+
+# Without a key log a reply has no expected text: one pass cannot know that a reply cut at
+# a segment's end goes on, and shows its first part as the reply, then the whole reply again
+# (the documented limit, "Framing" in cvpn.lua); two passes show it once, whole. A cut inside
+# a character is held for the rest, so no field holds half a character.
+$RESEG build --source "$TMP/mtu.payloads" --keys $MTU_SRC.keys --out "$TMP/nokeys.pcap" \
+	--keys-out "$TMP/nokeys.keys" --manifest "$TMP/nokeys.tsv" cut:7:1:40:1 cut:7:41:-1:97 \
+	>/dev/null
+json_runs "$TMP/nokeys.pcap" - nokeys
+$RESEG check --no-keys --source "$TMP/mtu.payloads" --manifest "$TMP/nokeys.tsv" \
+	"$TMP/nokeys.2.json" "$TMP/nokeys.2Y.json" >"$TMP/nokeys.check" 2>&1
+check "no key log, reply cut anywhere: two passes show each reply once, whole" \
+	grep -q ' 0 streams differ so far$' "$TMP/nokeys.check"
+sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/nokeys.check"
+$RESEG check --no-keys --last-of-each --source "$TMP/mtu.payloads" --manifest \
+	"$TMP/nokeys.tsv" "$TMP/nokeys.1.json" >"$TMP/nokeys1.check" 2>&1
+$RESEG check --no-keys --source "$TMP/mtu.payloads" --manifest "$TMP/nokeys.tsv" \
+	"$TMP/nokeys.1.json" >"$TMP/nokeys1.strict" 2>&1
+check "no key log, one pass: a cut reply shows its first part, then itself whole (documented)" \
+	sh -c "grep -q ' 0 streams differ so far\$' '$TMP/nokeys1.check' && \
+	 ! grep -q ' 0 streams differ so far\$' '$TMP/nokeys1.strict'"
+sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/nokeys1.check"
+
+# Limit 1: blowfish-112's server value has 2465 digits and could take another, so only the
+# client's next message ends it: one pass shows it there, two passes in its own frame.
+for p in 1 2; do
+	ts $( [ $p = 2 ] && echo -2 ) -r captures/blowfish-112.pcapng \
+		-o cvpn.keylog_file:captures/blowfish-112.keys -Y 'cvpn.dh.server_public' -T fields \
+		-e tcp.srcport -e cvpn.type -e cvpn.note -E occurrence=a >"$TMP/late.$p"
+done
+check "a DH value that only the answer ends: one pass shows it there, two passes in its frame" \
+	sh -c "grep -qx '[0-9]*	dhmke,data	ended by the client.s answer in this frame (lock-step)' \
+	 '$TMP/late.1' && grep -qx '4600	dhmke	' '$TMP/late.2'"
+
+# Limit 3: a DH value that could take another digit, after which nothing comes (the session
+# cut after the client's value, its last digit dropped) is never shown as a message.
+"$PY" -c '
+import sys
+lines, out = open(sys.argv[1]).read().split("\n"), []
+for l in lines:
+    w = l.split()
+    if len(w) == 2 and bytes.fromhex(w[1]).startswith(b"DHMKE:"):
+        out.append(w[0] + " " + w[1][:-2])
+        break
+    out.append(l)
+open(sys.argv[2], "w").write("\n".join(out) + "\n")' "$TMP/mtu.payloads" "$TMP/cut.payloads"
+$RESEG build --source "$TMP/cut.payloads" --keys $MTU_SRC.keys --out "$TMP/cut.pcap" \
+	--keys-out "$TMP/cut.keys" --manifest "$TMP/cut.tsv" >/dev/null
+ts -2 -r "$TMP/cut.pcap" -Y cvpn -T fields -e cvpn.type -e cvpn.part -E occurrence=a >"$TMP/cut.view"
+check "a DH value that nothing ends is shown as a part, not complete, never as a message" \
+	sh -c "[ \$(grep -c . '$TMP/cut.view') -eq 3 ] && \
+	 grep -qx '	DHMKE client public' '$TMP/cut.view' && ! grep -q '^dhmke' '$TMP/cut.view'"
+
+# Bytes that are not UTF-8 in a reply (a hostile or broken server): escaped as \xNN, and the
+# JSON stays valid. The first reply gets a stray 0xff and ends inside a 3-byte character.
+"$PY" -c '
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+for k, l in enumerate(lines):
+    w = l.split()
+    if len(w) == 2 and w[0] == "4600" and bytes.fromhex(w[1]) == b"Server says: olleh":
+        lines[k] = "4600 " + b"Server says: ol\xffleh \xe2\x9c".hex()
+        break
+else:
+    sys.exit("no reply olleh in " + sys.argv[1])
+open(sys.argv[2], "w").write("\n".join(lines))' "$TMP/mtu.payloads" "$TMP/bad.payloads"
+$RESEG build --source "$TMP/bad.payloads" --keys $MTU_SRC.keys --out "$TMP/bad.pcap" \
+	--keys-out "$TMP/bad.keys" --manifest "$TMP/bad.tsv" >/dev/null
+json_runs "$TMP/bad.pcap" "$TMP/bad.keys" bad
+check "invalid UTF-8 in a reply: valid JSON, the bytes shown as \\xNN in one and two passes" \
+	"$PY" -c '
+import json, sys
+for path in sys.argv[1:]:
+    text = open(path, "rb").read().decode("utf-8")
+    json.loads(text)
+    assert text.count("Server says: ol\\\\xffleh \\\\xe2\\\\x9c\"") == 1, path
+' "$TMP/bad.1.json" "$TMP/bad.2.json"
+
+# Captures recorded at MTU 1280 (IPv4, IPv6) and 576 (IPv4) by captures/make-captures.sh:
+# real segments no larger than the MTU, DH values cut, every message right in 1 and 2 passes.
 for mc in mtu1280-ipv4 mtu1280-ipv6 mtu576-ipv4; do
 	cap=captures/$mc.pcapng mtu=${mc#mtu}; mtu=${mtu%-*}
 	largest=$(timeout 60 tshark -r "$cap" -T fields -e ip.len -e ipv6.plen 2>>"$ERRS" |
@@ -565,7 +710,26 @@ for mc in mtu1280-ipv4 mtu1280-ipv6 mtu576-ipv4; do
 		-T fields -e cvpn.segment -E occurrence=a | awk -F, '$0 != "" && NF >= 2' | wc -l)
 	check "$mc: IP packets of at most $mtu bytes (largest $largest), both DH values cut" \
 		[ "$largest" -le "$mtu" -a "$largest" -gt 500 -a "$split" -eq 2 ]
+	payloads "$cap" >"$TMP/$mc.payloads"
+	json_runs "$cap" "captures/$mc.keys" "$mc"
+	$RESEG check --source "$TMP/$mc.payloads" "$TMP/$mc.1.json" "$TMP/$mc.2.json" \
+		"$TMP/$mc.2Y.json" >"$TMP/$mc.check" 2>&1
+	check "$mc: every message right in one pass, two passes and two passes with -Y" \
+		grep -q ' 0 streams differ so far$' "$TMP/$mc.check"
+	sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/$mc.check"
 done
+
+# The dissector's DH_GROW_LIMIT is floor((p - 2) / 10) for group 18's p, as the independent
+# Python peer computes p (RFC 3526's formula, checked against its SHA-256).
+check "DH_GROW_LIMIT in cvpn.lua is floor((p - 2) / 10) of the RFC 3526 group 18 prime" \
+	"$PY" -c '
+import re, sys
+sys.path.insert(0, "tests/interop")
+from labpeer import P
+lua = open(sys.argv[1]).read()
+limit = re.sub(r"\s", "", re.search(r"DH_GROW_LIMIT = \(\[\[(.*?)\]\]", lua, re.S).group(1))
+sys.exit(int(limit) != (P - 2) // 10)
+' "$LUA"
 
 # --- No hidden Lua errors, and the guards can see them ------------------------------------
 
