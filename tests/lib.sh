@@ -27,6 +27,17 @@ check() {
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
+# need_package PKG WHAT: true when the Debian package PKG is installed; else prints
+# "not ok - WHAT (PKG is missing: tests/deps.sh installs it)" and is false. What
+# tests/deps.sh lists, CI has: its absence is a failure, never a skip (a skip is
+# for what no package gives: root, a kernel feature, a git checkout).
+#   need_package iproute2 "the lossy link" || finish
+need_package() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" && return 0
+	not_ok "$2 ($1 is missing: tests/deps.sh installs it)"
+	return 1
+}
+
 # bound SECONDS: how long a wait for an event may last, in steps of 50 ms.
 # SECONDS is what the event takes on an idle machine. On a busy 2-core
 # machine (a parallel build, the sanitizer runs, CI) it can take many times

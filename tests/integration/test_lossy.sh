@@ -10,12 +10,14 @@
 #     the lossy side's messages with the same rules).
 # The Python peer skips its 1.3 s quadratic residue check here, to keep 600 of its sessions
 # within a CI budget; test_interop.sh runs it with the check.
-# Needs root (network namespaces, /dev/net/tun); reported as a skip otherwise.
+# Needs root (network namespaces, /dev/net/tun); reported as a skip otherwise. Needs
+# iproute2 (tests/deps.sh): a failure without it.
 #   BUILD=build sh tests/integration/test_lossy.sh     (CVPN_SEED=N replays the impairments)
 . tests/lib.sh
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || [ ! -c /dev/net/tun ]; then
-	echo "ok - # SKIP needs root, iproute2 and /dev/net/tun for network namespaces"
+need_package iproute2 "the lab over a lossy link between two network namespaces" || finish
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
+	echo "ok - # SKIP needs root and /dev/net/tun for network namespaces"
 	finish
 fi
 SEED=${CVPN_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}

@@ -28,7 +28,8 @@ check "the search finds such a name when one is there" grep -qE -e "$names" "$TM
 
 # --- A copy with nothing beside it ----------------------------------------------------------
 
-if ! command -v git >/dev/null || ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+need_package git "a copy of the checkout with nothing beside it" || finish
+if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	echo "ok - # SKIP not a git checkout: no clone to copy"
 	finish
 fi
