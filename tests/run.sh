@@ -1,7 +1,12 @@
 #!/bin/sh
-# Runs every test and prints one closing line "N passed, N failed".
+# Runs every test and prints one closing line "N passed, N failed, N skipped".
 #   tests/run.sh [--unit-only] BUILD [SANITIZER_BUILD]
 # Unit binaries print TAP through cmocka; shell tests print "ok"/"not ok" lines.
+# A skip is an "ok" line whose description holds a "# SKIP" directive (any
+# case, as TAP says): it is counted apart, never as a pass; a "not ok" line
+# is a failure whatever its directive. The unit tests run are BUILD/tests/test_*
+# (any executable), so tests/integration/test_run.sh points BUILD at a folder
+# of fake tests to check this counting.
 set -u
 unit_only=0
 [ "${1:-}" = "--unit-only" ] && { unit_only=1; shift; }
@@ -12,31 +17,35 @@ cd "$(dirname "$0")/.." || exit 2
 
 pass=0
 fail=0
+skip=0
 LOG=$(mktemp)
+SKIP_RE='^ok .*#[[:space:]]*[Ss][Kk][Ii][Pp]'
 
-# run_tap LABEL CMD...: runs CMD, counts its ok/not ok lines; a crash or a
-# nonzero exit with no failing line counts as one failure.
+# run_tap LABEL CMD...: runs CMD, counts its ok/not ok/skipped lines; a crash
+# or a nonzero exit with no failing line counts as one failure.
 run_tap() {
 	label=$1; shift
 	echo "== $label"
 	"$@" >"$LOG" 2>&1
 	rc=$?
-	p=$(grep -c '^ok ' "$LOG")
+	s=$(grep -c "$SKIP_RE" "$LOG")
+	p=$(($(grep -c '^ok ' "$LOG") - s))
 	f=$(grep -c '^not ok ' "$LOG")
-	grep -E '^(not ok|# )' "$LOG" | sed 's/^/   /'
+	grep -E "^(not ok|# )|$SKIP_RE" "$LOG" | sed 's/^/   /'
 	[ "$f" -gt 0 ] && grep -B2 -A12 '^not ok' "$LOG" | grep -v '^ok ' | sed 's/^/   | /' | head -n 60
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "   $label exited with status $rc:"
 		tail -n 20 "$LOG" | sed 's/^/   | /'
 		f=1
 	fi
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$p" -eq 0 ] && [ "$s" -eq 0 ] && [ "$f" -eq 0 ]; then
 		echo "   $label ran no test"
 		f=1
 	fi
-	echo "   $p passed, $f failed"
+	echo "   $p passed, $f failed, $s skipped"
 	pass=$((pass + p))
 	fail=$((fail + f))
+	skip=$((skip + s))
 }
 
 export CMOCKA_MESSAGE_OUTPUT=TAP
@@ -64,5 +73,5 @@ if [ $unit_only -eq 0 ]; then
 	fi
 fi
 rm -f "$LOG"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
