@@ -42,7 +42,7 @@ void pool_close(struct pool *p);
  */
 bool pool_join(struct pool *p, unsigned grace_ms);
 
-/* Gives the workers that still run the normal priority back (best effort: it may need privileges). */
+/* Gives the workers the normal priority back, for the way out (best effort: it may need privileges). */
 void pool_hurry(struct pool *p);
 
 /* Joins the workers that pool_join() did not, waiting for them, and frees p. Accepts NULL. */

@@ -901,19 +901,15 @@ on_connection(uv_stream_t *listener, int status)
  * Ends the process without waiting for a worker that still computes a key
  * exchange nobody will read. exit() would run libcrypto's cleanup under the
  * worker's feet, so this is _exit() after flushing our output. A sanitizer
- * build checks for leaks first, as exit() would have; that check stops every
- * thread, and a worker at SCHED_IDLE on a busy machine takes seconds to stop
- * unless it gets the normal priority back first.
+ * build checks for leaks first, as exit() would have (it stops every thread:
+ * the workers have their normal priority back by now, see on_signal).
  */
 static _Noreturn void
-exit_now(struct pool *p)
+exit_now(void)
 {
 	fflush(NULL);
 #ifdef CVPN_LSAN
-	pool_hurry(p);
 	__lsan_do_leak_check();
-#else
-	(void)p;
 #endif
 	_exit(0);
 }
@@ -938,6 +934,12 @@ on_signal(uv_signal_t *sig, int signum)
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	pool_close(s->pool);
+	/*
+	 * A thread at SCHED_IDLE on a busy machine may wait seconds for a CPU,
+	 * even to read its end of file or to die with the process: the workers
+	 * get the normal priority back for the way out.
+	 */
+	pool_hurry(s->pool);
 }
 
 /* Binds the listener: the given address, or "::" dual-stack with a 0.0.0.0 fallback. */
@@ -1040,7 +1042,7 @@ server_run(const struct server_config *cfg)
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);
 	if (!pool_join(s.pool, POOL_GRACE_MS))
-		exit_now(s.pool);
+		exit_now();
 	/* Connections closed while their key exchange ran: the workers are gone, so they are ours again. */
 	while (s.conns != NULL)
 		conn_free(s.conns);
