@@ -390,7 +390,7 @@ wire_len(const struct lg_conn *c, size_t *due)
 	default:
 		break;
 	}
-	if (engine_secure(c->engine)) {
+	if (engine_is_secure(c->engine)) {
 		*due = 0;
 		return secrec_wire_len(s->o->size);
 	}
@@ -514,7 +514,7 @@ readable(struct lg_conn *c)
 		engine_input(c, l->rxbuf, (size_t)n);
 	else if (c->kind == LG_KIND_SCRIPTED)
 		scripted_input(c, l->rxbuf, (size_t)n);
-	else if (c->kind == LG_KIND_SECURE_PRIMITIVES || (c->kind == LG_KIND_RECORD && engine_secure(c->engine)))
+	else if (c->kind == LG_KIND_SECURE_PRIMITIVES || (c->kind == LG_KIND_RECORD && engine_is_secure(c->engine)))
 		framed_input(c, l->rxbuf, (size_t)n);
 	else if (c->kind == LG_KIND_RECORD)
 		counted_input(c, l->rxbuf, (size_t)n, l->setup->reply + (l->setup->reply_len - c->due));
@@ -660,7 +660,7 @@ lg_conn_finish(struct lg_conn *c)
 
 	/* The secure profile ends with CLOSE both ways; anything less is a truncation to the server. */
 	if ((c->kind == LG_KIND_ENGINE || c->kind == LG_KIND_RECORD) && c->state == LG_READY &&
-	    engine_secure(c->engine)) {
+	    engine_is_secure(c->engine)) {
 		/* The record kind hands the engine the start of a record it took in (whole ones it opened). */
 		if (c->kind == LG_KIND_RECORD && c->in.len > 0) {
 			if ((r = engine_feed(c->engine, c->in.data, c->in.len)) != 0) {

@@ -19,7 +19,7 @@
 #include <netinet/in.h>
 
 #include "buf.h"
-#include "engine.h"
+#include "engine_bench.h"
 #include "labprim.h"
 #include "secprim.h"
 
@@ -42,7 +42,7 @@ struct lg_opts {
 	bool client_set;                /* --client was given */
 	uint8_t server_pub[32];
 	bool server_pub_set;
-	struct engine_secure suites;    /* secure: the suites offered (only suites and nsuites are used) */
+	struct secure_config suites;    /* secure: the suites offered (only suites and nsuites are used) */
 	unsigned concurrency;           /* handshakes in flight, clients, or probe sessions */
 	unsigned flood_concurrency;     /* latency: handshakes in flight in the flood */
 	unsigned count;                 /* hold: sessions to open */

@@ -379,7 +379,7 @@ session_send(struct session *s, const char *text, size_t n, struct failure *f)
 	int r;
 
 	/* Time-based rekey of our direction; the count-based one happens inside the engine. */
-	if (engine_secure(s->engine) && s->cfg->rekey_ms && now_ms() - s->last_rekey >= s->cfg->rekey_ms) {
+	if (engine_is_secure(s->engine) && s->cfg->rekey_ms && now_ms() - s->last_rekey >= s->cfg->rekey_ms) {
 		if ((r = engine_rekey(s->engine)) != 0) {
 			engine_failure(s, r, f);
 			return -1;

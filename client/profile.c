@@ -96,7 +96,7 @@ names_server(void *arg, const char *host, const char *port)
  * and *where naming the entry, 0 when it is not there, or -1 with *f.
  */
 static int
-known_server(const struct client_config *cfg, const struct profile_args *pa, struct engine_secure *sc,
+known_server(const struct client_config *cfg, const struct profile_args *pa, struct secure_config *sc,
     char *where, size_t wlen, struct failure *f)
 {
 	const char *home = getenv("HOME");
@@ -128,7 +128,7 @@ known_server(const struct client_config *cfg, const struct profile_args *pa, str
 int
 profile_configure(struct client_config *cfg, const struct profile_args *pa, struct failure *f)
 {
-	struct engine_secure *sc = &cfg->engine.secure;
+	struct secure_config *sc = &cfg->engine.secure;
 	char where[4200];
 	int r;
 

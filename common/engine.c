@@ -1,211 +1,77 @@
 /* SPDX-License-Identifier: MIT */
-/* The engine's API, its driver, and the key establishment both roles share. */
+/*
+ * The engine's public API (engine.h, engine_bench.h). It runs the module in
+ * charge of the session, a profile and role's table of operations
+ * (engine_core.h), on what arrives, marks the session failed when a step
+ * fails, and tells the transport where the session stands. A server learns
+ * the profile from the client's first bytes.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
-#include "dh.h"
-#include "engine_impl.h"
+#include "engine_bench.h"
+#include "engine_core.h"
 #include "err.h"
-#include "record.h"
-#include "suite.h"
+#include "secure_wire.h"
+#include "text.h"
 
-void
-engine_emit(struct engine *e, struct engine_event *ev)
+static const char *const phase_names[] = {
+	[PHASE_CIPHER] = "negotiating the cipher",
+	[PHASE_KEY] = "negotiating the key",
+	[PHASE_MESSAGES] = "exchanging messages",
+	[PHASE_CLOSING] = "closing",
+};
+
+static enum phase
+current_phase(const struct engine *e)
 {
-	ev->suite = e->suite;
-	ev->protocol = e->protocol[0] ? e->protocol : NULL;
-	ev->bits = e->bits;
-	if (e->rec)
-		ev->hmac = record_hmac_mode(e->rec);
-	if (e->fn)
-		e->fn(e->arg, ev);
+	return e->ops ? e->ops->phase(e) : PHASE_CIPHER;
 }
 
-void
-engine_confirm(struct engine *e)
-{
-	struct engine_event ev = { .type = ENGINE_EV_CONFIRMED };
-
-	if (e->confirmed)
-		return;
-	e->confirmed = true;
-	engine_emit(e, &ev);
-}
-
-bool
-engine_confirmed(const struct engine *e)
-{
-	return e->confirmed;
-}
-
-void
-engine_emit_text(struct engine *e, enum engine_event_type type, const void *text, size_t len)
-{
-	struct engine_event ev = { .type = type, .text = text, .text_len = len };
-
-	engine_emit(e, &ev);
-}
-
-int
-engine_queue(struct engine *e, const void *p, size_t n)
-{
-	return buf_append(&e->out, p, n, OUT_MAX);
-}
-
-int
-engine_reserve(struct engine *e, size_t n, uint8_t **p)
-{
-	return buf_reserve(&e->out, n, OUT_MAX, p);
-}
-
-void
-engine_unreserve(struct engine *e, size_t n)
-{
-	buf_unreserve(&e->out, n);
-}
-
-int
-engine_queue_handshake(struct engine *e, const char *msg, size_t n)
-{
-	int r;
-
-	if ((r = engine_queue(e, msg, n)) == 0 && e->newline)
-		r = engine_queue(e, "\n", 1);
-	return r;
-}
-
-/* ---- Key establishment (shared by both roles) ---- */
-
+/* Marks the session dead with err, remembering the phase it died in. Returns err. */
 static int
-make_key(struct engine *e)
+fail(struct engine *e, int err)
 {
-	int r;
-
-	if (e->cfg.dh_private != NULL)
-		r = dh_from_private(e->cfg.dh_private, e->cfg.dh_private_len, &e->dh);
-	else
-		r = dh_generate(&e->dh);
-	if (r == 0)
-		r = dh_public_decimal(e->dh, &e->local_pub);
-	return r;
-}
-
-static int
-derive(struct engine *e)
-{
-	uint8_t *secret = NULL;
-	size_t len = 0;
-	int r;
-
-	if ((r = dh_compute_secret(e->dh, e->peer_pub, e->peer_pub_len, &secret, &len)) != 0)
-		return r;
-	r = dh_shared_key(secret, len, e->shared_key);
-	OPENSSL_clear_free(secret, len);
-	if (r == 0)
-		r = suite_derive(e->suite, e->bits, e->shared_key, e->key, &e->key_len, e->iv, &e->iv_len);
-	return r;
-}
-
-static int
-establish(struct engine *e)
-{
-	struct engine_event ev = { .type = ENGINE_EV_KEY };
-	enum record_hmac mode = e->cfg.hmac;
-	int r;
-
-	if (!e->cfg.server && mode == RECORD_HMAC_AUTO)
-		mode = RECORD_HMAC_CUMULATIVE;
-	if ((r = record_new(e->suite, e->bits, e->key, e->key_len, e->iv, e->iv_len, !e->cfg.server, mode, &e->rec)) != 0)
-		return r;
-	ev.text = (const uint8_t *)e->shared_key;
-	ev.text_len = SUITE_SHARED_KEY_LEN;
-	ev.key = e->key;
-	ev.key_len = e->key_len;
-	ev.iv = e->iv;
-	ev.iv_len = e->iv_len;
-	engine_emit(e, &ev);
-	/* The record holds its own copies of the keys; nothing else needs these. */
-	dh_free(e->dh);
-	e->dh = NULL;
-	/* Nor the decimal DH values: public, but 2.5 KB each for every session held. */
-	free(e->local_pub);
-	e->local_pub = NULL;
-	free(e->peer_pub);
-	e->peer_pub = NULL;
-	e->peer_pub_len = 0;
-	OPENSSL_cleanse(e->shared_key, sizeof(e->shared_key));
-	OPENSSL_cleanse(e->key, sizeof(e->key));
-	OPENSSL_cleanse(e->iv, sizeof(e->iv));
-	return 0;
-}
-
-/* ---- Driver ---- */
-
-/* Runs one state step: 1 after progress, 0 when waiting, negative on failure. */
-static int
-step(struct engine *e)
-{
-	switch (e->state) {
-	case C_WAIT_CHOICE:
-		return client_choice(e);
-	case C_WAIT_DH:
-		return frame_read_dhmke(e, C_DERIVE);
-	case C_WAIT_REPLY:
-		return client_reply(e);
-	case C_READY:
-		return client_idle(e);
-	case S_DETECT:
-		return server_detect(e);
-	case S_WAIT_PROPOSAL:
-		return server_proposal(e);
-	case S_WAIT_DH:
-		return frame_read_dhmke(e, S_WORK);
-	case S_READY:
-		return server_data(e);
-	case C_SEC_WAIT_HELLO:
-		return secure_client_hello(e);
-	case C_SEC_WAIT_MSG2:
-		return secure_client_msg2(e);
-	case C_SEC_READY:
-	case C_SEC_WAIT_REPLY:
-	case C_SEC_CLOSING:
-		return secure_client_records(e);
-	case S_SEC_HELLO:
-		return secure_server_hello(e);
-	case S_SEC_WAIT_MSG1:
-		return secure_server_msg1(e);
-	case S_SEC_READY:
-		return secure_server_records(e);
-	case C_SEC_CLOSED:
-	case S_SEC_CLOSED:
-		return e->in.len ? CVPN_ERR_UNEXPECTED : 0;
-	case FAILED:
-		return e->err;
-	default:
-		return 0; /* waiting for work or for engine_start */
-	}
-}
-
-int
-engine_fail(struct engine *e, int err)
-{
-	if (e->state != FAILED)
-		e->failed_in = e->state;
-	e->state = FAILED;
+	if (e->err == 0)
+		e->failed_in = current_phase(e);
 	e->err = err;
 	return err;
 }
 
+/* The server's first bytes decide the profile: 'C' of "CVPN" or 'P' of "ProposedCiphers". */
+static int
+detect(struct engine *e)
+{
+	size_t n = e->in.len < SECURE_MAGIC_LEN ? e->in.len : SECURE_MAGIC_LEN;
+
+	if (n == 0)
+		return 0;
+	if (memcmp(e->in.data, SECURE_MAGIC, n) == 0) {
+		if (!e->cfg.secure.static_priv_set && !e->cfg.secure.has_psk)
+			return CVPN_ERR_NO_SUITE;
+		if (n < SECURE_MAGIC_LEN)
+			return 0;
+		e->ops = &secure_server_ops;
+		return 1;
+	}
+	if (e->cfg.no_lab)
+		return CVPN_ERR_LAB_DISABLED;
+	e->ops = &lab_server_ops;
+	return 1;
+}
+
+/* Runs steps until one waits; a failing one kills the session. */
 static int
 run(struct engine *e)
 {
 	int r;
 
-	while ((r = step(e)) > 0)
-		;
-	return r < 0 ? engine_fail(e, r) : 0;
+	do
+		r = e->ops ? e->ops->step(e) : detect(e);
+	while (r > 0);
+	return r < 0 ? fail(e, r) : 0;
 }
 
 int
@@ -222,8 +88,12 @@ engine_new(const struct engine_config *cfg, engine_event_fn *fn, void *arg, stru
 		e->cfg.max_message = ENGINE_MAX_MESSAGE;
 	e->fn = fn;
 	e->arg = arg;
-	e->state = cfg->server ? S_DETECT : C_START;
-	e->newline = cfg->newline == ENGINE_NEWLINE_ALWAYS;
+	if (!cfg->server && cfg->secure.enabled) {
+		e->ops = &secure_client_ops;
+	} else if (!cfg->server) {
+		e->ops = &lab_client_ops;
+		e->p.lab.newline = cfg->newline == ENGINE_NEWLINE_ALWAYS;
+	}
 	*out = e;
 	return 0;
 }
@@ -231,22 +101,14 @@ engine_new(const struct engine_config *cfg, engine_event_fn *fn, void *arg, stru
 int
 engine_start(struct engine *e)
 {
-	char text[PROPOSAL_TEXT_MAX];
-	int n, r;
+	int r;
 
 	if (e->cfg.server)
 		return 0;
-	if (e->state != C_START)
+	if (e->started || e->err)
 		return CVPN_ERR_STATE;
-	if (e->cfg.secure.enabled)
-		return (r = secure_client_start(e)) != 0 ? engine_fail(e, r) : 0;
-	if ((n = proposal_format_wire(&e->cfg.ciphers, text, sizeof(text))) < 0)
-		return engine_fail(e, n);
-	engine_emit_text(e, ENGINE_EV_PROPOSAL, text, (size_t)n);
-	if ((r = engine_queue_handshake(e, text, (size_t)n)) != 0)
-		return engine_fail(e, r);
-	e->state = C_WAIT_CHOICE;
-	return 0;
+	e->started = true;
+	return (r = e->ops->start(e)) != 0 ? fail(e, r) : 0;
 }
 
 int
@@ -255,7 +117,7 @@ engine_feed(struct engine *e, const uint8_t *p, size_t n)
 	size_t limit, cap, take;
 	int r;
 
-	if (e->state == FAILED)
+	if (e->err)
 		return e->err;
 	/*
 	 * Cap what one peer can make us hold: two of the largest messages it may
@@ -272,9 +134,9 @@ engine_feed(struct engine *e, const uint8_t *p, size_t n)
 		if (take > n)
 			take = n;
 		if (take == 0 && n > 0)
-			return engine_fail(e, CVPN_ERR_TOO_LONG);
+			return fail(e, CVPN_ERR_TOO_LONG);
 		if ((r = buf_append(&e->in, p, take, cap)) != 0 || (r = run(e)) != 0)
-			return engine_fail(e, r);
+			return fail(e, r);
 		if ((n -= take) == 0)
 			return 0;
 		p += take; /* not before: p may be NULL when n is 0 */
@@ -287,7 +149,7 @@ run_paused(struct engine *e, enum pause pause)
 {
 	int r;
 
-	if (e->state == FAILED)
+	if (e->err)
 		return e->err;
 	e->pause = pause;
 	r = run(e);
@@ -308,79 +170,35 @@ engine_stalled(struct engine *e)
 }
 
 bool
-engine_dh_cut(const struct engine *e, size_t *digits)
+engine_partial(const struct engine *e)
 {
-	if (e->peer_pub_cut == 0)
+	if (e->err)
 		return false;
-	*digits = e->peer_pub_cut;
-	return true;
+	return e->ops ? e->ops->partial(e) : e->in.len > 0;
 }
 
 bool
-engine_partial(const struct engine *e)
+engine_dh_cut(const struct engine *e, size_t *digits)
 {
-	switch (e->state) {
-	case C_WAIT_CHOICE:
-	case C_WAIT_DH:
-	case C_WAIT_REPLY:
-	case S_WAIT_PROPOSAL:
-	case S_WAIT_DH:
-	case S_READY:
-	case S_DETECT:
-	case C_SEC_WAIT_HELLO:
-	case C_SEC_WAIT_MSG2:
-	case C_SEC_READY:
-	case C_SEC_WAIT_REPLY:
-	case C_SEC_CLOSING:
-	case S_SEC_HELLO:
-	case S_SEC_WAIT_MSG1:
-	case S_SEC_READY:
-		return e->in.len > 0;
-	default:
+	if (e->ops == NULL || e->ops->secure || e->p.lab.peer_pub_cut == 0)
 		return false;
-	}
+	*digits = e->p.lab.peer_pub_cut;
+	return true;
 }
 
 bool
 engine_needs_work(const struct engine *e)
 {
-	return (e->state == C_KEYGEN || e->state == C_DERIVE || e->state == S_WORK || e->state == S_SEC_WORK) &&
-	    !e->work_done;
+	return !e->err && e->ops && e->ops->needs_work && e->ops->needs_work(e) && !e->work_done;
 }
 
 void
 engine_work(struct engine *e)
 {
-	int r = 0;
-
 	if (!engine_needs_work(e))
 		return;
-	if (e->state == S_SEC_WORK)
-		r = secure_server_work(e);
-	if (e->state == C_KEYGEN || e->state == S_WORK)
-		r = make_key(e);
-	if (r == 0 && (e->state == C_DERIVE || e->state == S_WORK))
-		r = derive(e);
-	e->work_err = r;
+	e->work_err = e->ops->work(e);
 	e->work_done = true;
-}
-
-/* Sends our DHMKE: the client right after keygen, the server after deriving. */
-static int
-send_dhmke(struct engine *e)
-{
-	size_t n = strlen(e->local_pub);
-	char *msg;
-	int r;
-
-	engine_emit_text(e, ENGINE_EV_DH_LOCAL, e->local_pub, n);
-	if ((msg = malloc(n + 7)) == NULL)
-		return CVPN_ERR_NOMEM;
-	memcpy(msg, "DHMKE:", 6);
-	memcpy(msg + 6, e->local_pub, n);
-	r = engine_queue_handshake(e, msg, n + 6);
-	free(msg);
-	return r;
 }
 
 int
@@ -388,36 +206,76 @@ engine_resume(struct engine *e)
 {
 	int r;
 
-	if (e->state == FAILED)
+	if (e->err)
 		return e->err;
 	if (!e->work_done)
 		return 0;
 	e->work_done = false;
 	if (e->work_err != 0)
-		return engine_fail(e, e->work_err);
-	switch (e->state) {
-	case C_KEYGEN:
-		r = send_dhmke(e);
-		e->state = C_WAIT_DH;
-		break;
-	case C_DERIVE:
-		r = establish(e);
-		e->state = C_READY;
-		break;
-	case S_WORK:
-		if ((r = send_dhmke(e)) == 0)
-			r = establish(e);
-		e->state = S_READY;
-		break;
-	case S_SEC_WORK:
-		r = secure_server_resume(e);
-		break;
-	default:
-		r = CVPN_ERR_STATE;
-	}
-	if (r != 0)
-		return engine_fail(e, r);
+		return fail(e, e->work_err);
+	if ((r = e->ops->resume(e)) != 0)
+		return fail(e, r);
 	return run(e);
+}
+
+int
+engine_send(struct engine *e, const uint8_t *text, size_t n)
+{
+	int r;
+
+	if (e->cfg.server || !engine_ready(e))
+		return e->err ? e->err : CVPN_ERR_STATE;
+	if (!text_utf8_valid(text, n))
+		return CVPN_ERR_BAD_UTF8;
+	/* A message that is too long is refused, and the session goes on. */
+	if ((r = e->ops->send(e, text, n)) == CVPN_ERR_MSG_TOO_LONG)
+		return r;
+	return r != 0 ? fail(e, r) : 0;
+}
+
+/* Runs an operation only some profiles and roles have; one that does not apply fails nothing. */
+static int
+run_optional(struct engine *e, int (*op)(struct engine *))
+{
+	int r;
+
+	if (e->err)
+		return e->err;
+	if (op == NULL)
+		return CVPN_ERR_STATE;
+	if ((r = op(e)) == CVPN_ERR_STATE)
+		return r;
+	return r != 0 ? fail(e, r) : 0;
+}
+
+int
+engine_close(struct engine *e)
+{
+	return run_optional(e, e->ops ? e->ops->close : NULL);
+}
+
+int
+engine_rekey(struct engine *e)
+{
+	return run_optional(e, e->ops ? e->ops->rekey : NULL);
+}
+
+bool
+engine_closed(const struct engine *e)
+{
+	return !e->err && e->ops && e->ops->closed(e);
+}
+
+bool
+engine_is_secure(const struct engine *e)
+{
+	return e->ops ? e->ops->secure : e->cfg.secure.enabled;
+}
+
+bool
+engine_confirmed(const struct engine *e)
+{
+	return e->confirmed;
 }
 
 void
@@ -436,93 +294,20 @@ engine_output_consume(struct engine *e, size_t n)
 bool
 engine_established(const struct engine *e)
 {
-	switch (e->state) {
-	case C_READY:
-	case C_WAIT_REPLY:
-	case S_READY:
-	case C_SEC_READY:
-	case C_SEC_WAIT_REPLY:
-	case C_SEC_CLOSING:
-	case C_SEC_CLOSED:
-	case S_SEC_READY:
-	case S_SEC_CLOSED:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool
-engine_closed(const struct engine *e)
-{
-	return e->state == C_SEC_CLOSED || e->state == S_SEC_CLOSED;
-}
-
-bool
-engine_secure(const struct engine *e)
-{
-	return e->protocol[0] != '\0' || e->cfg.secure.enabled;
+	return !e->err && e->ops && e->ops->established(e);
 }
 
 bool
 engine_ready(const struct engine *e)
 {
-	return e->state == C_READY || e->state == C_SEC_READY;
-}
-
-struct record *
-engine_lab_record(struct engine *e)
-{
-	return engine_established(e) && !engine_secure(e) ? e->rec : NULL;
-}
-
-int
-engine_secure_transport(struct engine *e, struct noise_cipher **send, struct noise_cipher **recv)
-{
-	/* Nothing may be sealed after a CLOSE: only the states that exchange messages lend. */
-	if ((e->state != C_SEC_READY && e->state != C_SEC_WAIT_REPLY && e->state != S_SEC_READY) ||
-	    e->send_cs == NULL || e->recv_cs == NULL)
-		return CVPN_ERR_STATE;
-	*send = e->send_cs;
-	*recv = e->recv_cs;
-	return 0;
+	return !e->err && e->ops && e->ops->ready(e);
 }
 
 const char *
 engine_phase(const struct engine *e)
 {
 	/* After a failure, name the phase it happened in: that is what a log line needs. */
-	switch (e->state == FAILED ? e->failed_in : e->state) {
-	case C_START:
-	case C_WAIT_CHOICE:
-	case S_WAIT_PROPOSAL:
-	case S_DETECT:
-	case C_SEC_WAIT_HELLO:
-	case S_SEC_HELLO:
-		return "negotiating the cipher";
-	case C_KEYGEN:
-	case C_WAIT_DH:
-	case C_DERIVE:
-	case S_WAIT_DH:
-	case S_WORK:
-	case C_SEC_WAIT_MSG2:
-	case S_SEC_WAIT_MSG1:
-	case S_SEC_WORK:
-		return "negotiating the key";
-	case C_READY:
-	case C_WAIT_REPLY:
-	case S_READY:
-	case C_SEC_READY:
-	case C_SEC_WAIT_REPLY:
-	case S_SEC_READY:
-		return "exchanging messages";
-	case C_SEC_CLOSING:
-	case C_SEC_CLOSED:
-	case S_SEC_CLOSED:
-		return "closing";
-	default:
-		return "failed";
-	}
+	return phase_names[e->err ? e->failed_in : current_phase(e)];
 }
 
 void
@@ -533,11 +318,28 @@ engine_free(struct engine *e)
 	buf_clear(&e->in);
 	buf_clear(&e->out);
 	buf_clear(&e->expect);
-	dh_free(e->dh);
-	free(e->local_pub);
-	free(e->peer_pub);
-	record_free(e->rec);
-	secure_free(e);
+	if (e->ops)
+		e->ops->free(e);
 	OPENSSL_cleanse(e, sizeof(*e));
 	free(e);
+}
+
+/* ---- engine_bench.h ---- */
+
+struct record *
+engine_lab_record(struct engine *e)
+{
+	return engine_established(e) && !e->ops->secure ? e->p.lab.rec : NULL;
+}
+
+int
+engine_secure_transport(struct engine *e, struct noise_cipher **send, struct noise_cipher **recv)
+{
+	/* Nothing may be sealed after a CLOSE: only while messages are exchanged. */
+	if (e->err || e->ops == NULL || !e->ops->secure || current_phase(e) != PHASE_MESSAGES ||
+	    e->p.sec.send_cs == NULL || e->p.sec.recv_cs == NULL)
+		return CVPN_ERR_STATE;
+	*send = e->p.sec.send_cs;
+	*recv = e->p.sec.recv_cs;
+	return 0;
 }

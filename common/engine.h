@@ -30,7 +30,6 @@
 struct engine;
 struct keys_list;
 struct replay;
-struct noise_cipher;
 struct suite;
 
 /* The reference's recv(4096): the largest data message, and our cap on handshake messages. */
@@ -57,7 +56,7 @@ enum engine_mode {
 };
 
 /* The secure profile's keys and choices. Absent keys have their *_set flag false. */
-struct engine_secure {
+struct secure_config {
 	bool enabled;                  /* client: speak the secure profile (the server detects it) */
 	uint8_t static_priv[32];       /* server: needed for key mode; client: its identity (else anonymous) */
 	bool static_priv_set;
@@ -76,7 +75,7 @@ struct engine_secure {
 struct engine_config {
 	bool server;
 	bool no_lab;                   /* server: refuse lab clients */
-	struct engine_secure secure;
+	struct secure_config secure;
 	struct proposal ciphers;       /* client: the proposal; server: supported, in preference order */
 	enum record_hmac hmac;         /* client: cumulative or per-message; server: also auto */
 	enum engine_newline newline;
@@ -92,8 +91,8 @@ enum engine_event_type {
 	ENGINE_EV_DH_PEER,      /* text: the peer's public value, decimal */
 	ENGINE_EV_DH_LOCAL,     /* text: our public value, decimal */
 	ENGINE_EV_KEY,          /* lab: text = shared_key; key, iv; suite, bits, hmac.
-	                         * secure: text = handshake hash (hex); key, iv = the client-to-server
-	                         * and server-to-client transport keys (for the key log only) */
+	                         * secure: text = handshake hash (hex); c2s_key, s2c_key = the two
+	                         * transport keys of Split() (for the key log only) */
 	ENGINE_EV_SENT,         /* client: text = plaintext; ct, tag as sent */
 	ENGINE_EV_MESSAGE,      /* server: text = verified plaintext; ct, tag as received; hmac */
 	ENGINE_EV_REPLY,        /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */
@@ -113,6 +112,8 @@ struct engine_event {
 	unsigned bits;
 	enum record_hmac hmac;
 	const char *protocol;          /* secure profile: the Noise protocol name; NULL in the lab */
+	const uint8_t *c2s_key, *s2c_key; /* secure ENGINE_EV_KEY: client-to-server and server-to-client keys */
+	size_t transport_key_len;
 	int status;
 	bool bare;                     /* lab client: the expected reply came without "Server says: " */
 };
@@ -169,7 +170,7 @@ int engine_send(struct engine *e, const uint8_t *text, size_t n);
  * Parses a suite list such as "ChaChaPoly,AESGCM" into sc's preference list.
  * Sets it only on success. Returns 0 or CVPN_ERR_INVALID_ARG.
  */
-int engine_parse_suites(const char *text, struct engine_secure *sc);
+int engine_parse_suites(const char *text, struct secure_config *sc);
 
 /* Secure client: sends CLOSE; engine_closed() turns true when the server's CLOSE arrives. */
 int engine_close(struct engine *e);
@@ -180,8 +181,8 @@ int engine_rekey(struct engine *e);
 /* Secure: true once both CLOSE records were exchanged (a TCP close before that is a truncation). */
 bool engine_closed(const struct engine *e);
 
-/* True for a session of the secure profile (known once the client's first bytes arrived). */
-bool engine_secure(const struct engine *e);
+/* True for a session of the secure profile (a server knows once the client's first bytes arrived). */
+bool engine_is_secure(const struct engine *e);
 
 /* True once ENGINE_EV_CONFIRMED came: the peer proved it holds the key (a lab client's replies never do). */
 bool engine_confirmed(const struct engine *e);
@@ -197,25 +198,6 @@ bool engine_established(const struct engine *e);
 
 /* True when the client may send (key established, no reply awaited). */
 bool engine_ready(const struct engine *e);
-
-/*
- * An established lab session's record layer (borrowed, valid until
- * engine_free), else NULL. For a load generator that seals its messages and
- * checks the replies itself; the engine then no longer knows what was sent.
- */
-struct record *engine_lab_record(struct engine *e);
-
-/*
- * An established secure session's transport ciphers (borrowed, valid until
- * engine_free), our sending and our receiving direction, for the same kind of
- * load generator (records through common/secrec.h). The engine goes on using
- * them for what it sends and reads itself, such as the CLOSE exchange. The
- * borrower must apply the peer's REKEY records to the receiving cipher; what
- * it seals itself escapes the engine's rekeying by count. Sets both only on
- * success. Returns 0, or CVPN_ERR_STATE for a lab session and for a secure
- * one before the handshake's end, once closing and after a failure.
- */
-int engine_secure_transport(struct engine *e, struct noise_cipher **send, struct noise_cipher **recv);
 
 /*
  * What the session is doing, for log lines: "negotiating the cipher",

@@ -72,13 +72,16 @@ keylog_format(char *out, size_t outlen, const char *client, const char *server, 
 	char keyhex[2 * SUITE_MAX_KEY + 1], ivhex[2 * SUITE_MAX_KEY + 1];
 	int n;
 
-	text_hex(keyhex, key->key, key->key_len);
-	text_hex(ivhex, key->iv, key->iv_len);
-	if (key->protocol)
+	if (key->protocol) {
+		text_hex(keyhex, key->c2s_key, key->transport_key_len);
+		text_hex(ivhex, key->s2c_key, key->transport_key_len);
 		n = snprintf(out, outlen, "CVPN_SECURE %s %s %s %s %s\n", client, server, key->protocol, keyhex, ivhex);
-	else
+	} else {
+		text_hex(keyhex, key->key, key->key_len);
+		text_hex(ivhex, key->iv, key->iv_len);
 		n = snprintf(out, outlen, "CVPN_LAB %s %s %s %u %s %s %s\n", client, server, suite_name(key->suite),
 		    key->bits, keyhex, key->iv_len ? ivhex : "-", record_hmac_name(key->hmac));
+	}
 	OPENSSL_cleanse(ivhex, sizeof(ivhex));
 	OPENSSL_cleanse(keyhex, sizeof(keyhex));
 	if (n < 0 || (size_t)n >= outlen)

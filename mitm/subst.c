@@ -44,7 +44,7 @@ static int
 subst_new(struct subst **out)
 {
 	struct engine_config cfg = { .server = true, .hmac = RECORD_HMAC_AUTO, .newline = ENGINE_NEWLINE_MIRROR };
-	struct engine_secure *sc = &cfg.secure;
+	struct secure_config *sc = &cfg.secure;
 	struct subst *s = calloc(1, sizeof(*s));
 	int r;
 

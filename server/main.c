@@ -222,7 +222,7 @@ static int
 secure_setup(struct server_config *cfg, const struct secure_args *sa, struct keys_list **authorized,
     struct replay **replay)
 {
-	struct engine_secure *sc = &cfg->engine.secure;
+	struct secure_config *sc = &cfg->engine.secure;
 	uint8_t pub[KEYS_LEN];
 	char b64[KEYS_B64_LEN + 1];
 	unsigned line = 0;

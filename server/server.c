@@ -433,7 +433,7 @@ conn_progress(struct conn *c)
 static uint64_t
 rekey_at(const struct conn *c)
 {
-	if (!engine_secure(c->engine) || c->srv->cfg->rekey_ms == 0 || engine_closed(c->engine))
+	if (!engine_is_secure(c->engine) || c->srv->cfg->rekey_ms == 0 || engine_closed(c->engine))
 		return UINT64_MAX;
 	return c->last_rekey + c->srv->cfg->rekey_ms;
 }
@@ -539,10 +539,10 @@ conn_arm(struct conn *c)
 static void
 conn_eof(struct conn *c)
 {
-	if (engine_secure(c->engine) && c->established && !engine_confirmed(c->engine))
+	if (engine_is_secure(c->engine) && c->established && !engine_confirmed(c->engine))
 		conn_close(c, "the client closed before its first record: it could not complete the handshake "
 		    "(a PSK that differs from ours, or it expects another server key)");
-	else if (engine_secure(c->engine) && c->established && !engine_closed(c->engine))
+	else if (engine_is_secure(c->engine) && c->established && !engine_closed(c->engine))
 		conn_close(c, "connection closed without a CLOSE record (truncated)");
 	else if (engine_partial(c->engine))
 		conn_close(c, "connection closed in the middle of a message");

@@ -55,7 +55,7 @@ model(const char *text, enum aead_cipher *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct engine_secure sc, before, again;
+	struct secure_config sc, before, again;
 	enum aead_cipher want[8];
 	char *text, out[8 * 12];
 	size_t i, off = 0;

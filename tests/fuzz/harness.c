@@ -265,7 +265,7 @@ fz_server_config(uint8_t c0, uint8_t c1, struct engine_config *cfg)
 		ENGINE_NEWLINE_MIRROR };
 	static const enum engine_reply reply[] = { ENGINE_REPLY_PLAIN, ENGINE_REPLY_PADDED, ENGINE_REPLY_BARE,
 		ENGINE_REPLY_PLAIN };
-	struct engine_secure *sc = &cfg->secure;
+	struct secure_config *sc = &cfg->secure;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->server = true;
@@ -331,7 +331,7 @@ fixed_clock(void)
 void
 fz_secure_client_config(uint8_t c0, struct engine_config *cfg)
 {
-	struct engine_secure *sc = &cfg->secure;
+	struct secure_config *sc = &cfg->secure;
 
 	memset(cfg, 0, sizeof(*cfg));
 	proposal_default(&cfg->ciphers);
@@ -573,7 +573,7 @@ client_act(struct fz_side *sd)
 			note(sd, r);
 		return true;
 	}
-	if (sd->close_after && !sd->closed_sent && engine_secure(sd->e)) {
+	if (sd->close_after && !sd->closed_sent && engine_is_secure(sd->e)) {
 		sd->closed_sent = true;
 		note(sd, engine_close(sd->e));
 		return true;

@@ -19,7 +19,7 @@
 
 #include "buf.h"
 #include "dh.h"
-#include "engine.h"
+#include "engine_bench.h"
 #include "err.h"
 #include "suite.h"
 #include "vectors.h"

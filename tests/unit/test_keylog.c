@@ -70,10 +70,9 @@ test_format_secure(void **state)
 	(void)state;
 	memset(keys, 0xab, 32);
 	memset(keys + 32, 0xcd, 32);
-	ev.key = keys;
-	ev.key_len = 32;
-	ev.iv = keys + 32;
-	ev.iv_len = 32;
+	ev.c2s_key = keys;
+	ev.s2c_key = keys + 32;
+	ev.transport_key_len = 32;
 	assert_true(keylog_format(line, sizeof(line), "127.0.0.1:5", "127.0.0.1:4600", &ev) > 0);
 	assert_string_equal(line, "CVPN_SECURE 127.0.0.1:5 127.0.0.1:4600 Noise_IKpsk2_25519_ChaChaPoly_SHA256 "
 	    "abababababababababababababababababababababababababababababababab "

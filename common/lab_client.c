@@ -1,12 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-/* The client's states: the choice, the replies, and sending messages. */
+/* The lab profile's client: the proposal, the choice, the key, messages and their replies. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_impl.h"
 #include "err.h"
+#include "lab.h"
+#include "proposal.h"
 #include "record.h"
 #include "text.h"
+
+static int
+start(struct engine *e)
+{
+	char text[PROPOSAL_TEXT_MAX];
+	int n, r;
+
+	if ((n = proposal_format_wire(&e->cfg.ciphers, text, sizeof(text))) < 0)
+		return n;
+	lab_emit_text(e, ENGINE_EV_PROPOSAL, text, (size_t)n);
+	if ((r = lab_queue_handshake(e, text, (size_t)n)) != 0)
+		return r;
+	e->p.lab.state.client = LAB_C_WAIT_CHOICE;
+	return 0;
+}
 
 /*
  * A choice is complete when its size is one we offered and no longer offered
@@ -19,7 +35,7 @@ choice_end(struct engine *e, const uint8_t *p, size_t n)
 {
 	const struct suite *s;
 	unsigned bits;
-	size_t end = frame_trimmed(p, n), start = end;
+	size_t end = lab_trimmed(p, n), start = end;
 
 	if (proposal_parse_choice(p, n, &e->cfg.ciphers, &s, &bits) != 0)
 		return FRAME_OPEN;
@@ -28,21 +44,21 @@ choice_end(struct engine *e, const uint8_t *p, size_t n)
 	return proposal_size_extends(&e->cfg.ciphers, s, p + start, end - start) ? FRAME_AT_PAUSE : FRAME_FINAL;
 }
 
-int
-client_choice(struct engine *e)
+static int
+read_choice(struct engine *e)
 {
 	const uint8_t *msg;
 	size_t len, used;
 	bool nl;
 	int r;
 
-	if ((r = frame_take(e, "ChosenCipher", choice_end, &msg, &len, &used, &nl)) <= 0)
+	if ((r = lab_take(e, "ChosenCipher", choice_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
-	if ((r = proposal_parse_choice(msg, len, &e->cfg.ciphers, &e->suite, &e->bits)) != 0)
+	if ((r = proposal_parse_choice(msg, len, &e->cfg.ciphers, &e->p.lab.suite, &e->p.lab.bits)) != 0)
 		return r;
-	engine_emit_text(e, ENGINE_EV_NEGOTIATED, msg, frame_trimmed(msg, len));
+	lab_emit_text(e, ENGINE_EV_NEGOTIATED, msg, lab_trimmed(msg, len));
 	buf_consume(&e->in, used);
-	e->state = C_KEYGEN;
+	e->p.lab.state.client = LAB_C_KEYGEN;
 	return 1;
 }
 
@@ -69,8 +85,8 @@ bare_match(const struct engine *e, const uint8_t *p, size_t n)
  * start of the expected one, cut in transit: that waits for the rest, or for
  * the partial timeout.
  */
-int
-client_reply(struct engine *e)
+static int
+read_reply(struct engine *e)
 {
 	struct engine_event ev = { .type = ENGINE_EV_REPLY };
 	uint8_t *p;
@@ -107,17 +123,17 @@ client_reply(struct engine *e)
 				p[out++] = p[i];
 	ev.text = p;
 	ev.text_len = out;
-	engine_emit(e, &ev);
+	lab_emit(e, &ev);
 	while (take < n && p[take] == 0)
 		take++;
 	buf_consume(&e->in, take);
-	e->state = C_READY;
+	e->p.lab.state.client = LAB_C_READY;
 	return 1;
 }
 
 /* Between messages only stray NUL padding may arrive. */
-int
-client_idle(struct engine *e)
+static int
+read_idle(struct engine *e)
 {
 	size_t i;
 
@@ -128,57 +144,81 @@ client_idle(struct engine *e)
 	return 0;
 }
 
-int
-engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_nuls)
+
+static int
+read_dhmke(struct engine *e)
 {
-	size_t start = 0, end = n, prefix = strlen(ENGINE_REPLY_PREFIX);
-	size_t limit = e->cfg.max_message + REPLY_SLACK;
-	uint8_t *p;
 	int r;
 
-	/*
-	 * What a lab reference server answers: it strips NULs at both ends along
-	 * with the padding, so its reply lacks them. A secure record carries its
-	 * exact length, so nothing is stripped there. A different reply is
-	 * reported, not fatal.
-	 */
-	while (strip_nuls && end > 0 && text[end - 1] == 0)
-		end--;
-	while (strip_nuls && start < end && text[start] == 0)
-		start++;
-	buf_reset(&e->expect);
-	if ((r = buf_reserve(&e->expect, prefix + (end - start), limit, &p)) != 0)
-		return r;
-	/* The reversal is written in place: no copy of the text first. */
-	memcpy(p, ENGINE_REPLY_PREFIX, prefix);
-	text_utf8_reverse(p + prefix, text + start, end - start);
-	return 0;
+	if ((r = lab_read_dhmke(e)) == 1)
+		e->p.lab.state.client = LAB_C_DERIVE;
+	return r;
 }
 
-int
-engine_send(struct engine *e, const uint8_t *text, size_t n)
+static int
+step(struct engine *e)
+{
+	switch (e->p.lab.state.client) {
+	case LAB_C_WAIT_CHOICE:
+		return read_choice(e);
+	case LAB_C_WAIT_DH:
+		return read_dhmke(e);
+	case LAB_C_WAIT_REPLY:
+		return read_reply(e);
+	case LAB_C_READY:
+		return read_idle(e);
+	default:
+		return 0; /* waiting for the work step or for engine_start */
+	}
+}
+
+static bool
+needs_work(const struct engine *e)
+{
+	return e->p.lab.state.client == LAB_C_KEYGEN || e->p.lab.state.client == LAB_C_DERIVE;
+}
+
+static int
+work(struct engine *e)
+{
+	return e->p.lab.state.client == LAB_C_KEYGEN ? lab_make_key(e) : lab_derive(e);
+}
+
+/* After our key: our DHMKE goes out. After the secret: the record starts. */
+static int
+resume(struct engine *e)
+{
+	struct lab_state *lab = &e->p.lab;
+	int r;
+
+	if (lab->state.client == LAB_C_KEYGEN) {
+		r = lab_send_dhmke(e);
+		lab->state.client = LAB_C_WAIT_DH;
+	} else {
+		r = lab_establish(e);
+		lab->state.client = LAB_C_READY;
+	}
+	return r;
+}
+
+static int
+send_message(struct engine *e, const uint8_t *text, size_t n)
 {
 	struct engine_event ev = { .type = ENGINE_EV_SENT };
 	size_t wire = record_wire_len(n);
 	uint8_t *out;
 	int r;
 
-	if (e->cfg.server || (e->state != C_READY && e->state != C_SEC_READY))
-		return e->state == FAILED ? e->err : CVPN_ERR_STATE;
-	if (!text_utf8_valid(text, n))
-		return CVPN_ERR_BAD_UTF8;
-	if (e->state == C_SEC_READY)
-		return secure_send(e, text, n);
 	if (n > e->cfg.max_message || wire > e->cfg.max_message)
 		return CVPN_ERR_MSG_TOO_LONG;
 	if ((r = engine_expect_reply(e, text, n, true)) != 0)
-		return engine_fail(e, r);
+		return r;
 	/* Sealed where it is sent from; the plaintext copied there is wiped if sealing fails. */
 	if ((r = engine_reserve(e, wire, &out)) != 0)
-		return engine_fail(e, r);
-	if ((r = record_seal(e->rec, text, n, out)) != 0) {
+		return r;
+	if ((r = record_seal(e->p.lab.rec, text, n, out)) != 0) {
 		engine_unreserve(e, wire);
-		return engine_fail(e, r);
+		return r;
 	}
 	ev.text = text;
 	ev.text_len = n;
@@ -186,7 +226,66 @@ engine_send(struct engine *e, const uint8_t *text, size_t n)
 	ev.ct_len = wire - RECORD_TAG_LEN;
 	ev.tag = out + wire - RECORD_TAG_LEN;
 	ev.tag_len = RECORD_TAG_LEN;
-	engine_emit(e, &ev);
-	e->state = C_WAIT_REPLY;
+	lab_emit(e, &ev);
+	e->p.lab.state.client = LAB_C_WAIT_REPLY;
 	return 0;
 }
+
+static bool
+partial(const struct engine *e)
+{
+	enum lab_client_state s = e->p.lab.state.client;
+
+	return (s == LAB_C_WAIT_CHOICE || s == LAB_C_WAIT_DH || s == LAB_C_WAIT_REPLY) && e->in.len > 0;
+}
+
+static bool
+established(const struct engine *e)
+{
+	return e->p.lab.state.client == LAB_C_READY || e->p.lab.state.client == LAB_C_WAIT_REPLY;
+}
+
+static bool
+ready(const struct engine *e)
+{
+	return e->p.lab.state.client == LAB_C_READY;
+}
+
+static bool
+closed(const struct engine *e)
+{
+	(void)e;
+	return false;
+}
+
+static enum phase
+phase(const struct engine *e)
+{
+	switch (e->p.lab.state.client) {
+	case LAB_C_START:
+	case LAB_C_WAIT_CHOICE:
+		return PHASE_CIPHER;
+	case LAB_C_KEYGEN:
+	case LAB_C_WAIT_DH:
+	case LAB_C_DERIVE:
+		return PHASE_KEY;
+	default:
+		return PHASE_MESSAGES;
+	}
+}
+
+const struct engine_ops lab_client_ops = {
+	.secure = false,
+	.start = start,
+	.step = step,
+	.work = work,
+	.needs_work = needs_work,
+	.resume = resume,
+	.send = send_message,
+	.partial = partial,
+	.established = established,
+	.ready = ready,
+	.closed = closed,
+	.phase = phase,
+	.free = lab_free,
+};

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The server's states: the proposal and the data messages, answered with replies. */
+/* The lab profile's server: the proposal, the key, and data messages answered with replies. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
-#include "engine_impl.h"
 #include "err.h"
+#include "lab.h"
 #include "proposal.h"
 #include "record.h"
 #include "text.h"
@@ -21,13 +21,14 @@ static enum frame_end
 proposal_end(struct engine *e, const uint8_t *p, size_t n)
 {
 	(void)e;
-	n = frame_trimmed(p, n);
+	n = lab_trimmed(p, n);
 	return n > 0 && p[n - 1] == ']' ? FRAME_AT_PAUSE : FRAME_OPEN;
 }
 
-int
-server_proposal(struct engine *e)
+static int
+read_proposal(struct engine *e)
 {
+	struct lab_state *lab = &e->p.lab;
 	struct proposal theirs;
 	const uint8_t *msg;
 	size_t len, used;
@@ -35,22 +36,22 @@ server_proposal(struct engine *e)
 	bool nl;
 	int r, n;
 
-	if ((r = frame_take(e, "ProposedCiphers", proposal_end, &msg, &len, &used, &nl)) <= 0)
+	if ((r = lab_take(e, "ProposedCiphers", proposal_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
 	/* Nothing from a message that does not parse reaches the user. */
 	if ((r = proposal_parse_wire(msg, len, &theirs)) != 0)
 		return r;
-	engine_emit_text(e, ENGINE_EV_PROPOSAL, msg, frame_trimmed(msg, len));
-	if ((r = proposal_select(&e->cfg.ciphers, &theirs, &e->suite, &e->bits)) != 0)
+	lab_emit_text(e, ENGINE_EV_PROPOSAL, msg, lab_trimmed(msg, len));
+	if ((r = proposal_select(&e->cfg.ciphers, &theirs, &lab->suite, &lab->bits)) != 0)
 		return r;
 	buf_consume(&e->in, used);
-	e->newline = e->cfg.newline == ENGINE_NEWLINE_ALWAYS || (e->cfg.newline == ENGINE_NEWLINE_MIRROR && nl);
-	if ((n = proposal_format_choice(e->suite, e->bits, choice, sizeof(choice))) < 0)
+	lab->newline = e->cfg.newline == ENGINE_NEWLINE_ALWAYS || (e->cfg.newline == ENGINE_NEWLINE_MIRROR && nl);
+	if ((n = proposal_format_choice(lab->suite, lab->bits, choice, sizeof(choice))) < 0)
 		return n;
-	engine_emit_text(e, ENGINE_EV_NEGOTIATED, choice, (size_t)n);
-	if ((r = engine_queue_handshake(e, choice, (size_t)n)) != 0)
+	lab_emit_text(e, ENGINE_EV_NEGOTIATED, choice, (size_t)n);
+	if ((r = lab_queue_handshake(e, choice, (size_t)n)) != 0)
 		return r;
-	e->state = S_WAIT_DH;
+	lab->state.server = LAB_S_WAIT_DH;
 	return 1;
 }
 
@@ -75,7 +76,7 @@ reply(struct engine *e, const uint8_t *text, size_t n)
 	}
 	ev.text = total > 0 ? out : (const uint8_t *)"";
 	ev.text_len = total;
-	engine_emit(e, &ev);
+	lab_emit(e, &ev);
 	return 0;
 }
 
@@ -102,9 +103,9 @@ find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t
 	bool last;
 	int r;
 
-	for (off = e->scan_off; off + RECORD_TAG_LEN <= n && off + RECORD_TAG_LEN <= e->cfg.max_message;
+	for (off = e->p.lab.scan_off; off + RECORD_TAG_LEN <= n && off + RECORD_TAG_LEN <= e->cfg.max_message;
 	    off += RECORD_PAD) {
-		e->scan_off = off;
+		e->p.lab.scan_off = off;
 		if (!text_is_lower_hex(p + off, RECORD_TAG_LEN))
 			continue;
 		if (*pt == NULL && (*pt = n <= SMALL_PT ? small : malloc(n)) == NULL)
@@ -115,8 +116,8 @@ find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t
 		 * prefix of a longer message until the peer pauses. Where a
 		 * failure ends the session, no candidate transcript is kept.
 		 */
-		last = off + RECORD_TAG_LEN == n && (e->pause != PAUSE_NONE || suite_kind(e->suite) == SUITE_CBC);
-		r = (last ? record_open_last : record_open)(e->rec, p, off + RECORD_TAG_LEN, *pt, ptlen);
+		last = off + RECORD_TAG_LEN == n && (e->pause != PAUSE_NONE || suite_kind(e->p.lab.suite) == SUITE_CBC);
+		r = (last ? record_open_last : record_open)(e->p.lab.rec, p, off + RECORD_TAG_LEN, *pt, ptlen);
 		if (r == 0)
 			*msglen = off + RECORD_TAG_LEN;
 		if (r != CVPN_ERR_BAD_TAG || last)
@@ -124,12 +125,12 @@ find_data(struct engine *e, uint8_t small[static SMALL_PT], uint8_t **pt, size_t
 		if (off + RECORD_TAG_LEN == n)
 			return 0; /* XOR/None: try this split again when more arrives or the peer pauses */
 	}
-	e->scan_off = off;
+	e->p.lab.scan_off = off;
 	return n >= e->cfg.max_message ? CVPN_ERR_TOO_LONG : 0;
 }
 
-int
-server_data(struct engine *e)
+static int
+read_data(struct engine *e)
 {
 	size_t n = e->in.len, ptlen = 0, msglen = 0;
 	uint8_t small[SMALL_PT], *pt = NULL;
@@ -142,19 +143,21 @@ server_data(struct engine *e)
 		r = CVPN_ERR_BAD_UTF8;
 	if (r == 1) {
 		struct engine_event ev = { .type = ENGINE_EV_MESSAGE };
+		struct engine_event confirmed = { .type = ENGINE_EV_CONFIRMED };
 
-		engine_confirm(e);
+		if (engine_confirm(e))
+			lab_emit(e, &confirmed);
 		ev.text = pt;
 		ev.text_len = ptlen;
 		ev.ct = e->in.data;
 		ev.ct_len = msglen - RECORD_TAG_LEN;
 		ev.tag = e->in.data + ev.ct_len;
 		ev.tag_len = RECORD_TAG_LEN;
-		engine_emit(e, &ev);
+		lab_emit(e, &ev);
 		if ((r = reply(e, pt, ptlen)) == 0)
 			r = 1;
 		buf_consume(&e->in, msglen);
-		e->scan_off = 0;
+		e->p.lab.scan_off = 0;
 	}
 	if (pt == small)
 		OPENSSL_cleanse(pt, n);
@@ -162,3 +165,102 @@ server_data(struct engine *e)
 		OPENSSL_clear_free(pt, n);
 	return r;
 }
+
+static int
+read_dhmke(struct engine *e)
+{
+	int r;
+
+	if ((r = lab_read_dhmke(e)) == 1)
+		e->p.lab.state.server = LAB_S_WORK;
+	return r;
+}
+
+static int
+step(struct engine *e)
+{
+	switch (e->p.lab.state.server) {
+	case LAB_S_WAIT_PROPOSAL:
+		return read_proposal(e);
+	case LAB_S_WAIT_DH:
+		return read_dhmke(e);
+	case LAB_S_READY:
+		return read_data(e);
+	default:
+		return 0; /* waiting for the work step */
+	}
+}
+
+static bool
+needs_work(const struct engine *e)
+{
+	return e->p.lab.state.server == LAB_S_WORK;
+}
+
+/* Our key and the secret in one step: the server answers the client's DHMKE with its own. */
+static int
+work(struct engine *e)
+{
+	int r;
+
+	if ((r = lab_make_key(e)) == 0)
+		r = lab_derive(e);
+	return r;
+}
+
+static int
+resume(struct engine *e)
+{
+	int r;
+
+	if ((r = lab_send_dhmke(e)) == 0)
+		r = lab_establish(e);
+	e->p.lab.state.server = LAB_S_READY;
+	return r;
+}
+
+static bool
+partial(const struct engine *e)
+{
+	return e->p.lab.state.server != LAB_S_WORK && e->in.len > 0;
+}
+
+static bool
+established(const struct engine *e)
+{
+	return e->p.lab.state.server == LAB_S_READY;
+}
+
+static bool
+never(const struct engine *e)
+{
+	(void)e;
+	return false;
+}
+
+static enum phase
+phase(const struct engine *e)
+{
+	switch (e->p.lab.state.server) {
+	case LAB_S_WAIT_PROPOSAL:
+		return PHASE_CIPHER;
+	case LAB_S_READY:
+		return PHASE_MESSAGES;
+	default:
+		return PHASE_KEY;
+	}
+}
+
+const struct engine_ops lab_server_ops = {
+	.secure = false,
+	.step = step,
+	.work = work,
+	.needs_work = needs_work,
+	.resume = resume,
+	.partial = partial,
+	.established = established,
+	.ready = never,
+	.closed = never,
+	.phase = phase,
+	.free = lab_free,
+};
