@@ -54,6 +54,7 @@
 #include "noise.h"
 #include "proposal.h"
 #include "record.h"
+#include "secure_wire.h"
 #include "suite.h"
 
 struct rate {
@@ -338,7 +339,7 @@ engine_hs(const struct engine_config *cc, const struct engine_config *sc, double
 /* ---- The crypto of one round trip, alone ---- */
 
 /* What a round trip carries: the message, and the reply with its prefix. */
-#define REPLY_EXTRA (sizeof(ENGINE_REPLY_PREFIX) - 1)
+#define REPLY_EXTRA (sizeof(LAB_REPLY_PREFIX) - 1)
 #define CRYPTO_BUF 2048
 
 /* One lab message from tx to rx: encrypt and tag, then verify and decrypt. */
@@ -431,9 +432,8 @@ engine_configs(struct engine_config *lab_c, struct engine_config *sec_c, struct 
 	lab_c->newline = ENGINE_NEWLINE_ALWAYS;
 	*srv = (struct engine_config){ .server = true, .hmac = RECORD_HMAC_AUTO, .newline = ENGINE_NEWLINE_MIRROR };
 	proposal_default(&srv->ciphers);
-	srv->secure.suites[0] = AEAD_CHACHAPOLY;
-	srv->secure.suites[1] = AEAD_AESGCM;
-	srv->secure.nsuites = 2;
+	if (engine_parse_suites(SECURE_DEFAULT_SUITES, &srv->secure) != 0)
+		return -1;
 	srv->secure.rekey_records = (uint64_t)1 << 20;
 	if (noise_keypair_generate(srv->secure.static_priv, pub) != 0)
 		return -1;

@@ -41,15 +41,17 @@
 
 #include "dh.h"
 #include "err.h"
+#include "lab_wire.h"
 #include "loadgen.h"
 #include "noise.h"
 #include "secrec.h"
+#include "secure_wire.h"
 
 /* The pause that ends an unterminated message (the client's default). */
 #define QUIET_US 150000
 /* Nothing the server sends in a handshake is longer than this. */
 #define SCRIPTED_MAX_IN 8192
-#define PROPOSAL_LINE "ProposedCiphers:AES:[256]\n"
+#define PROPOSAL_LINE LAB_PROPOSAL ":AES:[256]\n"
 
 static void
 conn_fail(struct lg_conn *c, const char *why)
@@ -208,6 +210,15 @@ scripted_line(struct lg_conn *c, size_t *len)
 	return 1;
 }
 
+/* Whether line[0..len) starts with keyword and the separator. */
+static bool
+keyword_line(const uint8_t *line, size_t len, const char *keyword)
+{
+	size_t k = strlen(keyword);
+
+	return len > k && memcmp(line, keyword, k) == 0 && line[k] == LAB_SEPARATOR;
+}
+
 static void
 scripted_input(struct lg_conn *c, const uint8_t *p, size_t n)
 {
@@ -220,7 +231,7 @@ scripted_input(struct lg_conn *c, const uint8_t *p, size_t n)
 	}
 	while (c->state == LG_HANDSHAKE && scripted_line(c, &len)) {
 		if (c->step == 0) {
-			if (len < 13 || memcmp(c->in.data, "ChosenCipher:", 13) != 0) {
+			if (!keyword_line(c->in.data, len, LAB_CHOICE)) {
 				conn_fail(c, "no ChosenCipher line from the server");
 				return;
 			}
@@ -235,7 +246,8 @@ scripted_input(struct lg_conn *c, const uint8_t *p, size_t n)
 			continue;
 		}
 		/* The server's value is checked as a client must (digits, 2 <= y <= p-2), not used. */
-		if (len < 6 || memcmp(c->in.data, "DHMKE:", 6) != 0 || dh_check_public(c->in.data + 6, len - 6) != 0) {
+		if (!keyword_line(c->in.data, len, LAB_DHMKE) ||
+		    dh_check_public(c->in.data + strlen(LAB_DHMKE) + 1, len - strlen(LAB_DHMKE) - 1) != 0) {
 			conn_fail(c, "no valid DHMKE line from the server");
 			return;
 		}
@@ -350,7 +362,7 @@ framed_input(struct lg_conn *c, const uint8_t *p, size_t n)
 	}
 	while ((c->state == LG_WAITING || c->state == LG_READY) && c->in.len >= 2) {
 		/* Nothing longer than the reply is due (a REKEY or KEEPALIVE is shorter). */
-		body = secrec_get16(c->in.data);
+		body = secure_wire_get16(c->in.data);
 		if (primitives ? body != c->due : 2 + body > secrec_wire_len(s->reply_len)) {
 			conn_fail(c, "the reply did not open");
 			return;

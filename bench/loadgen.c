@@ -19,6 +19,7 @@
 #include "dh.h"
 #include "err.h"
 #include "keys.h"
+#include "lab_wire.h"
 #include "loadgen.h"
 #include "noise.h"
 #include "proposal.h"
@@ -358,12 +359,12 @@ dh_pool_init(struct lg_setup *s)
 		dh_free(dh);
 		if (r != 0)
 			return r;
-		s->dhmke_len[i] = strlen(dec) + 7;
+		s->dhmke_len[i] = strlen(LAB_DHMKE) + 1 + strlen(dec) + 1;
 		if ((s->dhmke[i] = malloc(s->dhmke_len[i] + 1)) == NULL) {
 			free(dec);
 			return CVPN_ERR_NOMEM;
 		}
-		snprintf(s->dhmke[i], s->dhmke_len[i] + 1, "DHMKE:%s\n", dec);
+		snprintf(s->dhmke[i], s->dhmke_len[i] + 1, "%s%c%s\n", LAB_DHMKE, LAB_SEPARATOR, dec);
 		free(dec);
 		s->ndhmke++;
 	}
@@ -401,11 +402,11 @@ lg_setup_init(struct lg_setup *s, const struct lg_opts *o)
 		return CVPN_ERR_NOMEM;
 	for (i = 0; i < o->size; i++)
 		s->message[i] = (uint8_t)"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36];
-	s->reply_len = strlen(ENGINE_REPLY_PREFIX) + o->size;
+	s->reply_len = strlen(LAB_REPLY_PREFIX) + o->size;
 	if ((s->reply = malloc(s->reply_len)) == NULL)
 		return CVPN_ERR_NOMEM;
-	memcpy(s->reply, ENGINE_REPLY_PREFIX, strlen(ENGINE_REPLY_PREFIX));
-	text_utf8_reverse(s->reply + strlen(ENGINE_REPLY_PREFIX), s->message, o->size);
+	memcpy(s->reply, LAB_REPLY_PREFIX, strlen(LAB_REPLY_PREFIX));
+	text_utf8_reverse(s->reply + strlen(LAB_REPLY_PREFIX), s->message, o->size);
 	return dh_pool_init(s);
 }
 

@@ -4,9 +4,10 @@
 #include "engine.h"
 #include "secprim.h"
 #include "secrec.h"
+#include "secure_wire.h"
 
 /* The longest message, and the reply to it, fit the bodies this module accepts. */
-_Static_assert(SECPRIM_MAX_BODY == (ENGINE_MAX_MESSAGE + sizeof(ENGINE_REPLY_PREFIX) - 1 + SECREC_HEADER +
+_Static_assert(SECPRIM_MAX_BODY == (ENGINE_MAX_MESSAGE + sizeof(LAB_REPLY_PREFIX) - 1 + SECREC_HEADER +
     SECREC_PAD - 1) / SECREC_PAD * SECREC_PAD + AEAD_TAG_LEN, "SECPRIM_MAX_BODY is the longest reply's body");
 
 struct secprim {
@@ -23,7 +24,7 @@ secprim_lengths(size_t n, size_t *request, size_t *reply)
 	if (n == 0 || n > ENGINE_MAX_MESSAGE)
 		return false;
 	*request = secrec_wire_len(n) - 2;
-	*reply = secrec_wire_len(sizeof(ENGINE_REPLY_PREFIX) - 1 + n) - 2;
+	*reply = secrec_wire_len(sizeof(LAB_REPLY_PREFIX) - 1 + n) - 2;
 	return true;
 }
 
@@ -35,19 +36,20 @@ secprim_head(enum aead_cipher c, size_t n, uint8_t head[static SECPRIM_HEAD])
 	(void)secprim_lengths(n, &request, &reply);
 	head[0] = c == AEAD_AESGCM ? 2 : 1;
 	head[1] = head[2] = head[3] = 0;
-	secrec_put16(head + 4, request);
-	secrec_put16(head + 6, reply);
+	secure_wire_put16(head + 4, request);
+	secure_wire_put16(head + 6, reply);
 }
 
 int
 secprim_parse_head(const uint8_t head[static SECPRIM_HEAD], enum aead_cipher *c, size_t *request, size_t *reply)
 {
-	size_t rq = secrec_get16(head + 4), rp = secrec_get16(head + 6);
+	size_t rq = secure_wire_get16(head + 4), rp = secure_wire_get16(head + 6);
+	enum aead_cipher suite;
 
-	if ((head[0] != 1 && head[0] != 2) || head[1] || head[2] || head[3] || rq <= AEAD_TAG_LEN ||
+	if (!secure_wire_code_suite(head[0], &suite) || head[1] || head[2] || head[3] || rq <= AEAD_TAG_LEN ||
 	    rq > SECPRIM_MAX_BODY || rp <= AEAD_TAG_LEN || rp > SECPRIM_MAX_BODY)
 		return -1;
-	*c = head[0] == 2 ? AEAD_AESGCM : AEAD_CHACHAPOLY;
+	*c = suite;
 	*request = rq;
 	*reply = rp;
 	return 0;
@@ -85,7 +87,7 @@ secprim_seal(struct secprim *p, uint8_t *rec, size_t body)
 {
 	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY)
 		return -1;
-	secrec_put16(rec, body);
+	secure_wire_put16(rec, body);
 	return aead_seal(p->tx, p->ntx++, rec, 2, rec + 2, body - AEAD_TAG_LEN, rec + 2) == 0 ? 0 : -1;
 }
 
@@ -94,7 +96,7 @@ secprim_open(struct secprim *p, uint8_t *rec, size_t body)
 {
 	size_t outlen;
 
-	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY || secrec_get16(rec) != body)
+	if (body <= AEAD_TAG_LEN || body > SECPRIM_MAX_BODY || secure_wire_get16(rec) != body)
 		return -1;
 	return aead_open(p->rx, p->nrx++, rec, 2, rec + 2, body, rec + 2, &outlen) == 0 ? 0 : -1;
 }

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "keylog.h"
 #include "opt.h"
+#include "secure_wire.h"
 #include "suite.h"
 
 enum {
@@ -30,7 +31,7 @@ static const struct opt options[] = {
 	{ "known-servers", OPT_KNOWN_SERVERS, "FILE", "secure: 'HOST[:PORT] KEY' lines (default ~/.cvpn/known_servers)" },
 	{ "key", OPT_KEY, "FILE", "secure: our private key (else a new anonymous key per session)" },
 	{ "psk", OPT_PSK, "FILE", "secure: a pre-shared key (base64), alone or with --server-key" },
-	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default ChaChaPoly,AESGCM)" },
+	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default " SECURE_DEFAULT_SUITES ")" },
 	{ "rekey-records", OPT_REKEY_RECORDS, "N", "secure: rekey our direction after N records (default 1048576)" },
 	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction when sending this long after (default 600)" },
 	{ "hmac", OPT_HMAC, "MODE", "cumulative (default, as the reference) or per-message" },

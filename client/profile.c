@@ -21,6 +21,7 @@
 #include "err.h"
 #include "keys.h"
 #include "noise.h"
+#include "secure_wire.h"
 
 static int
 key_failure(struct failure *f, const char *what, const char *path, int r)
@@ -169,11 +170,8 @@ profile_configure(struct client_config *cfg, const struct profile_args *pa, stru
 		    "the secure profile needs the server's key (--server-key or --known-servers) or a PSK (--psk)");
 		return -1;
 	}
-	if (sc->nsuites == 0) {
-		sc->suites[0] = AEAD_CHACHAPOLY;
-		sc->suites[1] = AEAD_AESGCM;
-		sc->nsuites = 2;
-	}
+	if (sc->nsuites == 0 && engine_parse_suites(SECURE_DEFAULT_SUITES, sc) != 0)
+		return -1;
 	return 0;
 }
 

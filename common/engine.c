@@ -40,7 +40,7 @@ fail(struct engine *e, int err)
 	return err;
 }
 
-/* The server's first bytes decide the profile: 'C' of "CVPN" or 'P' of "ProposedCiphers". */
+/* Server: the client's first bytes decide the profile, "CVPN" or anything else (the lab's proposal). */
 static int
 detect(struct engine *e)
 {

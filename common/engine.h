@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "aead.h"
+#include "lab_wire.h"
 #include "proposal.h"
 #include "record.h"
 
@@ -34,8 +35,6 @@ struct suite;
 
 /* The reference's recv(4096): the largest data message, and our cap on handshake messages. */
 #define ENGINE_MAX_MESSAGE 4096
-/* The reply prefix of the reference server. */
-#define ENGINE_REPLY_PREFIX "Server says: "
 
 enum engine_newline {
 	ENGINE_NEWLINE_NEVER,   /* capture-exact: no terminator (client and server default) */
@@ -47,12 +46,6 @@ enum engine_reply {
 	ENGINE_REPLY_PLAIN,     /* "Server says: " + reversed text (reference default) */
 	ENGINE_REPLY_PADDED,    /* the same plus NULs up to the padded length (as in the capture) */
 	ENGINE_REPLY_BARE       /* the reversed text alone (2025 student variant) */
-};
-
-/* Secure-profile modes (docs/SECURE.md): the codes on the wire. */
-enum engine_mode {
-	ENGINE_MODE_KEY = 1,    /* Noise_IKpsk2: the client knows the server's static key */
-	ENGINE_MODE_PSK = 2     /* Noise_NNpsk0: only a pre-shared key */
 };
 
 /* The secure profile's keys and choices. Absent keys have their *_set flag false. */

@@ -34,7 +34,7 @@ engine_unreserve(struct engine *e, size_t n)
 int
 engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_nuls)
 {
-	size_t start = 0, end = n, prefix = strlen(ENGINE_REPLY_PREFIX);
+	size_t start = 0, end = n, prefix = strlen(LAB_REPLY_PREFIX);
 	size_t limit = e->cfg.max_message + REPLY_SLACK;
 	uint8_t *p;
 	int r;
@@ -53,7 +53,7 @@ engine_expect_reply(struct engine *e, const uint8_t *text, size_t n, bool strip_
 	if ((r = buf_reserve(&e->expect, prefix + (end - start), limit, &p)) != 0)
 		return r;
 	/* The reversal is written in place: no copy of the text first. */
-	memcpy(p, ENGINE_REPLY_PREFIX, prefix);
+	memcpy(p, LAB_REPLY_PREFIX, prefix);
 	text_utf8_reverse(p + prefix, text + start, end - start);
 	return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "engine.h"
+#include "secure_wire.h"
 #include "suite.h"
 
 struct dh;
@@ -112,9 +113,9 @@ struct secure_state {
 		enum secure_client_state client;
 		enum secure_server_state server;
 	} state;
-	int mode;               /* ENGINE_MODE_KEY or ENGINE_MODE_PSK */
+	enum secure_mode mode;
 	enum aead_cipher aead;
-	char protocol[64];      /* the Noise protocol name */
+	char protocol[SECURE_PROTOCOL_MAX]; /* the Noise protocol name */
 	struct buf hello;       /* client: our ClientHello, for the prologue */
 	uint8_t server_pub[32];
 	uint8_t client_static[32];

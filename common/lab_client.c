@@ -52,7 +52,7 @@ read_choice(struct engine *e)
 	bool nl;
 	int r;
 
-	if ((r = lab_take(e, "ChosenCipher", choice_end, &msg, &len, &used, &nl)) <= 0)
+	if ((r = lab_take(e, LAB_CHOICE, choice_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
 	if ((r = proposal_parse_choice(msg, len, &e->cfg.ciphers, &e->p.lab.suite, &e->p.lab.bits)) != 0)
 		return r;
@@ -70,7 +70,7 @@ read_choice(struct engine *e)
 static int
 bare_match(const struct engine *e, const uint8_t *p, size_t n)
 {
-	size_t prefix = strlen(ENGINE_REPLY_PREFIX), len = e->expect.len - prefix;
+	size_t prefix = strlen(LAB_REPLY_PREFIX), len = e->expect.len - prefix;
 
 	if (len == 0 || memcmp(p, e->expect.data + prefix, n < len ? n : len) != 0)
 		return -1;
@@ -106,7 +106,7 @@ read_reply(struct engine *e)
 	if (prefix && n >= e->expect.len) {
 		take = e->expect.len;
 	} else if (bare == 1 && (!prefix || e->pause != PAUSE_NONE)) {
-		take = e->expect.len - strlen(ENGINE_REPLY_PREFIX);
+		take = e->expect.len - strlen(LAB_REPLY_PREFIX);
 		ev.bare = true;
 	} else if (e->pause == PAUSE_LONG || (e->pause == PAUSE_SHORT && !prefix && bare != 0)) {
 		take = n;

@@ -121,13 +121,13 @@ lab_take(struct engine *e, const char *keyword, lab_frame_end_fn *where,
 static int
 dhmke_digits(const uint8_t *p, size_t n, const uint8_t **digits, size_t *ndigits)
 {
-	size_t i = strlen("DHMKE"), start;
+	size_t i = strlen(LAB_DHMKE), start;
 
 	while (i < n && is_space(p[i]))
 		i++;
 	if (i == n)
 		return 0;
-	if (p[i++] != ':')
+	if (p[i++] != LAB_SEPARATOR)
 		return CVPN_ERR_MALFORMED;
 	while (i < n && is_space(p[i]))
 		i++;
@@ -153,7 +153,7 @@ dhmke_end(struct engine *e, const uint8_t *p, size_t n)
 	size_t nd;
 
 	(void)e;
-	if (n < strlen("DHMKE"))
+	if (n < strlen(LAB_DHMKE))
 		return FRAME_OPEN;
 	switch (dhmke_digits(p, n, &digits, &nd)) {
 	case 1:
@@ -180,7 +180,7 @@ accept_dhmke(struct engine *e, const uint8_t *msg, size_t len, bool had_newline)
 	size_t nd;
 	int r;
 
-	if (len < strlen("DHMKE") || dhmke_digits(msg, len, &digits, &nd) != 1)
+	if (len < strlen(LAB_DHMKE) || dhmke_digits(msg, len, &digits, &nd) != 1)
 		return CVPN_ERR_MALFORMED;
 	if ((r = dh_check_public(digits, nd)) != 0)
 		return r;
@@ -202,7 +202,7 @@ lab_read_dhmke(struct engine *e)
 	bool nl;
 	int r;
 
-	if ((r = lab_take(e, "DHMKE", dhmke_end, &msg, &len, &used, &nl)) <= 0)
+	if ((r = lab_take(e, LAB_DHMKE, dhmke_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
 	if ((r = accept_dhmke(e, msg, len, nl)) != 0)
 		return r;
@@ -248,16 +248,17 @@ int
 lab_send_dhmke(struct engine *e)
 {
 	const char *pub = e->p.lab.local_pub;
-	size_t n = strlen(pub);
+	size_t n = strlen(pub), k = strlen(LAB_DHMKE);
 	char *msg;
 	int r;
 
 	lab_emit_text(e, ENGINE_EV_DH_LOCAL, pub, n);
-	if ((msg = malloc(n + 7)) == NULL)
+	if ((msg = malloc(k + 1 + n)) == NULL)
 		return CVPN_ERR_NOMEM;
-	memcpy(msg, "DHMKE:", 6);
-	memcpy(msg + 6, pub, n);
-	r = lab_queue_handshake(e, msg, n + 6);
+	memcpy(msg, LAB_DHMKE, k);
+	msg[k] = LAB_SEPARATOR;
+	memcpy(msg + k + 1, pub, n);
+	r = lab_queue_handshake(e, msg, k + 1 + n);
 	free(msg);
 	return r;
 }

@@ -36,7 +36,7 @@ read_proposal(struct engine *e)
 	bool nl;
 	int r, n;
 
-	if ((r = lab_take(e, "ProposedCiphers", proposal_end, &msg, &len, &used, &nl)) <= 0)
+	if ((r = lab_take(e, LAB_PROPOSAL, proposal_end, &msg, &len, &used, &nl)) <= 0)
 		return r;
 	/* Nothing from a message that does not parse reaches the user. */
 	if ((r = proposal_parse_wire(msg, len, &theirs)) != 0)
@@ -59,7 +59,7 @@ static int
 reply(struct engine *e, const uint8_t *text, size_t n)
 {
 	struct engine_event ev = { .type = ENGINE_EV_REPLY };
-	size_t prefix = e->cfg.reply == ENGINE_REPLY_BARE ? 0 : strlen(ENGINE_REPLY_PREFIX);
+	size_t prefix = e->cfg.reply == ENGINE_REPLY_BARE ? 0 : strlen(LAB_REPLY_PREFIX);
 	size_t total = prefix + n, pad = 0;
 	uint8_t *out;
 	int r;
@@ -70,7 +70,7 @@ reply(struct engine *e, const uint8_t *text, size_t n)
 	if ((r = engine_reserve(e, total + pad, &out)) != 0)
 		return r;
 	if (total + pad > 0) { /* else out may be NULL: a bare reply to an empty message */
-		memcpy(out, ENGINE_REPLY_PREFIX, prefix);
+		memcpy(out, LAB_REPLY_PREFIX, prefix);
 		text_utf8_reverse(out + prefix, text, n);
 		memset(out + total, 0, pad);
 	}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "lab_wire.h"
 #include "proposal.h"
 #include "scan.h"
 #include "suite.h"
@@ -157,7 +158,7 @@ proposal_format_wire(const struct proposal *p, char *out, size_t outlen)
 	size_t i, j;
 	int off, n;
 
-	off = snprintf(out, outlen, "ProposedCiphers:");
+	off = snprintf(out, outlen, "%s%c", LAB_PROPOSAL, LAB_SEPARATOR);
 	if (off < 0 || (size_t)off >= outlen)
 		return CVPN_ERR_TOO_LONG;
 	for (i = 0; i < p->n; i++) {
@@ -211,7 +212,7 @@ proposal_parse_wire(const uint8_t *msg, size_t len, struct proposal *out)
 
 	memset(&p, 0, sizeof(p));
 	scan_init(&sc, msg, len);
-	if (!scan_word(&sc, "ProposedCiphers") || !scan_char(&sc, ':'))
+	if (!scan_word(&sc, LAB_PROPOSAL) || !scan_char(&sc, LAB_SEPARATOR))
 		return CVPN_ERR_MALFORMED;
 	do {
 		if ((r = parse_wire_entry(&sc, &p)) != 0)
@@ -265,7 +266,7 @@ proposal_select(const struct proposal *ours, const struct proposal *theirs,
 int
 proposal_format_choice(const struct suite *s, unsigned bits, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "ChosenCipher:%s,%u", suite_name(s), bits);
+	int n = snprintf(out, outlen, "%s%c%s,%u", LAB_CHOICE, LAB_SEPARATOR, suite_name(s), bits);
 
 	if (n < 0 || (size_t)n >= outlen)
 		return CVPN_ERR_TOO_LONG;
@@ -284,7 +285,7 @@ proposal_parse_choice(const uint8_t *msg, size_t len, const struct proposal *our
 	int i;
 
 	scan_init(&sc, msg, len);
-	if (!scan_word(&sc, "ChosenCipher") || !scan_char(&sc, ':') || !scan_name(&sc, &name, &namelen))
+	if (!scan_word(&sc, LAB_CHOICE) || !scan_char(&sc, LAB_SEPARATOR) || !scan_name(&sc, &name, &namelen))
 		return CVPN_ERR_MALFORMED;
 	if (!scan_char(&sc, ',') && !scan_char(&sc, ':'))
 		return CVPN_ERR_MALFORMED;

@@ -6,19 +6,7 @@
 #include "err.h"
 #include "noise.h"
 #include "secrec.h"
-
-void
-secrec_put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-size_t
-secrec_get16(const uint8_t *p)
-{
-	return (size_t)p[0] << 8 | p[1];
-}
+#include "secure_wire.h"
 
 /* The sealed plaintext's length for n payload bytes. */
 static size_t
@@ -42,9 +30,9 @@ secrec_seal(struct noise_cipher *cs, enum secrec_type type, const uint8_t *paylo
 	if (n > SECREC_MAX_PAYLOAD)
 		return CVPN_ERR_TOO_LONG;
 	ptlen = padded(n);
-	secrec_put16(out, ptlen + NOISE_TAG_LEN);
+	secure_wire_put16(out, ptlen + NOISE_TAG_LEN);
 	out[2] = (uint8_t)type;
-	secrec_put16(out + 3, n);
+	secure_wire_put16(out + 3, n);
 	if (n)
 		memcpy(out + 2 + SECREC_HEADER, payload, n);
 	memset(out + 2 + SECREC_HEADER + n, 0, ptlen - SECREC_HEADER - n);
@@ -61,12 +49,12 @@ secrec_open(struct noise_cipher *cs, uint8_t *rec, size_t body, int *type, const
 	size_t outlen = 0, plen = 0, i;
 	int r;
 
-	if (secrec_get16(rec) != body)
+	if (secure_wire_get16(rec) != body)
 		return CVPN_ERR_DECRYPT;
 	r = noise_cipher_decrypt(cs, rec, 2, rec + 2, body, out, &outlen);
 	/* The plaintext is the smallest multiple of SECREC_PAD that holds it (docs/SECURE.md, section 5). */
 	if (r == 0 && (outlen < SECREC_HEADER || outlen % SECREC_PAD != 0 ||
-	    (plen = secrec_get16(out + 1)) > outlen - SECREC_HEADER || padded(plen) != outlen))
+	    (plen = secure_wire_get16(out + 1)) > outlen - SECREC_HEADER || padded(plen) != outlen))
 		r = CVPN_ERR_DECRYPT;
 	for (i = SECREC_HEADER + plen; r == 0 && i < outlen; i++)
 		if (out[i] != 0)

@@ -33,12 +33,6 @@ size_t secrec_wire_len(size_t n);
  */
 int secrec_seal(struct noise_cipher *cs, enum secrec_type type, const uint8_t *payload, size_t n, uint8_t *out);
 
-/* Writes v (< 65536) as the profile's big-endian u16: frame and record lengths, the prologue's. */
-void secrec_put16(uint8_t *p, size_t v);
-
-/* Reads a big-endian u16, such as the body length a frame's or record's prefix announces. */
-size_t secrec_get16(const uint8_t *p);
-
 /*
  * Opens the record rec[0..2+body) in place, body being what its prefix says.
  * Returns 0 with its type and payload (*pt points into rec), or

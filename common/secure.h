@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cvpn: what the secure profile's two roles share (secure_common.c): suite
- * codes, the Noise handshake with both hellos in its prologue, mac1, the
+ * cvpn: what the secure profile's two roles share (secure_common.c): the
+ * Noise handshake with both hellos in its prologue, mac1, the
  * u16-framed handshake messages, records and rekeying, and events that carry
  * the Noise protocol name. secure_client.c and secure_server.c are the
  * roles; docs/SECURE.md is the format. Engine modules only.
@@ -18,15 +18,9 @@
 #include "secure_wire.h"
 
 /* The longest payload: a REPLY to a 4096-byte message, with its prefix. */
-#define SECURE_MAX_PAYLOAD (ENGINE_MAX_MESSAGE + sizeof(ENGINE_REPLY_PREFIX) - 1)
+#define SECURE_MAX_PAYLOAD (ENGINE_MAX_MESSAGE + sizeof(LAB_REPLY_PREFIX) - 1)
 /* The longest handshake message body we take (after the u16 length). */
 #define SECURE_MAX_HANDSHAKE 256
-
-/* The wire code of a suite. */
-uint8_t secure_suite_code(enum aead_cipher c);
-
-/* The suite of a wire code; false for a code we do not know. */
-bool secure_code_suite(uint8_t code, enum aead_cipher *c);
 
 /* Names the Noise protocol and starts the handshake with both hellos in its prologue. Returns 0 or CVPN_ERR_*. */
 int secure_start_handshake(struct engine *e, const uint8_t *ch, size_t chlen, const uint8_t *sh, size_t shlen);

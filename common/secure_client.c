@@ -15,16 +15,16 @@ start(struct engine *e)
 {
 	const struct secure_config *sc = &e->cfg.secure;
 	struct secure_state *sec = &e->p.sec;
-	uint8_t hello[SECURE_CLIENT_HELLO_MIN + SECURE_MAX_SUITES], pub[KEYS_LEN];
+	uint8_t hello[SECURE_CLIENT_HELLO_MAX], pub[KEYS_LEN];
 	size_t i;
 	int r;
 
 	if (sc->nsuites == 0 || sc->nsuites > SECURE_MAX_SUITES)
 		return CVPN_ERR_INVALID_ARG;
-	sec->mode = sc->server_pub_set ? ENGINE_MODE_KEY : ENGINE_MODE_PSK;
-	if (sec->mode == ENGINE_MODE_PSK && !sc->has_psk)
+	sec->mode = sc->server_pub_set ? SECURE_MODE_KEY : SECURE_MODE_PSK;
+	if (sec->mode == SECURE_MODE_PSK && !sc->has_psk)
 		return CVPN_ERR_INVALID_ARG;
-	if (sec->mode == ENGINE_MODE_KEY) {
+	if (sec->mode == SECURE_MODE_KEY) {
 		memcpy(sec->server_pub, sc->server_pub, KEYS_LEN);
 		/* Without a key of its own the client is anonymous: a fresh static key per session. */
 		if (sc->static_priv_set)
@@ -33,11 +33,11 @@ start(struct engine *e)
 			return r;
 	}
 	memcpy(hello, SECURE_MAGIC, SECURE_MAGIC_LEN);
-	hello[4] = SECURE_VERSION;
-	hello[5] = (uint8_t)sec->mode;
-	hello[6] = (uint8_t)sc->nsuites;
+	hello[SECURE_HELLO_VERSION] = SECURE_VERSION;
+	hello[SECURE_HELLO_MODE] = (uint8_t)sec->mode;
+	hello[SECURE_HELLO_COUNT] = (uint8_t)sc->nsuites;
 	for (i = 0; i < sc->nsuites; i++)
-		hello[SECURE_CLIENT_HELLO_MIN + i] = secure_suite_code(sc->suites[i]);
+		hello[SECURE_CLIENT_HELLO_MIN + i] = secure_wire_suite_code(sc->suites[i]);
 	if ((r = buf_append(&sec->hello, hello, SECURE_CLIENT_HELLO_MIN + sc->nsuites, sizeof(hello))) != 0 ||
 	    (r = engine_queue(e, hello, SECURE_CLIENT_HELLO_MIN + sc->nsuites)) != 0)
 		return r;
@@ -53,9 +53,10 @@ check_server_hello(struct engine *e, const uint8_t *sh)
 	bool offered = false;
 	size_t i;
 
-	if (memcmp(sh, SECURE_MAGIC, SECURE_MAGIC_LEN) != 0 || sh[4] != SECURE_VERSION || sh[5] != sec->mode)
+	if (memcmp(sh, SECURE_MAGIC, SECURE_MAGIC_LEN) != 0 || sh[SECURE_HELLO_VERSION] != SECURE_VERSION ||
+	    sh[SECURE_HELLO_MODE] != sec->mode)
 		return CVPN_ERR_MALFORMED;
-	if (!secure_code_suite(sh[6], &sec->aead))
+	if (!secure_wire_code_suite(sh[SECURE_HELLO_SUITE], &sec->aead))
 		return CVPN_ERR_BAD_CHOICE;
 	for (i = 0; i < e->cfg.secure.nsuites; i++)
 		offered |= e->cfg.secure.suites[i] == sec->aead;

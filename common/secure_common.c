@@ -22,21 +22,6 @@
 /* A direction is closed long before its 64-bit nonce could wrap. */
 #define HARD_LIMIT ((uint64_t)1 << 60)
 
-uint8_t
-secure_suite_code(enum aead_cipher c)
-{
-	return c == AEAD_CHACHAPOLY ? SECURE_SUITE_CHACHAPOLY : SECURE_SUITE_AESGCM;
-}
-
-bool
-secure_code_suite(uint8_t code, enum aead_cipher *c)
-{
-	if (code != SECURE_SUITE_CHACHAPOLY && code != SECURE_SUITE_AESGCM)
-		return false;
-	*c = code == SECURE_SUITE_CHACHAPOLY ? AEAD_CHACHAPOLY : AEAD_AESGCM;
-	return true;
-}
-
 int
 engine_parse_suites(const char *text, struct secure_config *sc)
 {
@@ -80,30 +65,23 @@ secure_emit_text(struct engine *e, enum engine_event_type type, const void *text
 
 /* ---- The handshake ---- */
 
-/* prologue = label | u16 len | ClientHello | u16 len | ServerHello */
 int
 secure_start_handshake(struct engine *e, const uint8_t *ch, size_t chlen, const uint8_t *sh, size_t shlen)
 {
 	const struct secure_config *sc = &e->cfg.secure;
 	struct secure_state *sec = &e->p.sec;
-	uint8_t prologue[64], zero[NOISE_PSK_LEN] = { 0 };
-	size_t n = strlen(SECURE_PROLOGUE_LABEL);
+	uint8_t prologue[SECURE_PROLOGUE_MAX], zero[NOISE_PSK_LEN] = { 0 };
+	size_t n = secure_wire_prologue(ch, chlen, sh, shlen, prologue);
 	const uint8_t *s = NULL, *rs = NULL, *psk = sc->has_psk ? sc->psk : zero;
 
-	if (n + 2 + chlen + 2 + shlen > sizeof(prologue))
+	if (n == 0)
 		return CVPN_ERR_INTERNAL;
-	memcpy(prologue, SECURE_PROLOGUE_LABEL, n);
-	secrec_put16(prologue + n, chlen);
-	memcpy(prologue + n + 2, ch, chlen);
-	secrec_put16(prologue + n + 2 + chlen, shlen);
-	memcpy(prologue + n + 4 + chlen, sh, shlen);
-	snprintf(sec->protocol, sizeof(sec->protocol), "Noise_%s_25519_%s_SHA256",
-	    sec->mode == ENGINE_MODE_KEY ? "IKpsk2" : "NNpsk0", aead_name(sec->aead));
-	if (sec->mode == ENGINE_MODE_KEY) {
+	secure_wire_protocol(sec->mode, sec->aead, sec->protocol);
+	if (sec->mode == SECURE_MODE_KEY) {
 		s = e->cfg.server ? sc->static_priv : sec->client_static;
 		rs = e->cfg.server ? NULL : sc->server_pub;
 	}
-	return noise_handshake_new(sec->protocol, !e->cfg.server, prologue, n + 4 + chlen + shlen, s, rs, psk, &sec->hs);
+	return noise_handshake_new(sec->protocol, !e->cfg.server, prologue, n, s, rs, psk, &sec->hs);
 }
 
 int
@@ -114,7 +92,7 @@ secure_mac1_key(const struct engine *e, uint8_t key[static 32])
 	int r;
 
 	memcpy(in, SECURE_MAC1_LABEL, 8);
-	memcpy(in + 8, e->p.sec.mode == ENGINE_MODE_KEY ? e->p.sec.server_pub : e->cfg.secure.psk, KEYS_LEN);
+	memcpy(in + 8, e->p.sec.mode == SECURE_MODE_KEY ? e->p.sec.server_pub : e->cfg.secure.psk, KEYS_LEN);
 	r = EVP_Digest(in, sizeof(in), key, &len, EVP_sha256(), NULL) == 1 ? 0 : CVPN_ERR_CRYPTO;
 	OPENSSL_cleanse(in, sizeof(in));
 	return r;
@@ -127,7 +105,7 @@ secure_take_frame(struct engine *e, size_t max, const uint8_t **body, size_t *le
 
 	if (e->in.len < 2)
 		return 0;
-	if ((n = secrec_get16(e->in.data)) > max)
+	if ((n = secure_wire_get16(e->in.data)) > max)
 		return CVPN_ERR_TOO_LONG;
 	if (e->in.len < 2 + n)
 		return 0;
@@ -143,7 +121,7 @@ secure_queue_frame(struct engine *e, const uint8_t *p, size_t n)
 	uint8_t len[2];
 	int r;
 
-	secrec_put16(len, n);
+	secure_wire_put16(len, n);
 	if ((r = engine_queue(e, len, 2)) == 0)
 		r = engine_queue(e, p, n);
 	return r;

@@ -24,7 +24,7 @@ pick_suite(const struct engine *e, const uint8_t *offered, size_t n, enum aead_c
 
 	for (i = 0; i < e->cfg.secure.nsuites; i++)
 		for (j = 0; j < n; j++)
-			if (secure_code_suite(offered[j], &c) && c == e->cfg.secure.suites[i]) {
+			if (secure_wire_code_suite(offered[j], &c) && c == e->cfg.secure.suites[i]) {
 				*out = c;
 				return 0;
 			}
@@ -38,10 +38,10 @@ check_mode(const struct engine *e)
 	const struct secure_config *sc = &e->cfg.secure;
 	int mode = e->p.sec.mode;
 
-	if ((mode == ENGINE_MODE_KEY && !sc->static_priv_set) || (mode == ENGINE_MODE_PSK && !sc->has_psk))
+	if ((mode == SECURE_MODE_KEY && !sc->static_priv_set) || (mode == SECURE_MODE_PSK && !sc->has_psk))
 		return CVPN_ERR_NO_SUITE;
 	/* The list of clients is a gate in every mode: psk mode has no client key to show it. */
-	if (mode == ENGINE_MODE_PSK && sc->authorized != NULL)
+	if (mode == SECURE_MODE_PSK && sc->authorized != NULL)
 		return CVPN_ERR_PSK_NO_KEY;
 	return 0;
 }
@@ -58,21 +58,22 @@ read_client_hello(struct engine *e)
 
 	if (e->in.len < SECURE_CLIENT_HELLO_MIN)
 		return 0;
-	n = ch[6];
-	if (ch[4] != SECURE_VERSION || (ch[5] != ENGINE_MODE_KEY && ch[5] != ENGINE_MODE_PSK) || n == 0 ||
+	n = ch[SECURE_HELLO_COUNT];
+	if (ch[SECURE_HELLO_VERSION] != SECURE_VERSION ||
+	    (ch[SECURE_HELLO_MODE] != SECURE_MODE_KEY && ch[SECURE_HELLO_MODE] != SECURE_MODE_PSK) || n == 0 ||
 	    n > SECURE_MAX_SUITES)
 		return CVPN_ERR_MALFORMED;
 	if (e->in.len < SECURE_CLIENT_HELLO_MIN + n)
 		return 0;
-	sec->mode = ch[5];
+	sec->mode = ch[SECURE_HELLO_MODE];
 	if ((r = check_mode(e)) != 0 || (r = pick_suite(e, ch + SECURE_CLIENT_HELLO_MIN, n, &sec->aead)) != 0)
 		return r;
-	if (sec->mode == ENGINE_MODE_KEY && (r = noise_public_key(sc->static_priv, sec->server_pub)) != 0)
+	if (sec->mode == SECURE_MODE_KEY && (r = noise_public_key(sc->static_priv, sec->server_pub)) != 0)
 		return r;
 	memcpy(sh, SECURE_MAGIC, SECURE_MAGIC_LEN);
-	sh[4] = SECURE_VERSION;
-	sh[5] = (uint8_t)sec->mode;
-	sh[6] = secure_suite_code(sec->aead);
+	sh[SECURE_HELLO_VERSION] = SECURE_VERSION;
+	sh[SECURE_HELLO_MODE] = (uint8_t)sec->mode;
+	sh[SECURE_HELLO_SUITE] = secure_wire_suite_code(sec->aead);
 	if ((r = secure_start_handshake(e, ch, SECURE_CLIENT_HELLO_MIN + n, sh, sizeof(sh))) != 0 ||
 	    (r = engine_queue(e, sh, sizeof(sh))) != 0)
 		return r;
@@ -152,7 +153,7 @@ work(struct engine *e)
 	if (plen != SECURE_TIMESTAMP_LEN)
 		return CVPN_ERR_HANDSHAKE;
 	/* The list is only read here. */
-	if (sec->mode == ENGINE_MODE_KEY && e->cfg.secure.authorized &&
+	if (sec->mode == SECURE_MODE_KEY && e->cfg.secure.authorized &&
 	    (noise_handshake_remote_static(sec->hs, rs) != 0 || !keys_list_contains(e->cfg.secure.authorized, rs)))
 		return CVPN_ERR_UNAUTHORIZED;
 	/* Thread-safe: two copies in flight at once are accepted once. */
@@ -178,7 +179,7 @@ report_client(struct engine *e)
 	uint8_t rs[NOISE_DH_LEN];
 	char b64[KEYS_B64_LEN + 1];
 
-	if (e->p.sec.mode != ENGINE_MODE_KEY)
+	if (e->p.sec.mode != SECURE_MODE_KEY)
 		return 0;
 	if (noise_handshake_remote_static(e->p.sec.hs, rs) != 0)
 		return CVPN_ERR_HANDSHAKE;
@@ -223,7 +224,7 @@ static int
 answer(struct engine *e, const uint8_t *text, size_t n)
 {
 	struct engine_event ev = { .type = ENGINE_EV_MESSAGE, .text = text, .text_len = n };
-	size_t prefix = strlen(ENGINE_REPLY_PREFIX);
+	size_t prefix = strlen(LAB_REPLY_PREFIX);
 	uint8_t reply[SECURE_MAX_PAYLOAD];
 	int r;
 
@@ -232,7 +233,7 @@ answer(struct engine *e, const uint8_t *text, size_t n)
 	if (n > ENGINE_MAX_MESSAGE)
 		return CVPN_ERR_MSG_TOO_LONG;
 	secure_emit(e, &ev);
-	memcpy(reply, ENGINE_REPLY_PREFIX, prefix);
+	memcpy(reply, LAB_REPLY_PREFIX, prefix);
 	text_utf8_reverse(reply + prefix, text, n);
 	secure_emit_text(e, ENGINE_EV_REPLY, reply, prefix + n);
 	r = secure_send_record(e, SECREC_REPLY, reply, prefix + n);

@@ -13,13 +13,9 @@
 #include <unistd.h>
 
 #include "relay.h"
-#include "secure_wire.h"
 
 /* replay-initiation: how long our own connection waits for the server's verdict on the copy. */
 #define REPLAY_WAIT_MS 5000
-
-#define SUITE_CHACHAPOLY 1
-#define SUITE_AESGCM 2
 
 static bool
 first_client_record(const struct relay *r, const struct unit *u)
@@ -71,17 +67,17 @@ truncate_unit(struct relay *r, struct unit *u)
 static void
 downgrade_client_hello(struct relay *r, struct unit *u)
 {
-	if (u->n == RELAY_CLIENT_HELLO_MIN + 1 && u->p[RELAY_CLIENT_HELLO_MIN] == SUITE_AESGCM) {
+	if (u->n == SECURE_CLIENT_HELLO_MIN + 1 && u->p[SECURE_CLIENT_HELLO_MIN] == SECURE_SUITE_AESGCM) {
 		r->rewrite_sh = true; /* nothing left to take away here: change the server's answer instead */
 		return;
 	}
-	memcpy(r->hello, u->p, RELAY_CLIENT_HELLO_MIN - 1);
-	r->hello[RELAY_CLIENT_HELLO_MIN - 1] = 1;
-	r->hello[RELAY_CLIENT_HELLO_MIN] = SUITE_AESGCM;
+	memcpy(r->hello, u->p, SECURE_HELLO_COUNT);
+	r->hello[SECURE_HELLO_COUNT] = 1;
+	r->hello[SECURE_CLIENT_HELLO_MIN] = SECURE_SUITE_AESGCM;
 	relay_tried(r, "rewrote the ClientHello to offer only AESGCM (it offered %u suite%s)",
-	    u->p[RELAY_CLIENT_HELLO_MIN - 1], u->p[RELAY_CLIENT_HELLO_MIN - 1] == 1 ? "" : "s");
+	    u->p[SECURE_HELLO_COUNT], u->p[SECURE_HELLO_COUNT] == 1 ? "" : "s");
 	u->p = r->hello;
-	u->n = RELAY_CLIENT_HELLO_MIN + 1;
+	u->n = SECURE_CLIENT_HELLO_MIN + 1;
 }
 
 static void
@@ -90,10 +86,10 @@ downgrade_unit(struct relay *r, struct unit *u)
 	if (u->kind == UNIT_HELLO && u->dir == C2S) {
 		downgrade_client_hello(r, u);
 	} else if (u->kind == UNIT_HELLO && u->dir == S2C && r->rewrite_sh) {
-		u->p[RELAY_SERVER_HELLO_LEN - 1] = u->p[RELAY_SERVER_HELLO_LEN - 1] == SUITE_AESGCM ?
-		    SUITE_CHACHAPOLY : SUITE_AESGCM;
+		u->p[SECURE_HELLO_SUITE] = u->p[SECURE_HELLO_SUITE] == SECURE_SUITE_AESGCM ?
+		    SECURE_SUITE_CHACHAPOLY : SECURE_SUITE_AESGCM;
 		relay_tried(r, "the client offered only AESGCM: changed the ServerHello's choice to %s instead",
-		    u->p[RELAY_SERVER_HELLO_LEN - 1] == SUITE_AESGCM ? "AESGCM" : "ChaChaPoly");
+		    secure_wire_suite_name(u->p[SECURE_HELLO_SUITE]));
 	}
 	relay_forward(r, u);
 }

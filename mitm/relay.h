@@ -11,13 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aead.h"
 #include "buf.h"
 #include "mitm.h"
+#include "secrec.h"
+#include "secure_wire.h"
 
-/* Sizes from docs/SECURE.md. */
-#define RELAY_CLIENT_HELLO_MIN 7        /* "CVPN" | version | mode | n, then n suite codes */
-#define RELAY_SERVER_HELLO_LEN 7        /* "CVPN" | version | mode | suite */
-#define RELAY_EMPTY_RECORD 48           /* u16 len's value for an empty payload: 32 padded bytes + 16-byte tag */
+/* The u16 length of a record with an empty payload (a CLOSE): one pad block and the tag. */
+#define RELAY_EMPTY_RECORD (SECREC_PAD + AEAD_TAG_LEN)
 #define RELAY_HOLD_MS 200               /* reorder: how long a lone record waits for a partner */
 
 enum unit_kind { UNIT_HELLO, UNIT_HANDSHAKE, UNIT_RECORD };
@@ -57,7 +58,7 @@ struct relay {
 	struct unit held_unit;
 	uint64_t held_until;
 	/* suite-downgrade: the rewritten ClientHello; or, when the client offered only AESGCM, change the ServerHello */
-	uint8_t hello[RELAY_CLIENT_HELLO_MIN + 1];
+	uint8_t hello[SECURE_CLIENT_HELLO_MIN + 1];
 	bool rewrite_sh;
 	struct subst *subst;    /* key-substitution */
 	struct buf copy;        /* replay-initiation: the client's hello and its first handshake message */

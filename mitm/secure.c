@@ -15,26 +15,13 @@
 #include "err.h"
 #include "relay.h"
 
-#define MAGIC "CVPN"
-/* One unit at most (u16 length + 65535 bytes) plus one read. */
-#define FLOW_MAX (2 + 65535 + 16384)
+/* One unit at most plus one read. */
+#define FLOW_MAX (SECURE_FRAME_MAX + 16384)
 
 static const char *
 end_name(enum dir d)
 {
 	return d == C2S ? "client" : "server";
-}
-
-static const char *
-suite_code_name(uint8_t code)
-{
-	return code == 1 ? aead_name(AEAD_CHACHAPOLY) : code == 2 ? aead_name(AEAD_AESGCM) : "?";
-}
-
-static const char *
-mode_name(uint8_t code)
-{
-	return code == ENGINE_MODE_KEY ? "key" : code == ENGINE_MODE_PSK ? "psk" : "?";
 }
 
 void
@@ -112,14 +99,14 @@ next_unit(struct relay *r, enum dir dir, struct unit *u)
 	const uint8_t *p = f->in.data;
 	size_t n = f->in.len, need;
 
-	if (n >= 4 && f->units == 0 && memcmp(p, MAGIC, 4) != 0)
+	if (n >= SECURE_MAGIC_LEN && f->units == 0 && memcmp(p, SECURE_MAGIC, SECURE_MAGIC_LEN) != 0)
 		return -1;
 	if (f->units == 0 && dir == C2S)
-		need = n < RELAY_CLIENT_HELLO_MIN ? RELAY_CLIENT_HELLO_MIN : RELAY_CLIENT_HELLO_MIN + p[6];
+		need = n < SECURE_CLIENT_HELLO_MIN ? SECURE_CLIENT_HELLO_MIN : SECURE_CLIENT_HELLO_MIN + p[SECURE_HELLO_COUNT];
 	else if (f->units == 0)
-		need = RELAY_SERVER_HELLO_LEN;
+		need = SECURE_SERVER_HELLO_LEN;
 	else
-		need = n < 2 ? 2 : 2 + ((size_t)p[0] << 8 | p[1]);
+		need = n < 2 ? 2 : 2 + secure_wire_get16(p);
 	if (n < need)
 		return 0;
 	u->dir = dir;
@@ -139,19 +126,20 @@ show_hello(const struct unit *u)
 
 	report_begin(0, "hello");
 	report_str("from", end_name(u->dir));
-	report_str("mode", mode_name(u->p[5]));
+	report_str("mode", secure_wire_mode_name(u->p[SECURE_HELLO_MODE]));
 	if (u->dir == S2C) {
-		report_str("suite", suite_code_name(u->p[6]));
-		report_end("ServerHello: %s mode, suite %s (in clear, but bound into the handshake)", mode_name(u->p[5]),
-		    suite_code_name(u->p[6]));
+		report_str("suite", secure_wire_suite_name(u->p[SECURE_HELLO_SUITE]));
+		report_end("ServerHello: %s mode, suite %s (in clear, but bound into the handshake)",
+		    secure_wire_mode_name(u->p[SECURE_HELLO_MODE]), secure_wire_suite_name(u->p[SECURE_HELLO_SUITE]));
 		return;
 	}
 	/* Up to 255 codes from the wire: stop while a name still fits. */
-	for (i = 0; i < u->p[6] && off + 16 < sizeof(suites); i++)
+	for (i = 0; i < u->p[SECURE_HELLO_COUNT] && off + 16 < sizeof(suites); i++)
 		off += (size_t)snprintf(suites + off, sizeof(suites) - off, "%s%s", i ? "," : "",
-		    suite_code_name(u->p[RELAY_CLIENT_HELLO_MIN + i]));
+		    secure_wire_suite_name(u->p[SECURE_CLIENT_HELLO_MIN + i]));
 	report_str("suites", suites);
-	report_end("ClientHello: %s mode, suites %s (in clear, but bound into the handshake)", mode_name(u->p[5]), suites);
+	report_end("ClientHello: %s mode, suites %s (in clear, but bound into the handshake)",
+	    secure_wire_mode_name(u->p[SECURE_HELLO_MODE]), suites);
 }
 
 static void

@@ -10,8 +10,7 @@
 #include <sys/socket.h>
 
 #include "mitm.h"
-
-#define MAGIC "CVPN"
+#include "secure_wire.h"
 
 static const char *
 end_name(enum dir d)
@@ -200,7 +199,7 @@ detect(struct mitm_session *ss, struct buf *first)
 	uint8_t buf[4096];
 	ssize_t n;
 
-	while (first->len < 4 && (first->len == 0 || memcmp(first->data, MAGIC, first->len) == 0)) {
+	while (first->len < SECURE_MAGIC_LEN && (first->len == 0 || memcmp(first->data, SECURE_MAGIC, first->len) == 0)) {
 		if (mitm_stop || (now = link_now()) >= deadline)
 			return PROFILE_NONE;
 		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
@@ -212,7 +211,8 @@ detect(struct mitm_session *ss, struct buf *first)
 			return PROFILE_NONE;
 		ss->client.last_rx = link_now();
 	}
-	return first->len >= 4 && memcmp(first->data, MAGIC, 4) == 0 ? PROFILE_SECURE : PROFILE_LAB;
+	return first->len >= SECURE_MAGIC_LEN && memcmp(first->data, SECURE_MAGIC, SECURE_MAGIC_LEN) == 0 ?
+	    PROFILE_SECURE : PROFILE_LAB;
 }
 
 /* Runs the profile the client's first bytes chose. */

@@ -52,10 +52,9 @@ subst_new(struct subst **out)
 	if (s == NULL)
 		return CVPN_ERR_NOMEM;
 	proposal_default(&cfg.ciphers);
-	sc->suites[0] = AEAD_CHACHAPOLY;
-	sc->suites[1] = AEAD_AESGCM;
-	sc->nsuites = 2;
-	r = noise_keypair_generate(s->priv, s->pub);
+	r = engine_parse_suites(SECURE_DEFAULT_SUITES, sc);
+	if (r == 0)
+		r = noise_keypair_generate(s->priv, s->pub);
 	if (r == 0 && RAND_bytes(s->psk, sizeof(s->psk)) != 1)
 		r = CVPN_ERR_CRYPTO;
 	if (r == 0) {
@@ -80,26 +79,20 @@ subst_new(struct subst **out)
 static int
 noise_check(const struct subst *s, const struct unit *u)
 {
-	uint8_t prologue[64], zero[NOISE_PSK_LEN] = { 0 }, payload[64];
-	size_t n = strlen(SECURE_PROLOGUE_LABEL), plen;
-	bool key = s->ch.data[5] == ENGINE_MODE_KEY;
+	uint8_t prologue[SECURE_PROLOGUE_MAX], zero[NOISE_PSK_LEN] = { 0 }, payload[64];
+	size_t n = 0, plen;
+	bool key = s->ch.data[SECURE_HELLO_MODE] == SECURE_MODE_KEY;
 	struct noise_handshake *hs = NULL;
-	char protocol[64];
+	enum aead_cipher suite;
+	char protocol[SECURE_PROTOCOL_MAX];
 	int r;
 
-	if (s->sh.len != RELAY_SERVER_HELLO_LEN || u->n < 2 + SECURE_MAC1_LEN || n + 4 + s->ch.len + s->sh.len > sizeof(prologue))
+	if (s->sh.len == SECURE_SERVER_HELLO_LEN && u->n >= 2 + SECURE_MAC1_LEN &&
+	    secure_wire_code_suite(s->sh.data[SECURE_HELLO_SUITE], &suite))
+		n = secure_wire_prologue(s->ch.data, s->ch.len, s->sh.data, s->sh.len, prologue);
+	if (n == 0)
 		return CVPN_ERR_MALFORMED;
-	snprintf(protocol, sizeof(protocol), "Noise_%s_25519_%s_SHA256", key ? "IKpsk2" : "NNpsk0",
-	    aead_name(s->sh.data[6] == 1 ? AEAD_CHACHAPOLY : AEAD_AESGCM));
-	memcpy(prologue, SECURE_PROLOGUE_LABEL, n);
-	prologue[n] = (uint8_t)(s->ch.len >> 8);
-	prologue[n + 1] = (uint8_t)s->ch.len;
-	memcpy(prologue + n + 2, s->ch.data, s->ch.len);
-	n += 2 + s->ch.len;
-	prologue[n] = 0;
-	prologue[n + 1] = (uint8_t)s->sh.len;
-	memcpy(prologue + n + 2, s->sh.data, s->sh.len);
-	n += 2 + s->sh.len;
+	secure_wire_protocol(key ? SECURE_MODE_KEY : SECURE_MODE_PSK, suite, protocol);
 	r = noise_handshake_new(protocol, false, prologue, n, key ? s->priv : NULL, NULL, key ? zero : s->psk, &hs);
 	if (r == 0)
 		r = noise_handshake_read(hs, u->p + 2, u->n - 2 - SECURE_MAC1_LEN, payload, sizeof(payload), &plen);
@@ -113,7 +106,7 @@ refused(struct relay *r, const struct unit *u, int err)
 {
 	struct subst *s = r->subst;
 	int nr = u->kind == UNIT_HANDSHAKE ? noise_check(s, u) : CVPN_ERR_STATE;
-	bool key = s->ch.data[5] == ENGINE_MODE_KEY;
+	bool key = s->ch.data[SECURE_HELLO_MODE] == SECURE_MODE_KEY;
 
 	if (u->kind == UNIT_HANDSHAKE)
 		snprintf(s->verdict, sizeof(s->verdict), "the client's handshake message 1 is sealed to the real "
@@ -137,7 +130,7 @@ feed(struct relay *r, const struct unit *u)
 	int err = engine_feed(s->engine, u->p, u->n);
 
 	engine_output(s->engine, &p, &n);
-	if (n && s->sh.len == 0 && buf_append(&s->sh, p, n < RELAY_SERVER_HELLO_LEN ? n : RELAY_SERVER_HELLO_LEN, 64) != 0)
+	if (n && s->sh.len == 0 && buf_append(&s->sh, p, n < SECURE_SERVER_HELLO_LEN ? n : SECURE_SERVER_HELLO_LEN, 64) != 0)
 		err = CVPN_ERR_NOMEM;
 	if (n && link_queue(&r->ss->client, p, n) != 0)
 		err = CVPN_ERR_NOMEM;

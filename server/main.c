@@ -16,6 +16,7 @@
 #include "noise.h"
 #include "opt.h"
 #include "replay.h"
+#include "secure_wire.h"
 #include "server.h"
 #include "suite.h"
 
@@ -34,7 +35,7 @@ static const struct opt options[] = {
 	{ "key", OPT_KEY, "FILE", "secure profile: our private key (clients then need its public key)" },
 	{ "psk", OPT_PSK, "FILE", "secure profile: a pre-shared key (base64)" },
 	{ "authorized-clients", OPT_AUTHORIZED, "FILE", "secure: accept only these client public keys (one a line)" },
-	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default ChaChaPoly,AESGCM)" },
+	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default " SECURE_DEFAULT_SUITES ")" },
 	{ "rekey-records", OPT_REKEY, "N", "secure: rekey a direction after N records (default 1048576)" },
 	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction this often (default 600)" },
 	{ "no-lab", OPT_NO_LAB, NULL, "refuse lab-profile clients (with a logged reason)" },
@@ -241,11 +242,8 @@ secure_setup(struct server_config *cfg, const struct secure_args *sa, struct key
 		return EX_CONFIG;
 	}
 	sc->authorized = *authorized;
-	if (sc->nsuites == 0) {
-		sc->suites[0] = AEAD_CHACHAPOLY;
-		sc->suites[1] = AEAD_AESGCM;
-		sc->nsuites = 2;
-	}
+	if (sc->nsuites == 0 && engine_parse_suites(SECURE_DEFAULT_SUITES, sc) != 0)
+		return EX_SOFTWARE;
 	if (sc->rekey_records == 0)
 		sc->rekey_records = (uint64_t)1 << 20;
 	if (cfg->engine.no_lab && !sc->static_priv_set && !sc->has_psk) {

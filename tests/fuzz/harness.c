@@ -496,7 +496,7 @@ on_event(void *arg, const struct engine_event *ev)
 		/* At most what the engine may buffer: two of the largest messages and the slack. */
 		FZ_ASSERT(ev->text_len <= 2 * (limit > ENGINE_MAX_MESSAGE ? limit : ENGINE_MAX_MESSAGE) + 64);
 		if (ev->protocol && sd->secure_oracles) {
-			size_t prefix = strlen(ENGINE_REPLY_PREFIX);
+			size_t prefix = strlen(LAB_REPLY_PREFIX);
 			uint8_t rev[sizeof(long_text)];
 
 			/* Only the genuine server's reply to our own message, in order, can be accepted. */
@@ -504,7 +504,7 @@ on_event(void *arg, const struct engine_event *ev)
 			want = fz_script(sd->replies, &n);
 			FZ_ASSERT(ev->status == 0);
 			text_utf8_reverse(rev, want, n);
-			FZ_ASSERT(ev->text_len == prefix + n && memcmp(ev->text, ENGINE_REPLY_PREFIX, prefix) == 0 &&
+			FZ_ASSERT(ev->text_len == prefix + n && memcmp(ev->text, LAB_REPLY_PREFIX, prefix) == 0 &&
 			    memcmp(ev->text + prefix, rev, n) == 0);
 		}
 		sd->replies++;

@@ -288,7 +288,7 @@ exchange(struct session *ss, const void *text, size_t n, const void *reversed)
 	assert_int_equal(ss->s.ev[ENGINE_EV_MESSAGE].count, messages + 1);
 	expect_seen(&ss->s.ev[ENGINE_EV_MESSAGE], text, n);
 	assert_int_equal(ss->c.ev[ENGINE_EV_REPLY].count, replies + 1);
-	expect_reply(&ss->c, ENGINE_REPLY_PREFIX, reversed, n, 0);
+	expect_reply(&ss->c, LAB_REPLY_PREFIX, reversed, n, 0);
 	assert_true(engine_ready(ss->c.e));
 }
 
@@ -655,14 +655,14 @@ test_lab_record_borrowed(void **state)
 static void
 test_pipelined_large_messages(void **state)
 {
-	enum { N = 5, LEN = 4000, PREFIX = sizeof(ENGINE_REPLY_PREFIX) - 1 };
+	enum { N = 5, LEN = 4000, PREFIX = sizeof(LAB_REPLY_PREFIX) - 1 };
 	struct session *ss = connect_specs("AES:256", "AES:256");
 	struct buf wire = { 0 }, replies = { 0 }, reply = { 0 };
 	uint8_t text[LEN], one[PREFIX + LEN];
 	size_t i, k;
 
 	(void)state;
-	memcpy(one, ENGINE_REPLY_PREFIX, PREFIX);
+	memcpy(one, LAB_REPLY_PREFIX, PREFIX);
 	for (k = 0; k < N; k++) {
 		/* Each message different, so that an answer out of order shows. */
 		memcpy(text, prose(LEN), LEN);
@@ -799,7 +799,7 @@ test_message_with_nuls(void **state)
 	pump(ss);
 	assert_int_equal(ss->s.err, 0);
 	expect_seen(&ss->s.ev[ENGINE_EV_MESSAGE], "a\0bc", 4);
-	expect_reply(&ss->c, ENGINE_REPLY_PREFIX, "cba", 3, 0); /* the reply's inner NUL is dropped */
+	expect_reply(&ss->c, LAB_REPLY_PREFIX, "cba", 3, 0); /* the reply's inner NUL is dropped */
 	assert_true(engine_ready(ss->c.e));
 	close_session(ss);
 }
@@ -1203,8 +1203,8 @@ test_reply_modes(void **state)
 		const char *prefix;
 		bool bare;
 	} cases[] = {
-		{ ENGINE_REPLY_PLAIN, 18, ENGINE_REPLY_PREFIX, false },
-		{ ENGINE_REPLY_PADDED, 29, ENGINE_REPLY_PREFIX, false }, /* as in the capture: 11 NULs */
+		{ ENGINE_REPLY_PLAIN, 18, LAB_REPLY_PREFIX, false },
+		{ ENGINE_REPLY_PADDED, 29, LAB_REPLY_PREFIX, false }, /* as in the capture: 11 NULs */
 		{ ENGINE_REPLY_BARE, 5, "", true },                     /* the 2025 student solution */
 	};
 	size_t i, chunk;

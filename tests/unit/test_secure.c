@@ -24,6 +24,7 @@
 #include "noise.h"
 #include "replay.h"
 #include "secrec.h"
+#include "secure_wire.h"
 #include "vectors.h"
 
 /* What the callbacks saw. */
@@ -93,7 +94,7 @@ pump(struct engine *from, struct engine *to, struct buf *tap)
 }
 
 static void
-setup_pair(struct pair *pr, enum engine_mode mode, enum aead_cipher suite)
+setup_pair(struct pair *pr, enum secure_mode mode, enum aead_cipher suite)
 {
 	memset(pr, 0, sizeof(*pr));
 	assert_int_equal(noise_keypair_generate(pr->server_priv, pr->server_pub), 0);
@@ -109,7 +110,7 @@ setup_pair(struct pair *pr, enum engine_mode mode, enum aead_cipher suite)
 	pr->sc.secure.static_priv_set = true;
 	memset(pr->sc.secure.psk, 0x42, 32);
 	pr->sc.secure.has_psk = true;
-	if (mode == ENGINE_MODE_KEY) {
+	if (mode == SECURE_MODE_KEY) {
 		memcpy(pr->cc.secure.server_pub, pr->server_pub, 32);
 		pr->cc.secure.server_pub_set = true;
 		memcpy(pr->cc.secure.static_priv, pr->client_priv, 32);
@@ -180,7 +181,7 @@ hour_ago(void)
 static void
 test_replayed_message1(void **state)
 {
-	static const enum engine_mode modes[] = { ENGINE_MODE_KEY, ENGINE_MODE_PSK };
+	static const enum secure_mode modes[] = { SECURE_MODE_KEY, SECURE_MODE_PSK };
 	struct replay *guard = NULL;
 	struct buf tap = { 0 };
 	struct pair pr;
@@ -233,7 +234,7 @@ test_replayed_message1(void **state)
 static void
 test_low_order_ephemeral(void **state)
 {
-	static const enum engine_mode modes[] = { ENGINE_MODE_KEY };
+	static const enum secure_mode modes[] = { SECURE_MODE_KEY };
 	uint8_t in[8 + 32], key[32], mac[32];
 	unsigned int keylen = sizeof(key);
 	struct buf tap = { 0 };
@@ -253,7 +254,7 @@ test_low_order_ephemeral(void **state)
 		/* u16 length | message 1 | mac1: zero the ephemeral, then mac1 again as a client would. */
 		memset(tap.data + hello + 2, 0, 32);
 		memcpy(in, "mac1----", 8);
-		memcpy(in + 8, modes[i] == ENGINE_MODE_KEY ? pr.server_pub : pr.sc.secure.psk, 32);
+		memcpy(in + 8, modes[i] == SECURE_MODE_KEY ? pr.server_pub : pr.sc.secure.psk, 32);
 		assert_int_equal(EVP_Digest(in, sizeof(in), key, &keylen, EVP_sha256(), NULL), 1);
 		assert_int_equal(noise_hmac(key, sizeof(key), tap.data + hello + 2, tap.len - hello - 2 - 16, mac), 0);
 		memcpy(tap.data + tap.len - 16, mac, 16);
@@ -273,14 +274,14 @@ static void
 test_every_mode_and_suite(void **state)
 {
 	static const struct {
-		enum engine_mode mode;
+		enum secure_mode mode;
 		enum aead_cipher suite;
 		const char *protocol;
 	} cases[] = {
-		{ ENGINE_MODE_KEY, AEAD_CHACHAPOLY, "Noise_IKpsk2_25519_ChaChaPoly_SHA256" },
-		{ ENGINE_MODE_KEY, AEAD_AESGCM, "Noise_IKpsk2_25519_AESGCM_SHA256" },
-		{ ENGINE_MODE_PSK, AEAD_CHACHAPOLY, "Noise_NNpsk0_25519_ChaChaPoly_SHA256" },
-		{ ENGINE_MODE_PSK, AEAD_AESGCM, "Noise_NNpsk0_25519_AESGCM_SHA256" },
+		{ SECURE_MODE_KEY, AEAD_CHACHAPOLY, "Noise_IKpsk2_25519_ChaChaPoly_SHA256" },
+		{ SECURE_MODE_KEY, AEAD_AESGCM, "Noise_IKpsk2_25519_AESGCM_SHA256" },
+		{ SECURE_MODE_PSK, AEAD_CHACHAPOLY, "Noise_NNpsk0_25519_ChaChaPoly_SHA256" },
+		{ SECURE_MODE_PSK, AEAD_AESGCM, "Noise_NNpsk0_25519_AESGCM_SHA256" },
 	};
 	struct pair pr;
 	size_t i;
@@ -291,7 +292,7 @@ test_every_mode_and_suite(void **state)
 		assert_int_equal(handshake(&pr), 0);
 		assert_string_equal(pr.cs.protocol, cases[i].protocol);
 		assert_string_equal(pr.ss.protocol, cases[i].protocol);
-		assert_int_equal(pr.ss.peers, cases[i].mode == ENGINE_MODE_KEY ? 1 : 0);
+		assert_int_equal(pr.ss.peers, cases[i].mode == SECURE_MODE_KEY ? 1 : 0);
 		/* Only the lab profile lends out its record layer. */
 		assert_null(engine_lab_record(pr.c));
 		exchange(&pr, "hello", "Server says: olleh");
@@ -320,7 +321,7 @@ test_transport_borrowed(void **state)
 	int type;
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
 	open_pair(&pr);
 	assert_int_equal(engine_secure_transport(pr.c, &tx, &rx), CVPN_ERR_STATE);
 	assert_null(tx);
@@ -332,7 +333,7 @@ test_transport_borrowed(void **state)
 	assert_int_equal(engine_feed(pr.s, wire, secrec_wire_len(strlen(text))), 0);
 	assert_string_equal(pr.ss.last_message, text);
 	engine_output(pr.s, &p, &n);
-	assert_true(n <= sizeof(wire) && n == 2 + secrec_get16(p));
+	assert_true(n <= sizeof(wire) && n == 2 + secure_wire_get16(p));
 	memcpy(wire, p, n);
 	engine_output_consume(pr.s, n);
 	assert_int_equal(secrec_open(rx, wire, n - 2, &type, &pt, &len), 0);
@@ -365,7 +366,7 @@ test_transport_borrowed(void **state)
 static size_t
 raw_record(struct noise_cipher *a, const uint8_t *pt, size_t n, uint8_t *rec)
 {
-	secrec_put16(rec, n + 16);
+	secure_wire_put16(rec, n + 16);
 	assert_int_equal(noise_cipher_encrypt(a, rec, 2, pt, n, rec + 2), 0);
 	return n + 16;
 }
@@ -437,7 +438,7 @@ test_secrec_padding_exact(void **state)
 				continue;
 			memset(pt, 0, sizeof(pt));
 			pt[0] = SECREC_DATA;
-			secrec_put16(pt + 1, plen);
+			secure_wire_put16(pt + 1, plen);
 			memset(pt + 3, 'x', plen);
 			body = raw_record(a, pt, n, rec);
 			r = secrec_open(b, rec, body, &type, &out, &len);
@@ -461,7 +462,7 @@ test_records_hide_lengths(void **state)
 	struct buf tap = { 0 };
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_CHACHAPOLY);
 	assert_int_equal(handshake(&pr), 0);
 	assert_int_equal(engine_send(pr.c, (const uint8_t *)"a", 1), 0);
 	assert_int_equal(pump(pr.c, pr.s, &tap), 0);
@@ -485,7 +486,7 @@ attack_record(void (*change)(struct buf *rec, struct buf *prev), int expect)
 	const uint8_t *p;
 	size_t n;
 
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_AESGCM);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_AESGCM);
 	assert_int_equal(handshake(&pr), 0);
 	/* One good exchange, recorded, so attacks can replay or reorder it. */
 	assert_int_equal(engine_send(pr.c, (const uint8_t *)"first", 5), 0);
@@ -559,7 +560,7 @@ test_reflection(void **state)
 	size_t n;
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_AESGCM);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_AESGCM);
 	assert_int_equal(handshake(&pr), 0);
 	assert_int_equal(engine_send(pr.c, (const uint8_t *)"mirror", 6), 0);
 	/* The client's own record sent back to it: the other direction's key fails it. */
@@ -577,13 +578,13 @@ test_wrong_keys(void **state)
 
 	(void)state;
 	/* Another server's key: mac1 fails before any DH. */
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
 	assert_int_equal(noise_keypair_generate(other, other_pub), 0);
 	memcpy(pr.cc.secure.server_pub, other_pub, 32);
 	assert_int_equal(handshake(&pr), CVPN_ERR_BAD_MAC1);
 	close_pair(&pr);
 	/* A wrong PSK: mac1 again. */
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_CHACHAPOLY);
 	pr.cc.secure.psk[0] ^= 1;
 	assert_int_equal(handshake(&pr), CVPN_ERR_BAD_MAC1);
 	close_pair(&pr);
@@ -591,7 +592,7 @@ test_wrong_keys(void **state)
 	 * A PSK on one side only in key mode: the server mixes the PSK into its
 	 * answer (IKpsk2), so the client's check of that answer fails.
 	 */
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
 	memset(pr.cc.secure.psk, 7, 32);
 	pr.cc.secure.has_psk = true;
 	assert_int_equal(handshake(&pr), CVPN_ERR_HANDSHAKE);
@@ -610,7 +611,7 @@ test_authorized_clients(void **state)
 	int fd;
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
 	assert_true((fd = mkstemp(path)) >= 0);
 	assert_non_null(f = fdopen(fd, "w"));
 	keys_to_base64(pr.client_pub, b64);
@@ -622,7 +623,7 @@ test_authorized_clients(void **state)
 	assert_int_equal(handshake(&pr), 0);
 	close_pair(&pr);
 	/* A client whose key is not listed. */
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
 	pr.sc.secure.authorized = list;
 	assert_int_equal(handshake(&pr), CVPN_ERR_UNAUTHORIZED);
 	close_pair(&pr);
@@ -641,7 +642,7 @@ test_hello_tampering(void **state)
 	int r = 0, i;
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_AESGCM);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_AESGCM);
 	pr.cc.secure.suites[1] = AEAD_CHACHAPOLY;
 	pr.cc.secure.nsuites = 2;
 	open_pair(&pr);
@@ -669,7 +670,7 @@ test_rekey(void **state)
 	int i;
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_CHACHAPOLY);
 	pr.cc.secure.rekey_records = 3;
 	pr.sc.secure.rekey_records = 2;
 	assert_int_equal(handshake(&pr), 0);
@@ -679,7 +680,7 @@ test_rekey(void **state)
 	exchange(&pr, "after", "Server says: retfa");
 	close_pair(&pr);
 	/* A CLOSE is the last record, even when a rekey falls due right after it. */
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_CHACHAPOLY);
 	pr.cc.secure.rekey_records = 1;
 	pr.sc.secure.rekey_records = 1;
 	assert_int_equal(handshake(&pr), 0);
@@ -699,12 +700,12 @@ test_server_still_speaks_lab(void **state)
 	const char *proposal = "ProposedCiphers:AES:[256]\n";
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_CHACHAPOLY);
 	open_pair(&pr);
 	assert_int_equal(engine_feed(pr.s, (const uint8_t *)proposal, strlen(proposal)), 0);
 	assert_false(engine_is_secure(pr.s));
 	close_pair(&pr);
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_CHACHAPOLY);
 	pr.sc.no_lab = true;
 	open_pair(&pr);
 	assert_int_equal(engine_feed(pr.s, (const uint8_t *)proposal, strlen(proposal)), CVPN_ERR_LAB_DISABLED);
@@ -719,7 +720,7 @@ test_empty_input(void **state)
 	struct pair pr;
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_KEY, AEAD_CHACHAPOLY);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
 	open_pair(&pr);
 	assert_int_equal(engine_start(pr.c), 0);
 	assert_int_equal(engine_feed(pr.c, none, 0), 0);
@@ -741,7 +742,7 @@ test_nul_edges(void **state)
 	struct pair pr;
 
 	(void)state;
-	setup_pair(&pr, ENGINE_MODE_PSK, AEAD_AESGCM);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_AESGCM);
 	assert_int_equal(handshake(&pr), 0);
 	assert_int_equal(engine_send(pr.c, msg, sizeof(msg)), 0);
 	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
