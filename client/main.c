@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* cvpn-client: command line. Maps flags to a client_config, picks the message source. */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "client.h"
 #include "describe.h"
 #include "err.h"
@@ -14,6 +13,8 @@
 #include "opt.h"
 #include "secure_wire.h"
 #include "suite.h"
+
+#define PROG "cvpn-client"
 
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
@@ -23,7 +24,7 @@ enum {
 
 static const struct opt options[] = {
 	{ "host", 'H', "HOST", "server name or address (default localhost; every address is tried)" },
-	{ "port", 'p', "PORT", "server port (default 4600)" },
+	{ "port", 'p', "PORT", "server port (default " CLI_PORT_TEXT ")" },
 	{ "ciphers", 'c', "LIST", "ciphers to propose, e.g. 'AES:128,192,256 DES:56' (default: all secure)" },
 	{ "allow-insecure", OPT_ALLOW_INSECURE, NULL, "allow XOR and None in --ciphers (no confidentiality)" },
 	{ "profile", OPT_PROFILE, "NAME", "lab or secure (default: secure when a server key or PSK is known)" },
@@ -54,19 +55,13 @@ static const struct opt options[] = {
 
 
 static void
-print_line(void *arg, const char *line)
-{
-	fprintf(arg, "%s\n", line);
-}
-
-static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: cvpn-client [OPTION]...\n"
 	    "       cvpn-client genkey | pubkey\n"
 	    "Connect to a Custom VPN lab server, agree on a cipher and a Diffie-Hellman key,\n"
 	    "then send messages (from -m, from a pipe on stdin, or typed at the prompt).\n\n");
-	opt_help(options, NOPTIONS, print_line, f);
+	opt_help(options, NOPTIONS, cli_print_line, f);
 	fprintf(f, "\nAt the prompt: \\quit or Ctrl-D ends the session, \\help lists commands.\n"
 	    "\nA server that waits for a newline after each handshake message (the course's 2025\n"
 	    "solution) needs --newline, and tags each message on its own: --newline --hmac per-message.\n"
@@ -82,22 +77,6 @@ usage(FILE *f)
 	    "  75  the server did not answer in time (EX_TEMPFAIL)\n"
 	    "  76  the server broke the protocol, or a secure session ended without CLOSE (EX_PROTOCOL)\n"
 	    "  78  negotiation failed: the server closed after the proposal or hello (EX_CONFIG)\n");
-}
-
-static int
-bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "cvpn-client: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'cvpn-client --help' for more information.\n");
-	return CLIENT_USAGE;
 }
 
 struct args {
@@ -120,7 +99,7 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case 'H': cfg->host = arg; break;
 	case 'p':
 		if (opt_uint(arg, 1, 65535, &v) != 0)
-			return bad_usage("invalid port '%s' (expected 1-65535)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid port '%s' (expected 1-65535)", arg);
 		cfg->port = arg;
 		break;
 	case 'c': a->ciphers = arg; break;
@@ -128,7 +107,7 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case OPT_KEYLOG: a->keylog = arg; break;
 	case OPT_PROFILE:
 		if (strcmp(arg, "lab") != 0 && strcmp(arg, "secure") != 0)
-			return bad_usage("invalid --profile '%s' (expected lab or secure)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --profile '%s' (expected lab or secure)", arg);
 		a->profile.profile = strcmp(arg, "lab") == 0 ? PROFILE_LAB : PROFILE_SECURE;
 		break;
 	case OPT_SERVER_KEY: a->profile.server_key = arg; break;
@@ -137,21 +116,21 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case OPT_PSK: a->profile.psk = arg; break;
 	case OPT_SUITES:
 		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
-			return bad_usage("invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
 		break;
 	case OPT_REKEY_RECORDS:
 		if (opt_uint(arg, 1, (unsigned long)1 << 40, &v) != 0)
-			return bad_usage("invalid --rekey-records '%s'", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --rekey-records '%s'", arg);
 		cfg->engine.secure.rekey_records = v;
 		break;
 	case OPT_REKEY_SECONDS:
 		if (opt_seconds(arg, &cfg->rekey_ms) != 0)
-			return bad_usage("invalid --rekey-seconds '%s' (expected seconds)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --rekey-seconds '%s' (expected seconds)", arg);
 		break;
 	case OPT_HMAC:
 		/* A sender must pick: "auto" is only for receivers. */
 		if (record_hmac_parse(arg, &cfg->engine.hmac) != 0 || cfg->engine.hmac == RECORD_HMAC_AUTO)
-			return bad_usage("invalid --hmac '%s' (expected cumulative or per-message)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --hmac '%s' (expected cumulative or per-message)", arg);
 		break;
 	case OPT_NEWLINE: cfg->engine.newline = ENGINE_NEWLINE_ALWAYS; break;
 	case 'm':
@@ -162,16 +141,16 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case OPT_NO_HISTORY: a->no_history = true; break;
 	case OPT_TIMEOUT:
 		if (opt_seconds(arg, &cfg->timeout_ms) != 0)
-			return bad_usage("invalid --timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
 		break;
 	case OPT_PARTIAL_TIMEOUT:
 		if (opt_seconds(arg, &cfg->partial_timeout_ms) != 0 || cfg->partial_timeout_ms < cfg->quiet_ms)
-			return bad_usage("invalid --partial-timeout '%s' (expected seconds, at least 0.15)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --partial-timeout '%s' (expected seconds, at least 0.15)", arg);
 		break;
 	case 'q': cfg->verbosity = -1; break;
 	case 'v': cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
 	case OPT_LIST_CIPHERS:
-		describe_suites(print_line, stdout);
+		describe_suites(cli_print_line, stdout);
 		return CLIENT_OK;
 	case 'h':
 		usage(stdout);
@@ -204,33 +183,18 @@ history_path(const struct client_config *cfg)
 	return path;
 }
 
-/* Opens the key log and says loudly that it is on. Returns 0 or an exit code. */
-static int
-keylog_start(const char *path, struct keylog **kl)
-{
-	bool shared;
-
-	if (keylog_open(path, kl, &shared) != 0) {
-		fprintf(stderr, "cvpn-client: cannot open the key log '%s': %s\n", path, strerror(errno));
-		return CLIENT_CANTCREAT;
-	}
-	fprintf(stderr, "cvpn-client: warning: writing session keys to '%s'%s: anyone who reads it can decrypt "
-	    "captures of this session\n", path, shared ? " (readable by other users!)" : "");
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct client_config cfg = {
 		.host = "localhost",
-		.port = "4600",
-		.timeout_ms = 30000,
-		.quiet_ms = 150,
-		.partial_timeout_ms = 5000,
-		.rekey_ms = 600000,
+		.port = CLI_PORT_TEXT,
+		.timeout_ms = CLI_HANDSHAKE_TIMEOUT_MS,
+		.quiet_ms = CLI_QUIET_MS,
+		.partial_timeout_ms = CLI_PARTIAL_TIMEOUT_MS,
+		.rekey_ms = CLI_REKEY_MS,
 		.engine = { .server = false, .hmac = RECORD_HMAC_CUMULATIVE, .newline = ENGINE_NEWLINE_NEVER,
-		    .secure = { .rekey_records = (uint64_t)1 << 20 } },
+		    .secure = { .rekey_records = CLI_REKEY_RECORDS } },
 	};
 	struct option longopts[NOPTIONS + 1];
 	char shortopts[3 * NOPTIONS + 1], *history = NULL;
@@ -261,21 +225,23 @@ main(int argc, char **argv)
 			goto out;
 	r = CLIENT_USAGE;
 	if (optind < argc) {
-		bad_usage("unexpected argument '%s' (messages go after -m)", argv[optind]);
+		cli_bad_usage(stderr, PROG, "unexpected argument '%s' (messages go after -m)", argv[optind]);
 		goto out;
 	}
 	if (a.ciphers == NULL)
 		proposal_default(&cfg.engine.ciphers);
 	else if ((r = proposal_parse_spec(a.ciphers, a.insecure, &cfg.engine.ciphers)) != 0) {
-		r = bad_usage("--ciphers '%s': %s", a.ciphers, cvpn_strerror(r));
+		r = cli_bad_usage(stderr, PROG, "--ciphers '%s': %s", a.ciphers, cvpn_strerror(r));
 		goto out;
 	}
 	if (profile_configure(&cfg, &a.profile, &f) != 0) {
-		r = bad_usage("%s", f.message);
+		r = cli_bad_usage(stderr, PROG, "%s", f.message);
 		goto out;
 	}
-	if (a.keylog && *a.keylog && (r = keylog_start(a.keylog, &cfg.keylog)) != 0)
+	if (a.keylog && *a.keylog && cli_keylog_start(stderr, PROG, a.keylog, "this session", &cfg.keylog) != 0) {
+		r = CLIENT_CANTCREAT;
 		goto out;
+	}
 	if (session_open(&cfg, &s, &f) != 0) {
 		report_failure(&f);
 		r = f.exit;

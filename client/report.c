@@ -22,32 +22,6 @@ report_init(const struct client_config *cfg)
 	config = cfg;
 }
 
-/*
- * Writes p as a JSON string. Text that is not valid UTF-8 (a reply is
- * unauthenticated) has its bytes from 0x80 up written as \u00XX, so the line
- * stays valid JSON.
- */
-static void
-json_string(FILE *f, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	bool utf8 = text_utf8_valid(s, n);
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			fprintf(f, "\\%c", s[i]);
-		else if (s[i] == '\n')
-			fputs("\\n", f);
-		else if (s[i] < 0x20 || s[i] == 0x7f || (!utf8 && s[i] >= 0x80))
-			fprintf(f, "\\u%04x", s[i]);
-		else
-			fputc(s[i], f);
-	}
-	fputc('"', f);
-}
-
 static void
 json_hex(FILE *f, const char *name, const unsigned char *p, size_t n)
 {
@@ -63,7 +37,7 @@ static void
 json_text(FILE *f, const char *name, const void *p, size_t n)
 {
 	fprintf(f, ",\"%s\":", name);
-	json_string(f, p, n);
+	text_json_string(f, p, n);
 }
 
 /* One JSON object per event; protocol values (secrets included) only with -v. */

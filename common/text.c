@@ -185,3 +185,24 @@ text_escape_dup(const uint8_t *p, size_t n)
 		text_escape(out, len + 1, p, n);
 	return out;
 }
+
+void
+text_json_string(FILE *f, const void *text, size_t n)
+{
+	const uint8_t *p = text;
+	bool utf8 = text_utf8_valid(p, n);
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] == '\n')
+			fputs("\\n", f);
+		else if (p[i] < 0x20 || p[i] == 0x7f || (!utf8 && p[i] >= 0x80))
+			fprintf(f, "\\u%04x", p[i]);
+		else
+			fputc(p[i], f);
+	}
+	fputc('"', f);
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Writes 2*n lowercase hex characters and a NUL to out (size >= 2*n + 1). */
 void text_hex(char *out, const uint8_t *p, size_t n);
@@ -30,5 +31,12 @@ size_t text_escape(char *out, size_t outlen, const uint8_t *p, size_t n);
 
 /* The same into a new string the caller frees with free(); NULL when out of memory. */
 char *text_escape_dup(const uint8_t *p, size_t n);
+
+/*
+ * Writes p[0..n) to f as a JSON string, quotes included. Text that is not
+ * valid UTF-8 (a lab reply is unauthenticated) has its bytes from 0x80 up
+ * written as \u00XX, so that the line stays valid JSON.
+ */
+void text_json_string(FILE *f, const void *text, size_t n);
 
 #endif

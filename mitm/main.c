@@ -5,18 +5,20 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "err.h"
 #include "mitm.h"
 #include "opt.h"
 #include "suite.h"
 #include "text.h"
+
+#define PROG "cvpn-mitm"
 
 volatile sig_atomic_t mitm_stop;
 
@@ -39,12 +41,6 @@ static const struct opt options[] = {
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
 static void
-print_line(void *arg, const char *line)
-{
-	fprintf(arg, "%s\n", line);
-}
-
-static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: cvpn-mitm --listen-port PORT --server-port PORT [OPTION]...\n"
@@ -52,28 +48,12 @@ usage(FILE *f)
 	    "this machine. Against the lab profile it runs two key exchanges and reads,\n"
 	    "rewrites and downgrades everything; against the secure profile it can only\n"
 	    "forward bytes, and every attack it tries fails.\n\n");
-	opt_help(options, NOPTIONS, print_line, f);
+	opt_help(options, NOPTIONS, cli_print_line, f);
 	fprintf(f, "\nAttacks (secure profile):\n");
-	attack_help(print_line, f);
+	attack_help(cli_print_line, f);
 	fprintf(f, "\nPoint the client at the --listen-port. For teaching only: loopback by default.\n"
 	    "Exit status: 0 after SIGINT/SIGTERM, 64 usage error, 69 cannot listen, 70 OpenSSL\n"
 	    "lacks a needed cipher.\n");
-}
-
-static int
-bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "cvpn-mitm: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'cvpn-mitm --help' for more information.\n");
-	return EX_USAGE;
 }
 
 /* Parses FROM=TO: FROM not empty, both UTF-8 (so the rewritten message stays UTF-8). */
@@ -84,9 +64,9 @@ add_rewrite(struct mitm_config *cfg, const char *arg)
 	struct mitm_rewrite *rw = &cfg->rewrites[cfg->nrewrites];
 
 	if (cfg->nrewrites == MITM_MAX_REWRITES)
-		return bad_usage("at most %d --rewrite", MITM_MAX_REWRITES);
+		return cli_bad_usage(stderr, PROG, "at most %d --rewrite", MITM_MAX_REWRITES);
 	if (eq == NULL || eq == arg || !text_utf8_valid((const uint8_t *)arg, strlen(arg)))
-		return bad_usage("invalid --rewrite '%s' (expected FROM=TO, FROM not empty)", arg);
+		return cli_bad_usage(stderr, PROG, "invalid --rewrite '%s' (expected FROM=TO, FROM not empty)", arg);
 	rw->from = arg;
 	rw->from_len = (size_t)(eq - arg);
 	rw->to = eq + 1;
@@ -101,7 +81,7 @@ port(const char *arg, unsigned long min, const char **out)
 	unsigned long v;
 
 	if (opt_uint(arg, min, 65535, &v) != 0)
-		return bad_usage("invalid port '%s' (expected %lu-65535)", arg, min);
+		return cli_bad_usage(stderr, PROG, "invalid port '%s' (expected %lu-65535)", arg, min);
 	*out = arg;
 	return -1;
 }
@@ -119,7 +99,7 @@ apply(int key, const char *arg, struct mitm_config *cfg)
 	case 'r': return add_rewrite(cfg, arg);
 	case 'a':
 		if ((cfg->attack = attack_find(arg)) == NULL)
-			return bad_usage("unknown --attack '%s' (see --help for the list)", arg);
+			return cli_bad_usage(stderr, PROG, "unknown --attack '%s' (see --help for the list)", arg);
 		break;
 	case OPT_JSON: cfg->json = true; break;
 	case 'v': cfg->verbosity++; break;
@@ -199,9 +179,9 @@ main(int argc, char **argv)
 		if ((r = apply(c, optarg, &cfg)) >= 0)
 			return r;
 	if (optind < argc)
-		return bad_usage("unexpected argument '%s'", argv[optind]);
+		return cli_bad_usage(stderr, PROG, "unexpected argument '%s'", argv[optind]);
 	if (cfg.listen_port == NULL || cfg.server_port == NULL)
-		return bad_usage("--listen-port and --server-port are required");
+		return cli_bad_usage(stderr, PROG, "--listen-port and --server-port are required");
 	if ((r = suite_init()) != 0) {
 		fprintf(stderr, "cvpn-mitm: %s\n", cvpn_strerror(r));
 		return EX_SOFTWARE;

@@ -21,28 +21,6 @@ report_init(const struct mitm_config *cfg)
 	config = cfg;
 }
 
-/* A JSON string; bytes of text that is not UTF-8 (a lab reply is unauthenticated) become \u00XX. */
-static void
-json_string(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	bool utf8 = text_utf8_valid(s, n);
-	size_t i;
-
-	putchar('"');
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			printf("\\%c", s[i]);
-		else if (s[i] == '\n')
-			fputs("\\n", stdout);
-		else if (s[i] < 0x20 || s[i] == 0x7f || (!utf8 && s[i] >= 0x80))
-			printf("\\u%04x", s[i]);
-		else
-			putchar(s[i]);
-	}
-	putchar('"');
-}
-
 void
 report_begin(int level, const char *event)
 {
@@ -63,7 +41,7 @@ report_text(const char *name, const void *p, size_t n)
 	if (!shown || !config->json)
 		return;
 	printf(",\"%s\":", name);
-	json_string(p, n);
+	text_json_string(stdout, p, n);
 }
 
 void
@@ -134,7 +112,7 @@ report_error(const char *code, const char *fmt, ...)
 	fprintf(stderr, "cvpn-mitm: %s\n", msg);
 	if (config && config->json) {
 		printf("{\"event\":\"error\",\"code\":\"%s\",\"message\":", code);
-		json_string(msg, strlen(msg));
+		text_json_string(stdout, msg, strlen(msg));
 		printf("}\n");
 		fflush(stdout);
 	}

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* cvpn-server: command line. Maps flags to a server_config and errors to exit codes. */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cli.h"
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
@@ -20,6 +19,8 @@
 #include "server.h"
 #include "suite.h"
 
+#define PROG "cvpn-server"
+
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
@@ -29,7 +30,7 @@ enum {
 
 static const struct opt options[] = {
 	{ "listen", 'l', "ADDR", "address to listen on (default: every IPv6 and IPv4 address)" },
-	{ "port", 'p', "PORT", "TCP port (default 4600; 0 picks a free one)" },
+	{ "port", 'p', "PORT", "TCP port (default " CLI_PORT_TEXT "; 0 picks a free one)" },
 	{ "ciphers", 'c', "LIST", "supported ciphers in preference order, e.g. 'AES:128,192,256 DES:56'" },
 	{ "allow-insecure", OPT_ALLOW_INSECURE, NULL, "allow XOR and None in --ciphers (no confidentiality)" },
 	{ "key", OPT_KEY, "FILE", "secure profile: our private key (clients then need its public key)" },
@@ -72,38 +73,16 @@ static const char *const newline_modes[] = { "never", "always", "mirror" };
 static const char *const reply_styles[] = { "plain", "padded", "bare" };
 
 static void
-print_line(void *arg, const char *line)
-{
-	fprintf(arg, "%s\n", line);
-}
-
-static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: cvpn-server [OPTION]...\n"
 	    "Serve the Custom VPN lab protocol (cipher negotiation, Diffie-Hellman group 18,\n"
 	    "CBC + HMAC-SHA256 messages answered with the reversed text) to many clients.\n\n");
-	opt_help(options, NOPTIONS, print_line, f);
+	opt_help(options, NOPTIONS, cli_print_line, f);
 	fprintf(f, "\nExit status: 0 after SIGINT/SIGTERM, 64 usage error, 69 cannot listen,\n"
 	    "70 OpenSSL lacks a needed cipher (legacy provider), 73 cannot open the key log.\n"
 	    "The lab profile is for teaching: its key exchange is unauthenticated and replies\n"
 	    "travel in clear. See README.md.\n");
-}
-
-static int
-bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "cvpn-server: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'cvpn-server --help' for more information.\n");
-	return EX_USAGE;
 }
 
 /* Applies one option to cfg. Returns -1 to go on, or an exit code. */
@@ -118,7 +97,7 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case 'l': cfg->listen = arg; break;
 	case 'p':
 		if (opt_uint(arg, 0, 65535, &v) != 0)
-			return bad_usage("invalid port '%s' (expected 0-65535)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid port '%s' (expected 0-65535)", arg);
 		cfg->port = (int)v;
 		break;
 	case 'c': *ciphers = arg; break;
@@ -131,30 +110,30 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case OPT_LOG_MESSAGES: cfg->log_messages = true; break;
 	case OPT_REPLAY_WINDOW:
 		if (opt_uint(arg, 1, REPLAY_WINDOW_MAX, &v) != 0)
-			return bad_usage("invalid --replay-window '%s' (expected 1-%d seconds)", arg, REPLAY_WINDOW_MAX);
+			return cli_bad_usage(stderr, PROG, "invalid --replay-window '%s' (expected 1-%d seconds)", arg, REPLAY_WINDOW_MAX);
 		sa->replay_window = (unsigned)v;
 		break;
 	case OPT_SUITES:
 		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
-			return bad_usage("invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);
 		break;
 	case OPT_REKEY:
 		if (opt_uint(arg, 1, (unsigned long)1 << 40, &v) != 0)
-			return bad_usage("invalid --rekey-records '%s'", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --rekey-records '%s'", arg);
 		cfg->engine.secure.rekey_records = v;
 		break;
 	case OPT_HMAC:
 		if (record_hmac_parse(arg, &cfg->engine.hmac) != 0)
-			return bad_usage("invalid --hmac '%s' (expected auto, cumulative or per-message)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --hmac '%s' (expected auto, cumulative or per-message)", arg);
 		break;
 	case OPT_NEWLINE:
 		if (opt_choice(arg, newline_modes, 3, &i) != 0)
-			return bad_usage("invalid --newline '%s' (expected mirror, always or never)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --newline '%s' (expected mirror, always or never)", arg);
 		cfg->engine.newline = (enum engine_newline)i;
 		break;
 	case OPT_REPLY:
 		if (opt_choice(arg, reply_styles, 3, &i) != 0)
-			return bad_usage("invalid --reply '%s' (expected plain, padded or bare)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --reply '%s' (expected plain, padded or bare)", arg);
 		cfg->engine.reply = (enum engine_reply)i;
 		break;
 	case OPT_HANDSHAKE_TIMEOUT:
@@ -164,11 +143,11 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 		if (opt_seconds(arg, key == OPT_HANDSHAKE_TIMEOUT ? &cfg->handshake_timeout_ms :
 		    key == OPT_IDLE_TIMEOUT ? &cfg->idle_timeout_ms :
 		    key == OPT_REKEY_SECONDS ? &cfg->rekey_ms : &cfg->partial_timeout_ms) != 0)
-			return bad_usage("invalid timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid timeout '%s' (expected seconds, e.g. 30 or 0.5)", arg);
 		break;
 	case OPT_MAX_MESSAGE:
 		if (opt_uint(arg, 64, ENGINE_MAX_MESSAGE * 16, &v) != 0)
-			return bad_usage("invalid --max-message '%s' (expected 64-65536 bytes)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid --max-message '%s' (expected 64-65536 bytes)", arg);
 		cfg->engine.max_message = v;
 		break;
 	case OPT_MAX_CLIENTS:
@@ -176,14 +155,14 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case OPT_MAX_SOURCE_HANDSHAKES:
 	case OPT_MAX_FAILURES:
 		if (opt_uint(arg, 1, 1000000, &v) != 0)
-			return bad_usage("invalid limit '%s' (expected 1-1000000)", arg);
+			return cli_bad_usage(stderr, PROG, "invalid limit '%s' (expected 1-1000000)", arg);
 		*(key == OPT_MAX_CLIENTS ? &cfg->max_clients : key == OPT_MAX_HANDSHAKES ? &cfg->max_handshakes :
 		    key == OPT_MAX_SOURCE_HANDSHAKES ? &cfg->limits.max_pending : &cfg->limits.max_failures) = (unsigned)v;
 		break;
 	case 'q': cfg->verbosity = -1; break;
 	case 'v': cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
 	case OPT_LIST_CIPHERS:
-		describe_suites(print_line, stdout);
+		describe_suites(cli_print_line, stdout);
 		return EX_OK;
 	case 'h':
 		usage(stdout);
@@ -245,7 +224,7 @@ secure_setup(struct server_config *cfg, const struct secure_args *sa, struct key
 	if (sc->nsuites == 0 && engine_parse_suites(SECURE_DEFAULT_SUITES, sc) != 0)
 		return EX_SOFTWARE;
 	if (sc->rekey_records == 0)
-		sc->rekey_records = (uint64_t)1 << 20;
+		sc->rekey_records = CLI_REKEY_RECORDS;
 	if (cfg->engine.no_lab && !sc->static_priv_set && !sc->has_psk) {
 		fprintf(stderr, "cvpn-server: --no-lab needs the secure profile: give --key or --psk\n");
 		return EX_USAGE;
@@ -262,32 +241,17 @@ secure_setup(struct server_config *cfg, const struct secure_args *sa, struct key
 	return 0;
 }
 
-/* Opens the key log and says loudly that it is on. Returns 0 or an exit code. */
-static int
-keylog_start(const char *path, struct keylog **kl)
-{
-	bool shared;
-
-	if (keylog_open(path, kl, &shared) != 0) {
-		fprintf(stderr, "cvpn-server: cannot open the key log '%s': %s\n", path, strerror(errno));
-		return EX_CANTCREAT;
-	}
-	fprintf(stderr, "cvpn-server: warning: writing session keys to '%s'%s: anyone who reads it can decrypt "
-	    "captures of these sessions\n", path, shared ? " (readable by other users!)" : "");
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct server_config cfg = {
-		.port = 4600,
+		.port = CLI_PORT,
 		.engine = { .server = true, .hmac = RECORD_HMAC_AUTO, .newline = ENGINE_NEWLINE_MIRROR },
-		.handshake_timeout_ms = 30000,
+		.handshake_timeout_ms = CLI_HANDSHAKE_TIMEOUT_MS,
 		.idle_timeout_ms = 300000,
-		.partial_timeout_ms = 5000,
-		.quiet_ms = 150,
-		.rekey_ms = 600000,
+		.partial_timeout_ms = CLI_PARTIAL_TIMEOUT_MS,
+		.quiet_ms = CLI_QUIET_MS,
+		.rekey_ms = CLI_REKEY_MS,
 		.max_clients = 1024,
 		.max_handshakes = 64,
 		.limits = { .max_failures = 5, .window_ms = 60000, .penalty_ms = 30000, .max_penalty_ms = 600000,
@@ -312,7 +276,7 @@ main(int argc, char **argv)
 		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure, &keylog, &sa)) >= 0)
 			return r;
 	if (optind < argc)
-		return bad_usage("unexpected argument '%s'", argv[optind]);
+		return cli_bad_usage(stderr, PROG, "unexpected argument '%s'", argv[optind]);
 	if (ciphers == NULL)
 		proposal_default(&cfg.engine.ciphers);
 	else if ((r = proposal_parse_spec(ciphers, insecure, &cfg.engine.ciphers)) != 0) {
@@ -321,8 +285,10 @@ main(int argc, char **argv)
 	}
 	if ((r = secure_setup(&cfg, &sa, &authorized, &replay)) != 0)
 		goto out;
-	if (keylog && *keylog && (r = keylog_start(keylog, &cfg.keylog)) != 0)
+	if (keylog && *keylog && cli_keylog_start(stderr, PROG, keylog, "these sessions", &cfg.keylog) != 0) {
+		r = EX_CANTCREAT;
 		goto out;
+	}
 	r = server_run(&cfg) != 0 ? EX_UNAVAILABLE : EX_OK;
 out:
 	keylog_free(cfg.keylog);

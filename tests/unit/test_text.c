@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,36 @@ test_escape(void **state)
 	assert_int_equal(text_escape(NULL, 0, (const uint8_t *)"\x01", 1), 4);
 }
 
+/* JSON strings: quotes, backslashes and controls escaped; bytes of text that is not UTF-8 as \u00XX. */
+static void
+test_json_string(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} cases[] = {
+		{ "", "\"\"" },
+		{ "plain", "\"plain\"" },
+		{ "a\"b\\c\nd\te\x7f", "\"a\\\"b\\\\c\\nd\\u0009e\\u007f\"" },
+		{ "\xc3\xa9t\xc3\xa9", "\"\xc3\xa9t\xc3\xa9\"" },       /* valid UTF-8 passes as is */
+		{ "\xc3\xa9\xff", "\"\\u00c3\\u00a9\\u00ff\"" },   /* not UTF-8: every high byte escaped */
+	};
+	char buf[128];
+	size_t i, n;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_non_null(f = tmpfile());
+		text_json_string(f, cases[i].in, strlen(cases[i].in));
+		rewind(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_string_equal(buf, cases[i].out);
+	}
+}
+
 int
 main(void)
 {
@@ -260,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_utf8_reverse),
 		cmocka_unit_test(test_utf8_long_runs),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_json_string),
 	};
 
 	return cmocka_run_group_tests_name("text", tests, unit_setup, NULL);
