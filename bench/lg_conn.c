@@ -46,6 +46,7 @@
 #include "noise.h"
 #include "secrec.h"
 #include "secure_wire.h"
+#include "sock.h"
 
 /* The pause that ends an unterminated message (the client's default). */
 #define QUIET_US 150000
@@ -589,7 +590,7 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
 	struct lg_conn *c = calloc(1, sizeof(*c));
 	struct sockaddr_in to;
-	int one = 1, err;
+	int err;
 
 	if (c == NULL)
 		return NULL;
@@ -608,15 +609,12 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 		errno = ENOMEM;
 		goto fail;
 	}
-	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		goto fail;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	to = s->o->addr;
 	if (kind == LG_KIND_PLAIN && s->o->baseline_port)
 		to.sin_port = s->o->baseline_port;
 	else if ((kind == LG_KIND_PRIMITIVES || kind == LG_KIND_SECURE_PRIMITIVES) && s->o->ceiling_port)
 		to.sin_port = s->o->ceiling_port;
-	if ((connect(c->fd, (const struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS) ||
+	if ((c->fd = sock_connect_start((const struct sockaddr *)&to, sizeof(to))) < 0 ||
 	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
 		goto fail;
 	c->next = l->live;

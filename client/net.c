@@ -23,6 +23,7 @@
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
+#include "sock.h"
 
 struct session {
 	const struct client_config *cfg;
@@ -64,50 +65,6 @@ now_ms(void)
 
 /* ---- Connecting ---- */
 
-static void
-format_address(const struct sockaddr *sa, char *out, size_t len)
-{
-	char host[NI_MAXHOST], port[NI_MAXSERV];
-
-	if (getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-	    host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(out, len, "?");
-		return;
-	}
-	snprintf(out, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-}
-
-/* Connects to one address within timeout_ms. Returns the socket, or -1 with errno set. */
-static int
-connect_one(const struct addrinfo *ai, unsigned timeout_ms)
-{
-	struct pollfd pfd;
-	socklen_t len = sizeof(int);
-	int fd, err = 0, one = 1, r;
-
-	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol)) < 0)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-		goto fail;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	if ((r = poll(&pfd, 1, (int)timeout_ms)) <= 0) {
-		errno = r == 0 ? ETIMEDOUT : errno;
-		goto fail;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
-		errno = err ? err : errno;
-		goto fail;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
-}
-
 /* Tries every address of host: the reference server listens on the host name's address, often 127.0.1.1. */
 static int
 connect_any(struct session *s, struct failure *f)
@@ -121,13 +78,13 @@ connect_any(struct session *s, struct failure *f)
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((s->fd = connect_one(ai, s->cfg->timeout_ms)) >= 0) {
+		if ((s->fd = sock_connect(ai->ai_addr, ai->ai_addrlen, s->cfg->timeout_ms)) >= 0) {
 			struct sockaddr_storage local;
 			socklen_t len = sizeof(local);
 
-			format_address(ai->ai_addr, s->address, sizeof(s->address));
+			sock_format_address(ai->ai_addr, s->address, sizeof(s->address), NULL, 0);
 			if (getsockname(s->fd, (struct sockaddr *)&local, &len) == 0)
-				format_address((struct sockaddr *)&local, s->local, sizeof(s->local));
+				sock_format_address((struct sockaddr *)&local, s->local, sizeof(s->local), NULL, 0);
 			break;
 		}
 		err = errno;

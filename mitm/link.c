@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "mitm.h"
+#include "sock.h"
 
 /* What one connection may have queued: far more than any lab or secure exchange needs. */
 #define LINK_MAX_OUT ((size_t)1 << 20)
@@ -24,17 +25,6 @@ link_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-format_address(const struct sockaddr *sa, socklen_t salen, char *out, size_t len)
-{
-	char host[NI_MAXHOST], port[NI_MAXSERV];
-
-	if (getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(out, len, "?");
-	else
-		snprintf(out, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
 static void
@@ -74,7 +64,7 @@ link_listen(const char *host, const char *port, int *fd, char *name, size_t len)
 		return -1;
 	}
 	getsockname(s, (struct sockaddr *)&ss, &sslen);
-	format_address((struct sockaddr *)&ss, sslen, name, len);
+	sock_format_address((struct sockaddr *)&ss, name, len, NULL, 0);
 	*fd = s;
 	return 0;
 }
@@ -93,40 +83,8 @@ link_accept(int lfd, struct link *l)
 	l->fd = fd;
 	l->last_rx = link_now();
 	nodelay(fd);
-	format_address((struct sockaddr *)&ss, sslen, l->name, sizeof(l->name));
+	sock_format_address((struct sockaddr *)&ss, l->name, sizeof(l->name), NULL, 0);
 	return 0;
-}
-
-/* Connects one address within timeout_ms. Returns the socket, or -1 with errno set. */
-static int
-connect_one(const struct addrinfo *ai, unsigned timeout_ms)
-{
-	struct pollfd pfd;
-	socklen_t len = sizeof(int);
-	int fd, err = 0, r;
-
-	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol)) < 0)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno != EINPROGRESS)
-		goto fail;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	if ((r = poll(&pfd, 1, (int)timeout_ms)) <= 0) {
-		errno = r == 0 ? ETIMEDOUT : errno;
-		goto fail;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
-		errno = err ? err : errno;
-		goto fail;
-	}
-	return fd;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
 }
 
 int
@@ -140,8 +98,8 @@ link_connect(const char *host, const char *port, unsigned timeout_ms, struct lin
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		if ((fd = connect_one(ai, timeout_ms)) >= 0)
-			format_address(ai->ai_addr, ai->ai_addrlen, l->name, sizeof(l->name));
+		if ((fd = sock_connect(ai->ai_addr, ai->ai_addrlen, timeout_ms)) >= 0)
+			sock_format_address(ai->ai_addr, l->name, sizeof(l->name), NULL, 0);
 		else
 			e = errno;
 	}
@@ -152,7 +110,6 @@ link_connect(const char *host, const char *port, unsigned timeout_ms, struct lin
 	}
 	l->fd = fd;
 	l->last_rx = link_now();
-	nodelay(fd);
 	return 0;
 }
 

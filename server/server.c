@@ -37,6 +37,7 @@
 #include "keylog.h"
 #include "pool.h"
 #include "server.h"
+#include "sock.h"
 #include "text.h"
 
 /* A client that does not read its replies may make us hold this much before we drop it. */
@@ -686,37 +687,6 @@ on_event(void *arg, const struct engine_event *ev)
 
 /* ---- Accepting ---- */
 
-/*
- * Writes "1.2.3.4:5" or "[::1]:5" to out, and the address alone to host when
- * it is not NULL; IPv4 clients of the dual-stack socket show as plain IPv4.
- */
-static void
-format_address(const struct sockaddr_storage *ss, char *out, size_t len, char *host, size_t hostlen)
-{
-	char name[INET6_ADDRSTRLEN] = "?";
-	const char *shown = name;
-	int port = 0;
-	bool v6 = false;
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-
-		uv_ip6_name(a, name, sizeof(name));
-		port = ntohs(a->sin6_port);
-		v6 = !(strncmp(name, "::ffff:", 7) == 0 && strchr(name + 7, '.'));
-		if (!v6)
-			shown = name + 7;
-	} else if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-
-		uv_ip4_name(a, name, sizeof(name));
-		port = ntohs(a->sin_port);
-	}
-	snprintf(out, len, v6 ? "[%s]:%d" : "%s:%d", shown, port);
-	if (host)
-		snprintf(host, hostlen, "%s", shown);
-}
-
 /* The peer's address; returns 0, or a uv error when the peer is gone already. */
 static int
 peer_name(uv_tcp_t *tcp, char *out, size_t len, char *host, size_t hostlen)
@@ -725,7 +695,7 @@ peer_name(uv_tcp_t *tcp, char *out, size_t len, char *host, size_t hostlen)
 	int sslen = sizeof(ss), r;
 
 	r = uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen);
-	format_address(&ss, out, len, host, hostlen);
+	sock_format_address((struct sockaddr *)&ss, out, len, host, hostlen);
 	return r;
 }
 
@@ -736,7 +706,7 @@ local_name(uv_tcp_t *tcp, char *out, size_t len)
 	int sslen = sizeof(ss);
 
 	uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &sslen);
-	format_address(&ss, out, len, NULL, 0);
+	sock_format_address((struct sockaddr *)&ss, out, len, NULL, 0);
 }
 
 static const char *
