@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One libuv loop serves every connection. The only slow step, the 8192-bit
- * Diffie-Hellman (and the secure handshake's X25519), runs on the server's own
- * workers (pool.c) so that it never stalls other sessions; everything else
- * (parsing, HMAC, CBC, AEAD) is cheap and runs inline.
+ * cvpn-server's sessions: one libuv loop serves every connection, from its
+ * admission (listener.c) to its close, and the process starts and ends here.
+ * The only slow step, the 8192-bit Diffie-Hellman (and the secure
+ * handshake's X25519), runs on the server's own workers (pool.c) so that it
+ * never stalls other sessions; everything else (parsing, HMAC, CBC, AEAD) is
+ * cheap and runs inline.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <uv.h>
@@ -32,75 +33,16 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "conn.h"
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
 #include "pool.h"
 #include "server.h"
-#include "sock.h"
 #include "text.h"
 
 /* A client that does not read its replies may make us hold this much before we drop it. */
 #define MAX_PENDING_WRITE (64 * 1024)
-
-/*
- * A connection's bytes go through a poll handle on its socket, with recv(2)
- * and send(2), not through libuv's stream functions: those use read(2) and
- * write(2), whose extra VFS layer cost about 0.006 of target 3's ratio
- * (docs/PERFORMANCE.md). The stream handle only owns the descriptor: it is
- * accepted, named and closed through it, and its own reading and writing are
- * never started, so the poll handle is the descriptor's only watcher.
- */
-/* How far the engine was told that the client paused in the middle of a handshake message. */
-enum pause_told {
-	TOLD_NOTHING,
-	TOLD_QUIET,             /* engine_quiet(): after a short pause (150 ms) */
-	TOLD_STALLED            /* engine_stalled(): after --partial-timeout */
-};
-
-struct conn {
-	uv_tcp_t tcp;
-	uv_poll_t poll;         /* initialized once accepted (polled) */
-	uv_timer_t timer;
-	struct server *srv;
-	struct engine *engine;
-	struct conn *prev, *next;
-	unsigned long id;
-	char peer[64];          /* the client's address:port */
-	char source[48];        /* the client's address alone, for per-source limits */
-	char local[64];         /* our address:port on this connection, for the key log */
-	uint64_t started, last_rx, last_activity, last_rekey;
-	int handles;            /* libuv handles still open */
-	bool working;           /* DH on a pool worker: the engine is not ours now */
-	atomic_bool cancelled;  /* closed while queued: the worker may skip the work */
-	bool closing;
-	enum pause_told told;   /* what the engine was told of the client's pause (new bytes reset it) */
-	bool established;
-	bool shutting_down;     /* the session ended cleanly: flushing, then closing */
-	bool refused;           /* closed at accept: its refusal was logged already */
-	bool source_slot;       /* holds one of its source's handshake slots (limits_start) */
-	bool failed;            /* failed and logged; closing once its last bytes are out */
-	bool polled;            /* c->poll is initialized, c->fd is the socket */
-	int fd;                 /* the socket, owned by c->tcp; only send and recv use it here */
-	size_t waiting;         /* output the socket could not take at the last flush */
-	bool reading;           /* wants input: not while a worker owns the engine, nor after a failure */
-	int watching;           /* the poll handle's events now (UV_READABLE, UV_WRITABLE) */
-};
-
-struct server {
-	const struct server_config *cfg;
-	uv_loop_t *loop;
-	uv_tcp_t listener;
-	uv_signal_t sigint, sigterm;
-	struct conn *conns;
-	unsigned nconns, nhandshakes;
-	unsigned max_clients;   /* --max-clients, kept under the descriptor limit */
-	struct limits *limits;
-	struct pool *pool;      /* the Diffie-Hellman workers */
-	unsigned long next_id;
-	bool stopping;
-	char readbuf[64 * 1024];
-};
 
 /* ---- Logging ---- */
 
@@ -182,6 +124,29 @@ handshake_over(struct conn *c)
 	c->source_slot = false;
 }
 
+/* Moves the connection on; leaving the handshake frees its slots. */
+static void
+conn_set_phase(struct conn *c, enum conn_phase phase)
+{
+	if (c->phase == CONN_HANDSHAKE && phase != CONN_HANDSHAKE)
+		handshake_over(c);
+	c->phase = phase;
+}
+
+/* Whether the handshake is over and the session was established (it may be ending now). */
+static bool
+established(const struct conn *c)
+{
+	return c->phase == CONN_ESTABLISHED || c->phase == CONN_DRAINING;
+}
+
+/* Whether the connection wants input: not while a worker owns the engine, nor once it ends. */
+static bool
+reading(const struct conn *c)
+{
+	return (c->phase == CONN_HANDSHAKE || c->phase == CONN_ESTABLISHED) && !c->working;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -194,8 +159,7 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
-	if (!c->established)
-		handshake_over(c);
+	conn_set_phase(c, CONN_CLOSED); /* nothing left to do after conn_close */
 	engine_free(c->engine);
 	free(c);
 }
@@ -222,7 +186,7 @@ penalized(const struct conn *c, const char *reason)
 {
 	if (reason == NULL || c->srv->stopping || c->source[0] == '\0')
 		return false;
-	return !c->established || (!engine_confirmed(c->engine) && reason != idle_timeout);
+	return c->phase == CONN_HANDSHAKE || (!engine_confirmed(c->engine) && reason != idle_timeout);
 }
 
 /* Logs why the connection closes, and counts it against the client's address when it is a failure. */
@@ -236,17 +200,16 @@ log_failure(struct conn *c, const char *reason)
 		    c->srv->cfg->limits.max_failures);
 }
 
-/* Closes the connection; reason NULL means a normal end. Safe to call twice. */
-static void
+void
 conn_close(struct conn *c, const char *reason)
 {
-	if (c->closing)
+	if (c->phase == CONN_CLOSED)
 		return;
-	c->closing = true;
 	if (reason)
 		log_failure(c, reason);
-	else if (!c->refused && !c->failed)
+	else if (!c->end_logged)
 		log_conn(c, "Client %s disconnected", c->peer);
+	conn_set_phase(c, CONN_CLOSED);
 	if (c->working)
 		atomic_store(&c->cancelled, true);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -258,7 +221,7 @@ conn_close(struct conn *c, const char *reason)
 
 static void on_io(uv_poll_t *p, int status, int events);
 
-/* Watches for input while c->reading, and for room to write while output waits. Returns 0 or a libuv error. */
+/* Watches for input while the connection reads, and for room to write while output waits. Returns 0 or a libuv error. */
 static int
 conn_watch(struct conn *c)
 {
@@ -267,10 +230,10 @@ conn_watch(struct conn *c)
 	int want, r;
 
 	/* While a worker owns the engine nothing may call it; on_io stops the watching if an event comes. */
-	if (c->closing || !c->polled || c->working)
+	if (c->phase == CONN_CLOSED || !c->polled || c->working)
 		return 0;
 	engine_output(c->engine, &p, &n);
-	want = (c->reading ? UV_READABLE : 0) | (n > 0 ? UV_WRITABLE : 0);
+	want = (reading(c) ? UV_READABLE : 0) | (n > 0 ? UV_WRITABLE : 0);
 	/* uv_poll_start and uv_poll_stop are system calls each time: only call them for a change. */
 	if (want == c->watching)
 		return 0;
@@ -304,7 +267,7 @@ conn_flush(struct conn *c)
 
 	for (;;) {
 		engine_output(c->engine, &p, &n);
-		if (n == 0 || c->closing)
+		if (n == 0 || c->phase == CONN_CLOSED)
 			break;
 		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0) {
 			engine_output_consume(c->engine, (size_t)w);
@@ -319,11 +282,11 @@ conn_flush(struct conn *c)
 			return;
 		}
 	}
-	if (c->closing)
+	if (c->phase == CONN_CLOSED)
 		return;
 	c->waiting = n;
 	/* The last bytes are out after the secure profile's CLOSE (or ERROR): close() sends the FIN. */
-	if (n == 0 && c->shutting_down) {
+	if (n == 0 && c->phase == CONN_DRAINING) {
 		conn_close(c, NULL);
 		return;
 	}
@@ -350,7 +313,7 @@ done_cb(void *job)
 	int r;
 
 	c->working = false;
-	if (c->closing) {
+	if (c->phase == CONN_CLOSED) {
 		if (c->handles == 0)
 			conn_free(c);
 		return;
@@ -359,7 +322,6 @@ done_cb(void *job)
 		conn_close(c, cvpn_strerror(r));
 		return;
 	}
-	c->reading = true;
 	conn_progress(c);
 }
 
@@ -367,8 +329,7 @@ done_cb(void *job)
 static void
 conn_shutdown(struct conn *c)
 {
-	c->shutting_down = true;
-	c->reading = false;
+	conn_set_phase(c, CONN_DRAINING);
 	conn_flush(c);
 }
 
@@ -383,12 +344,12 @@ conn_fail(struct conn *c, const char *reason)
 	size_t n;
 
 	engine_output(c->engine, &p, &n);
-	if (n == 0 || !c->established || c->closing || c->shutting_down) {
+	if (n == 0 || c->phase != CONN_ESTABLISHED) {
 		conn_close(c, reason);
 		return;
 	}
 	log_failure(c, reason);
-	c->failed = true;
+	c->end_logged = true;
 	conn_shutdown(c);
 }
 
@@ -399,16 +360,15 @@ conn_progress(struct conn *c)
 	int r;
 
 	conn_flush(c);
-	if (c->closing || c->shutting_down)
+	if (c->phase == CONN_DRAINING || c->phase == CONN_CLOSED)
 		return;
 	if (engine_closed(c->engine)) {
 		conn_shutdown(c);
 		return;
 	}
-	if (!c->established && engine_established(c->engine)) {
-		c->established = true;
+	if (c->phase == CONN_HANDSHAKE && engine_established(c->engine)) {
+		conn_set_phase(c, CONN_ESTABLISHED);
 		c->last_rekey = uv_now(c->srv->loop);
-		handshake_over(c);
 	}
 	if (engine_needs_work(c->engine)) {
 		/*
@@ -418,7 +378,6 @@ conn_progress(struct conn *c)
 		 * key exchange costs the loop no system calls; on_io stops the
 		 * watching if anything arrives meanwhile.
 		 */
-		c->reading = false;
 		if ((r = pool_submit(c->srv->pool, c)) < 0) {
 			conn_close(c, r == UV_EAGAIN ? "too many key exchanges queued" : uv_strerror(r));
 			return;
@@ -445,7 +404,7 @@ pause_due(const struct conn *c)
 {
 	const struct server_config *cfg = c->srv->cfg;
 
-	if (c->established || c->working || !engine_partial(c->engine))
+	if (established(c) || c->working || !engine_partial(c->engine))
 		return UINT64_MAX;
 	switch (c->told) {
 	case TOLD_NOTHING:
@@ -464,7 +423,7 @@ conn_deadline(const struct conn *c)
 	const struct server_config *cfg = c->srv->cfg;
 	uint64_t d;
 
-	if (!c->established) {
+	if (!established(c)) {
 		d = c->started + cfg->handshake_timeout_ms;
 		return pause_due(c) < d ? pause_due(c) : d;
 	}
@@ -482,7 +441,7 @@ on_timer(uv_timer_t *t)
 	uint64_t now = uv_now(c->srv->loop);
 	int r;
 
-	if (!c->established && now >= c->started + cfg->handshake_timeout_ms) {
+	if (!established(c) && now >= c->started + cfg->handshake_timeout_ms) {
 		conn_close(c, "handshake timeout");
 	} else if (c->working) {
 		conn_arm(c); /* no engine calls while the worker owns it */
@@ -497,7 +456,7 @@ on_timer(uv_timer_t *t)
 			conn_close(c, cvpn_strerror(r));
 		else
 			conn_progress(c);
-	} else if (c->established && now >= rekey_at(c)) {
+	} else if (established(c) && now >= rekey_at(c)) {
 		/* Our direction gets a fresh key; the client follows the REKEY record. */
 		c->last_rekey = now;
 		if ((r = engine_rekey(c->engine)) != 0) {
@@ -507,9 +466,9 @@ on_timer(uv_timer_t *t)
 				log_conn(c, "  rekey -> (the server's direction, after %u ms)", cfg->rekey_ms);
 			conn_progress(c);
 		}
-	} else if (c->established && engine_partial(c->engine) && now >= c->last_rx + cfg->partial_timeout_ms) {
+	} else if (established(c) && engine_partial(c->engine) && now >= c->last_rx + cfg->partial_timeout_ms) {
 		conn_close(c, "truncated message (the client stopped sending mid-message)");
-	} else if (c->established && !engine_partial(c->engine) && now >= c->last_activity + cfg->idle_timeout_ms) {
+	} else if (established(c) && !engine_partial(c->engine) && now >= c->last_activity + cfg->idle_timeout_ms) {
 		conn_close(c, idle_timeout);
 	} else {
 		conn_arm(c);
@@ -521,7 +480,7 @@ conn_arm(struct conn *c)
 {
 	uint64_t now = uv_now(c->srv->loop), d;
 
-	if (c->closing)
+	if (c->phase == CONN_CLOSED)
 		return;
 	d = conn_deadline(c);
 	/*
@@ -540,14 +499,14 @@ conn_arm(struct conn *c)
 static void
 conn_eof(struct conn *c)
 {
-	if (engine_is_secure(c->engine) && c->established && !engine_confirmed(c->engine))
+	if (engine_is_secure(c->engine) && established(c) && !engine_confirmed(c->engine))
 		conn_close(c, "the client closed before its first record: it could not complete the handshake "
 		    "(a PSK that differs from ours, or it expects another server key)");
-	else if (engine_is_secure(c->engine) && c->established && !engine_closed(c->engine))
+	else if (engine_is_secure(c->engine) && established(c) && !engine_closed(c->engine))
 		conn_close(c, "connection closed without a CLOSE record (truncated)");
 	else if (engine_partial(c->engine))
 		conn_close(c, "connection closed in the middle of a message");
-	else if (!c->established)
+	else if (!established(c))
 		conn_close(c, "connection closed during the handshake");
 	else
 		conn_close(c, NULL);
@@ -597,9 +556,9 @@ conn_socket_error(struct conn *c)
 	int err = 0, i;
 
 	c->watching = 0;
-	for (i = 0; i < 64 && c->reading && !c->closing && !c->working && conn_read(c); i++)
+	for (i = 0; i < 64 && reading(c) && conn_read(c); i++)
 		;
-	if (c->closing || c->working)
+	if (c->phase == CONN_CLOSED || c->working)
 		return; /* done_cb watches again, and meets the error then */
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
@@ -611,7 +570,7 @@ on_io(uv_poll_t *p, int status, int events)
 {
 	struct conn *c = p->data;
 
-	if (c->closing)
+	if (c->phase == CONN_CLOSED)
 		return;
 	if (c->working) {
 		/* Input or room to write while the worker owns the engine: wait for done_cb, without spinning. */
@@ -625,7 +584,7 @@ on_io(uv_poll_t *p, int status, int events)
 	}
 	if (events & UV_WRITABLE)
 		conn_flush(c);
-	if ((events & UV_READABLE) && c->reading && !c->closing)
+	if ((events & UV_READABLE) && reading(c))
 		conn_read(c);
 }
 
@@ -685,67 +644,9 @@ on_event(void *arg, const struct engine_event *ev)
 	describe_event(ev, true, c->srv->cfg->verbosity, describe_cb, c);
 }
 
-/* ---- Accepting ---- */
+/* ---- Starting ---- */
 
-/* The peer's address; returns 0, or a uv error when the peer is gone already. */
-static int
-peer_name(uv_tcp_t *tcp, char *out, size_t len, char *host, size_t hostlen)
-{
-	struct sockaddr_storage ss = { 0 };
-	int sslen = sizeof(ss), r;
-
-	r = uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sslen);
-	sock_format_address((struct sockaddr *)&ss, out, len, host, hostlen);
-	return r;
-}
-
-static void
-local_name(uv_tcp_t *tcp, char *out, size_t len)
-{
-	struct sockaddr_storage ss = { 0 };
-	int sslen = sizeof(ss);
-
-	uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &sslen);
-	sock_format_address((struct sockaddr *)&ss, out, len, NULL, 0);
-}
-
-static const char *
-refusal(const struct server *s)
-{
-	if (s->stopping)
-		return "server shutting down";
-	if (s->nconns >= s->max_clients)
-		return "too many clients (--max-clients)";
-	if (s->nhandshakes >= s->cfg->max_handshakes)
-		return "too many handshakes in progress (--max-handshakes)";
-	return NULL;
-}
-
-static void
-on_refused_closed(uv_handle_t *h)
-{
-	free(h);
-}
-
-/* Accepts and closes at once, so the client sees a prompt close instead of a hang. */
-static void
-refuse(struct server *s, const char *why)
-{
-	uv_tcp_t *tcp = malloc(sizeof(*tcp));
-	char peer[64];
-
-	if (tcp == NULL || uv_tcp_init(s->loop, tcp) < 0) {
-		free(tcp);
-		return;
-	}
-	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)tcp) == 0) {
-		peer_name(tcp, peer, sizeof(peer), NULL, 0);
-		fprintf(stderr, "Refusing %s: %s\n", peer, why);
-	}
-	uv_close((uv_handle_t *)tcp, on_refused_closed);
-}
-
-static struct conn *
+struct conn *
 conn_new(struct server *s)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -775,81 +676,25 @@ conn_new(struct server *s)
 	s->conns = c;
 	s->nconns++;
 	s->nhandshakes++;
+	c->phase = CONN_HANDSHAKE;
 	return c;
 }
 
-/* Closes a connection refused at accept, whose refusal is logged already; it was no handshake. */
-static void
-conn_refused(struct conn *c)
+void
+conn_begin(struct conn *c)
 {
-	c->refused = true;
-	c->established = true;
-	handshake_over(c);
-	conn_close(c, NULL);
-}
-
-static void
-on_connection(uv_stream_t *listener, int status)
-{
-	struct server *s = listener->data;
-	const char *why;
-	struct conn *c;
-	uint64_t wait;
 	int r;
 
-	if (status < 0) {
-		fprintf(stderr, "accept: %s\n", uv_strerror(status));
-		return;
-	}
-	if ((why = refusal(s)) != NULL) {
-		refuse(s, why);
-		return;
-	}
-	if ((c = conn_new(s)) == NULL) {
-		refuse(s, "out of memory");
-		return;
-	}
-	if ((r = uv_accept(listener, (uv_stream_t *)&c->tcp)) < 0) {
-		conn_close(c, uv_strerror(r));
-		return;
-	}
-	if ((r = peer_name(&c->tcp, c->peer, sizeof(c->peer), c->source, sizeof(c->source))) < 0) {
-		/*
-		 * Reset before we looked: there is no address to name or to hold
-		 * against anyone, so no penalty either (one shared "?" source
-		 * would let one peer's resets lock out every other).
-		 */
-		snprintf(c->peer, sizeof(c->peer), "(gone)");
-		c->source[0] = '\0';
-		conn_close(c, "the client reset the connection before it was read");
-		return;
-	}
-	local_name(&c->tcp, c->local, sizeof(c->local));
-	/* Cheap to refuse: no engine work has happened for it yet. */
-	if (limits_blocked(s->limits, c->source, uv_now(s->loop), &wait)) {
-		fprintf(stderr, "Refusing %s: too many failed handshakes from %s (%lu s left)\n", c->peer, c->source,
-		    (unsigned long)(wait + 999) / 1000);
-		conn_refused(c);
-		return;
-	}
-	if (!limits_start(s->limits, c->source, uv_now(s->loop))) {
-		fprintf(stderr, "Refusing %s: too many handshakes in progress from %s (--max-source-handshakes)\n",
-		    c->peer, c->source);
-		conn_refused(c);
-		return;
-	}
-	c->source_slot = true;
 	uv_tcp_nodelay(&c->tcp, 1);
 	log_conn(c, "New client: %s", c->peer);
 	if ((r = uv_fileno((uv_handle_t *)&c->tcp, &c->fd)) < 0 ||
-	    (r = uv_poll_init_socket(s->loop, &c->poll, c->fd)) < 0) {
+	    (r = uv_poll_init_socket(c->srv->loop, &c->poll, c->fd)) < 0) {
 		conn_close(c, uv_strerror(r));
 		return;
 	}
 	c->poll.data = c;
 	c->polled = true;
 	c->handles++;
-	c->reading = true;
 	if ((r = conn_watch(c)) < 0) {
 		conn_close(c, uv_strerror(r));
 		return;
@@ -912,66 +757,6 @@ on_signal(uv_signal_t *sig, int signum)
 	pool_hurry(s->pool);
 }
 
-/* Binds the listener: the given address, or "::" dual-stack with a 0.0.0.0 fallback. */
-static int
-bind_listener(struct server *s, char *shown, size_t len)
-{
-	struct sockaddr_storage ss;
-	const char *addr = s->cfg->listen ? s->cfg->listen : "::";
-	int r;
-
-	if (uv_ip6_addr(addr, s->cfg->port, (struct sockaddr_in6 *)&ss) != 0 &&
-	    uv_ip4_addr(addr, s->cfg->port, (struct sockaddr_in *)&ss) != 0) {
-		fprintf(stderr, "cvpn-server: cannot listen on '%s': not an IPv4 or IPv6 address\n", addr);
-		return UV_EINVAL;
-	}
-	r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&s->listener, 512, on_connection);
-	if (r == UV_EAFNOSUPPORT && s->cfg->listen == NULL) {
-		/* No IPv6 on this host: fall back to every IPv4 address. */
-		uv_close((uv_handle_t *)&s->listener, NULL);
-		uv_run(s->loop, UV_RUN_NOWAIT);
-		uv_tcp_init(s->loop, &s->listener);
-		s->listener.data = s;
-		uv_ip4_addr("0.0.0.0", s->cfg->port, (struct sockaddr_in *)&ss);
-		if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) == 0)
-			r = uv_listen((uv_stream_t *)&s->listener, 512, on_connection);
-	}
-	if (r < 0) {
-		fprintf(stderr, "cvpn-server: cannot listen on port %d: %s\n", s->cfg->port, uv_strerror(r));
-		return r;
-	}
-	local_name(&s->listener, shown, len);
-	return 0;
-}
-
-/*
- * Raises the descriptor limit to its hard maximum and keeps --max-clients
- * below it, so that the limit we log is the one that applies (not EMFILE).
- */
-static unsigned
-clamp_clients(unsigned want)
-{
-	struct rlimit rl;
-	rlim_t room;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return want;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	/* Keep some descriptors for the listener, the loop, the thread pool and logs. */
-	room = rl.rlim_cur > 64 ? rl.rlim_cur - 32 : rl.rlim_cur / 2;
-	if (rl.rlim_cur == RLIM_INFINITY || want <= room)
-		return want;
-	fprintf(stderr, "cvpn-server: --max-clients %u lowered to %lu (the descriptor limit is %lu)\n", want,
-	    (unsigned long)room, (unsigned long)rl.rlim_cur);
-	return (unsigned)room;
-}
-
 int
 server_run(const struct server_config *cfg)
 {
@@ -981,7 +766,7 @@ server_run(const struct server_config *cfg)
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
-	s.max_clients = clamp_clients(cfg->max_clients);
+	s.max_clients = listener_clamp_clients(cfg->max_clients);
 	if ((s.limits = limits_new(&cfg->limits)) == NULL) {
 		fprintf(stderr, "cvpn-server: out of memory\n");
 		return UV_ENOMEM;
@@ -991,7 +776,7 @@ server_run(const struct server_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	uv_tcp_init(s.loop, &s.listener);
 	s.listener.data = &s;
-	if ((r = bind_listener(&s, shown, sizeof(shown))) < 0) {
+	if ((r = listener_bind(&s, shown, sizeof(shown))) < 0) {
 		uv_close((uv_handle_t *)&s.listener, NULL);
 		uv_run(s.loop, UV_RUN_NOWAIT);
 		return r;
