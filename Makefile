@@ -101,7 +101,7 @@ deps:
 # deps may just have installed.
 RUN_TESTS ?= tests/run.sh
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit bench-tools
 	$(MAKE) BUILD=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all unit
 	$(RUN_TESTS) $(BUILD) build/asan

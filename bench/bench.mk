@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
-# Benchmarks (issue 5, part 1); included by the top Makefile, so its variables
+# Benchmarks; included by the top Makefile, so its variables
 # and its $(BUILD)/%.o rule apply. See docs/PERFORMANCE.md.
 #
 #   make bench         the full run (about 10 minutes): table + $(BUILD)/bench.json
 #   make bench-smoke   a few seconds of each load generator mode (no timing claims)
 #
-# The tools are built with the unit tests, so that make check's smoke test finds them.
+# The tools are a part apart from the product: make unit and make all never
+# build them; make check builds them for its smoke test (bench-tools).
 
 LOADGEN_SRC := bench/labprim.c bench/secprim.c bench/loadgen.c bench/lg_loop.c bench/lg_conn.c bench/lg_modes.c bench/lg_stats.c
 LOADGEN_OBJ := $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
@@ -19,8 +20,6 @@ BENCH_BINS := $(LOADGEN_BIN) $(ECHO_BIN) $(DHBOUND_BIN) $(TURNAROUND_SO)
 .PHONY: bench bench-smoke bench-tools
 
 bench-tools: $(BENCH_BINS)
-
-unit: bench-tools
 
 $(LOADGEN_BIN): $(LOADGEN_OBJ) $(BUILD)/libcvpn.a
 	@$(if $(Q),echo "  LD      $@")

@@ -74,6 +74,10 @@ check "make demo works the first time (exit $rc)" sh -c "[ $rc -eq 0 ] && grep -
 check "make demo: the client's transcript has both replies" \
 	sh -c "grep -qx 'Server says: olleh' '$TMP/demo.log' && grep -qx 'Server says: eyb' '$TMP/demo.log'"
 [ $rc -eq 0 ] || tail -n 20 "$TMP/demo.log" | sed 's/^/#   /'
+# The benchmark is a tool beside the product: neither the programs nor the unit tests build it.
+check "make demo built no benchmark tool" [ ! -e build/bench ]
+check "make unit would build no benchmark tool" \
+	sh -c "make -n $FAKE unit >'$TMP/unit.plan' 2>&1 && ! grep -q 'bench/' '$TMP/unit.plan'"
 
 rm -rf build "$STATE/installed"
 timeout 1200 make $FAKE RUN_TESTS="tests/run.sh --unit-only" check >"$TMP/check.log" 2>&1; rc=$?
@@ -82,6 +86,7 @@ check "make check (unit tests, both builds) works the first time: $summary" \
 	sh -c "[ $rc -eq 0 ] && grep -q 'stand-in deps' '$TMP/check.log' && \
 	       grep -q '^== asan+ubsan test_capture' '$TMP/check.log' && echo '$summary' | grep -q ' 0 failed,'"
 [ $rc -eq 0 ] || grep -B2 -A8 'not ok\|Error\|error:' "$TMP/check.log" | head -n 40 | sed 's/^/#   /'
+check "make check built the benchmark tools for its smoke test" [ -x build/bench/loadgen ]
 
 check "labpeer.py's self-check reads its vectors from the copy" \
 	sh -c "timeout 300 $PY tests/interop/labpeer.py selftest >'$TMP/lab.self' 2>&1"
