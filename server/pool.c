@@ -53,7 +53,8 @@ put_job(int fd, void *job)
  * ends (and stdio). While threads share a table, each read, write and
  * epoll_wait of the loop thread takes and drops a reference on the file it
  * uses; the kernel skips that for a table no other thread shares (about 50 ns
- * a read and 20-90 ns a write here: docs/PERFORMANCE.md, "Target 3").
+ * a read and 20-90 ns a write here: bench/HISTORY.md, "What the numbers
+ * exposed").
  * CLOSE_RANGE_UNSHARE unshares and closes in one step, so a worker that cannot
  * (a kernel before 5.9, a seccomp filter) keeps the shared table untouched:
  * slower, not wrong. The workers need no signals: pool_new blocks them.
