@@ -28,9 +28,7 @@
  *           no primitive); secure, two
  *           ChaCha20-Poly1305 (and, for the other suite, AES-256-GCM) seals
  *           and two opens. What any implementation of the two profiles adds
- *           to a plain TCP echo at the least. --crypto-only measures these
- *           alone, in a second, for the runner to take before each
- *           repetition of its paired runs.
+ *           to a plain TCP echo at the least.
  *
  * Prints one JSON object on stdout.
  */
@@ -505,10 +503,9 @@ crypto_all(double seconds, struct rate crt[6])
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: dhbound [-d SECONDS] [--crypto-only]\n"
+	fprintf(f, "Usage: dhbound [-d SECONDS]\n"
 	    "Measures the group 18 and X25519 handshake bounds on this core; prints JSON.\n"
 	    "  -d, --duration SEC   seconds per measurement (default 3)\n"
-	    "      --crypto-only    only the primitives of one round trip, in -d seconds in all\n"
 	    "  -h, --help           show this help\n");
 }
 
@@ -517,22 +514,18 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
-		{ "crypto-only", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rate lab = { 0 }, labc = { 0 }, x = { 0 }, xc = { 0 }, rt[4] = { { 0 } }, crt[6] = { { 0 } };
 	struct engine_config lab_c, sec_c, srv;
 	double d = 3;
-	int c, crypto_only = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			d = atof(optarg);
-			break;
-		case 'C':
-			crypto_only = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -545,16 +538,6 @@ main(int argc, char **argv)
 	if (d <= 0 || d > 60) {
 		fprintf(stderr, "dhbound: --duration must be in (0, 60]\n");
 		return 64;
-	}
-	if (crypto_only) {
-		if (crypto_all(d, crt) != 0) {
-			fprintf(stderr, "dhbound: a libcrypto call failed\n");
-			return 70;
-		}
-		printf("{");
-		report_crypto(crt);
-		printf("}\n");
-		return 0;
 	}
 	if (suite_init() != 0 || engine_configs(&lab_c, &sec_c, &srv) != 0) {
 		fprintf(stderr, "dhbound: cannot set up the engines\n");

@@ -116,36 +116,16 @@ def with_ceiling(t, ceiling, goal):
     return t
 
 
-def ceilings(rows, name, key, share):
-    """The best ratio each paired run of name could have had if nothing but the primitives cost
-    anything: echo time / (echo time + share * crypto time), with that run's own echo and the
-    primitives (key) measured last before it (crypto_near), or dhbound's when the runner took none.
-    A round trip on one connection does all of its crypto, one step after another (share 1); with
-    100 clients each end does its half on its own core, both flat out (share 0.5)."""
-    fallback = median(rows, "dhbound", key)
-    near, out = None, []
-    for r in rows:
-        if r.get("name") == "crypto_near" and not r.get("error") and key in r:
-            near = float(r[key])
-        elif r.get("name") == name and not r.get("error") and not r.get("failures") and r.get("baseline_per_s"):
-            crypto = near if near is not None else fallback
-            if crypto:
-                echo_us = 1e6 / float(r["baseline_per_s"])
-                out.append(echo_us / (echo_us + share * crypto))
-    return out
-
-
-def paired(rows, tid, what, name, goal, ref_what, crypto, share):
-    """A target measured in paired runs: the ratio is the median of the runs' own ratios, and
-    so is the ceiling. Where the runs had the profile's primitives alone as a third group in the
-    same turns (loadgen --ceiling-port: echo --lab-primitives or --secure-primitives), their
-    ratios are the ceiling: the primitives cost more between kernel passes than in a loop, and
-    that cost is no implementation's choice either. Otherwise the ceiling is estimated from the
-    primitives in a loop (the crypto row, share of it per core; see ceilings). Below the goal, the
-    ceiling says whether any implementation through EVP could have met it."""
+def paired(rows, tid, what, name, goal, ref_what):
+    """A target measured in paired runs: the ratio is the median of the runs' own ratios. Each run
+    had the profile's primitives alone as a third group in the same turns (loadgen --ceiling-port:
+    echo --lab-primitives or --secure-primitives), and the median of their ratios is the ceiling:
+    the primitives cost more between kernel passes than in a loop, and that cost is no
+    implementation's choice either. Below the goal, the ceiling says whether any implementation
+    through EVP could have met it."""
     t = target(rows, tid, what, median(rows, name), median(rows, name, "baseline_per_s"), goal, ref_what=ref_what)
     with_ratios(t, values(rows, name, "ratio"), goal)
-    c = values(rows, name, "ceiling_ratio") or ceilings(rows, name, crypto, share)
+    c = values(rows, name, "ceiling_ratio")
     return with_ceiling(t, statistics.median(c) if c else None, goal)
 
 
@@ -179,25 +159,25 @@ def targets(rows, hold_want):
     for size in (64, 1024):
         for prof in ("lab", "secure"):
             t.append(paired(rows, "3", f"round trips/s, {prof}, {size} B", f"rtt_{prof}_{size}", 0.9,
-                            f"TCP echo, {size} B, paired", f"crypto_{prof}_us_per_rt_{size}", 1.0))
+                            f"TCP echo, {size} B, paired"))
     for size in (64, 1024):
         for prof in ("lab", "secure"):
             t.append(primitives(rows, "3", f"round trips/s, {prof} primitives, {size} B", f"rtt_{prof}_{size}",
                                 f"TCP echo, {size} B, same runs (the {prof} crypto alone)"))
     t.append(paired(rows, "3", "round trips/s, lab engine client, 64 B", "rtt_lab_engine_64", None,
-                    "TCP echo, 64 B, paired (the client's whole engine)", "crypto_lab_us_per_rt_64", 1.0))
+                    "TCP echo, 64 B, paired (the client's whole engine)"))
     t.append(paired(rows, "3", "round trips/s, secure AESGCM, 64 B", "rtt_secure_aesgcm_64", None,
-                    "TCP echo, 64 B, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 1.0))
+                    "TCP echo, 64 B, paired (the other suite)"))
     for prof in ("lab", "secure"):
         t.append(paired(rows, "4", f"messages/s, 100 clients, {prof}", f"thr_{prof}", 0.7,
-                        "TCP echo, 100 clients, paired", f"crypto_{prof}_us_per_rt_64", 0.5))
+                        "TCP echo, 100 clients, paired"))
     for prof in ("lab", "secure"):
         t.append(primitives(rows, "4", f"messages/s, 100 clients, {prof} primitives", f"thr_{prof}",
                             f"TCP echo, 100 clients, same runs (the {prof} crypto alone)"))
     t.append(paired(rows, "4", "messages/s, 100 clients, secure engine", "thr_secure_engine", None,
-                    "TCP echo, 100 clients, paired (the client's whole engine)", "crypto_secure_us_per_rt_64", 0.5))
+                    "TCP echo, 100 clients, paired (the client's whole engine)"))
     t.append(paired(rows, "4", "messages/s, 100 clients, secure AESGCM", "thr_secure_aesgcm", None,
-                    "TCP echo, 100 clients, paired (the other suite)", "crypto_secure_aesgcm_us_per_rt_64", 0.5))
+                    "TCP echo, 100 clients, paired (the other suite)"))
     t.append(target(rows, "5", "secure sessions held, all answering", median(rows, "hold_secure", "answered"),
                     hold_want, 1.0, unit="sessions", ref_what="10,000 wanted"))
     for prof in ("secure", "lab"):
@@ -325,10 +305,8 @@ def main():
           + ", ".join(f"{p} {n} B {fmt(c[f'crypto_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024))
           + f", secure AESGCM 64 B {fmt(c['crypto_secure_aesgcm_us_per_rt_64'])} us")
     print("ceiling: the best ratio the primitives alone leave: for 1b the DH bound (1a) over the Python peer; "
-          "for the round trips and throughput of each profile the ratio of its primitives alone over the same "
-          "sockets, in the same runs ('primitives' rows); "
-          "for the other paired rows echo time / (echo time + crypto time) in the same runs, the crypto measured "
-          "next to each run; 'bounded' means missed, with that ceiling below the target")
+          "for every paired row the ratio of its profile's primitives alone over the same sockets, in the same "
+          "runs ('primitives' rows); 'bounded' means missed, with that ceiling below the target")
     if errors:
         print(f"{len(errors)} measurement(s) reported failures or errors (see {args.out}):")
         for r in errors[:8]:

@@ -33,10 +33,10 @@ done
 
 # Sizes of the run: full, or smoke.
 if [ $SMOKE -eq 1 ]; then
-	REPS=1 RTT_REPS=1 DUR=1 WARM=0.3 HS_DUR=2 DHB_DUR=0.3 CRYPTO_DUR=0.3 HOLD_SECURE=200 HOLD_LAB=10 LAT_DUR=2 PY_N=1 PY_SERVER_DUR=3
+	REPS=1 RTT_REPS=1 DUR=1 WARM=0.3 HS_DUR=2 DHB_DUR=0.3 HOLD_SECURE=200 HOLD_LAB=10 LAT_DUR=2 PY_N=1 PY_SERVER_DUR=3
 	TLS_DUR=2 TLS_PAIRS=1 QUIET_WAIT=0
 else
-	REPS=3 RTT_REPS=5 DUR=6 WARM=1 HS_DUR=8 DHB_DUR=2 CRYPTO_DUR=1.2 HOLD_SECURE=10000 HOLD_LAB=1000 LAT_DUR=15 PY_N=3 PY_SERVER_DUR=8
+	REPS=3 RTT_REPS=5 DUR=6 WARM=1 HS_DUR=8 DHB_DUR=2 HOLD_SECURE=10000 HOLD_LAB=1000 LAT_DUR=15 PY_N=3 PY_SERVER_DUR=8
 	TLS_DUR=4 TLS_PAIRS=6 QUIET_WAIT=60
 fi
 
@@ -266,12 +266,9 @@ record background "{\"section\":\"traffic\",\"busy_pct\":$(cpu_busy)}"
 # Paired runs: the plain echo clients and the measured ones take turns every
 # 50 ms inside one load generator, so that the VM's swings hit both alike,
 # and so do the clients of the profile's primitives alone (the ceiling), a
-# third group in the same turns: --ceiling-port. Each repetition also starts
-# with the primitives in a loop on the server's core (crypto_near), the
-# estimate the report falls back on.
+# third group in the same turns: --ceiling-port.
 for size in 64 1024; do
 	for r in $(seq 1 $RTT_REPS); do
-		record crypto_near "$(taskset -c $SCPU timeout 60 "$DHB" --crypto-only -d $CRYPTO_DUR)"
 		lg "rtt_lab_$size" "$SPORT" rtt --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -s $size \
 			-d $DUR -w $WARM
 		lg "rtt_secure_$size" "$SPORT" rtt --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
@@ -287,7 +284,6 @@ for size in 64 1024; do
 done
 log "bench: [4/6] messages per second with 100 clients vs TCP echo with 100 clients, paired"
 for r in $(seq 1 $REPS); do
-	record crypto_near "$(taskset -c $SCPU timeout 60 "$DHB" --crypto-only -d $CRYPTO_DUR)"
 	lg thr_lab "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -c 100 -d $DUR -w $WARM
 	lg thr_secure "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
 		--server-key "$PUB" -c 100 -d $DUR -w $WARM
