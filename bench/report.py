@@ -195,7 +195,6 @@ def context(rows):
     """Figures that explain the targets' numbers without a target of their own."""
     c = {
         "lab_bound_hs_per_s": median(rows, "dhbound", "lab_bound_hs_per_s"),
-        "lab_cvpn_dh_hs_per_s": median(rows, "dhbound", "lab_cvpn_dh_hs_per_s"),
         "x25519_bound_hs_per_s": median(rows, "dhbound", "x25519_bound_hs_per_s"),
         "secure_engine_hs_per_s": median(rows, "dhbound", "secure_engine_hs_per_s"),
         "python_server_hs_per_s": median(rows, "python_server"),
