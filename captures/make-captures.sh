@@ -4,7 +4,7 @@
 # each with the key log that decrypts it. See captures/README.md.
 # The secure profile's static keys and PSK are made afresh in a temporary
 # directory and deleted: only the key logs (transport keys) are kept.
-#   captures/make-captures.sh [BUILD [OUT [mtu]]]     mtu: only the mtu* captures
+#   captures/make-captures.sh [BUILD [OUT [mtu|secure]]]   mtu, secure: only those captures
 set -eu
 BUILD=${1:-build}
 OUT=${2:-captures}
@@ -92,7 +92,7 @@ record_mtu() {
 }
 
 # The sessions on a loopback of the usual MTU (65536): one segment a message.
-if [ "$WHICH" != mtu ]; then
+if [ "$WHICH" = all ]; then
 for spec in AES:128 AES:192 AES:256 Blowfish:112 Blowfish:224 Blowfish:448 DES3:128 DES3:192 DES:56 \
 	XOR:128 None:128; do
 	name=$(echo "$spec" | tr 'A-Z:' 'a-z-')
@@ -129,7 +129,10 @@ exec 3>&- 4>&-
 wait $APID $BPID
 stop
 
+fi
+
 # The secure profile (docs/SECURE.md). The server speaks both profiles on one port.
+if [ "$WHICH" = all ] || [ "$WHICH" = secure ]; then
 "$CLIENT" genkey >"$TMP/server.key"
 "$CLIENT" genkey >"$TMP/psk"
 chmod 600 "$TMP/server.key" "$TMP/psk"
@@ -155,6 +158,8 @@ fi
 # cut by TCP. IPv6 needs an MTU of at least 1280, so 576 is recorded over IPv4 only.
 # A long message of 2- and 3-byte characters, so that cuts fall inside characters too.
 LONG=$(/usr/bin/python3 -c 'print(("Information Assurance ✓ héllo wörld " * 100)[:3300])')
+if [ "$WHICH" = all ] || [ "$WHICH" = mtu ]; then
 record_mtu mtu1280-ipv4 1280 127.0.0.1
 record_mtu mtu1280-ipv6 1280 ::1
 record_mtu mtu576-ipv4 576 127.0.0.1
+fi

@@ -1141,13 +1141,18 @@ end
 -- Secure profile (docs/SECURE.md sections 2, 4, 5). Everything after the hellos carries a
 -- u16 length, so framing is exact; the hellos have a fixed layout.
 local MAGIC = "CVPN"
-local SECURE_VERSION = 1
+local SECURE_VERSION = 2
 local MODES = { [1] = "key", [2] = "psk" }
 local NOISE_PATTERNS = { key = "IKpsk2", psk = "NNpsk0" }
 local MAC1_LEN = 16
 local NOISE_KEY_LEN = 32
--- Handshake body lengths by mode and message number (message 1 with its mac1).
-local HANDSHAKE_LEN = { key = { 96 + MAC1_LEN, 48 }, psk = { 48 + MAC1_LEN, 48 } }
+-- Handshake body lengths by mode and message number. Message 1 is the ephemeral key (32), in key
+-- mode the client's sealed static key (48), the client's sealed clock (TAI64N, 12 + 16), and mac1.
+local SEALED_TIMESTAMP_LEN = 12 + 16
+local HANDSHAKE_LEN = {
+	key = { 32 + 48 + SEALED_TIMESTAMP_LEN + MAC1_LEN, 48 },
+	psk = { 32 + SEALED_TIMESTAMP_LEN + MAC1_LEN, 48 },
+}
 local RECORD_MIN, RECORD_MAX = 48, 4144
 
 local function noise_protocol(mode, suite)

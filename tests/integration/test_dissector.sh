@@ -520,7 +520,7 @@ pcol=$(echo $FIELDS | tr ' ' '\n' | grep -nx 'cvpn.plaintext' | cut -d: -f1)
 no_text() { awk -F '\t' -v p="$pcol" 'NR > 1 && $p $(p + 1) != "" { bad = 1 } END { exit bad }' "$1"; }
 FIELDS=$LAB_FIELDS
 check "secure without lua-luaossl: hellos still dissected, no plaintext, the reason per record" \
-	sh -c "grep -q '^hello	server	1	key		ChaChaPoly	Noise_IKpsk2_25519_ChaChaPoly_SHA256' \
+	sh -c "grep -q '^hello	server	2	key		ChaChaPoly	Noise_IKpsk2_25519_ChaChaPoly_SHA256' \
 	 '$TMP/snoluaossl' && \
 	 [ \$(grep -c 'lua-luaossl is not installed (apt-get install lua-luaossl)' '$TMP/snoluaossl') -eq 10 ]"
 check "secure without lua-luaossl: no plaintext or reply" no_text "$TMP/snoluaossl"
