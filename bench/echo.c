@@ -10,14 +10,15 @@
  * endian), then every message is that much AES-256-CBC and a 64-digit
  * HMAC-SHA256 tag (bench/labprim.c, a fixed key), and the answer is the
  * decrypted message. The lab's own work per message and nothing more, over
- * the same sockets and loop as the plain echo: what loadgen -P primitives
- * measures against the plain echo estimates the best ratio a lab server
- * and client through EVP could reach on this machine, in place.
+ * the same sockets and loop as the plain echo: what the load generator's
+ * third group (loadgen --ceiling-port) measures against the plain echo
+ * estimates the best ratio a lab server and client through EVP could reach
+ * on this machine, in place.
  *
  * With --secure-primitives it is the same for the secure profile
  * (bench/secprim.c): each connection opens with its suite and record
  * lengths, then every message is a record to open, and the answer a record
- * of the reply's length sealed in its place (loadgen -P secure-primitives).
+ * of the reply's length sealed in its place.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -309,10 +310,10 @@ usage(FILE *f)
 	    "  -p, --port PORT        port (default 0: pick a free one; it is printed)\n"
 	    "  -t, --lifetime SEC     exit after this long at the latest (default 3600)\n"
 	    "      --lab-primitives   verify and decrypt each message as the lab profile must\n"
-	    "                         (fixed key; for loadgen -P primitives) and answer the plaintext\n"
+	    "                         (fixed key; for loadgen --ceiling-port) and answer the plaintext\n"
 	    "      --secure-primitives  verify and decrypt each record with the secure profile's AEAD and\n"
 	    "                         seal one of the reply's length in its place (fixed keys, no\n"
-	    "                         record header checked; for loadgen -P secure-primitives)\n"
+	    "                         record header checked; for loadgen --ceiling-port)\n"
 	    "  -h, --help             show this help and exit\n");
 }
 

@@ -4,10 +4,11 @@
  * (AES-256-CBC chained across messages, a cumulative HMAC-SHA256 sent as
  * lowercase hex) under a fixed key. What any implementation of the lab
  * profile through EVP must compute per message (the computations of
- * common/record.c, not its code): dhbound times it in memory,
- * and echo --lab-primitives with loadgen -P primitives time it over the same
- * sockets as the plain echo, for the ceilings of make bench. Not a protocol:
- * the key is a constant, because these measure cost, not secrecy.
+ * common/record.c, not its code): dhbound times it in memory, and echo
+ * --lab-primitives with the third group of loadgen --ceiling-port time it
+ * over the same sockets as the plain echo, for the ceilings of make bench.
+ * Not a protocol: the key is a constant, because these measure cost, not
+ * secrecy.
  */
 #ifndef CVPN_LABPRIM_H
 #define CVPN_LABPRIM_H

@@ -610,9 +610,9 @@ lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile)
 		goto fail;
 	}
 	to = s->o->addr;
-	if (kind == LG_KIND_PLAIN && s->o->baseline_port)
+	if (kind == LG_KIND_PLAIN)
 		to.sin_port = s->o->baseline_port;
-	else if ((kind == LG_KIND_PRIMITIVES || kind == LG_KIND_SECURE_PRIMITIVES) && s->o->ceiling_port)
+	else if (kind == LG_KIND_PRIMITIVES || kind == LG_KIND_SECURE_PRIMITIVES)
 		to.sin_port = s->o->ceiling_port;
 	if ((c->fd = sock_connect_start((const struct sockaddr *)&to, sizeof(to))) < 0 ||
 	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)

@@ -26,10 +26,7 @@
 const char *
 lg_profile_name(enum lg_profile p)
 {
-	static const char *const names[] = {
-		[LG_PLAIN] = "plain", [LG_LAB] = "lab", [LG_SECURE] = "secure", [LG_PRIMITIVES] = "primitives",
-		[LG_SECURE_PRIMITIVES] = "secure-primitives",
-	};
+	static const char *const names[] = { [LG_LAB] = "lab", [LG_SECURE] = "secure" };
 
 	return names[p];
 }
@@ -55,12 +52,9 @@ profile_label(const struct lg_opts *o, char out[static SUITES_TEXT + 16])
 {
 	char list[SUITES_TEXT];
 
-	if (o->profile == LG_SECURE_PRIMITIVES)
-		snprintf(out, SUITES_TEXT + 16, "secure-primitives (%s)", aead_name(o->suites.suites[0]));
-	else if (o->profile == LG_SECURE)
-		snprintf(out, SUITES_TEXT + 16, "secure (%s)", offered(o, list));
-	else
+	if (o->profile != LG_SECURE)
 		return lg_profile_name(o->profile);
+	snprintf(out, SUITES_TEXT + 16, "secure (%s)", offered(o, list));
 	return out;
 }
 
@@ -73,25 +67,6 @@ json_profile(struct lg_json *j, const struct lg_opts *o)
 	lg_json_str(j, "profile", lg_profile_name(o->profile));
 	if (o->profile == LG_SECURE || o->flood_profile == LG_SECURE)
 		lg_json_str(j, "suites_offered", offered(o, list));
-	else if (o->profile == LG_SECURE_PRIMITIVES)
-		lg_json_str(j, "suite", aead_name(o->suites.suites[0]));
-}
-
-static enum lg_kind
-kind_of(enum lg_profile p)
-{
-	switch (p) {
-	case LG_PLAIN:
-		return LG_KIND_PLAIN;
-	case LG_PRIMITIVES:
-		return LG_KIND_PRIMITIVES;
-	case LG_SECURE_PRIMITIVES:
-		return LG_KIND_SECURE_PRIMITIVES;
-	case LG_LAB:
-	case LG_SECURE:
-		break;
-	}
-	return LG_KIND_ENGINE;
 }
 
 static struct lg_loop *
@@ -160,7 +135,7 @@ flood_open(struct flood *f)
 {
 	unsigned every = f->verify_every;
 	bool verify = f->profile == LG_LAB && every > 0 && f->opened % every == every - 1;
-	enum lg_kind kind = f->profile == LG_LAB && !verify ? LG_KIND_SCRIPTED : kind_of(f->profile);
+	enum lg_kind kind = f->profile == LG_LAB && !verify ? LG_KIND_SCRIPTED : LG_KIND_ENGINE;
 	struct lg_conn *c = lg_conn_open(f->loop, kind, f->profile);
 
 	f->opened++;
@@ -328,15 +303,19 @@ in_window(const struct traffic *t, uint64_t a, uint64_t b)
 }
 
 /*
- * The messages of both profiles go through the session's own records unless
- * --client engine asks for the whole client engine: the round trip then
- * holds the server's work and the client's crypto, not the client's
- * bookkeeping (docs/PERFORMANCE.md, target 3).
+ * The kind of group g's clients. The measured group's messages go through
+ * the session's own records unless --client engine asks for the whole client
+ * engine: the round trip then holds the server's work and the client's
+ * crypto, not the client's bookkeeping (docs/PERFORMANCE.md, target 3).
  */
 static enum lg_kind
-traffic_kind(const struct lg_opts *o, enum lg_profile p)
+group_kind(const struct lg_opts *o, unsigned g)
 {
-	return (p == LG_LAB || p == LG_SECURE) && !o->engine_client ? LG_KIND_RECORD : kind_of(p);
+	if (g == 1)
+		return LG_KIND_PLAIN;
+	if (g == 2)
+		return o->profile == LG_LAB ? LG_KIND_PRIMITIVES : LG_KIND_SECURE_PRIMITIVES;
+	return o->engine_client ? LG_KIND_ENGINE : LG_KIND_RECORD;
 }
 
 /* Gives the turn to group g: each of its clients sends a message. */
@@ -369,10 +348,7 @@ traffic_tick(void *arg, uint64_t now)
 	}
 	for (g = 0; g < t->ngroups; g++) {
 		while (t->g[g].opened < t->clients && t->connecting < OPEN_BATCH) {
-			enum lg_profile p = g == 0 ? t->s->o->profile : g == 1 ? LG_PLAIN :
-			    t->s->o->profile == LG_LAB ? LG_PRIMITIVES : LG_SECURE_PRIMITIVES;
-
-			if ((c = lg_conn_open(t->loop, traffic_kind(t->s->o, p), p)) == NULL) {
+			if ((c = lg_conn_open(t->loop, group_kind(t->s->o, g), t->s->o->profile)) == NULL) {
 				t->error = strerror(errno);
 				t->loop->quit = true;
 				return 0;
@@ -487,8 +463,7 @@ traffic_run(const struct lg_setup *s, const char *mode, unsigned clients)
 	finish_all(t.loop);
 	lg_json_begin(&j, mode);
 	json_profile(&j, s->o);
-	if (s->o->profile == LG_LAB || s->o->profile == LG_SECURE)
-		lg_json_str(&j, "client", s->o->engine_client ? "engine" : "record");
+	lg_json_str(&j, "client", s->o->engine_client ? "engine" : "record");
 	lg_json_int(&j, "clients", clients);
 	lg_json_int(&j, "size", s->o->size);
 	per_s = traffic_json(&j, &t.g[0], "");
@@ -560,7 +535,7 @@ hold_tick(void *arg, uint64_t now)
 
 	(void)now;
 	while (!h->asking && h->opened < h->target && h->inflight < o->concurrency) {
-		if (lg_conn_open(h->loop, kind_of(o->profile), o->profile) == NULL) {
+		if (lg_conn_open(h->loop, LG_KIND_ENGINE, o->profile) == NULL) {
 			h->error = strerror(errno);
 			h->failed += h->target - h->opened;
 			h->opened = h->target;
@@ -733,7 +708,7 @@ latency_tick(void *arg, uint64_t now)
 	struct lg_conn *c, *next;
 
 	while (t->phase == LAT_SETUP && t->opened < o->concurrency) {
-		if (lg_conn_open(t->loop, kind_of(o->profile), o->profile) == NULL) {
+		if (lg_conn_open(t->loop, LG_KIND_ENGINE, o->profile) == NULL) {
 			t->error = strerror(errno);
 			t->loop->quit = true;
 			return 0;

@@ -35,7 +35,7 @@ static const struct mode {
 	const char *name;
 	int (*run)(const struct lg_setup *s);
 	unsigned concurrency;     /* the default of -c */
-	bool traffic;             /* sends messages in a loop: the primitives profiles and --client mean something here */
+	bool traffic;             /* sends messages in a loop: --client and --ceiling-port mean something here */
 	const char *help;
 } modes[] = {
 	{ "handshakes", lg_mode_handshakes, 16, false, "new sessions per second, -c handshakes in flight" },
@@ -59,16 +59,13 @@ usage(void)
 	fprintf(f, "\nOptions:\n"
 	    "  -H, --host ADDR             server address, 127.x.y.z only (default 127.0.0.1)\n"
 	    "  -p, --port PORT             server port (required)\n"
-	    "  -P, --profile NAME          plain (echo, no crypto), lab (default), secure, primitives\n"
-	    "                              (the lab's crypto alone, against echo --lab-primitives) or\n"
-	    "                              secure-primitives (against echo --secure-primitives)\n"
+	    "  -P, --profile NAME          lab (default) or secure\n"
 	    "      --server-key KEY        secure: the server's public key (base64)\n"
-	    "      --suites LIST           secure: AEAD suites offered, in order (default ChaChaPoly);\n"
-	    "                              secure-primitives: the first is the one used\n"
-	    "      --client KIND           rtt, throughput, lab or secure: record (default: messages sealed\n"
-	    "                              with the session's own records once the engine has run the\n"
-	    "                              handshake, each reply checked byte for byte) or engine (the\n"
-	    "                              whole client engine for every message, as cvpn-client sends)\n"
+	    "      --suites LIST           secure: AEAD suites offered, in order (default ChaChaPoly)\n"
+	    "      --client KIND           rtt, throughput: record (default: messages sealed with the\n"
+	    "                              session's own records once the engine has run the handshake,\n"
+	    "                              each reply checked byte for byte) or engine (the whole client\n"
+	    "                              engine for every message, as cvpn-client sends)\n"
 	    "  -c, --concurrency N         handshakes in flight, clients or probes (default by mode)\n"
 	    "  -n, --count N               hold: sessions to open (default 100)\n"
 	    "  -s, --size BYTES            message size (default 64)\n"
@@ -82,9 +79,9 @@ usage(void)
 	    "      --timeout MS            limit for each connect, handshake and reply (default 10000)\n"
 	    "      --baseline-port PORT    rtt, throughput: as many plain echo clients on PORT, taking\n"
 	    "                              turns with the measured ones every 50 ms (paired run)\n"
-	    "      --ceiling-port PORT     with --baseline-port, lab or secure (one suite): a third group, as many\n"
-	    "                              clients of the profile's primitives alone (-P primitives or\n"
-	    "                              secure-primitives) on PORT, in the same turns: the run's ceiling\n"
+	    "      --ceiling-port PORT     with --baseline-port (and one suite): a third group, as many clients\n"
+	    "                              of the profile's primitives alone (echo --lab-primitives or\n"
+	    "                              --secure-primitives) on PORT, in the same turns: the run's ceiling\n"
 	    "  -h, --help                  show this help and exit\n"
 	    "  -V, --version               show the version and exit\n"
 	    "\nPrints one JSON object on stdout and a summary on stderr. Exit status: 0 when the\n"
@@ -97,7 +94,7 @@ parse_profile(const char *s, enum lg_profile *p)
 {
 	enum lg_profile i;
 
-	for (i = LG_PLAIN; i <= LG_SECURE_PRIMITIVES; i++) {
+	for (i = LG_LAB; i <= LG_SECURE; i++) {
 		if (strcmp(s, lg_profile_name(i)) == 0) {
 			*p = i;
 			return 0;
@@ -228,8 +225,7 @@ apply(struct lg_opts *o, int c, const char *arg)
 	else if (c == 'P')
 		bad = parse_profile(arg, &o->profile) != 0;
 	else if (c == OPT_FLOOD_PROFILE)
-		bad = parse_profile(arg, &o->flood_profile) != 0 ||
-		    (o->flood_profile != LG_LAB && o->flood_profile != LG_SECURE);
+		bad = parse_profile(arg, &o->flood_profile) != 0;
 	else if (c == OPT_KEY)
 		o->server_pub_set = !(bad = keys_from_base64(arg, strlen(arg), o->server_pub) != 0);
 	else if (c == OPT_SUITES)
@@ -249,25 +245,14 @@ apply(struct lg_opts *o, int c, const char *arg)
 	return bad ? -1 : 0;
 }
 
-/* Whether a --size message fits the profile: its size on the wire (or its ciphertext) within the limit. */
+/* The primitives' clients of --ceiling-port take any message their profile does. */
+_Static_assert(LABPRIM_MAX >= ENGINE_MAX_MESSAGE, "a lab message's ciphertext fits bench/labprim.c");
+
+/* Whether a --size message fits the profile: the lab's on the wire, the secure profile's in its record. */
 static bool
 size_fits(const struct lg_opts *o)
 {
-	size_t request, reply;
-
-	switch (o->profile) {
-	case LG_LAB:
-		return record_wire_len(o->size) <= ENGINE_MAX_MESSAGE;
-	case LG_SECURE:
-		return o->size <= ENGINE_MAX_MESSAGE;
-	case LG_SECURE_PRIMITIVES:
-		return secprim_lengths(o->size, &request, &reply);
-	case LG_PRIMITIVES:
-		return labprim_ct_len(o->size) <= LABPRIM_MAX;
-	case LG_PLAIN:
-		break;
-	}
-	return o->size <= 65536;
+	return o->profile == LG_LAB ? record_wire_len(o->size) <= ENGINE_MAX_MESSAGE : o->size <= ENGINE_MAX_MESSAGE;
 }
 
 /* Checks what the options mean together. Returns 0, or -1 after printing why. */
@@ -282,17 +267,13 @@ check(const struct lg_opts *o)
 		fprintf(stderr, "loadgen: the secure profile needs --server-key\n");
 		return -1;
 	}
-	if (o->ceiling_port && (!o->baseline_port || (o->profile != LG_LAB && o->profile != LG_SECURE))) {
-		fprintf(stderr, "loadgen: --ceiling-port is for a paired run (--baseline-port) of the lab or secure profile\n");
+	if (o->ceiling_port && !o->baseline_port) {
+		fprintf(stderr, "loadgen: --ceiling-port is for a paired run (--baseline-port)\n");
 		return -1;
 	}
 	/* The primitives use the first suite; with a choice the server might pick another for cvpn. */
 	if (o->ceiling_port && o->profile == LG_SECURE && o->suites.nsuites > 1) {
 		fprintf(stderr, "loadgen: --ceiling-port needs a single suite (--suites), so that both groups use it\n");
-		return -1;
-	}
-	if (o->client_set && o->profile != LG_LAB && o->profile != LG_SECURE) {
-		fprintf(stderr, "loadgen: --client is for the lab and secure profiles only\n");
 		return -1;
 	}
 	if (!size_fits(o)) {
@@ -472,11 +453,9 @@ main(int argc, char **argv)
 		o.concurrency = mode->concurrency;
 	if (check(&o) != 0)
 		return 64;
-	if ((o.profile == LG_PRIMITIVES || o.profile == LG_SECURE_PRIMITIVES || o.client_set || o.ceiling_port) &&
-	    !mode->traffic) {
+	if ((o.client_set || o.ceiling_port) && !mode->traffic) {
 		fprintf(stderr, "loadgen: %s is for the rtt and throughput modes only\n",
-		    o.client_set ? "--client" : o.ceiling_port ? "--ceiling-port" :
-		    o.profile == LG_PRIMITIVES ? "-P primitives" : "-P secure-primitives");
+		    o.client_set ? "--client" : "--ceiling-port");
 		return 64;
 	}
 	signal(SIGPIPE, SIG_IGN);

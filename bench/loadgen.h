@@ -4,9 +4,9 @@
  * sessions at once. Sessions of the two profiles run the real client engines
  * of common/ (round trips of both seal with the session's own records once
  * the engine has run the handshake); plain sessions (no crypto) are the
- * baseline; lab handshake floods use a scripted client that sends
- * precomputed DH values (see lg_conn.c for why). docs/PERFORMANCE.md says what
- * each mode measures.
+ * baseline and sessions of a profile's primitives alone its ceiling; lab
+ * handshake floods use a scripted client that sends precomputed DH values
+ * (see lg_conn.c for why). docs/PERFORMANCE.md says what each mode measures.
  */
 #ifndef CVPN_LOADGEN_H
 #define CVPN_LOADGEN_H
@@ -24,18 +24,15 @@
 #include "secprim.h"
 
 enum lg_profile {
-	LG_PLAIN,       /* TCP echo, no crypto: the baseline */
 	LG_LAB,         /* the lab profile, AES-256, cumulative HMAC */
-	LG_SECURE,      /* the secure profile, key mode (Noise IK), ChaChaPoly unless --suites says otherwise */
-	LG_PRIMITIVES,  /* the lab's per-message primitives alone, against echo --lab-primitives: the ceiling */
-	LG_SECURE_PRIMITIVES /* the secure profile's, against echo --secure-primitives (the first of --suites) */
+	LG_SECURE       /* the secure profile, key mode (Noise IK), ChaChaPoly unless --suites says otherwise */
 };
 
 /* The command line, after parsing. */
 struct lg_opts {
 	struct sockaddr_in addr;
 	in_port_t baseline_port;        /* rtt, throughput: plain echo clients here take turns (network order); 0 for none */
-	in_port_t ceiling_port;         /* and the profile's primitives alone here (network order); 0 for none */
+	in_port_t ceiling_port;         /* and its primitives alone here (network order, the first of --suites); 0 for none */
 	enum lg_profile profile;
 	enum lg_profile flood_profile;  /* latency: what the handshake flood speaks */
 	bool engine_client;             /* rtt, throughput: messages through the whole client engine */
@@ -160,9 +157,9 @@ int lg_loop_run(struct lg_loop *l, uint64_t until_us);
 void lg_loop_free(struct lg_loop *l);
 
 /*
- * Starts a connection of kind (profile picks the engine configuration for
- * LG_KIND_ENGINE); plain ones go to the baseline port and primitives ones to
- * the ceiling port when there is one.
+ * Starts a connection of kind (profile picks the engine configuration of
+ * the engine and record kinds); plain ones go to the baseline port and
+ * primitives ones to the ceiling port.
  * Returns it, or NULL with errno set; failures after this call arrive as LG_EV_FAILED.
  */
 struct lg_conn *lg_conn_open(struct lg_loop *l, enum lg_kind kind, enum lg_profile profile);
@@ -251,7 +248,7 @@ int lg_mode_throughput(const struct lg_setup *s);
 int lg_mode_hold(const struct lg_setup *s);
 int lg_mode_latency(const struct lg_setup *s);
 
-/* The profile's name: "plain", "lab" or "secure". */
+/* The profile's name: "lab" or "secure". */
 const char *lg_profile_name(enum lg_profile p);
 
 #endif

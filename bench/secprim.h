@@ -6,10 +6,11 @@
  * associated data), under fixed keys, over records as long as cvpn's (a DATA
  * record of the message and the REPLY record to it, padded as the secure
  * profile pads them). No record header is parsed and no reply is built: echo
- * --secure-primitives with loadgen -P secure-primitives time what any
- * implementation of the secure profile through EVP must compute per message,
- * over the same sockets as the plain echo, for the ceilings of make bench.
- * Not a protocol: the keys are constants, because these measure cost, not secrecy.
+ * --secure-primitives with the third group of loadgen --ceiling-port time
+ * what any implementation of the secure profile through EVP must compute per
+ * message, over the same sockets as the plain echo, for the ceilings of make
+ * bench. Not a protocol: the keys are constants, because these measure cost,
+ * not secrecy.
  *
  * A connection opens with SECPRIM_HEAD bytes (secprim_head), then carries
  * records: a big-endian u16 body length, then the body (ciphertext and tag).

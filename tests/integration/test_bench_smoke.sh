@@ -51,41 +51,21 @@ check "loadgen without --port is a usage error (64)" [ $rc -eq 64 ]
 check "loadgen refuses a non-loopback address (64)" [ $rc -eq 64 ]
 "$LG" rtt -p 1 -P secure >/dev/null 2>&1; rc=$?
 check "loadgen: secure needs --server-key (64)" [ $rc -eq 64 ]
-"$LG" handshakes -P lab -p 1 --flood-profile primitives >/dev/null 2>&1; rc=$?
-check "loadgen: primitives cannot flood handshakes (64)" [ $rc -eq 64 ]
 "$LG" rtt -P bogus -p 1 >"$TMP/prof.out" 2>&1; rc=$?
 check "loadgen: an unknown profile is a usage error (64) that names the option" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--profile' '$TMP/prof.out'"
-"$LG" rtt -P primitives -p 1 -s 16385 >"$TMP/size.out" 2>&1; rc=$?
-check "loadgen: -P primitives -s 16385 is over its limit (64)" \
-	sh -c "[ $rc -eq 64 ] && grep -q \"primitives profile's message limit\" '$TMP/size.out'"
-"$LG" rtt -P primitives -p 1 -s 16384 -d 0.1 -w 0 --timeout 500 >/dev/null 2>&1; rc=$?
-check "loadgen: -P primitives -s 16384 is within it (no usage error; nothing listens: exit 1)" [ $rc -eq 1 ]
-"$LG" hold -P primitives -p 1 >"$TMP/prim_hold.out" 2>&1; rc=$?
-check "loadgen: -P primitives in hold mode is a usage error (64) that says where it applies" \
-	sh -c "[ $rc -eq 64 ] && grep -q 'rtt and throughput' '$TMP/prim_hold.out'"
+"$LG" rtt -P lab -p 1 -s 4096 >"$TMP/size.out" 2>&1; rc=$?
+check "loadgen: -P lab -s 4096 is over its limit on the wire (64)" \
+	sh -c "[ $rc -eq 64 ] && grep -q \"lab profile's message limit\" '$TMP/size.out'"
 "$LG" hold -p 1 --client engine >"$TMP/lc_hold.out" 2>&1; rc=$?
 check "loadgen: --client in hold mode is a usage error (64) that says where it applies" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--client is for the rtt and throughput modes only' '$TMP/lc_hold.out'"
-for prof in primitives secure-primitives plain; do
-	"$LG" rtt -p 1 -P $prof --client record >"$TMP/lc_prof.out" 2>&1; rc=$?
-	check "loadgen: --client with -P $prof is a usage error (64)" \
-		sh -c "[ $rc -eq 64 ] && grep -q -- '--client is for the lab and secure profiles only' '$TMP/lc_prof.out'"
-done
 "$LG" rtt -p 1 --client full >"$TMP/lc_bad.out" 2>&1; rc=$?
 check "loadgen: an unknown --client is a usage error (64) that names the option" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--client' '$TMP/lc_bad.out'"
-"$LG" latency -p 1 -P secure-primitives >"$TMP/sp_lat.out" 2>&1; rc=$?
-check "loadgen: -P secure-primitives in latency mode is a usage error (64) that says where it applies" \
-	sh -c "[ $rc -eq 64 ] && grep -q -- '-P secure-primitives is for the rtt and throughput modes only' '$TMP/sp_lat.out'"
-"$LG" rtt -P secure-primitives -p 1 -s 4097 >"$TMP/sp_size.out" 2>&1; rc=$?
-check "loadgen: -P secure-primitives -s 4097 is over its limit (64)" \
-	sh -c "[ $rc -eq 64 ] && grep -q \"secure-primitives profile's message limit\" '$TMP/sp_size.out'"
-for args in "rtt -P lab --ceiling-port 2" "rtt -P primitives --baseline-port 3 --ceiling-port 2"; do
-	"$LG" $args -p 1 >"$TMP/cp.out" 2>&1; rc=$?
-	check "loadgen $args: --ceiling-port needs a paired run of lab or secure (64)" \
-		sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port is for a paired run' '$TMP/cp.out'"
-done
+"$LG" rtt -P lab --ceiling-port 2 -p 1 >"$TMP/cp.out" 2>&1; rc=$?
+check "loadgen: --ceiling-port needs a paired run (64)" \
+	sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port is for a paired run' '$TMP/cp.out'"
 "$LG" rtt -P secure --server-key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= --suites AESGCM,ChaChaPoly \
 	--baseline-port 3 --ceiling-port 2 -p 1 >"$TMP/cp.out" 2>&1; rc=$?
 check "loadgen: --ceiling-port with two suites is a usage error (64): the server could pick the other" \
@@ -93,8 +73,6 @@ check "loadgen: --ceiling-port with two suites is a usage error (64): the server
 "$LG" hold -p 1 --baseline-port 3 --ceiling-port 2 >"$TMP/cp.out" 2>&1; rc=$?
 check "loadgen: --ceiling-port in hold mode is a usage error (64) that says where it applies" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--ceiling-port is for the rtt and throughput modes only' '$TMP/cp.out'"
-"$LG" handshakes -p 1 --flood-profile secure-primitives >/dev/null 2>&1; rc=$?
-check "loadgen: secure-primitives cannot flood handshakes (64)" [ $rc -eq 64 ]
 "$LG" rtt -p 1 --suites AES >"$TMP/suites.out" 2>&1; rc=$?
 check "loadgen: an unknown suite is a usage error (64) that names the option" \
 	sh -c "[ $rc -eq 64 ] && grep -q -- '--suites' '$TMP/suites.out'"
@@ -180,41 +158,24 @@ check "report: 1b at 102x -> met ($out)" [ "$out" = "met 105.1" ]
 out=$(python_verdict 0.61)
 check "report: 1b at 98x with the DH bound at 102x -> MISSED ($out)" [ "$out" = "MISSED 101.6" ]
 
-# The TCP echo baseline.
-timeout 180 "$ECHO" -p 0 -t 180 >"$TMP/echo.log" 2>&1 &
-EPID=$!
-PIDS="$PIDS $EPID"
-if wait_for "$TMP/echo.log" "^Listening on" 10; then
-	EPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.log")
-	lg rtt_plain rtt -P plain -p "$EPORT" -d 0.5 -w 0.1
-	check "rtt against echo completes" rc_is rtt_plain 0
-	check "rtt against echo: round trips and percentiles > 0" json_ok "$TMP/rtt_plain.json" messages per_s p50_us p99_us
-	lg thr_plain throughput -P plain -p "$EPORT" -c 10 -d 0.5 -w 0.1
-	check "throughput against echo, 10 clients" json_ok "$TMP/thr_plain.json" messages per_s
-else
-	not_ok "echo server starts"
-fi
+# echo: the TCP echo baseline of the paired runs, and the primitives alone of each
+# profile, their ceiling.
+for e in plain lab-primitives secure-primitives; do
+	timeout 180 "$ECHO" $([ $e = plain ] || echo --$e) -p 0 -t 180 >"$TMP/echo.$e.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for "$TMP/echo.$e.log" "^Listening on" 10 || { not_ok "echo ($e) starts"; finish; }
+done
+EPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.plain.log")
+PRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.lab-primitives.log")
+SPRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.secure-primitives.log")
 
-# The lab's primitives alone (the ceiling of its rows): echo --lab-primitives verifies and
-# decrypts what loadgen -P primitives seals, and drops a connection whose tag is wrong.
-timeout 180 "$ECHO" --lab-primitives -p 0 -t 180 >"$TMP/echo.prim.log" 2>&1 &
-PIDS="$PIDS $!"
-if wait_for "$TMP/echo.prim.log" "^Listening on" 10; then
-	PRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.prim.log")
-	lg rtt_prim rtt -P primitives -p "$PRPORT" -s 100 -d 0.5 -w 0.1
-	check "primitives: round trips against echo --lab-primitives" json_ok "$TMP/rtt_prim.json" messages per_s
-	check "primitives: no failures" json_eq "$TMP/rtt_prim.json" failures 0
-	if [ -n "${EPORT:-}" ]; then
-		lg rtt_prim_pair rtt -P primitives -p "$PRPORT" --baseline-port "$EPORT" -s 64 -d 0.5 -w 0.1
-		check "primitives: paired with the plain echo, ratio > 0" json_ok "$TMP/rtt_prim_pair.json" messages \
-			baseline_messages ratio
-		lg prim_vs_plain rtt -P primitives -p "$EPORT" -s 64 -d 0.3 -w 0 --timeout 2000
-		check "primitives against the plain echo: fails (it echoes the tag too), exit 1" rc_is prim_vs_plain 1
-	fi
-	# One message sealed here, independently (AES-256-CBC, HMAC-SHA256 of the ciphertext, the
-	# fixed key of bench/labprim.c), then a second on the same chain and transcript: the answers
-	# must be the plaintexts, which proves the echo verifies and decrypts rather than echoes.
-	out=$($PY - "$PRPORT" <<'PYEOF'
+# echo --lab-primitives verifies and decrypts what the third group of a lab run
+# (loadgen --ceiling-port) seals, and drops a connection whose tag is wrong. One
+# message sealed here, independently (AES-256-CBC, HMAC-SHA256 of the ciphertext,
+# the fixed key of bench/labprim.c), then a second on the same chain and
+# transcript: the answers must be the plaintexts, which proves the echo verifies
+# and decrypts rather than echoes.
+out=$($PY - "$PRPORT" <<'PYEOF'
 import hashlib, hmac, socket, sys
 from Cryptodome.Cipher import AES
 key, iv = bytes([1, 2, 3]) + bytes(29), bytes([4, 5, 6]) + bytes(13)
@@ -236,56 +197,34 @@ for text in (b"the first message, 32 bytes....", b"and the second one, 32 bytes.
 print(got)
 PYEOF
 )
-	check "echo --lab-primitives: answers two independently sealed messages with their plaintexts ($out)" \
-		[ "$out" = "[True, True]" ]
-	# A 64-byte message with a tag of zeros: no answer, the connection closed.
-	out=$($PY - "$PRPORT" <<'PYEOF'
+check "echo --lab-primitives: answers two independently sealed messages with their plaintexts ($out)" \
+	[ "$out" = "[True, True]" ]
+# A 64-byte message with a tag of zeros: no answer, the connection closed.
+out=$($PY - "$PRPORT" <<'PYEOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"\x00\x00\x00\x40" + bytes(64) + b"0" * 64)
 print(repr(s.recv(100)))
 PYEOF
 )
-	check "echo --lab-primitives: a bad tag gets no answer and a close ($out)" [ "$out" = "b''" ]
-	out=$($PY - "$PRPORT" <<'PYEOF'
+check "echo --lab-primitives: a bad tag gets no answer and a close ($out)" [ "$out" = "b''" ]
+out=$($PY - "$PRPORT" <<'PYEOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"\x00\x00\x00\x41")
 print(repr(s.recv(100)))
 PYEOF
 )
-	check "echo --lab-primitives: a length that is not whole blocks is refused ($out)" [ "$out" = "b''" ]
-	check "echo --lab-primitives survives both" sh -c "'$LG' rtt -P primitives -p '$PRPORT' -d 0.2 -w 0 >/dev/null 2>&1"
-else
-	not_ok "echo --lab-primitives starts"
-fi
+check "echo --lab-primitives: a length that is not whole blocks is refused ($out)" [ "$out" = "b''" ]
 
-# The secure profile's primitives alone (the ceiling of its rows): echo --secure-primitives
-# opens what loadgen -P secure-primitives seals and seals a reply in its place.
-timeout 180 "$ECHO" --secure-primitives -p 0 -t 180 >"$TMP/echo.sprim.log" 2>&1 &
-PIDS="$PIDS $!"
-if wait_for "$TMP/echo.sprim.log" "^Listening on" 10; then
-	SPRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.sprim.log")
-	lg rtt_sprim rtt -P secure-primitives -p "$SPRPORT" -s 1000 -d 0.5 -w 0.1
-	check "secure primitives: round trips against echo --secure-primitives" json_ok "$TMP/rtt_sprim.json" messages per_s
-	check "secure primitives: no failures" json_eq "$TMP/rtt_sprim.json" failures 0
-	check "secure primitives: the suite is in the JSON" json_eq "$TMP/rtt_sprim.json" suite ChaChaPoly
-	lg thr_sprim throughput -P secure-primitives --suites AESGCM -p "$SPRPORT" -c 5 -d 0.5 -w 0.1
-	check "secure primitives, AESGCM, 5 clients" json_ok "$TMP/thr_sprim.json" messages per_s
-	check "secure primitives, AESGCM: no failures" json_eq "$TMP/thr_sprim.json" failures 0
-	if [ -n "${EPORT:-}" ]; then
-		lg sprim_pair throughput -P secure-primitives -p "$SPRPORT" --baseline-port "$EPORT" -c 4 -d 0.5 -w 0.1
-		check "secure primitives: paired with the plain echo, ratio > 0" json_ok "$TMP/sprim_pair.json" messages \
-			baseline_messages ratio
-		lg sprim_vs_plain rtt -P secure-primitives -p "$EPORT" -s 64 -d 0.3 -w 0 --timeout 2000
-		check "secure primitives against the plain echo: fails (its record comes back unopened), exit 1" sh -c \
-			"[ \"\$(cat '$TMP/sprim_vs_plain.rc')\" = 1 ] && grep -q 'the reply did not open' '$TMP/sprim_vs_plain.json'"
-	fi
-	# Two records sealed here, independently (ChaCha20-Poly1305, the fixed keys of
-	# bench/secprim.c, counter nonces, the length prefix as associated data): each answer must
-	# open under the other direction's key with the next nonce, and hold the message's plaintext
-	# zero-extended to the reply's length (48- and 80-byte bodies: a 20-byte message's).
-	out=$($PY - "$SPRPORT" <<'PYEOF'
+# echo --secure-primitives opens what the third group of a secure run seals and
+# seals a reply in its place. Two records sealed here, independently
+# (ChaCha20-Poly1305, the fixed keys of bench/secprim.c, counter nonces, the
+# length prefix as associated data): each answer must open under the other
+# direction's key with the next nonce, and hold the message's plaintext
+# zero-extended to the reply's length (48- and 80-byte bodies: a 20-byte
+# message's).
+out=$($PY - "$SPRPORT" <<'PYEOF'
 import socket, struct, sys
 from Cryptodome.Cipher import ChaCha20_Poly1305
 up, down = bytes([7, 8, 9]) + bytes(29), bytes([10, 11, 12]) + bytes(29)
@@ -312,28 +251,24 @@ for i, text in enumerate((b"first".ljust(32, b"."), b"second".ljust(32, b"!"))):
 print(got)
 PYEOF
 )
-	check "echo --secure-primitives: opens two independently sealed records and seals their plaintexts back ($out)" \
-		[ "$out" = "[True, True]" ]
-	out=$($PY - "$SPRPORT" <<'PYEOF'
+check "echo --secure-primitives: opens two independently sealed records and seals their plaintexts back ($out)" \
+	[ "$out" = "[True, True]" ]
+out=$($PY - "$SPRPORT" <<'PYEOF'
 import socket, struct, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(bytes([1, 0, 0, 0]) + struct.pack(">HH", 112, 112) + struct.pack(">H", 112) + bytes(112))
 print(repr(s.recv(200)))
 PYEOF
 )
-	check "echo --secure-primitives: a bad tag gets no answer and a close ($out)" [ "$out" = "b''" ]
-	out=$($PY - "$SPRPORT" <<'PYEOF'
+check "echo --secure-primitives: a bad tag gets no answer and a close ($out)" [ "$out" = "b''" ]
+out=$($PY - "$SPRPORT" <<'PYEOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(bytes([3, 0, 0, 0, 0, 112, 0, 112]))
 print(repr(s.recv(100)))
 PYEOF
 )
-	check "echo --secure-primitives: an unknown suite is refused ($out)" [ "$out" = "b''" ]
-	check "echo --secure-primitives survives them" sh -c "'$LG' rtt -P secure-primitives -p '$SPRPORT' -d 0.2 -w 0 >/dev/null 2>&1"
-else
-	not_ok "echo --secure-primitives starts"
-fi
+check "echo --secure-primitives: an unknown suite is refused ($out)" [ "$out" = "b''" ]
 
 # cvpn-server, both profiles.
 "$CLIENT" genkey >"$TMP/server.key" 2>/dev/null
@@ -355,55 +290,47 @@ check "secure handshakes: the JSON says which suites were offered (the default)"
 	json_eq "$TMP/hs_secure.json" suites_offered ChaChaPoly
 check "lab handshakes: no suites in the JSON" json_eq "$TMP/hs_lab.json" suites_offered None
 
-lg rtt_lab rtt -P lab -p "$PORT" -s 64 -d 0.5 -w 0.1
-check "lab round trips, 64 B" json_ok "$TMP/rtt_lab.json" messages per_s p99_us
+# Round trips and throughput as the runner measures them: the plain echo's
+# clients and the primitives' take turns with the measured ones, and all three
+# groups and both ratios are reported.
+LAB3="-P lab --baseline-port $EPORT --ceiling-port $PRPORT -p $PORT"
+SEC3="-P secure --server-key $PUB --baseline-port $EPORT --ceiling-port $SPRPORT -p $PORT"
+lg rtt_lab rtt $LAB3 -s 64 -d 0.6 -w 0.1
+check "lab round trips, 64 B, paired, with the primitives alone" rc_is rtt_lab 0
+check "lab round trips: three groups measured, both ratios > 0" json_ok "$TMP/rtt_lab.json" messages per_s \
+	p99_us baseline_per_s baseline_p99_us ceiling_per_s ratio ceiling_ratio
 check "lab round trips: sealed with the session's record layer by default" json_eq "$TMP/rtt_lab.json" client record
-check "lab round trips: no failures" json_eq "$TMP/rtt_lab.json" failures 0
-lg rtt_lab_engine rtt -P lab --client engine -p "$PORT" -s 100 -d 0.5 -w 0.1
-check "lab round trips through the whole client engine, 100 B" json_ok "$TMP/rtt_lab_engine.json" messages per_s
+lg rtt_lab_engine rtt $LAB3 --client engine -s 100 -d 0.6 -w 0.1
+check "lab round trips through the whole client engine, 100 B" json_ok "$TMP/rtt_lab_engine.json" messages \
+	ratio ceiling_ratio
 check "lab round trips: --client engine is in the JSON" json_eq "$TMP/rtt_lab_engine.json" client engine
-lg rtt_secure rtt -P secure --server-key "$PUB" -p "$PORT" -s 1024 -d 0.5 -w 0.1
-check "secure round trips, 1 KiB" json_ok "$TMP/rtt_secure.json" messages per_s p99_us
+lg rtt_secure rtt $SEC3 -s 1024 -d 0.6 -w 0.1
+check "secure round trips, 1 KiB, paired, with the primitives alone" rc_is rtt_secure 0
+check "secure round trips: three groups measured, both ratios > 0" json_ok "$TMP/rtt_secure.json" messages \
+	per_s p99_us baseline_per_s ceiling_per_s ratio ceiling_ratio
 check "secure round trips: sealed with the session's records by default" json_eq "$TMP/rtt_secure.json" client record
-check "secure round trips: no failures" json_eq "$TMP/rtt_secure.json" failures 0
-lg rtt_secure_engine rtt -P secure --server-key "$PUB" --client engine -p "$PORT" -s 64 -d 0.3 -w 0.1
-check "secure round trips through the whole client engine" json_ok "$TMP/rtt_secure_engine.json" messages per_s
+lg rtt_secure_engine rtt $SEC3 --client engine -s 64 -d 0.4 -w 0.1
+check "secure round trips through the whole client engine" json_ok "$TMP/rtt_secure_engine.json" messages \
+	ratio ceiling_ratio
 check "secure round trips: --client engine is in the JSON" json_eq "$TMP/rtt_secure_engine.json" client engine
-lg thr_secure throughput -P secure --server-key "$PUB" -p "$PORT" -c 5 -s 300 -d 0.5 -w 0.1
-check "secure throughput with the record client, 5 clients, 300 B" json_ok "$TMP/thr_secure.json" messages per_s
-check "secure throughput: no failures" json_eq "$TMP/thr_secure.json" failures 0
+lg thr_secure throughput $SEC3 -c 5 -s 300 -d 0.6 -w 0.1
+check "secure throughput with the record client, 5 clients, 300 B" rc_is thr_secure 0
+check "secure throughput: three groups measured, both ratios > 0" json_ok "$TMP/thr_secure.json" messages \
+	per_s ratio ceiling_ratio
 check "secure, by default: the server chose ChaChaPoly" grep -q "ChaChaPoly" "$SLOG"
 check "secure, by default: nothing chose AESGCM" sh -c "! grep -q AESGCM '$SLOG'"
-lg rtt_gcm rtt -P secure --server-key "$PUB" --suites AESGCM -p "$PORT" -s 64 -d 0.3 -w 0.1
-check "secure round trips, --suites AESGCM" json_ok "$TMP/rtt_gcm.json" messages per_s
+lg rtt_gcm rtt $SEC3 --suites AESGCM -s 64 -d 0.4 -w 0.1
+check "secure round trips, --suites AESGCM, with its primitives alone" rc_is rtt_gcm 0
+check "secure round trips, --suites AESGCM: both ratios > 0" json_ok "$TMP/rtt_gcm.json" messages ratio ceiling_ratio
 check "--suites AESGCM: the JSON says what was offered" json_eq "$TMP/rtt_gcm.json" suites_offered AESGCM
 check "--suites AESGCM: the server chose AESGCM" grep -q "AESGCM" "$SLOG"
-lg thr_lab throughput -P lab -p "$PORT" -c 5 -d 0.5 -w 0.1
-check "lab throughput, 5 clients" json_ok "$TMP/thr_lab.json" messages per_s
-# Paired: the plain echo clients take turns with the measured ones; both sides and the ratio are reported.
-if [ -n "${EPORT:-}" ]; then
-	lg pair_rtt rtt --baseline-port "$EPORT" -P secure --server-key "$PUB" -p "$PORT" -s 64 -d 0.6 -w 0.1
-	check "paired rtt: both groups measured, ratio > 0" json_ok "$TMP/pair_rtt.json" messages per_s \
-		baseline_messages baseline_per_s ratio
-	lg pair_thr throughput --baseline-port "$EPORT" -P lab -p "$PORT" -c 5 -d 0.6 -w 0.1
-	check "paired throughput: both groups measured, ratio > 0" json_ok "$TMP/pair_thr.json" messages \
-		baseline_messages ratio
-	# The primitives alone as a third group in the same turns: the run's own ceiling.
-	if [ -n "${PRPORT:-}" ] && [ -n "${SPRPORT:-}" ]; then
-		lg tri_lab rtt --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -p "$PORT" -s 64 -d 0.6 -w 0.1
-		check "lab with --ceiling-port: three groups measured, both ratios > 0" json_ok "$TMP/tri_lab.json" \
-			messages baseline_messages ceiling_messages ratio ceiling_ratio
-		lg tri_sec throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure --server-key "$PUB" \
-			--suites AESGCM -p "$PORT" -c 4 -d 0.6 -w 0.1
-		check "secure AESGCM with --ceiling-port: three groups measured, both ratios > 0" json_ok \
-			"$TMP/tri_sec.json" messages baseline_messages ceiling_messages ratio ceiling_ratio
-		check "secure with --ceiling-port: no failures" json_eq "$TMP/tri_sec.json" failures 0
-		# The lab's primitives echo cannot serve the secure profile's third group: the run fails.
-		lg tri_wrong rtt --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P secure --server-key "$PUB" \
-			-p "$PORT" -s 64 -d 0.3 -w 0 --timeout 2000
-		check "secure with the lab's primitives echo as its ceiling: exit 1" rc_is tri_wrong 1
-	fi
-fi
+lg thr_lab throughput $LAB3 -c 5 -d 0.6 -w 0.1
+check "lab throughput, 5 clients" rc_is thr_lab 0
+check "lab throughput: three groups measured, both ratios > 0" json_ok "$TMP/thr_lab.json" messages ratio ceiling_ratio
+# The lab's primitives echo cannot serve the secure profile's third group: the run fails.
+lg wrong_ceiling rtt -P secure --server-key "$PUB" --baseline-port "$EPORT" --ceiling-port "$PRPORT" -p "$PORT" \
+	-s 64 -d 0.3 -w 0 --timeout 2000
+check "secure with the lab's primitives echo as its ceiling: exit 1" rc_is wrong_ceiling 1
 
 lg hold hold -P secure --server-key "$PUB" -p "$PORT" -n 50 -c 16 --server-pid "$SPID"
 check "hold completes" rc_is hold 0
