@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench/loadgen: the load generator behind make bench. One process drives
- * many client sessions against cvpn-server (or bench/echo) on a loopback
- * address and prints one JSON line with what it measured.
+ * many client sessions against cvpn-server (or bench/echo) on 127.0.0.1 and
+ * prints one JSON line with what it measured.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -27,7 +27,6 @@
 #include "suite.h"
 #include "text.h"
 
-#define LG_VERSION "0.1.0"
 /* Precomputed client DH values for scripted handshakes; the server cannot tell them apart. */
 #define DH_POOL 8
 
@@ -57,8 +56,7 @@ usage(void)
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		fprintf(f, "  %-12s %s\n", modes[i].name, modes[i].help);
 	fprintf(f, "\nOptions:\n"
-	    "  -H, --host ADDR             server address, 127.x.y.z only (default 127.0.0.1)\n"
-	    "  -p, --port PORT             server port (required)\n"
+	    "  -p, --port PORT             server port on 127.0.0.1 (required)\n"
 	    "  -P, --profile NAME          lab (default) or secure\n"
 	    "      --server-key KEY        secure: the server's public key (base64)\n"
 	    "      --suites LIST           secure: AEAD suites offered, in order (default ChaChaPoly)\n"
@@ -83,7 +81,6 @@ usage(void)
 	    "                              of the profile's primitives alone (echo --lab-primitives or\n"
 	    "                              --secure-primitives) on PORT, in the same turns: the run's ceiling\n"
 	    "  -h, --help                  show this help and exit\n"
-	    "  -V, --version               show the version and exit\n"
 	    "\nPrints one JSON object on stdout and a summary on stderr. Exit status: 0 when the\n"
 	    "measurement is valid, 1 when sessions failed or nothing completed, 64 usage error.\n");
 }
@@ -135,7 +132,6 @@ seconds(const char *s)
 enum { OPT_KEY = 256, OPT_SUITES, OPT_CLIENT, OPT_VERIFY, OPT_RATE, OPT_FLOOD_PROFILE, OPT_FLOOD_CONC, OPT_PID, OPT_TIMEOUT, OPT_BASELINE, OPT_CEILING };
 
 static const struct option long_opts[] = {
-	{ "host", required_argument, NULL, 'H' },
 	{ "port", required_argument, NULL, 'p' },
 	{ "profile", required_argument, NULL, 'P' },
 	{ "server-key", required_argument, NULL, OPT_KEY },
@@ -155,7 +151,6 @@ static const struct option long_opts[] = {
 	{ "baseline-port", required_argument, NULL, OPT_BASELINE },
 	{ "ceiling-port", required_argument, NULL, OPT_CEILING },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -214,8 +209,6 @@ apply(struct lg_opts *o, int c, const char *arg)
 
 	if (apply_count(o, c, arg, &bad))
 		;
-	else if (c == 'H')
-		bad = inet_pton(AF_INET, arg, &o->addr.sin_addr) != 1 || (ntohl(o->addr.sin_addr.s_addr) >> 24) != 127;
 	else if (c == 'p' && (bad = (v = number(arg, 1, 65535)) < 0) == 0)
 		o->addr.sin_port = htons((uint16_t)v);
 	else if (c == OPT_BASELINE && (bad = (v = number(arg, 1, 65535)) < 0) == 0)
@@ -427,13 +420,9 @@ main(int argc, char **argv)
 	int c, r;
 
 	defaults(&o);
-	while ((c = getopt_long(argc, argv, "H:p:P:c:n:s:d:w:hV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:P:c:n:s:d:w:h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage();
-			return 0;
-		}
-		if (c == 'V') {
-			printf("loadgen %s\n", LG_VERSION);
 			return 0;
 		}
 		if (c == '?' || apply(&o, c, optarg) != 0) {
