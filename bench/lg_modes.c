@@ -244,7 +244,6 @@ lg_mode_handshakes(const struct lg_setup *s)
 	lg_json_int(&j, "handshakes", (long long)r.handshakes);
 	lg_json_num(&j, "seconds", r.seconds);
 	lg_json_num(&j, "per_s", r.seconds > 0 ? (double)r.handshakes / r.seconds : 0);
-	lg_json_num(&j, "p50_ms", lg_samples_pct(&r.times, 50) / 1000);
 	lg_json_num(&j, "p99_ms", lg_samples_pct(&r.times, 99) / 1000);
 	lg_json_int(&j, "verified", (long long)r.verified);
 	lg_json_int(&j, "failures", (long long)r.failures);
@@ -436,8 +435,6 @@ traffic_json(struct lg_json *j, struct traffic_group *g, const char *prefix)
 	lg_json_num(j, key, g->busy_us / US);
 	snprintf(key, sizeof(key), "%sper_s", prefix);
 	lg_json_num(j, key, per_s);
-	snprintf(key, sizeof(key), "%sp50_us", prefix);
-	lg_json_num(j, key, lg_samples_pct(&g->rtts, 50));
 	snprintf(key, sizeof(key), "%sp99_us", prefix);
 	lg_json_num(j, key, lg_samples_pct(&g->rtts, 99));
 	return per_s;
@@ -587,7 +584,7 @@ hold_ask(struct hold *h)
 }
 
 static void
-hold_report(const struct hold *h, const long rss[4])
+hold_report(const struct hold *h, const long rss[3])
 {
 	const struct lg_opts *o = h->s->o;
 	long top = rss[2] > rss[1] ? rss[2] : rss[1];
@@ -603,7 +600,6 @@ hold_report(const struct hold *h, const long rss[4])
 	lg_json_int(&j, "rss_base_kib", rss[0]);
 	lg_json_int(&j, "rss_open_kib", rss[1]);
 	lg_json_int(&j, "rss_answered_kib", rss[2]);
-	lg_json_int(&j, "hwm_kib", rss[3]);
 	lg_json_num(&j, "kib_per_session", rss[0] >= 0 && h->answered ? (double)(top - rss[0]) / h->answered : 0);
 	if (h->error)
 		lg_json_str(&j, "last_error", h->error);
@@ -652,7 +648,7 @@ int
 lg_mode_hold(const struct lg_setup *s)
 {
 	struct hold h = { .s = s };
-	long rss[4];
+	long rss[3];
 	int rc;
 
 	if ((h.loop = loop_new(s, hold_event, hold_tick, &h)) == NULL)
@@ -662,7 +658,6 @@ lg_mode_hold(const struct lg_setup *s)
 	h.target = s->o->count;
 	hold_round(&h, &rss[1]);
 	rss[2] = server_kib(&h, "VmRSS");
-	rss[3] = server_kib(&h, "VmHWM");
 	hold_report(&h, rss);
 	rc = h.answered > 0 && h.answered == h.established ? 0 : 1;
 	h.closing = true;
@@ -831,8 +826,6 @@ latency_report(struct latency *t, const struct flood_thread *ft, double loaded_s
 	lg_json_int(&j, "loaded_samples", (long long)t->loaded.n);
 	lg_json_num(&j, "loaded_p50_us", lg_samples_pct(&t->loaded, 50));
 	lg_json_num(&j, "loaded_p99_us", loaded99);
-	lg_json_num(&j, "loaded_max_us", lg_samples_pct(&t->loaded, 100));
-	lg_json_num(&j, "p99_ratio", idle99 > 0 ? loaded99 / idle99 : 0);
 	lg_json_num(&j, "flood_per_s", rate);
 	lg_json_int(&j, "flood_failures", (long long)ft->result.failures);
 	lg_json_int(&j, "failures", (long long)t->failures);

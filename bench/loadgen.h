@@ -204,7 +204,7 @@ double lg_samples_pct(struct lg_samples *s, double p);
 /* Frees the samples; accepts an empty set. */
 void lg_samples_free(struct lg_samples *s);
 
-/* A field of /proc/PID/status in KiB ("VmRSS", "VmHWM"), or -1. */
+/* A field of /proc/PID/status in KiB ("VmRSS"), or -1. */
 long lg_proc_kib(int pid, const char *field);
 
 /* One JSON object, written as one line. */
