@@ -305,7 +305,8 @@ in_window(const struct traffic *t, uint64_t a, uint64_t b)
  * The kind of group g's clients. The measured group's messages go through
  * the session's own records unless --client engine asks for the whole client
  * engine: the round trip then holds the server's work and the client's
- * crypto, not the client's bookkeeping (docs/PERFORMANCE.md, target 3).
+ * crypto, not the client's bookkeeping, which took the whole engine
+ * 150-250 ns more per lab round trip (bench/HISTORY.md, "Target by target", 3).
  */
 static enum lg_kind
 group_kind(const struct lg_opts *o, unsigned g)

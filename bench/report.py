@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Turns the runner's measurements (one JSON object a line) into the table of
-ratios against issue 5's targets, and writes everything to one JSON file.
+ratios against the targets of docs/PERFORMANCE.md, and writes everything to
+one JSON file.
 
     bench/report.py RESULTS.jsonl OUT.json [--elapsed S] [--smoke 0|1] ...
 
@@ -138,7 +139,7 @@ def primitives(rows, tid, what, name, ref_what):
 
 
 def targets(rows, hold_want):
-    """Every figure issue 5 asks for, with its ratio and target."""
+    """Every row of the table: its figure, its reference, their ratio and the target."""
     lab = median(rows, "lab_handshakes")
     sec = median(rows, "secure_handshakes")
     bound, python = median(rows, "dhbound", "lab_bound_hs_per_s"), median(rows, "python_client")

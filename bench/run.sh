@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The runner behind `make bench` (issue 5, part 1): measures cvpn-server and
-# its references side by side in one run on loopback, server and load
-# generator pinned to different cores, and prints a table of ratios against
-# the issue's targets; everything it measured goes to BUILD/bench.json.
+# The runner behind `make bench`: measures cvpn-server and its references
+# side by side in one run on loopback, server and load generator pinned to
+# different cores, and prints a table of ratios against the targets of
+# docs/PERFORMANCE.md; everything it measured goes to BUILD/bench.json.
 #
 #   bench/run.sh [--smoke] [BUILD]
 #

@@ -16,12 +16,13 @@
  *   turnaround: turns N wake W read R work K write X settle S ns (TSC cycles: ...)
  *
  * It exists because perf's samples on this VM (no PMU, so a timer) land far
- * from their cause, while the system calls' boundaries are exact. See
- * docs/PERFORMANCE.md, "Target 3", for what it found. Calls that bypass these
- * symbols (readv, sendmsg, the __read_chk of a program built with
- * _FORTIFY_SOURCE and a buffer of known size) are not seen. The report comes
- * from the measured thread only, when it is the one that ends the program
- * (the usual single event loop), so that no turn is being written meanwhile.
+ * from their cause, while the system calls' boundaries are exact. What it
+ * found is in bench/HISTORY.md, "Target by target", section 3 (round trips
+ * on one connection). Calls that bypass these symbols (readv, sendmsg, the
+ * __read_chk of a program built with _FORTIFY_SOURCE and a buffer of known
+ * size) are not seen. The report comes from the measured thread only, when
+ * it is the one that ends the program (the usual single event loop), so that
+ * no turn is being written meanwhile.
  */
 #include <dlfcn.h>
 #include <pthread.h>
