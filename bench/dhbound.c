@@ -124,22 +124,27 @@ lab_derive(EVP_PKEY *ours, const BIGNUM *peer_y)
 static int
 lab_raw(double seconds, struct rate *out)
 {
-	EVP_PKEY *client = lab_keygen(), *ours;
+	EVP_PKEY *client = lab_keygen(), *ours = NULL;
 	BIGNUM *y = NULL;
 	double t0 = now_s();
+	int r = -1;
 
 	if (client == NULL || !EVP_PKEY_get_bn_param(client, OSSL_PKEY_PARAM_PUB_KEY, &y))
-		return -1;
+		goto out;
 	out->ops = 0;
 	do {
 		if ((ours = lab_keygen()) == NULL || lab_derive(ours, y) != 0)
-			return -1;
+			goto out;
 		EVP_PKEY_free(ours);
+		ours = NULL;
 		out->ops++;
 	} while ((out->seconds = now_s() - t0) < seconds);
+	r = 0;
+out:
+	EVP_PKEY_free(ours);
 	BN_free(y);
 	EVP_PKEY_free(client);
-	return 0;
+	return r;
 }
 
 /* ---- Secure: X25519 ---- */
