@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan.h"
 #include "describe.h"
 #include "engine.h"
 #include "suite.h"
@@ -92,6 +94,38 @@ describe_choice(const struct engine_event *ev, char *out, size_t outlen)
 		snprintf(out, outlen, "%s%u", suite_name(ev->suite), ev->bits);
 }
 
+/* A channel record received: its opening and end at -v, every DATA and WINDOW at -vv. Peer text is escaped. */
+static void
+channel_line(struct out *o, const struct chan_msg *m, int level)
+{
+	char *text = NULL;
+
+	switch (m->type) {
+	case CHAN_OPEN:
+		text = text_escape_dup((const uint8_t *)m->host, strlen(m->host));
+		line(o, "  channel %" PRIu32 " <- OPEN %s port %u (window %" PRIu32 ")", m->id, text ? text : "?",
+		    m->port, m->window);
+		break;
+	case CHAN_REFUSE:
+		text = text_escape_dup(m->data, m->len);
+		line(o, "  channel %" PRIu32 " <- REFUSE: %s%s%s", m->id, chan_reason_text(m->reason), m->len ? ": " : "",
+		    text ? text : "");
+		break;
+	case CHAN_DATA:
+		if (level >= 2)
+			line(o, "  channel %" PRIu32 " <- DATA %zu bytes", m->id, m->len);
+		break;
+	case CHAN_WINDOW:
+		if (level >= 2)
+			line(o, "  channel %" PRIu32 " <- WINDOW +%" PRIu32, m->id, m->window);
+		break;
+	default:
+		line(o, "  channel %" PRIu32 " <- %s", m->id, chan_type_name(m->type));
+		break;
+	}
+	free(text);
+}
+
 void
 describe_event(const struct engine_event *ev, bool server, int level, describe_line_fn *fn, void *arg)
 {
@@ -142,6 +176,9 @@ describe_event(const struct engine_event *ev, bool server, int level, describe_l
 		break;
 	case ENGINE_EV_CONFIRMED:
 		break; /* the transcript says it where it matters (the secure server) */
+	case ENGINE_EV_CHANNEL:
+		channel_line(&o, ev->chan, level);
+		break;
 	}
 }
 

@@ -11,9 +11,11 @@
 
 #include <openssl/crypto.h>
 
+#include "chan.h"
 #include "engine_bench.h"
 #include "engine_core.h"
 #include "err.h"
+#include "secrec.h"
 #include "secure_wire.h"
 #include "text.h"
 
@@ -125,9 +127,12 @@ engine_feed(struct engine *e, const uint8_t *p, size_t n)
 	 * Input is taken in pieces that fit, each run before the next, so that a
 	 * peer may pipeline any number of whole messages into one read; only a
 	 * peer that sends past the cap while we cannot consume (a message still
-	 * incomplete, or a key exchange in progress) is refused.
+	 * incomplete, or a key exchange in progress) is refused. A secure session
+	 * takes records up to a channel's largest.
 	 */
 	limit = e->cfg.max_message > HANDSHAKE_MAX ? e->cfg.max_message : HANDSHAKE_MAX;
+	if (e->ops != NULL && e->ops->secure && limit < secrec_wire_len(CHAN_PAYLOAD_MAX))
+		limit = secrec_wire_len(CHAN_PAYLOAD_MAX);
 	cap = 2 * limit + REPLY_SLACK;
 	for (;;) {
 		take = cap > e->in.len ? cap - e->in.len : 0;
@@ -258,6 +263,23 @@ int
 engine_rekey(struct engine *e)
 {
 	return run_optional(e, e->ops ? e->ops->rekey : NULL);
+}
+
+int
+engine_channel_send(struct engine *e, const struct chan_msg *m)
+{
+	int r;
+
+	if (e->err)
+		return e->err;
+	if (e->ops != NULL && !e->ops->secure)
+		return CVPN_ERR_NOT_SECURE;
+	if (e->ops == NULL || !e->ops->carries_channels(e))
+		return CVPN_ERR_STATE;
+	/* A record this side may not send, or that breaks the format, is the caller's mistake: the session lives. */
+	if ((r = e->ops->send_channel(e, m)) == CVPN_ERR_INVALID_ARG)
+		return r;
+	return r != 0 ? fail(e, r) : 0;
 }
 
 bool

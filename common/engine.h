@@ -28,6 +28,7 @@
 #include "proposal.h"
 #include "record.h"
 
+struct chan_msg;
 struct engine;
 struct keys_list;
 struct replay;
@@ -90,6 +91,7 @@ enum engine_event_type {
 	ENGINE_EV_MESSAGE,      /* server: text = verified plaintext; ct, tag as received; hmac */
 	ENGINE_EV_REPLY,        /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */
 	ENGINE_EV_PEER,         /* secure, server: text = the client's static public key, base64 */
+	ENGINE_EV_CHANNEL,      /* secure: a channel record from the peer (chan), checked against the format */
 	ENGINE_EV_CONFIRMED     /* the peer proved it holds the session's key: its first message verified
 	                         * (lab server) or its first record opened (secure); comes before its content */
 };
@@ -109,6 +111,7 @@ struct engine_event {
 	size_t transport_key_len;
 	int status;
 	bool bare;                     /* lab client: the expected reply came without "Server says: " */
+	const struct chan_msg *chan;   /* ENGINE_EV_CHANNEL */
 };
 
 typedef void engine_event_fn(void *arg, const struct engine_event *ev);
@@ -170,6 +173,15 @@ int engine_close(struct engine *e);
 
 /* Secure: sends REKEY and rekeys our direction now (the transport's timer calls it). */
 int engine_rekey(struct engine *e);
+
+/*
+ * Secure, once established and until closing: sends one channel record
+ * (chan.h; the server answers OPEN, the client opens). Returns 0,
+ * CVPN_ERR_NOT_SECURE for a lab session, CVPN_ERR_STATE before the handshake's
+ * end or after CLOSE, CVPN_ERR_INVALID_ARG for a record the format does not
+ * allow or a type this side may not send; a sealing failure kills the session.
+ */
+int engine_channel_send(struct engine *e, const struct chan_msg *m);
 
 /* Secure: true once both CLOSE records were exchanged (a TCP close before that is a truncation). */
 bool engine_closed(const struct engine *e);

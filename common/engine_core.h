@@ -22,6 +22,7 @@
 #include "secure_wire.h"
 #include "suite.h"
 
+struct chan_msg;
 struct dh;
 struct noise_cipher;
 struct noise_handshake;
@@ -144,6 +145,9 @@ struct engine_ops {
 	/* Secure: sends CLOSE (client) or REKEY (both); NULL in the lab. */
 	int (*close)(struct engine *e);
 	int (*rekey)(struct engine *e);
+	/* Secure: whether channel records may be sent now, and sends one; NULL in the lab. */
+	bool (*carries_channels)(const struct engine *e);
+	int (*send_channel)(struct engine *e, const struct chan_msg *m);
 	/* Where the session stands. */
 	bool (*partial)(const struct engine *e);
 	bool (*established)(const struct engine *e);

@@ -49,6 +49,8 @@ static const struct {
 	[-CVPN_ERR_REPLAY_FULL] = { "replay_full", "too many recent handshakes held to check this one for replay" },
 	[-CVPN_ERR_FILE_WRITABLE] = { "file_writable", "file writable by group or others" },
 	[-CVPN_ERR_FILE_OWNER] = { "file_owner", "file owned by another user" },
+	[-CVPN_ERR_NOT_SECURE] = { "not_secure", "port forwarding needs the secure profile (the lab has no integrity on replies)" },
+	[-CVPN_ERR_CHANNEL] = { "channel", "channel protocol broken by the peer (unknown channel, window overrun or a record out of turn)" },
 };
 
 static int

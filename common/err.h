@@ -50,7 +50,9 @@ enum {
 	CVPN_ERR_REPLAY_FULL = -39,  /* too many recent first handshake messages held to check one more */
 	CVPN_ERR_FILE_WRITABLE = -40, /* a key or trust file that group or others may write */
 	CVPN_ERR_FILE_OWNER = -41,   /* a key or trust file owned by neither us nor root */
-	CVPN_ERR_COUNT = -42         /* one past the last code; not an error */
+	CVPN_ERR_NOT_SECURE = -42,   /* port forwarding asked of a lab session: it needs the secure profile */
+	CVPN_ERR_CHANNEL = -43,      /* a channel record out of turn: unknown channel, overrun window, wrong side */
+	CVPN_ERR_COUNT = -44         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */

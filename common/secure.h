@@ -13,12 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chan.h"
 #include "engine_core.h"
 #include "secrec.h"
 #include "secure_wire.h"
 
-/* The longest payload: a REPLY to a 4096-byte message, with its prefix. */
-#define SECURE_MAX_PAYLOAD (ENGINE_MAX_MESSAGE + sizeof(LAB_REPLY_PREFIX) - 1)
+/* The longest payload: a channel's DATA record (a REPLY to a 4096-byte message, with its prefix, is shorter). */
+#define SECURE_MAX_PAYLOAD CHAN_PAYLOAD_MAX
+_Static_assert(CHAN_PAYLOAD_MAX >= ENGINE_MAX_MESSAGE + sizeof(LAB_REPLY_PREFIX) - 1, "a REPLY fits a record");
 /* The longest handshake message body we take (after the u16 length). */
 #define SECURE_MAX_HANDSHAKE 256
 
@@ -57,6 +59,16 @@ int secure_common_record(struct engine *e, int type);
 
 /* Sends REKEY and rekeys our direction. */
 int secure_rekey(struct engine *e);
+
+/* Encodes and sends one channel record of a type this side sends (client: true for the client's). */
+int secure_send_channel(struct engine *e, const struct chan_msg *m, bool client);
+
+/*
+ * Takes a channel record the peer sent (from_client: the server reads it):
+ * checks its format and that the peer's side may send it, and emits
+ * ENGINE_EV_CHANNEL. Returns 1, or CVPN_ERR_CHANNEL for a record that breaks either.
+ */
+int secure_take_channel(struct engine *e, int type, const uint8_t *pt, size_t len, bool from_client);
 
 /* Emits an event with the Noise protocol name filled in (once it is known). */
 void secure_emit(struct engine *e, struct engine_event *ev);

@@ -143,6 +143,9 @@ take_record(struct engine *e, int type, const uint8_t *pt, size_t len)
 		sec->state.client = SEC_C_CLOSED;
 		return 1;
 	}
+	/* Channels run beside the messages, and until the server's CLOSE answers ours. */
+	if (chan_is_type(type))
+		return secure_take_channel(e, type, pt, len, false);
 	/* ERROR: the server refused what we sent. Anything else, out of turn or unknown: one generic failure. */
 	return type == SECREC_ERROR ? CVPN_ERR_REFUSED : CVPN_ERR_DECRYPT;
 }
@@ -251,6 +254,18 @@ phase(const struct engine *e)
 	}
 }
 
+static bool
+carries_channels(const struct engine *e)
+{
+	return e->p.sec.state.client == SEC_C_READY || e->p.sec.state.client == SEC_C_WAIT_REPLY;
+}
+
+static int
+send_channel(struct engine *e, const struct chan_msg *m)
+{
+	return secure_send_channel(e, m, true);
+}
+
 const struct engine_ops secure_client_ops = {
 	.secure = true,
 	.start = start,
@@ -258,6 +273,8 @@ const struct engine_ops secure_client_ops = {
 	.send = send_message,
 	.close = close_session,
 	.rekey = secure_rekey,
+	.carries_channels = carries_channels,
+	.send_channel = send_channel,
 	.partial = partial,
 	.established = established,
 	.ready = ready,

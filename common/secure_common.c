@@ -249,3 +249,42 @@ secure_free(struct engine *e)
 	buf_clear(&sec->hello);
 	OPENSSL_cleanse(sec->client_static, sizeof(sec->client_static));
 }
+
+/* ---- Channels ---- */
+
+/* Which side sends a channel record type: the client opens, the server answers, both carry data. */
+static bool
+sent_by(int type, bool client)
+{
+	if (type == CHAN_OPEN)
+		return client;
+	if (type == CHAN_ACCEPT || type == CHAN_REFUSE)
+		return !client;
+	return chan_is_type(type);
+}
+
+int
+secure_send_channel(struct engine *e, const struct chan_msg *m, bool client)
+{
+	uint8_t payload[CHAN_PAYLOAD_MAX];
+	int n, r;
+
+	if (!sent_by(m->type, client) || (n = chan_encode(m, payload, sizeof(payload))) < 0)
+		return CVPN_ERR_INVALID_ARG;
+	r = secure_send_record(e, (enum secrec_type)m->type, payload, (size_t)n);
+	OPENSSL_cleanse(payload, (size_t)n);
+	return r;
+}
+
+int
+secure_take_channel(struct engine *e, int type, const uint8_t *pt, size_t len, bool from_client)
+{
+	struct engine_event ev = { .type = ENGINE_EV_CHANNEL };
+	struct chan_msg m;
+
+	if (!sent_by(type, from_client) || chan_decode(type, pt, len, &m) != 0)
+		return CVPN_ERR_CHANNEL;
+	ev.chan = &m;
+	secure_emit(e, &ev);
+	return 1;
+}

@@ -252,6 +252,8 @@ take_record(struct engine *e, int type, const uint8_t *pt, size_t len)
 	} else if (type == SECREC_CLOSE) {
 		r = secure_send_record(e, SECREC_CLOSE, NULL, 0);
 		e->p.sec.state.server = SEC_S_CLOSED;
+	} else if (chan_is_type(type)) {
+		return secure_take_channel(e, type, pt, len, true);
 	} else {
 		r = CVPN_ERR_DECRYPT; /* a type a client must not send: one generic failure */
 	}
@@ -332,6 +334,18 @@ phase(const struct engine *e)
 	}
 }
 
+static bool
+carries_channels(const struct engine *e)
+{
+	return e->p.sec.state.server == SEC_S_READY;
+}
+
+static int
+send_channel(struct engine *e, const struct chan_msg *m)
+{
+	return secure_send_channel(e, m, false);
+}
+
 const struct engine_ops secure_server_ops = {
 	.secure = true,
 	.step = step,
@@ -339,6 +353,8 @@ const struct engine_ops secure_server_ops = {
 	.needs_work = needs_work,
 	.resume = resume,
 	.rekey = secure_rekey,
+	.carries_channels = carries_channels,
+	.send_channel = send_channel,
 	.partial = partial,
 	.established = established,
 	.ready = ready,

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "chan.h"
 #include "engine_bench.h"
 #include "err.h"
 #include "keys.h"
@@ -29,8 +30,10 @@
 
 /* What the callbacks saw. */
 struct seen {
-	int messages, replies, bad_replies, keys, peers;
+	int messages, replies, bad_replies, keys, peers, channels;
 	char last_message[256], last_reply[256], protocol[64];
+	struct chan_msg last_chan;      /* its data copied to chan_data */
+	uint8_t chan_data[CHAN_DATA_MAX];
 };
 
 static void
@@ -57,6 +60,12 @@ on_event(void *arg, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_PEER:
 		s->peers++;
+		break;
+	case ENGINE_EV_CHANNEL:
+		s->channels++;
+		s->last_chan = *ev->chan;
+		memcpy(s->chan_data, ev->chan->data, ev->chan->len);
+		s->last_chan.data = s->chan_data;
 		break;
 	default:
 		break;
@@ -752,6 +761,120 @@ test_nul_edges(void **state)
 	close_pair(&pr);
 }
 
+/* Sends one channel record from one engine and checks the other saw it as sent. */
+static void
+channel_pass(struct engine *from, struct engine *to, struct seen *seen, const struct chan_msg *m)
+{
+	int before = seen->channels;
+
+	assert_int_equal(engine_channel_send(from, m), 0);
+	assert_int_equal(pump(from, to, NULL), 0);
+	assert_int_equal(seen->channels, before + 1);
+	assert_int_equal(seen->last_chan.type, m->type);
+	assert_int_equal(seen->last_chan.id, m->id);
+	assert_int_equal(seen->last_chan.len, m->len);
+	if (m->len)
+		assert_memory_equal(seen->last_chan.data, m->data, m->len);
+}
+
+/*
+ * A channel's whole life over an established session, beside the chat
+ * messages: OPEN, ACCEPT, DATA both ways (the largest record too), WINDOW,
+ * EOF one way while the other still flows, CLOSE from both.
+ */
+static void
+test_channel_records(void **state)
+{
+	static uint8_t big[CHAN_DATA_MAX];
+	struct chan_msg open = { .type = CHAN_OPEN, .id = 7, .window = CHAN_WINDOW_INITIAL, .port = 80 };
+	struct chan_msg m;
+	struct pair pr;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	strcpy(open.host, "localhost");
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	assert_int_equal(handshake(&pr), 0);
+	channel_pass(pr.c, pr.s, &pr.ss, &open);
+	assert_string_equal(pr.ss.last_chan.host, "localhost");
+	assert_int_equal(pr.ss.last_chan.port, 80);
+	channel_pass(pr.s, pr.c, &pr.cs, &(struct chan_msg){ .type = CHAN_ACCEPT, .id = 7, .window = 1000 });
+	assert_int_equal(pr.cs.last_chan.window, 1000);
+	channel_pass(pr.c, pr.s, &pr.ss, &(struct chan_msg){ .type = CHAN_DATA, .id = 7, .data = big, .len = sizeof(big) });
+	exchange(&pr, "hello", "Server says: olleh"); /* messages still flow between channel records */
+	channel_pass(pr.s, pr.c, &pr.cs, &(struct chan_msg){ .type = CHAN_DATA, .id = 7, .data = big, .len = 1 });
+	channel_pass(pr.s, pr.c, &pr.cs, &(struct chan_msg){ .type = CHAN_WINDOW, .id = 7, .window = 4096 });
+	channel_pass(pr.c, pr.s, &pr.ss, &(struct chan_msg){ .type = CHAN_EOF, .id = 7 });
+	channel_pass(pr.s, pr.c, &pr.cs, &(struct chan_msg){ .type = CHAN_DATA, .id = 7, .data = big, .len = 100 });
+	channel_pass(pr.s, pr.c, &pr.cs, &(struct chan_msg){ .type = CHAN_CLOSE, .id = 7 });
+	channel_pass(pr.c, pr.s, &pr.ss, &(struct chan_msg){ .type = CHAN_CLOSE, .id = 7 });
+	/* A side cannot send what only the other sends, nor break the format: refused, the session lives. */
+	assert_int_equal(engine_channel_send(pr.s, &open), CVPN_ERR_INVALID_ARG);
+	m = (struct chan_msg){ .type = CHAN_ACCEPT, .id = 1, .window = 1 };
+	assert_int_equal(engine_channel_send(pr.c, &m), CVPN_ERR_INVALID_ARG);
+	m = (struct chan_msg){ .type = CHAN_DATA, .id = 1, .data = big, .len = 0 };
+	assert_int_equal(engine_channel_send(pr.c, &m), CVPN_ERR_INVALID_ARG);
+	exchange(&pr, "still", "Server says: llits");
+	/* Once the client closed, no channel record goes out. */
+	assert_int_equal(engine_close(pr.c), 0);
+	assert_int_equal(engine_channel_send(pr.c, &open), CVPN_ERR_STATE);
+	close_pair(&pr);
+}
+
+/* A lab session cannot carry channels, and says why; nor can a session before its handshake's end. */
+static void
+test_channel_needs_secure(void **state)
+{
+	struct chan_msg open = { .type = CHAN_OPEN, .id = 1, .window = 1, .port = 22 };
+	struct engine_config lab = { .hmac = RECORD_HMAC_CUMULATIVE };
+	struct engine *e;
+	struct pair pr;
+
+	(void)state;
+	strcpy(open.host, "h");
+	proposal_default(&lab.ciphers);
+	assert_int_equal(engine_new(&lab, NULL, NULL, &e), 0);
+	assert_int_equal(engine_start(e), 0);
+	assert_int_equal(engine_channel_send(e, &open), CVPN_ERR_NOT_SECURE);
+	engine_free(e);
+	setup_pair(&pr, SECURE_MODE_PSK, AEAD_AESGCM);
+	open_pair(&pr);
+	assert_int_equal(engine_channel_send(pr.c, &open), CVPN_ERR_STATE);
+	assert_int_equal(engine_start(pr.c), 0);
+	assert_int_equal(engine_channel_send(pr.c, &open), CVPN_ERR_STATE);
+	close_pair(&pr);
+}
+
+/* A record of the other side's kind, from an authenticated peer, breaks the session with its own error. */
+static void
+test_channel_wrong_side(void **state)
+{
+	struct chan_msg open = { .type = CHAN_OPEN, .id = 1, .window = 1, .port = 22 };
+	uint8_t payload[CHAN_PAYLOAD_MAX];
+	struct pair pr;
+	int n;
+
+	(void)state;
+	strcpy(open.host, "h");
+	n = chan_encode(&open, payload, sizeof(payload));
+	assert_true(n > 0);
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	assert_int_equal(handshake(&pr), 0);
+	/* The server's engine would never send an OPEN: seal one by hand through the client's borrowed cipher. */
+	{
+		struct noise_cipher *tx, *rx;
+		uint8_t rec[CHAN_PAYLOAD_MAX + 64];
+
+		assert_int_equal(engine_secure_transport(pr.s, &tx, &rx), 0);
+		assert_int_equal(secrec_seal(tx, (enum secrec_type)CHAN_OPEN, payload, (size_t)n, rec), 0);
+		assert_int_equal(engine_feed(pr.c, rec, secrec_wire_len((size_t)n)), CVPN_ERR_CHANNEL);
+	}
+	assert_int_equal(pr.cs.channels, 0);
+	close_pair(&pr);
+}
+
 int
 main(void)
 {
@@ -772,6 +895,9 @@ main(void)
 		cmocka_unit_test(test_server_still_speaks_lab),
 		cmocka_unit_test(test_empty_input),
 		cmocka_unit_test(test_nul_edges),
+		cmocka_unit_test(test_channel_records),
+		cmocka_unit_test(test_channel_needs_secure),
+		cmocka_unit_test(test_channel_wrong_side),
 	};
 
 	return cmocka_run_group_tests_name("secure", tests, unit_setup, NULL);
