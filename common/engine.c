@@ -58,7 +58,8 @@ detect(struct engine *e)
 		e->ops = &secure_server_ops;
 		return 1;
 	}
-	if (e->cfg.no_lab)
+	/* A stealth server answers nothing unproven, and the lab would answer at once. */
+	if (e->cfg.no_lab || e->cfg.secure.stealth)
 		return CVPN_ERR_LAB_DISABLED;
 	e->ops = &lab_server_ops;
 	return 1;

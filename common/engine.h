@@ -64,6 +64,13 @@ struct secure_config {
 	enum aead_cipher suites[8];    /* preference order */
 	size_t nsuites;
 	uint64_t rekey_records;        /* rekey a direction after this many records; 0 never */
+	/*
+	 * Stealth (docs/SECURE.md section 11). Server: sends nothing, not even its
+	 * hello, until handshake message 1 has proved the client. Client: offers
+	 * its first suite only and sends message 1 at once, with the hello such a
+	 * server will answer; any server takes it.
+	 */
+	bool stealth;
 };
 
 struct engine_config {

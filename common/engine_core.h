@@ -117,7 +117,7 @@ struct secure_state {
 	enum secure_mode mode;
 	enum aead_cipher aead;
 	char protocol[SECURE_PROTOCOL_MAX]; /* the Noise protocol name */
-	struct buf hello;       /* client: our ClientHello, for the prologue */
+	struct buf hello;       /* client: our ClientHello, for the prologue; stealth server: its ServerHello, held */
 	uint8_t server_pub[32];
 	uint8_t client_static[32];
 	struct noise_handshake *hs;

@@ -10,13 +10,15 @@
 #include "replay.h"
 #include "secure.h"
 
+static int send_early_message1(struct engine *e);
+
 static int
 start(struct engine *e)
 {
 	const struct secure_config *sc = &e->cfg.secure;
 	struct secure_state *sec = &e->p.sec;
 	uint8_t hello[SECURE_CLIENT_HELLO_MAX], pub[KEYS_LEN];
-	size_t i;
+	size_t i, n;
 	int r;
 
 	if (sc->nsuites == 0 || sc->nsuites > SECURE_MAX_SUITES)
@@ -32,17 +34,18 @@ start(struct engine *e)
 		else if ((r = noise_keypair_generate(sec->client_static, pub)) != 0)
 			return r;
 	}
+	n = sc->stealth ? 1 : sc->nsuites;
 	memcpy(hello, SECURE_MAGIC, SECURE_MAGIC_LEN);
 	hello[SECURE_HELLO_VERSION] = SECURE_VERSION;
 	hello[SECURE_HELLO_MODE] = (uint8_t)sec->mode;
-	hello[SECURE_HELLO_COUNT] = (uint8_t)sc->nsuites;
-	for (i = 0; i < sc->nsuites; i++)
+	hello[SECURE_HELLO_COUNT] = (uint8_t)n;
+	for (i = 0; i < n; i++)
 		hello[SECURE_CLIENT_HELLO_MIN + i] = secure_wire_suite_code(sc->suites[i]);
-	if ((r = buf_append(&sec->hello, hello, SECURE_CLIENT_HELLO_MIN + sc->nsuites, sizeof(hello))) != 0 ||
-	    (r = engine_queue(e, hello, SECURE_CLIENT_HELLO_MIN + sc->nsuites)) != 0)
+	if ((r = buf_append(&sec->hello, hello, SECURE_CLIENT_HELLO_MIN + n, sizeof(hello))) != 0 ||
+	    (r = engine_queue(e, hello, SECURE_CLIENT_HELLO_MIN + n)) != 0)
 		return r;
 	sec->state.client = SEC_C_WAIT_HELLO;
-	return 0;
+	return sc->stealth ? send_early_message1(e) : 0;
 }
 
 /* Checks the ServerHello: our magic, version and mode, and a suite we offered. */
@@ -81,6 +84,28 @@ send_message1(struct engine *e)
 	return r;
 }
 
+/*
+ * Stealth: message 1 right after our hello, bound to the ServerHello a server
+ * answers our one suite with, so that a server that says nothing before
+ * message 1 proves us can check it; a server that answers at once is the same.
+ */
+static int
+send_early_message1(struct engine *e)
+{
+	struct secure_state *sec = &e->p.sec;
+	uint8_t sh[SECURE_SERVER_HELLO_LEN];
+	int r;
+
+	sec->aead = e->cfg.secure.suites[0];
+	memcpy(sh, SECURE_MAGIC, SECURE_MAGIC_LEN);
+	sh[SECURE_HELLO_VERSION] = SECURE_VERSION;
+	sh[SECURE_HELLO_MODE] = (uint8_t)sec->mode;
+	sh[SECURE_HELLO_SUITE] = secure_wire_suite_code(sec->aead);
+	if ((r = secure_start_handshake(e, sec->hello.data, sec->hello.len, sh, sizeof(sh))) != 0)
+		return r;
+	return send_message1(e);
+}
+
 static int
 read_server_hello(struct engine *e)
 {
@@ -93,12 +118,13 @@ read_server_hello(struct engine *e)
 	if (e->in.len < SECURE_SERVER_HELLO_LEN)
 		return memcmp(sh, SECURE_MAGIC, e->in.len < SECURE_MAGIC_LEN ? e->in.len : SECURE_MAGIC_LEN) == 0 ?
 		    0 : CVPN_ERR_MALFORMED;
-	if ((r = check_server_hello(e, sh)) != 0 ||
-	    (r = secure_start_handshake(e, sec->hello.data, sec->hello.len, sh, SECURE_SERVER_HELLO_LEN)) != 0)
+	/* Stealth: message 1 went out bound to the hello we expected; the server's must be that one. */
+	if ((r = check_server_hello(e, sh)) != 0 || (!e->cfg.secure.stealth &&
+	    (r = secure_start_handshake(e, sec->hello.data, sec->hello.len, sh, SECURE_SERVER_HELLO_LEN)) != 0))
 		return r;
 	buf_consume(&e->in, SECURE_SERVER_HELLO_LEN);
 	secure_emit_text(e, ENGINE_EV_NEGOTIATED, sec->protocol, strlen(sec->protocol));
-	if ((r = send_message1(e)) != 0)
+	if (!e->cfg.secure.stealth && (r = send_message1(e)) != 0)
 		return r;
 	sec->state.client = SEC_C_WAIT_MSG2;
 	return 1;

@@ -74,8 +74,9 @@ read_client_hello(struct engine *e)
 	sh[SECURE_HELLO_VERSION] = SECURE_VERSION;
 	sh[SECURE_HELLO_MODE] = (uint8_t)sec->mode;
 	sh[SECURE_HELLO_SUITE] = secure_wire_suite_code(sec->aead);
+	/* Stealth: the hello waits for message 1 to prove the client; nothing goes out before. */
 	if ((r = secure_start_handshake(e, ch, SECURE_CLIENT_HELLO_MIN + n, sh, sizeof(sh))) != 0 ||
-	    (r = engine_queue(e, sh, sizeof(sh))) != 0)
+	    (r = sc->stealth ? buf_append(&sec->hello, sh, sizeof(sh), sizeof(sh)) : engine_queue(e, sh, sizeof(sh))) != 0)
 		return r;
 	buf_consume(&e->in, SECURE_CLIENT_HELLO_MIN + n);
 	secure_emit_text(e, ENGINE_EV_NEGOTIATED, sec->protocol, strlen(sec->protocol));
@@ -198,6 +199,8 @@ resume(struct engine *e)
 	int r;
 
 	r = report_client(e);
+	if (r == 0 && e->cfg.secure.stealth)
+		r = engine_queue(e, sec->hello.data, sec->hello.len);
 	if (r == 0)
 		r = secure_queue_frame(e, sec->hs_msg, sec->hs_msg_len);
 	OPENSSL_cleanse(sec->hs_msg, sizeof(sec->hs_msg));

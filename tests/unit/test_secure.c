@@ -875,6 +875,87 @@ test_channel_wrong_side(void **state)
 	close_pair(&pr);
 }
 
+/* Feeds the server everything the client has queued and returns how many bytes the server queued back. */
+static size_t
+server_answer(struct pair *pr, int expect)
+{
+	const uint8_t *p;
+	size_t n;
+
+	assert_int_equal(pump(pr->c, pr->s, NULL), expect);
+	engine_output(pr->s, &p, &n);
+	return n;
+}
+
+/*
+ * Stealth: the client sends its hello and message 1 at once, offering its
+ * first suite; a stealth server says nothing until message 1 proved the
+ * client, then its hello and message 2; an ordinary server takes such a
+ * client too. A stealth server answers a wrong key, a lab client, a plain
+ * hello or garbage with nothing at all.
+ */
+static void
+test_stealth(void **state)
+{
+	static const char *const junk[] = { "ProposedCiphers:AES:[256]", "GET / HTTP/1.1\r\n\r\n", "CVPN\x02" };
+	const uint8_t *p;
+	struct pair pr;
+	size_t i, n, hello;
+	int server_stealth;
+
+	(void)state;
+	for (server_stealth = 0; server_stealth < 2; server_stealth++) {
+		setup_pair(&pr, SECURE_MODE_KEY, AEAD_AESGCM);
+		pr.cc.secure.suites[1] = AEAD_CHACHAPOLY;
+		pr.cc.secure.nsuites = 2;
+		pr.cc.secure.stealth = true;
+		pr.sc.secure.stealth = server_stealth;
+		open_pair(&pr);
+		assert_int_equal(engine_start(pr.c), 0);
+		engine_output(pr.c, &p, &n);
+		hello = SECURE_CLIENT_HELLO_MIN + 1; /* one suite offered */
+		assert_true(n > hello + 2);
+		assert_int_equal(p[SECURE_HELLO_COUNT], 1);
+		assert_int_equal(p[SECURE_CLIENT_HELLO_MIN], SECURE_SUITE_AESGCM);
+		assert_int_equal(secure_wire_get16(p + hello), n - hello - 2); /* message 1 follows at once */
+		/* AESGCM although the server prefers ChaChaPoly: it was the only one offered. */
+		assert_true(server_answer(&pr, 0) > SECURE_SERVER_HELLO_LEN);
+		assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+		assert_true(engine_ready(pr.c));
+		assert_string_equal(pr.cs.protocol, "Noise_IKpsk2_25519_AESGCM_SHA256");
+		exchange(&pr, "quiet", "Server says: teiuq");
+		close_pair(&pr);
+	}
+	/* An ordinary client at a stealth server: its hello alone gets nothing back, ever. */
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	pr.sc.secure.stealth = true;
+	open_pair(&pr);
+	assert_int_equal(engine_start(pr.c), 0);
+	assert_int_equal(server_answer(&pr, 0), 0);
+	close_pair(&pr);
+	/* A stealth client with the wrong server key: mac1 fails, and not a byte comes back. */
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	pr.sc.secure.stealth = true;
+	pr.cc.secure.stealth = true;
+	pr.cc.secure.server_pub[0] ^= 1;
+	open_pair(&pr);
+	assert_int_equal(engine_start(pr.c), 0);
+	assert_int_equal(server_answer(&pr, CVPN_ERR_BAD_MAC1), 0);
+	close_pair(&pr);
+	/* Anything else: refused with nothing sent. */
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		struct engine *s;
+
+		setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+		pr.sc.secure.stealth = true;
+		assert_int_equal(engine_new(&pr.sc, NULL, NULL, &s), 0);
+		(void)engine_feed(s, (const uint8_t *)junk[i], strlen(junk[i]));
+		engine_output(s, &p, &n);
+		assert_int_equal(n, 0);
+		engine_free(s);
+	}
+}
+
 int
 main(void)
 {
@@ -898,6 +979,7 @@ main(void)
 		cmocka_unit_test(test_channel_records),
 		cmocka_unit_test(test_channel_needs_secure),
 		cmocka_unit_test(test_channel_wrong_side),
+		cmocka_unit_test(test_stealth),
 	};
 
 	return cmocka_run_group_tests_name("secure", tests, unit_setup, NULL);
