@@ -13,15 +13,24 @@
 
 #include "err.h"
 #include "keys.h"
+#include "permit.h"
 
-/* Longest line we read from a key file or a list; a key is 44 characters. */
-#define LINE_MAX_LEN 1024
+/* Longest line we read from a key file or a list: a key is 44 characters, its options may be many. */
+#define LINE_MAX_LEN 4096
 /* A list is for people to edit: cap its size rather than trust it. */
 #define LIST_MAX_KEYS 100000
+/* The option of an authorized-clients line that permits a forwarding destination. */
+#define PERMIT_OPTION "permit="
+
+/* One line of a list: a key and the destinations it may forward to (NULL: none). */
+struct keys_entry {
+	uint8_t key[KEYS_LEN];
+	struct permit_list *permits;
+};
 
 struct keys_list {
 	size_t n, cap;
-	uint8_t (*keys)[KEYS_LEN];
+	struct keys_entry *entries;
 };
 
 void
@@ -148,27 +157,77 @@ out:
 }
 
 static int
-list_add(struct keys_list *l, const uint8_t key[static KEYS_LEN])
+list_add(struct keys_list *l, const uint8_t key[static KEYS_LEN], struct permit_list *permits)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
 		void *p;
 
-		if (cap > LIST_MAX_KEYS || (p = realloc(l->keys, cap * sizeof(*l->keys))) == NULL)
+		if (cap > LIST_MAX_KEYS || (p = realloc(l->entries, cap * sizeof(*l->entries))) == NULL)
 			return CVPN_ERR_NOMEM;
-		l->keys = p;
+		l->entries = p;
 		l->cap = cap;
 	}
-	memcpy(l->keys[l->n++], key, KEYS_LEN);
+	memcpy(l->entries[l->n].key, key, KEYS_LEN);
+	l->entries[l->n++].permits = permits;
 	return 0;
+}
+
+/*
+ * Reads what follows the key on a line: words, of which each "permit=HOST:PORT"
+ * is an option and the others name the key's owner. Sets *out (NULL when the
+ * line permits nothing) only on success. Returns 0, CVPN_ERR_INVALID_ARG for
+ * a permit= that is not HOST:PORT, or CVPN_ERR_NOMEM.
+ */
+static int
+read_options(const char *p, struct permit_list **out)
+{
+	struct permit_list *l = NULL;
+	size_t n, opt = strlen(PERMIT_OPTION);
+	int r = 0;
+
+	for (; r == 0 && *p != '\0'; p += n) {
+		while (isspace((unsigned char)*p))
+			p++;
+		n = strcspn(p, " \t\r\n");
+		if (n < opt || strncmp(p, PERMIT_OPTION, opt) != 0)
+			continue;
+		if (l == NULL && (l = permit_list_new()) == NULL)
+			return CVPN_ERR_NOMEM;
+		r = permit_list_add(l, p + opt, n - opt);
+	}
+	if (r != 0) {
+		permit_list_free(l);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+/* Reads one line of a list that is not blank or a comment: the key, then its options. */
+static int
+read_entry(struct keys_list *l, const char *line)
+{
+	struct permit_list *permits;
+	uint8_t key[KEYS_LEN];
+	size_t n;
+	int r;
+
+	while (isspace((unsigned char)*line))
+		line++;
+	n = strcspn(line, " \t\r\n");
+	if ((r = keys_from_base64(line, n, key)) != 0 || (r = read_options(line + n, &permits)) != 0)
+		return r;
+	if ((r = list_add(l, key, permits)) != 0)
+		permit_list_free(permits);
+	return r;
 }
 
 int
 keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
 {
 	struct keys_list *l;
-	char line[LINE_MAX_LEN], *p;
-	uint8_t key[KEYS_LEN];
+	char line[LINE_MAX_LEN];
 	unsigned lineno = 0;
 	FILE *f;
 	int r = 0;
@@ -185,13 +244,11 @@ keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
 	}
 	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
-		if (skip_line(line))
-			continue;
-		/* The key is the first word; the rest of the line may name its owner. */
-		for (p = line; isspace((unsigned char)*p); p++)
-			;
-		if ((r = keys_from_base64(p, strcspn(p, " \t\r\n"), key)) == 0)
-			r = list_add(l, key);
+		/* A line cut at the buffer's end would read as two: refuse it whole. */
+		if (strchr(line, '\n') == NULL && !feof(f))
+			r = CVPN_ERR_TOO_LONG;
+		else if (!skip_line(line))
+			r = read_entry(l, line);
 	}
 	fclose(f);
 	if (r != 0) {
@@ -211,8 +268,20 @@ keys_list_contains(const struct keys_list *l, const uint8_t key[static KEYS_LEN]
 
 	/* Visit every entry so the time does not tell where a key sits. */
 	for (i = 0; i < l->n; i++)
-		found |= CRYPTO_memcmp(l->keys[i], key, KEYS_LEN) == 0;
+		found |= CRYPTO_memcmp(l->entries[i].key, key, KEYS_LEN) == 0;
 	return found;
+}
+
+bool
+keys_list_permits(const struct keys_list *l, const uint8_t key[static KEYS_LEN], const char *host, uint16_t port)
+{
+	bool permitted = false;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (CRYPTO_memcmp(l->entries[i].key, key, KEYS_LEN) == 0)
+			permitted |= permit_list_match(l->entries[i].permits, host, port);
+	return permitted;
 }
 
 size_t
@@ -294,8 +363,12 @@ keys_known_server(const char *path, keys_server_match_fn *match, void *arg, uint
 void
 keys_list_free(struct keys_list *l)
 {
+	size_t i;
+
 	if (l == NULL)
 		return;
-	free(l->keys);
+	for (i = 0; i < l->n; i++)
+		permit_list_free(l->entries[i].permits);
+	free(l->entries);
 	free(l);
 }

@@ -56,14 +56,20 @@ int keys_load_secret(const char *path, uint8_t key[static KEYS_LEN]);
 
 /*
  * Loads a list of public keys, one per line; '#' starts a comment, blank
- * lines are skipped, and text after the key on a line is a free-form name.
- * The file must pass keys_check_file as a trust file. On
- * CVPN_ERR_KEY_FORMAT, *bad_line is the line number. Sets *out only on success.
+ * lines are skipped. After the key, words "permit=HOST:PORT" (permit.h)
+ * are options, and the other words a free-form name. The file must pass
+ * keys_check_file as a trust file. On CVPN_ERR_KEY_FORMAT (not a key),
+ * CVPN_ERR_INVALID_ARG (a permit= that is not HOST:PORT) or
+ * CVPN_ERR_TOO_LONG (a line over 4095 bytes), *bad_line is the line number.
+ * Sets *out only on success.
  */
 int keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line);
 
 /* True when the list holds key (compared in constant time per entry). */
 bool keys_list_contains(const struct keys_list *l, const uint8_t key[static KEYS_LEN]);
+
+/* True when a line of the list with key has a permit= for host and port (a key on several lines: any of them). */
+bool keys_list_permits(const struct keys_list *l, const uint8_t key[static KEYS_LEN], const char *host, uint16_t port);
 
 /* Number of keys in the list. */
 size_t keys_list_count(const struct keys_list *l);

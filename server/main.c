@@ -188,6 +188,29 @@ file_failure(int r, const char *what, const char *path)
 	return EX_CONFIG;
 }
 
+/* Says what is wrong with a line of the authorized-clients file, or with the file. Returns the exit code for it. */
+static int
+list_failure(int r, const char *path, unsigned line)
+{
+	const char *why;
+
+	switch (r) {
+	case CVPN_ERR_KEY_FORMAT:
+		why = cvpn_strerror(r);
+		break;
+	case CVPN_ERR_INVALID_ARG:
+		why = "a permit= option that is not HOST:PORT or HOST:* (an IPv6 address in brackets, as [::1]:22)";
+		break;
+	case CVPN_ERR_TOO_LONG:
+		why = "line too long (4095 bytes at most): split its permit= options over several lines of the same key";
+		break;
+	default:
+		return file_failure(r, "authorized-clients file", path);
+	}
+	fprintf(stderr, "cvpn-server: %s:%u: %s\n", path, line, why);
+	return EX_CONFIG;
+}
+
 /* Reads a private key or PSK file; says why not. Returns 0 or an exit code. */
 static int
 load_secret(const char *what, const char *path, uint8_t key[static KEYS_LEN])
@@ -214,12 +237,8 @@ secure_setup(struct server_config *cfg, const struct secure_args *sa, struct key
 	if (sa->psk && (r = load_secret("PSK file", sa->psk, sc->psk)) != 0)
 		return r;
 	sc->has_psk = sa->psk != NULL;
-	if (sa->authorized && (r = keys_list_load(sa->authorized, authorized, &line)) != 0) {
-		if (r != CVPN_ERR_KEY_FORMAT)
-			return file_failure(r, "authorized-clients file", sa->authorized);
-		fprintf(stderr, "cvpn-server: %s:%u: %s\n", sa->authorized, line, cvpn_strerror(r));
-		return EX_CONFIG;
-	}
+	if (sa->authorized && (r = keys_list_load(sa->authorized, authorized, &line)) != 0)
+		return list_failure(r, sa->authorized, line);
 	sc->authorized = *authorized;
 	if (sc->nsuites == 0 && engine_parse_suites(SECURE_DEFAULT_SUITES, sc) != 0)
 		return EX_SOFTWARE;

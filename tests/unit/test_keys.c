@@ -119,6 +119,21 @@ test_secret_file(void **state)
 	free(path);
 }
 
+/* A list with a bad line: refused with err, the line's number in bad, *out untouched. */
+static void
+bad_list(const char *text, int err, unsigned line)
+{
+	struct keys_list *l = NULL;
+	unsigned bad = 0;
+	char *path = write_file(text, 0644);
+
+	assert_int_equal(keys_list_load(path, &l, &bad), err);
+	assert_int_equal(bad, line);
+	assert_null(l);
+	unlink(path);
+	free(path);
+}
+
 static void
 test_list(void **state)
 {
@@ -141,16 +156,60 @@ test_list(void **state)
 	unlink(path);
 	free(path);
 
-	/* A non-canonical key is a bad line, reported by its number; *out stays. */
-	l = NULL;
+	/* A non-canonical key is a bad line, reported by its number. */
 	snprintf(text, sizeof(text), "%s\n%s\n", COUNT_B64, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=");
+	bad_list(text, CVPN_ERR_KEY_FORMAT, 2);
+	keys_list_free(NULL);
+}
+
+/* permit= options after the key, among the words of a name; a key without any permits nothing. */
+static void
+test_list_permits(void **state)
+{
+	static const char other[] = "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+	struct keys_list *l = NULL;
+	uint8_t key[KEYS_LEN], key2[KEYS_LEN];
+	unsigned bad = 0;
+	char text[512], *path;
+
+	(void)state;
+	count_key(key);
+	assert_int_equal(keys_from_base64(other, strlen(other), key2), 0);
+	snprintf(text, sizeof(text), "%s alice permit=127.0.0.1:80 laptop\tpermit=DB:5432\n%s bob\n"
+	    "%s permit=[::1]:*\n", COUNT_B64, other, COUNT_B64);
 	path = write_file(text, 0644);
-	assert_int_equal(keys_list_load(path, &l, &bad), CVPN_ERR_KEY_FORMAT);
-	assert_int_equal(bad, 2);
-	assert_null(l);
+	assert_int_equal(keys_list_load(path, &l, &bad), 0);
+	assert_int_equal(keys_list_count(l), 3);
+	assert_true(keys_list_permits(l, key, "127.0.0.1", 80));
+	assert_true(keys_list_permits(l, key, "db", 5432));
+	assert_false(keys_list_permits(l, key, "db", 80));
+	/* Both lines of a key listed twice count. */
+	assert_true(keys_list_permits(l, key, "::1", 22));
+	assert_false(keys_list_permits(l, key2, "127.0.0.1", 80));
+	assert_true(keys_list_contains(l, key2));
+	keys_list_free(l);
 	unlink(path);
 	free(path);
-	keys_list_free(NULL);
+
+	/* A permit= that is not HOST:PORT is a bad line, never a wider permit. */
+	snprintf(text, sizeof(text), "%s\n%s permit=db\n", COUNT_B64, other);
+	bad_list(text, CVPN_ERR_INVALID_ARG, 2);
+}
+
+/* A line longer than the reader takes is refused whole, not read as two lines. */
+static void
+test_list_long_line(void **state)
+{
+	char *text;
+	size_t n = 6000, at;
+
+	(void)state;
+	assert_non_null(text = malloc(n + 64));
+	at = (size_t)snprintf(text, n + 64, "%s ", COUNT_B64);
+	memset(text + at, 'x', n - at);
+	strcpy(text + n, "\n");
+	bad_list(text, CVPN_ERR_TOO_LONG, 1);
+	free(text);
 }
 
 int
@@ -162,6 +221,8 @@ main(void)
 		cmocka_unit_test(test_refuses_noncanonical),
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_permits),
+		cmocka_unit_test(test_list_long_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
