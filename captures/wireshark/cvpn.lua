@@ -656,7 +656,7 @@ do
 end
 
 -- GHASH (NIST SP 800-38D): multiplication in GF(2^128) bit by bit (algorithm 1) on four
--- big-endian 32-bit words. Slow but small: records are at most 4146 bytes.
+-- big-endian 32-bit words. Slow but small: records are at most 16434 bytes.
 local ghash = {}
 do
 	local function words(b)
@@ -1153,7 +1153,9 @@ local HANDSHAKE_LEN = {
 	key = { 32 + 48 + SEALED_TIMESTAMP_LEN + MAC1_LEN, 48 },
 	psk = { 32 + SEALED_TIMESTAMP_LEN + MAC1_LEN, 48 },
 }
-local RECORD_MIN, RECORD_MAX = 48, 4144
+-- A record's u16 length: the AEAD output of 32 to 16416 bytes of plaintext, the most a
+-- channel's DATA needs (3 + 4 + 16384, padded to 32), with the 16-byte tag.
+local RECORD_MIN, RECORD_MAX = 48, 16432
 
 local function noise_protocol(mode, suite)
 	if NOISE_PATTERNS[mode] and AEAD_SUITES[suite or ""] then
