@@ -13,9 +13,12 @@ LOADGEN_OBJ := $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
 LOADGEN_BIN := $(BUILD)/bench/loadgen
 ECHO_BIN := $(BUILD)/bench/echo
 DHBOUND_BIN := $(BUILD)/bench/dhbound
+# The forwarding section's application (its target is echo --sink): plain sockets, no cvpn code,
+# so that any tunnel can sit between the two.
+FWDPERF_BIN := $(BUILD)/bench/fwdperf
 # An LD_PRELOAD library that times an event loop's turn between its system calls (see its header).
 TURNAROUND_SO := $(BUILD)/bench/turnaround.so
-BENCH_BINS := $(LOADGEN_BIN) $(ECHO_BIN) $(DHBOUND_BIN) $(TURNAROUND_SO)
+BENCH_BINS := $(LOADGEN_BIN) $(ECHO_BIN) $(DHBOUND_BIN) $(FWDPERF_BIN) $(TURNAROUND_SO)
 
 .PHONY: bench bench-smoke bench-tools
 
@@ -32,6 +35,10 @@ $(ECHO_BIN): $(BUILD)/bench/echo.o $(BUILD)/bench/labprim.o $(BUILD)/bench/secpr
 $(DHBOUND_BIN): $(BUILD)/bench/dhbound.o $(BUILD)/bench/labprim.o $(BUILD)/libcvpn.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(LDFLAGS)
+
+$(FWDPERF_BIN): $(BUILD)/bench/fwdperf.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lm $(LDFLAGS)
 
 $(TURNAROUND_SO): bench/turnaround.c
 	@mkdir -p $(@D)

@@ -19,6 +19,11 @@
  * (bench/secprim.c): each connection opens with its suite and record
  * lengths, then every message is a record to open, and the answer a record
  * of the reply's length sealed in its place.
+ *
+ * With --sink it is the target of the forwarding benchmark (bench/fwdperf.h):
+ * it answers probes and reads bulk transfers to the end, discarding them, and
+ * acknowledges their byte count, so that fwdperf, straight or through a
+ * tunnel, counts only what arrived.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,11 +40,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fwdperf.h"
 #include "labprim.h"
 #include "secprim.h"
 
 #define MAX_EVENTS 256
 #define BACKLOG 4096
+/* One read: a message of any mode, or a good share of a socket's buffer of a sink's bulk transfer. */
+#define READ_CAP 65536
 
 /* What one connection could not write yet (the peer is slow to read). */
 struct echo_conn {
@@ -51,9 +59,13 @@ struct echo_conn {
 	struct secprim *sprim;
 	uint8_t *rec;
 	size_t have, need, ct_len, reply_len;
+	/* --sink: a bulk request's length being read (have bytes of it), then the bytes still to come */
+	enum { SINK_REQUEST, SINK_LENGTH, SINK_BODY } sink;
+	uint8_t count[FWD_COUNT_LEN];
+	uint64_t left, got;
 };
 
-enum echo_mode { ECHO_PLAIN, ECHO_LAB_PRIMITIVES, ECHO_SECURE_PRIMITIVES };
+enum echo_mode { ECHO_PLAIN, ECHO_LAB_PRIMITIVES, ECHO_SECURE_PRIMITIVES, ECHO_SINK };
 
 static volatile sig_atomic_t stopping;
 static enum echo_mode mode;
@@ -205,6 +217,59 @@ secure_input(int epfd, struct echo_conn *c)
 	return conn_write(epfd, c, (const char *)c->rec, 2 + c->reply_len);
 }
 
+/*
+ * --sink: takes n bytes of requests and writes their answers. Returns 0, or
+ * -1 when the connection is done: a request it does not know, or dead.
+ */
+static int
+sink_input(int epfd, struct echo_conn *c, const uint8_t *p, size_t n)
+{
+	/* At most one answer per request byte, or one count: a read's answers fit a buffer its size. */
+	static char out[READ_CAP + FWD_COUNT_LEN];
+	size_t k, len = 0;
+	int i;
+
+	while (n > 0) {
+		switch (c->sink) {
+		case SINK_REQUEST:
+			if (*p == FWD_PROBE)
+				out[len++] = FWD_ANSWER;
+			else if (*p == FWD_BULK)
+				c->sink = SINK_LENGTH, c->have = 0;
+			else
+				return -1;
+			p++, n--;
+			continue;
+		case SINK_LENGTH:
+			k = FWD_COUNT_LEN - c->have < n ? FWD_COUNT_LEN - c->have : n;
+			memcpy(c->count + c->have, p, k);
+			p += k, n -= k;
+			if ((c->have += k) < FWD_COUNT_LEN)
+				continue;
+			for (c->left = 0, i = 0; i < FWD_COUNT_LEN; i++)
+				c->left = c->left << 8 | c->count[i];
+			c->got = 0;
+			c->sink = SINK_BODY;
+			break;
+		case SINK_BODY:
+			k = c->left < n ? (size_t)c->left : n;
+			p += k, n -= k;
+			c->left -= k;
+			c->got += k;
+			break;
+		}
+		if (c->left == 0) {
+			for (i = FWD_COUNT_LEN - 1; i >= 0; i--, c->got >>= 8)
+				out[len + (size_t)i] = (char)(c->got & 0xff);
+			len += FWD_COUNT_LEN;
+			c->sink = SINK_REQUEST;
+		}
+		if (len > sizeof(out) - FWD_COUNT_LEN)
+			return -1;
+	}
+	return len ? conn_write(epfd, c, out, len) : 0;
+}
+
 static void
 conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap)
 {
@@ -215,7 +280,7 @@ conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap
 			conn_close(epfd, c);
 		return;
 	}
-	if (mode != ECHO_PLAIN) {
+	if (mode == ECHO_LAB_PRIMITIVES || mode == ECHO_SECURE_PRIMITIVES) {
 		if ((mode == ECHO_LAB_PRIMITIVES ? lab_input(epfd, c) : secure_input(epfd, c)) != 0)
 			conn_close(epfd, c);
 		return;
@@ -223,7 +288,8 @@ conn_event(int epfd, struct echo_conn *c, uint32_t events, char *buf, size_t cap
 	n = recv(c->fd, buf, cap, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || conn_write(epfd, c, buf, (size_t)n) != 0)
+	if (n <= 0 || (mode == ECHO_SINK ? sink_input(epfd, c, (const uint8_t *)buf, (size_t)n) :
+	    conn_write(epfd, c, buf, (size_t)n)) != 0)
 		conn_close(epfd, c);
 }
 
@@ -242,7 +308,7 @@ accept_all(int epfd, int lfd)
 		}
 		c->fd = fd;
 		c->need = mode == ECHO_SECURE_PRIMITIVES ? SECPRIM_HEAD : 4;
-		if (mode != ECHO_PLAIN && (c->rec = malloc(c->need)) == NULL) {
+		if ((mode == ECHO_LAB_PRIMITIVES || mode == ECHO_SECURE_PRIMITIVES) && (c->rec = malloc(c->need)) == NULL) {
 			close(fd);
 			free(c);
 			continue;
@@ -281,7 +347,7 @@ listen_on(int port)
 static int
 serve(int lfd, unsigned lifetime)
 {
-	static char buf[65536];
+	static char buf[READ_CAP];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL }, evs[MAX_EVENTS];
 	time_t end = time(NULL) + lifetime;
 	int epfd, n, i;
@@ -305,7 +371,7 @@ serve(int lfd, unsigned lifetime)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: echo [-p PORT] [-t SECONDS] [--lab-primitives | --secure-primitives]\n"
+	fprintf(f, "Usage: echo [-p PORT] [-t SECONDS] [--lab-primitives | --secure-primitives | --sink]\n"
 	    "A plain TCP echo server on 127.0.0.1 (no crypto), the baseline of make bench.\n"
 	    "  -p, --port PORT        port (default 0: pick a free one; it is printed)\n"
 	    "  -t, --lifetime SEC     exit after this long at the latest (default 3600)\n"
@@ -314,6 +380,8 @@ usage(FILE *f)
 	    "      --secure-primitives  verify and decrypt each record with the secure profile's AEAD and\n"
 	    "                         seal one of the reply's length in its place (fixed keys, no\n"
 	    "                         record header checked; for loadgen --ceiling-port)\n"
+	    "      --sink             the forwarding benchmark's target: answer probes, read and count\n"
+	    "                         bulk transfers (bench/fwdperf.h; for bench/fwdperf)\n"
 	    "  -h, --help             show this help and exit\n");
 }
 
@@ -325,12 +393,14 @@ main(int argc, char **argv)
 		{ "lifetime", required_argument, NULL, 't' },
 		{ "lab-primitives", no_argument, NULL, 'L' },
 		{ "secure-primitives", no_argument, NULL, 'S' },
+		{ "sink", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct rlimit rl;
 	long port = 0, lifetime = 3600;
+	enum echo_mode want;
 	int c, lfd;
 
 	while ((c = getopt_long(argc, argv, "p:t:h", opts, NULL)) != -1) {
@@ -338,12 +408,13 @@ main(int argc, char **argv)
 			continue;
 		if (c == 't' && (lifetime = strtol(optarg, NULL, 10)) > 0 && lifetime <= 86400)
 			continue;
-		if (c == 'L' || c == 'S') {
-			if (mode != ECHO_PLAIN && mode != (c == 'L' ? ECHO_LAB_PRIMITIVES : ECHO_SECURE_PRIMITIVES)) {
-				fprintf(stderr, "echo: --lab-primitives and --secure-primitives exclude each other\n");
+		if (c == 'L' || c == 'S' || c == 'K') {
+			want = c == 'L' ? ECHO_LAB_PRIMITIVES : c == 'S' ? ECHO_SECURE_PRIMITIVES : ECHO_SINK;
+			if (mode != ECHO_PLAIN && mode != want) {
+				fprintf(stderr, "echo: --lab-primitives, --secure-primitives and --sink exclude each other\n");
 				return 64;
 			}
-			mode = c == 'L' ? ECHO_LAB_PRIMITIVES : ECHO_SECURE_PRIMITIVES;
+			mode = want;
 			continue;
 		}
 		usage(c == 'h' ? stdout : stderr);
