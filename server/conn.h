@@ -15,9 +15,11 @@
 
 #include <uv.h>
 
+#include "keys.h"
 #include "server.h"
 
 struct engine;
+struct fwd;
 struct limits;
 struct pool;
 
@@ -67,6 +69,11 @@ struct conn {
 	int fd;                 /* the socket, owned by c->tcp; only send and recv use it here */
 	size_t waiting;         /* output the socket could not take at the last flush */
 	int watching;           /* the poll handle's events now (UV_READABLE, UV_WRITABLE) */
+	struct fwd *fwd;        /* its forwarded channels (forward.c), from the first OPEN until the session ends */
+	uint8_t client_key[KEYS_LEN]; /* secure key mode: the client's static key, for its permit= options */
+	bool has_client_key;
+	char client_name[KEYS_B64_LEN + 1]; /* for channels' log lines: the key in base64, or "psk client" */
+	char broken[192];       /* why the client broke the channel protocol while its input was fed; the session ends */
 };
 
 struct server {
@@ -94,6 +101,15 @@ void conn_begin(struct conn *c);
 
 /* Closes the connection (reason NULL: a normal end), logging why. Safe to call twice. */
 void conn_close(struct conn *c, const char *reason);
+
+/* Sends what the engine queued outside an engine call (channel records); may close the connection on a send error. */
+void conn_output(struct conn *c);
+
+/* A session log line (standard output; none with --quiet), tagged with the client's id once several are connected. */
+void conn_log(const struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A problem's log line (standard error), tagged alike. */
+void conn_warn(const struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- listener.c ---- */
 

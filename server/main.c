@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "chan.h"
 #include "cli.h"
 #include "describe.h"
 #include "err.h"
@@ -14,6 +15,7 @@
 #include "keys.h"
 #include "noise.h"
 #include "opt.h"
+#include "permit.h"
 #include "replay.h"
 #include "secure_wire.h"
 #include "server.h"
@@ -25,7 +27,8 @@ enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY,
-	OPT_MAX_SOURCE_HANDSHAKES, OPT_LOG_MESSAGES, OPT_REPLAY_WINDOW
+	OPT_MAX_SOURCE_HANDSHAKES, OPT_LOG_MESSAGES, OPT_REPLAY_WINDOW, OPT_ALLOW_FORWARD, OPT_MAX_CHANNELS,
+	OPT_FORWARD_TIMEOUT, OPT_MAX_FORWARD_BUFFER
 };
 
 static const struct opt options[] = {
@@ -42,6 +45,10 @@ static const struct opt options[] = {
 	{ "no-lab", OPT_NO_LAB, NULL, "refuse lab-profile clients (with a logged reason)" },
 	{ "log-messages", OPT_LOG_MESSAGES, NULL, "secure: log the clients' messages too (the lab's are always logged)" },
 	{ "replay-window", OPT_REPLAY_WINDOW, "SEC", "secure: accept a first handshake message this far from our clock, once (default 120)" },
+	{ "allow-forward", OPT_ALLOW_FORWARD, "HOST:PORT", "secure: let every client forward to HOST:PORT ([v6]:PORT, HOST:* any port; repeat)" },
+	{ "max-channels", OPT_MAX_CHANNELS, "N", "secure: forwarded channels one session may hold at once (default 1024)" },
+	{ "forward-timeout", OPT_FORWARD_TIMEOUT, "SEC", "secure: time to resolve and connect to a destination (default 10)" },
+	{ "max-forward-buffer", OPT_MAX_FORWARD_BUFFER, "BYTES", "secure: bytes one session may hold for destinations that do not read (default 33554432)" },
 	{ "hmac", OPT_HMAC, "MODE", "auto (default), cumulative or per-message" },
 	{ "newline", OPT_NEWLINE, "WHEN", "end handshake answers with \\n: mirror (default), always, never" },
 	{ "reply", OPT_REPLY, "STYLE", "plain (default), padded (NULs as in the capture) or bare" },
@@ -63,10 +70,11 @@ static const struct opt options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-/* File names of the secure profile's keys, loaded once the flags are read, and the replay window. */
+/* File names of the secure profile's keys, loaded once the flags are read, the replay window and --allow-forward. */
 struct secure_args {
 	const char *key, *psk, *authorized;
 	unsigned replay_window;
+	struct permit_list *allow;
 };
 
 static const char *const newline_modes[] = { "never", "always", "mirror" };
@@ -83,6 +91,26 @@ usage(FILE *f)
 	    "70 OpenSSL lacks a needed cipher (legacy provider), 73 cannot open the key log.\n"
 	    "The lab profile is for teaching: its key exchange is unauthenticated and replies\n"
 	    "travel in clear. See README.md.\n");
+}
+
+/* Adds one --allow-forward destination. Returns -1 to go on, or an exit code. */
+static int
+allow_forward(const char *arg, struct secure_args *sa)
+{
+	int r;
+
+	if (sa->allow == NULL && (sa->allow = permit_list_new()) == NULL) {
+		fprintf(stderr, "cvpn-server: out of memory\n");
+		return EX_SOFTWARE;
+	}
+	if ((r = permit_list_add(sa->allow, arg, strlen(arg))) == CVPN_ERR_NOMEM) {
+		fprintf(stderr, "cvpn-server: out of memory\n");
+		return EX_SOFTWARE;
+	}
+	if (r != 0)
+		return cli_bad_usage(stderr, PROG, "invalid --allow-forward '%s' (expected HOST:PORT or HOST:*, an IPv6 "
+		    "address in brackets as [::1]:22)", arg);
+	return -1;
 }
 
 /* Applies one option to cfg. Returns -1 to go on, or an exit code. */
@@ -112,6 +140,23 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 		if (opt_uint(arg, 1, REPLAY_WINDOW_MAX, &v) != 0)
 			return cli_bad_usage(stderr, PROG, "invalid --replay-window '%s' (expected 1-%d seconds)", arg, REPLAY_WINDOW_MAX);
 		sa->replay_window = (unsigned)v;
+		break;
+	case OPT_ALLOW_FORWARD:
+		return allow_forward(arg, sa);
+	case OPT_MAX_CHANNELS:
+		if (opt_uint(arg, 1, 1000000, &v) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --max-channels '%s' (expected 1-1000000)", arg);
+		cfg->max_channels = (unsigned)v;
+		break;
+	case OPT_FORWARD_TIMEOUT:
+		if (opt_seconds(arg, &cfg->forward_timeout_ms) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --forward-timeout '%s' (expected seconds, e.g. 10 or 0.5)", arg);
+		break;
+	case OPT_MAX_FORWARD_BUFFER:
+		if (opt_uint(arg, CHAN_WINDOW_INITIAL, (unsigned long)1 << 40, &v) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --max-forward-buffer '%s' (expected %d bytes or more)", arg,
+			    CHAN_WINDOW_INITIAL);
+		cfg->max_forward_buffer = v;
 		break;
 	case OPT_SUITES:
 		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
@@ -273,6 +318,9 @@ main(int argc, char **argv)
 		.rekey_ms = CLI_REKEY_MS,
 		.max_clients = 1024,
 		.max_handshakes = 64,
+		.max_channels = 1024,
+		.forward_timeout_ms = 10000,
+		.max_forward_buffer = (size_t)32 << 20,
 		.limits = { .max_failures = 5, .window_ms = 60000, .penalty_ms = 30000, .max_penalty_ms = 600000,
 		    .max_pending = 4 },
 	};
@@ -293,17 +341,21 @@ main(int argc, char **argv)
 	opt_getopt(options, NOPTIONS, longopts, shortopts);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure, &keylog, &sa)) >= 0)
-			return r;
-	if (optind < argc)
-		return cli_bad_usage(stderr, PROG, "unexpected argument '%s'", argv[optind]);
-	if (ciphers == NULL)
+			goto out;
+	if (optind < argc) {
+		r = cli_bad_usage(stderr, PROG, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (ciphers == NULL) {
 		proposal_default(&cfg.engine.ciphers);
-	else if ((r = proposal_parse_spec(ciphers, insecure, &cfg.engine.ciphers)) != 0) {
+	} else if ((r = proposal_parse_spec(ciphers, insecure, &cfg.engine.ciphers)) != 0) {
 		fprintf(stderr, "cvpn-server: --ciphers '%s': %s\n", ciphers, cvpn_strerror(r));
-		return EX_USAGE;
+		r = EX_USAGE;
+		goto out;
 	}
 	if ((r = secure_setup(&cfg, &sa, &authorized, &replay)) != 0)
 		goto out;
+	cfg.allow_forward = sa.allow;
 	if (keylog && *keylog && cli_keylog_start(stderr, PROG, keylog, "these sessions", &cfg.keylog) != 0) {
 		r = EX_CANTCREAT;
 		goto out;
@@ -312,6 +364,7 @@ main(int argc, char **argv)
 out:
 	keylog_free(cfg.keylog);
 	keys_list_free(authorized);
+	permit_list_free(sa.allow);
 	replay_free(replay);
 	OPENSSL_cleanse(&cfg.engine.secure, sizeof(cfg.engine.secure));
 	return r;

@@ -21,6 +21,8 @@
 
 #include <uv.h>
 
+#include "chan.h"
+
 /* A leak check for exit_now(), in an AddressSanitizer build (gcc or clang). */
 #if defined(__SANITIZE_ADDRESS__)
 #define CVPN_LSAN 1
@@ -36,13 +38,21 @@
 #include "conn.h"
 #include "describe.h"
 #include "err.h"
+#include "forward.h"
 #include "keylog.h"
+#include "keys.h"
 #include "pool.h"
 #include "server.h"
 #include "text.h"
 
 /* A client that does not read its replies may make us hold this much before we drop it. */
 #define MAX_PENDING_WRITE (64 * 1024)
+/*
+ * With channels, a client that reads slower than its destinations send
+ * holds their output too, up to forward.c's mark and one record past it:
+ * that is no reason to drop it, only to stop reading them for a while.
+ */
+#define MAX_PENDING_FORWARD (MAX_PENDING_WRITE + FWD_OUTPUT_HIGH + 2 * CHAN_PAYLOAD_MAX)
 
 /* ---- Logging ---- */
 
@@ -59,11 +69,8 @@ vlog_conn(FILE *f, const struct conn *c, const char *fmt, va_list ap)
 	fputc('\n', f);
 }
 
-static void
-log_conn(const struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-log_conn(const struct conn *c, const char *fmt, ...)
+void
+conn_log(const struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -74,11 +81,8 @@ log_conn(const struct conn *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-warn_conn(const struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-warn_conn(const struct conn *c, const char *fmt, ...)
+void
+conn_warn(const struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -90,7 +94,7 @@ warn_conn(const struct conn *c, const char *fmt, ...)
 static void
 describe_cb(void *arg, const char *line)
 {
-	log_conn(arg, "%s", line);
+	conn_log(arg, "%s", line);
 }
 
 /* ---- Connection lifecycle ---- */
@@ -194,9 +198,9 @@ static void
 log_failure(struct conn *c, const char *reason)
 {
 	/* engine_phase() only reads the state, which the worker never writes. */
-	warn_conn(c, "Closing %s: %s (while %s)", c->peer, with_hint(c, reason), engine_phase(c->engine));
+	conn_warn(c, "Closing %s: %s (while %s)", c->peer, with_hint(c, reason), engine_phase(c->engine));
 	if (penalized(c, reason) && limits_failure(c->srv->limits, c->source, uv_now(c->srv->loop)))
-		warn_conn(c, "Penalty: %s failed %u handshakes; refused for a while", c->source,
+		conn_warn(c, "Penalty: %s failed %u handshakes; refused for a while", c->source,
 		    c->srv->cfg->limits.max_failures);
 }
 
@@ -208,8 +212,9 @@ conn_close(struct conn *c, const char *reason)
 	if (reason)
 		log_failure(c, reason);
 	else if (!c->end_logged)
-		log_conn(c, "Client %s disconnected", c->peer);
+		conn_log(c, "Client %s disconnected", c->peer);
 	conn_set_phase(c, CONN_CLOSED);
+	fwd_end(c, reason ? reason : "the client disconnected");
 	if (c->working)
 		atomic_store(&c->cancelled, true);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -272,7 +277,7 @@ conn_flush(struct conn *c)
 		if ((w = send(c->fd, p, n, MSG_NOSIGNAL)) > 0) {
 			engine_output_consume(c->engine, (size_t)w);
 		} else if (w == 0 || (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
-			if (c->waiting > MAX_PENDING_WRITE) {
+			if (c->waiting > (c->fwd ? MAX_PENDING_FORWARD : MAX_PENDING_WRITE)) {
 				conn_close(c, "client does not read its replies");
 				return;
 			}
@@ -285,6 +290,7 @@ conn_flush(struct conn *c)
 	if (c->phase == CONN_CLOSED)
 		return;
 	c->waiting = n;
+	fwd_drained(c, n);
 	/* The last bytes are out after the secure profile's CLOSE (or ERROR): close() sends the FIN. */
 	if (n == 0 && c->phase == CONN_DRAINING) {
 		conn_close(c, NULL);
@@ -330,6 +336,13 @@ static void
 conn_shutdown(struct conn *c)
 {
 	conn_set_phase(c, CONN_DRAINING);
+	fwd_end(c, "the session closed");
+	conn_flush(c);
+}
+
+void
+conn_output(struct conn *c)
+{
 	conn_flush(c);
 }
 
@@ -463,7 +476,7 @@ on_timer(uv_timer_t *t)
 			conn_close(c, cvpn_strerror(r));
 		} else {
 			if (cfg->verbosity > 0)
-				log_conn(c, "  rekey -> (the server's direction, after %u ms)", cfg->rekey_ms);
+				conn_log(c, "  rekey -> (the server's direction, after %u ms)", cfg->rekey_ms);
 			conn_progress(c);
 		}
 	} else if (established(c) && engine_partial(c->engine) && now >= c->last_rx + cfg->partial_timeout_ms) {
@@ -512,6 +525,16 @@ conn_eof(struct conn *c)
 		conn_close(c, NULL);
 }
 
+/* The client broke the channel protocol (forward.c said how): the session ends, as for any record out of turn. */
+static void
+conn_channel_broken(struct conn *c)
+{
+	char why[sizeof(c->broken) + 64];
+
+	snprintf(why, sizeof(why), "channel protocol broken by the peer: %s", c->broken);
+	conn_close(c, why);
+}
+
 /*
  * Reads what has arrived into the one buffer every connection shares (the
  * engine copies) and feeds it. Returns whether more may be there: false at
@@ -536,6 +559,10 @@ conn_read(struct conn *c)
 	c->told = TOLD_NOTHING;
 	if ((r = engine_feed(c->engine, (const uint8_t *)c->srv->readbuf, (size_t)n)) != 0) {
 		conn_fail(c, cvpn_strerror(r));
+		return false;
+	}
+	if (c->broken[0] != '\0') {
+		conn_channel_broken(c);
 		return false;
 	}
 	conn_progress(c);
@@ -598,14 +625,14 @@ on_event(void *arg, const struct engine_event *ev)
 
 	switch (ev->type) {
 	case ENGINE_EV_PROPOSAL:
-		log_conn(c, "Negotiating the cipher");
+		conn_log(c, "Negotiating the cipher");
 		break;
 	case ENGINE_EV_NEGOTIATED:
 		describe_choice(ev, name, sizeof(name));
-		log_conn(c, "We are going to use %s%s", name, ev->protocol ? " (secure profile)" : "");
+		conn_log(c, "We are going to use %s%s", name, ev->protocol ? " (secure profile)" : "");
 		break;
 	case ENGINE_EV_DH_PEER:
-		log_conn(c, "Negotiating the key");
+		conn_log(c, "Negotiating the key");
 		break;
 	case ENGINE_EV_KEY:
 		/*
@@ -614,28 +641,36 @@ on_event(void *arg, const struct engine_event *ev)
 		 * fails message 2 and never sends one): say it then.
 		 */
 		if (ev->protocol == NULL)
-			log_conn(c, "The key has been established");
+			conn_log(c, "The key has been established");
 		if (c->srv->cfg->keylog && keylog_write(c->srv->cfg->keylog, c->peer, c->local, ev) != 0)
-			warn_conn(c, "cannot write the key log: %s", strerror(errno));
+			conn_warn(c, "cannot write the key log: %s", strerror(errno));
 		break;
 	case ENGINE_EV_PEER:
-		log_conn(c, "Client key: %.*s", (int)ev->text_len, (const char *)ev->text);
+		conn_log(c, "Client key: %.*s", (int)ev->text_len, (const char *)ev->text);
+		/* For its permit= options and its channels' log lines. */
+		if (keys_from_base64((const char *)ev->text, ev->text_len, c->client_key) == 0) {
+			c->has_client_key = true;
+			snprintf(c->client_name, sizeof(c->client_name), "%.*s", (int)ev->text_len, (const char *)ev->text);
+		}
+		break;
+	case ENGINE_EV_CHANNEL:
+		fwd_record(c, ev->chan);
 		break;
 	case ENGINE_EV_CONFIRMED:
 		if (ev->protocol != NULL)
-			log_conn(c, "The key has been established");
+			conn_log(c, "The key has been established");
 		break;
 	case ENGINE_EV_MESSAGE:
 		if (c->srv->cfg->verbosity < 0)
 			break;
 		/* The secure profile exists so that only the two ends read the text: not the log, unless asked. */
 		if (ev->protocol && !c->srv->cfg->log_messages) {
-			log_conn(c, "Received a message");
+			conn_log(c, "Received a message");
 			break;
 		}
 		/* Verified, but still the client's text: no terminal controls reach the log. */
 		text = text_escape_dup(ev->text, ev->text_len);
-		log_conn(c, "Received: %s", text ? text : "(out of memory)");
+		conn_log(c, "Received: %s", text ? text : "(out of memory)");
 		free(text);
 		break;
 	default:
@@ -660,6 +695,7 @@ conn_new(struct server *s)
 	c->srv = s;
 	c->id = ++s->next_id;
 	snprintf(c->peer, sizeof(c->peer), "?");
+	snprintf(c->client_name, sizeof(c->client_name), "psk client");
 	c->started = c->last_rx = c->last_activity = uv_now(s->loop);
 	c->tcp.data = c->timer.data = c;
 	if (uv_tcp_init(s->loop, &c->tcp) < 0) {
@@ -686,7 +722,7 @@ conn_begin(struct conn *c)
 	int r;
 
 	uv_tcp_nodelay(&c->tcp, 1);
-	log_conn(c, "New client: %s", c->peer);
+	conn_log(c, "New client: %s", c->peer);
 	if ((r = uv_fileno((uv_handle_t *)&c->tcp, &c->fd)) < 0 ||
 	    (r = uv_poll_init_socket(c->srv->loop, &c->poll, c->fd)) < 0) {
 		conn_close(c, uv_strerror(r));

@@ -10,6 +10,7 @@
 #include "limits.h"
 
 struct keylog;
+struct permit_list;
 
 struct server_config {
 	const char *listen;            /* address to bind; NULL means every IPv6 and IPv4 address */
@@ -26,6 +27,10 @@ struct server_config {
 	bool log_messages;             /* log secure-profile plaintext too (the lab's is the course's transcript) */
 	struct keylog *keylog;         /* session keys for Wireshark, or NULL */
 	struct limits_config limits;   /* per-source handshakes in progress and penalties for failed ones */
+	const struct permit_list *allow_forward; /* --allow-forward: destinations every secure client may reach; NULL none */
+	unsigned max_channels;         /* forwarded channels one session may hold at once */
+	unsigned forward_timeout_ms;   /* to resolve and connect to a destination */
+	size_t max_forward_buffer;     /* bytes one session may hold for destinations that do not read them */
 };
 
 /*
