@@ -15,9 +15,10 @@
  *   hold    opens K connections, probes each and keeps them idle, reading a
  *           process's VmRSS before (after a few warm-up connections) and
  *           after: the memory per idle channel of a tunnel's server.
+ *   probe   one connection and one probe: whether a tunnel is ready.
  *
- * Prints one JSON object on stdout; exits 0 when every connection did what
- * it should, 1 when any failed, 64 on a usage error.
+ * The first three print one JSON object on stdout; each exits 0 when every
+ * connection did what it should, 1 when any failed, 64 on a usage error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,7 +95,7 @@ struct opts {
 	double seconds;		/* rate: how long */
 	unsigned long count;	/* rate: at most this many connections; hold: how many */
 	unsigned timeout_ms;	/* one step of one connection */
-	int pid;		/* hold: whose memory */
+	const char *pids;	/* hold: whose memory, a comma-separated list of processes */
 };
 
 struct samples {
@@ -142,13 +143,13 @@ samples_us(struct samples *s, double p)
 
 /* A process's VmRSS in KiB, or -1. */
 static long
-rss_kib(int pid)
+rss_kib(long pid)
 {
 	char path[64], line[256];
 	long kib = -1;
 	FILE *f;
 
-	if (snprintf(path, sizeof(path), "/proc/%d/status", pid) >= (int)sizeof(path) ||
+	if (snprintf(path, sizeof(path), "/proc/%ld/status", pid) >= (int)sizeof(path) ||
 	    (f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -158,6 +159,28 @@ rss_kib(int pid)
 		}
 	fclose(f);
 	return kib;
+}
+
+/*
+ * The VmRSS of every process in a comma-separated list, added up, or -1 when
+ * one cannot be read: a server that forks per connection (sshd) holds a
+ * channel's memory in a process of the session, not in the listener.
+ */
+static long
+rss_sum(const char *pids)
+{
+	const char *p = pids;
+	long sum = 0, kib, pid;
+	char *end;
+
+	while (*p != '\0') {
+		pid = strtol(p, &end, 10);
+		if (end == p || pid <= 0 || (*end != ',' && *end != '\0') || (kib = rss_kib(pid)) < 0)
+			return -1;
+		sum += kib;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return sum;
 }
 
 /* A non-blocking connect to 127.0.0.1:port, under way or done. Returns the socket or -1. */
@@ -530,17 +553,17 @@ mode_hold(const struct opts *o)
 	}
 	warm = hold_open(o, epfd, fds, HOLD_WARM);
 	nanosleep(&settle, NULL);
-	if (o->pid > 0)
-		base = rss_kib(o->pid);
+	if (o->pids)
+		base = rss_sum(o->pids);
 	opened = warm == HOLD_WARM ? hold_open(o, epfd, fds + HOLD_WARM, o->count) : 0;
 	nanosleep(&settle, NULL);
-	if (o->pid > 0)
-		open = rss_kib(o->pid);
+	if (o->pids)
+		open = rss_sum(o->pids);
 	if (opened == o->count) {
 		answered = hold_ask(o, epfd, fds + HOLD_WARM, opened);
 		nanosleep(&settle, NULL);
-		if (o->pid > 0)
-			after = rss_kib(o->pid);
+		if (o->pids)
+			after = rss_sum(o->pids);
 	}
 	for (i = 0; i < warm + opened; i++)
 		close(i < warm ? fds[i] : fds[HOLD_WARM + i - warm]);
@@ -553,7 +576,27 @@ mode_hold(const struct opts *o)
 	    opened, o->count, answered, base, open, after,
 	    base >= 0 && top >= 0 && answered ? (double)(top - base) / (double)answered : 0.0,
 	    o->count - answered);
-	return answered == o->count && (o->pid <= 0 || (base >= 0 && top >= 0)) ? 0 : 1;
+	return answered == o->count && (!o->pids || (base >= 0 && top >= 0)) ? 0 : 1;
+}
+
+/* ---- probe ---- */
+
+/* Whether a tunnel is ready: the first connection that carries a probe end to end. No JSON: a yes or no. */
+static int
+mode_probe(const struct opts *o)
+{
+	int epfd, fd;
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		fprintf(stderr, "fwdperf: epoll: %s\n", strerror(errno));
+		return 1;
+	}
+	fd = open_probed(epfd, o->port, now_ns() + (uint64_t)o->timeout_ms * 1000000u);
+	close(epfd);
+	if (fd < 0)
+		return 1;
+	close(fd);
+	return 0;
 }
 
 /* ---- main ---- */
@@ -563,24 +606,26 @@ usage(FILE *f)
 {
 	fprintf(f, "Usage: fwdperf bulk -p PORT [-c STREAMS] [-m MIB]\n"
 	    "       fwdperf rate -p PORT [-d SECONDS] [-n COUNT]\n"
-	    "       fwdperf hold -p PORT [-n COUNT] [--server-pid PID]\n"
+	    "       fwdperf hold -p PORT [-n COUNT] [--server-pid PID[,PID...]]\n"
+	    "       fwdperf probe -p PORT\n"
 	    "The forwarding benchmark's application (make bench): connections to a sink (bench/echo\n"
 	    "--sink) on 127.0.0.1:PORT, straight or through a tunnel whose local port it is.\n"
 	    "  bulk   STREAMS connections at once, each sending MIB MiB; MB/s up to the sink's\n"
 	    "         acknowledgement of the last byte\n"
 	    "  rate   probes on one open connection, then connections one after another (connect,\n"
 	    "         probe, answer, close): connections/s, p50/p99 open-to-answer and round trip\n"
-	    "  hold   COUNT idle connections, each probed; the VmRSS of PID before and after\n"
+	    "  hold   COUNT idle connections, each probed; the VmRSS of the processes before and after\n"
+	    "  probe  one connection, one probe: exit 0 when the answer came (is a tunnel ready?)\n"
 	    "  -p, --port PORT        where to connect (the sink, or a tunnel's local port)\n"
 	    "  -c, --streams N        bulk: connections at once (default 1)\n"
 	    "  -m, --mib N            bulk: MiB each stream sends (default 256)\n"
 	    "  -d, --duration SEC     rate: how long to open connections (default 3)\n"
 	    "  -n, --count N          rate: at most this many (default no limit); hold: how many (default 1000)\n"
-	    "      --server-pid PID   hold: the process whose memory is read\n"
+	    "      --server-pid LIST  hold: the processes whose memory is read (comma-separated, added up)\n"
 	    "      --timeout MS       the bound on one connection's step (default 10000)\n"
 	    "  -h, --help             show this help and exit\n"
-	    "Prints one JSON object; exit 0 when all went well, 1 when any connection failed,\n"
-	    "64 on a usage error.\n");
+	    "bulk, rate and hold print one JSON object; exit 0 when all went well, 1 when any\n"
+	    "connection failed, 64 on a usage error.\n");
 }
 
 /* Parses a whole number in [lo, hi] into *v. Returns 0, or -1 when it is not one. */
@@ -622,7 +667,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2 || (strcmp(argv[1], "bulk") != 0 && strcmp(argv[1], "rate") != 0 &&
-	    strcmp(argv[1], "hold") != 0)) {
+	    strcmp(argv[1], "hold") != 0 && strcmp(argv[1], "probe") != 0)) {
 		usage(stderr);
 		return 64;
 	}
@@ -641,8 +686,8 @@ main(int argc, char **argv)
 			o.seconds = v;
 		else if (c == 'n' && number(optarg, 1, 1e9, &v) == 0)
 			o.count = (unsigned long)v;
-		else if (c == 'P' && number(optarg, 1, 1 << 30, &v) == 0)
-			o.pid = (int)v;
+		else if (c == 'P' && rss_sum(optarg) >= 0)
+			o.pids = optarg;
 		else if (c == 'T' && number(optarg, 1, 600000, &v) == 0)
 			o.timeout_ms = (unsigned)v;
 		else if (c == 'h') {
@@ -680,6 +725,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(mode, "bulk") == 0)
 		return mode_bulk(&o);
+	if (strcmp(mode, "probe") == 0)
+		return mode_probe(&o);
 	if (strcmp(mode, "rate") == 0) {
 		if (o.count == 0)
 			o.count = (unsigned long)-1;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # A short run of the benchmark tools (bench/): every load generator mode
-# against cvpn-server and the TCP echo baseline, with small counts and about
-# a second each. It checks that each run completes, prints one valid JSON
+# against cvpn-server and the TCP echo baseline, and every fwdperf mode
+# against the forwarding sink straight (the plain peer), with small counts
+# and about a second each. It checks that each run completes, prints one valid JSON
 # object whose numbers are positive, and that the sessions really worked
 # (verified replies, clean secure closes). No timing is asserted: make bench
 # measures; this only proves the machinery.
@@ -10,8 +11,9 @@
 LG=$BUILD/bench/loadgen
 ECHO=$BUILD/bench/echo
 DHB=$BUILD/bench/dhbound
+FWD=$BUILD/bench/fwdperf
 
-if [ ! -x "$LG" ] || [ ! -x "$ECHO" ] || [ ! -x "$DHB" ]; then
+if [ ! -x "$LG" ] || [ ! -x "$ECHO" ] || [ ! -x "$DHB" ] || [ ! -x "$FWD" ]; then
 	not_ok "bench tools built (make bench-tools)"
 	finish
 fi
@@ -158,7 +160,7 @@ check "report: 1b at 98x with the DH bound at 102x -> MISSED ($out)" [ "$out" = 
 
 # echo: the TCP echo baseline of the paired runs, and the primitives alone of each
 # profile, their ceiling.
-for e in plain lab-primitives secure-primitives; do
+for e in plain lab-primitives secure-primitives sink; do
 	timeout 180 "$ECHO" $([ $e = plain ] || echo --$e) -p 0 -t 180 >"$TMP/echo.$e.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for "$TMP/echo.$e.log" "^Listening on" 10 || { not_ok "echo ($e) starts"; finish; }
@@ -166,6 +168,7 @@ done
 EPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.plain.log")
 PRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.lab-primitives.log")
 SPRPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.secure-primitives.log")
+SINKPORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$TMP/echo.sink.log")
 
 # echo --lab-primitives verifies and decrypts what the third group of a lab run
 # (loadgen --ceiling-port) seals, and drops a connection whose tag is wrong. One
@@ -267,6 +270,61 @@ print(repr(s.recv(100)))
 PYEOF
 )
 check "echo --secure-primitives: an unknown suite is refused ($out)" [ "$out" = "b''" ]
+
+# The forwarding benchmark's ends, straight (bench/forward.sh's plain peer; the
+# tunnels between them need packages that make bench installs, not the tests).
+# The sink's requests, sent here by hand: probes answered at once, bulk
+# transfers acknowledged with their byte count (zero bytes too), anything else
+# closed.
+out=$($PY - "$SINKPORT" <<'PYEOF'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"PP" + b"B" + struct.pack(">Q", 3) + b"abc" + b"P" + b"B" + struct.pack(">Q", 0) + b"P")
+want, got = b"pp" + struct.pack(">Q", 3) + b"p" + struct.pack(">Q", 0) + b"p", b""
+while len(got) < len(want):
+    c = s.recv(100)
+    if not c:
+        break
+    got += c
+s.sendall(b"X")
+print(got == want, repr(s.recv(10)))
+PYEOF
+)
+check "echo --sink: probes answered, bulk counts acknowledged, an unknown request closes ($out)" \
+	[ "$out" = "True b''" ]
+timeout 60 "$FWD" bulk -p "$SINKPORT" -m 8 >"$TMP/fwd_bulk1.json" 2>&1; rc=$?
+check "fwdperf bulk, 1 stream of 8 MiB to the sink: exit 0 ($rc)" [ $rc -eq 0 ]
+check "fwdperf bulk: the 8 MiB counted" json_eq "$TMP/fwd_bulk1.json" bytes 8388608
+check "fwdperf bulk: MB/s and seconds > 0" json_ok "$TMP/fwd_bulk1.json" mb_per_s seconds
+timeout 60 "$FWD" bulk -p "$SINKPORT" -c 8 -m 2 >"$TMP/fwd_bulk8.json" 2>&1; rc=$?
+check "fwdperf bulk, 8 streams of 2 MiB at once: exit 0, all 16 MiB counted ($rc)" \
+	sh -c "[ $rc -eq 0 ] && grep -q '\"bytes\":16777216,' '$TMP/fwd_bulk8.json'"
+# The plain echo answers a bulk request with its own bytes, not their count: not one byte is taken as arrived.
+timeout 60 "$FWD" bulk -p "$EPORT" -m 1 >"$TMP/fwd_noack.json" 2>&1; rc=$?
+check "fwdperf bulk against a target that does not acknowledge the count: exit 1, said so ($rc)" \
+	sh -c "[ $rc -eq 1 ] && grep -q 'no acknowledgement of every byte' '$TMP/fwd_noack.json'"
+timeout 60 "$FWD" rate -p "$SINKPORT" -d 0.3 >"$TMP/fwd_rate.json" 2>&1; rc=$?
+check "fwdperf rate for 0.3 s: exit 0 ($rc)" [ $rc -eq 0 ]
+check "fwdperf rate: connections, their rate and open-to-answer times, the open channel's round trip > 0" \
+	json_ok "$TMP/fwd_rate.json" connections per_s open_p50_us open_p99_us rtt_samples rtt_p50_us rtt_p99_us
+check "fwdperf rate: no failures" json_eq "$TMP/fwd_rate.json" failures 0
+timeout 60 "$FWD" rate -p "$SINKPORT" -n 25 >"$TMP/fwd_rate25.json" 2>&1
+check "fwdperf rate -n 25: exactly 25 connections" json_eq "$TMP/fwd_rate25.json" connections 25
+SINKPID=$(pgrep -P "$(echo $PIDS | tr ' ' '\n' | tail -n 1)" -x echo | head -n 1)
+timeout 60 "$FWD" hold -p "$SINKPORT" -n 40 --server-pid "${SINKPID:-$$}" >"$TMP/fwd_hold.json" 2>&1; rc=$?
+check "fwdperf hold of 40 idle connections: exit 0, all answering ($rc)" \
+	sh -c "[ $rc -eq 0 ] && grep -q '\"answered\":40,' '$TMP/fwd_hold.json'"
+check "fwdperf hold: the memory was read before and after" json_ok "$TMP/fwd_hold.json" rss_base_kib rss_open_kib
+check "fwdperf probe: the sink answers (0)" timeout 30 "$FWD" probe -p "$SINKPORT"
+timeout 30 "$FWD" probe -p "$EPORT"; rc=$?
+check "fwdperf probe: the plain echo's answer is not the sink's (1, $rc)" [ $rc -eq 1 ]
+"$FWD" bulk >/dev/null 2>&1; rc=$?
+check "fwdperf without --port is a usage error (64)" [ $rc -eq 64 ]
+"$FWD" flood -p 1 >/dev/null 2>&1; rc=$?
+check "fwdperf: an unknown mode is a usage error (64)" [ $rc -eq 64 ]
+"$FWD" hold -p 1 --server-pid 1,x >"$TMP/fwd_pid.out" 2>&1; rc=$?
+check "fwdperf hold: a --server-pid list that is not processes is a usage error (64) that names it" \
+	sh -c "[ $rc -eq 64 ] && grep -q '1,x' '$TMP/fwd_pid.out'"
 
 # cvpn-server, both profiles.
 "$CLIENT" genkey >"$TMP/server.key" 2>/dev/null
