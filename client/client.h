@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine.h"
 
@@ -87,12 +88,55 @@ void report_warning(const char *code, const char *message);
 /* The JSON "closed" event at a normal end. */
 void report_closed(void);
 
+/* ---- loop.c: the descriptors the client waits on ---- */
+
+struct loop;
+struct loop_watch;
+
+/* What a watched descriptor waits for now (POLLIN, POLLOUT), or 0 to skip it this turn. */
+typedef short loop_events_fn(void *arg);
+/* The descriptor is ready: revents as poll() set them. */
+typedef void loop_ready_fn(void *arg, short revents);
+
+/* A new loop with nothing to watch. Sets *out; returns 0 or CVPN_ERR_NOMEM. */
+int loop_new(struct loop **out);
+
+/* Frees the loop and its watches (not their descriptors); accepts NULL. */
+void loop_free(struct loop *l);
+
+/* Watches fd: events() before each turn, ready() when it is. Sets *out; returns 0 or CVPN_ERR_NOMEM. */
+int loop_watch(struct loop *l, int fd, loop_events_fn *events, loop_ready_fn *ready, void *arg,
+    struct loop_watch **out);
+
+/* Stops watching; safe inside any ready(), that watch's own included. Accepts NULL. */
+void loop_unwatch(struct loop *l, struct loop_watch *w);
+
+/* Waits up to timeout_ms (-1: no limit) and calls ready() of each ready watch. 0, or -1 with errno. */
+int loop_turn(struct loop *l, int timeout_ms);
+
+/* Milliseconds of a monotonic clock. */
+uint64_t loop_now_ms(void);
+
 /* ---- net.c: the connection and the engine that runs over it ---- */
 
+struct chan_msg;
 struct session;
 
-/* Connects (trying every address), runs the handshake. Sets *out or fills *f. */
-int session_open(const struct client_config *cfg, struct session **out, struct failure *f);
+/* Until what a session runs: arg is the caller's. */
+typedef bool session_done_fn(void *arg);
+/* A channel record from the server. Returns 0, or CVPN_ERR_CHANNEL when it breaks the protocol. */
+typedef int session_channel_fn(void *arg, const struct chan_msg *m);
+/* The session is ending (session_finish): the channels must end first. */
+typedef void session_end_fn(void *arg);
+
+/* Connects (trying every address), runs the handshake on loop. Sets *out or fills *f. */
+int session_open(const struct client_config *cfg, struct loop *loop, struct session **out, struct failure *f);
+
+/*
+ * Turns the loop until done(arg) holds (0), or the session fails or
+ * timeout_ms passes (0: no limit) (-1 with *f; the session is then dead).
+ */
+int session_run(struct session *s, session_done_fn *done, void *arg, unsigned timeout_ms, struct failure *f);
 
 /* Sends one message and waits for its reply. 0, 1 for a non-fatal refusal (warned), or -1 with *f. */
 int session_send(struct session *s, const char *text, size_t n, struct failure *f);
@@ -100,11 +144,30 @@ int session_send(struct session *s, const char *text, size_t n, struct failure *
 /* Ends the session: the secure profile's CLOSE exchange (nothing for the lab). 0, or -1 with *f. */
 int session_finish(struct session *s, struct failure *f);
 
-/* The socket, for polling it while the user types. */
-int session_fd(const struct session *s);
+/*
+ * Sends one channel record (rekeying first when it is time). Returns 0,
+ * CVPN_ERR_INVALID_ARG, CVPN_ERR_STATE or CVPN_ERR_NOT_SECURE (nothing sent,
+ * the session lives), or another code once the session is dead.
+ */
+int session_channel_send(struct session *s, const struct chan_msg *m);
 
-/* Reads what the server sent while nobody waited for it. 0, or -1 with *f (e.g. closed). */
-int session_poll_input(struct session *s, struct failure *f);
+/*
+ * Hands every channel record from the server to fn (NULL: a record then
+ * breaks the session), and calls end when session_finish() begins.
+ */
+void session_on_channel(struct session *s, session_channel_fn *fn, session_end_fn *end, void *arg);
+
+/* True while the session may carry channels: alive, established, secure, not ending. */
+bool session_carries(const struct session *s);
+
+/* Bytes sealed and waiting for the server's socket. */
+size_t session_backlog(const struct session *s);
+
+/* True once the session has failed (session_run says why). */
+bool session_failed(const struct session *s);
+
+/* The loop the session runs on. */
+struct loop *session_loop(const struct session *s);
 
 /* One line for \status. */
 void session_status(const struct session *s, char *out, size_t len);

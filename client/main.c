@@ -200,16 +200,20 @@ main(int argc, char **argv)
 	char shortopts[3 * NOPTIONS + 1], *history = NULL;
 	struct args a = { .keylog = getenv(KEYLOG_ENV) };
 	struct session *s = NULL;
+	struct loop *loop = NULL;
 	struct failure f;
 	int c, r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	report_init(&cfg);
-	if ((a.msgs = calloc((size_t)argc, sizeof(char *))) == NULL)
-		return CLIENT_SOFTWARE;
+	if ((a.msgs = calloc((size_t)argc, sizeof(char *))) == NULL || loop_new(&loop) != 0) {
+		r = CLIENT_SOFTWARE;
+		goto out;
+	}
 	if ((r = suite_init()) != 0) {
 		fprintf(stderr, "cvpn-client: %s\n", cvpn_strerror(r));
-		return CLIENT_SOFTWARE;
+		r = CLIENT_SOFTWARE;
+		goto out;
 	}
 	if (argc == 2 && strcmp(argv[1], "genkey") == 0) {
 		r = profile_genkey();
@@ -242,7 +246,7 @@ main(int argc, char **argv)
 		r = CLIENT_CANTCREAT;
 		goto out;
 	}
-	if (session_open(&cfg, &s, &f) != 0) {
+	if (session_open(&cfg, loop, &s, &f) != 0) {
 		report_failure(&f);
 		r = f.exit;
 		goto out;
@@ -257,6 +261,7 @@ main(int argc, char **argv)
 	}
 out:
 	session_close(s);
+	loop_free(loop);
 	keylog_free(cfg.keylog);
 	free(history);
 	free(a.msgs);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The client's side of the wire: connect, then run the engine over the socket.
- * The lab protocol is lock-step, so the client simply waits for each answer,
- * with a deadline and with the quiet period that ends unterminated messages.
+ * The lab protocol is lock-step, so the client waits for each answer in place,
+ * with a deadline and with the quiet period that ends unterminated messages;
+ * it waits by turning the loop (loop.c), so that forwarded connections go on
+ * moving meanwhile. Output leaves without blocking: what the socket does not
+ * take waits in the engine until it does, and a server that takes nothing
+ * for the whole timeout fails the session.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,26 +20,46 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "client.h"
 #include "describe.h"
 #include "err.h"
 #include "keylog.h"
 #include "sock.h"
 
+/* What the server sends is read in pieces of this size, at most this many per turn. */
+#define READ_CHUNK (64 * 1024)
+#define READS_PER_TURN 8
+
+/* How far the engine was told that the server paused in the middle of a message. */
+enum pause_told { TOLD_NOTHING, TOLD_QUIET, TOLD_STALLED };
+
 struct session {
 	const struct client_config *cfg;
+	struct loop *loop;
+	struct loop_watch *watch;
 	struct engine *engine;
 	int fd;
 	char address[80];       /* the server's address:port */
 	char local[80];         /* ours, for the key log */
 	char cipher[64];
 	unsigned long messages;
-	uint64_t last_rekey;     /* when our direction was last keyed (secure profile) */
+	uint64_t last_rekey;    /* when our direction was last keyed (secure profile) */
+	uint64_t last_rx;       /* when the server last sent bytes: the lab's pause timers count from it */
+	uint64_t tx_moved;      /* when output last moved or was empty: the send timeout counts from it */
+	enum pause_told told;
 	bool negotiated;
 	bool heard;             /* the server has sent at least one byte */
+	bool waiting_reply;     /* a message is sent and its reply awaited: a close then means a rejection */
+	bool eof;               /* the server closed its side after its CLOSE */
+	bool dead;              /* failed: failure says why */
+	bool channels_done;     /* our channels are gone: records still in flight for them are ignored */
+	struct failure failure;
+	session_channel_fn *on_channel;
+	session_end_fn *on_end;
+	void *channel_arg;
 };
 
 static void
@@ -54,13 +78,14 @@ fail(struct failure *f, enum client_exit code, const char *token, const char *fm
 	va_end(ap);
 }
 
-static uint64_t
-now_ms(void)
+/* The session has failed: the first reason is the one kept, what follows is its consequence. */
+static void
+die(struct session *s, const struct failure *f)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (s->dead)
+		return;
+	s->dead = true;
+	s->failure = *f;
 }
 
 /* ---- Connecting ---- */
@@ -101,10 +126,44 @@ connect_any(struct session *s, struct failure *f)
 /* ---- Running the engine ---- */
 
 static void
+engine_failure(struct session *s, int err, struct failure *f)
+{
+	fail(f, CLIENT_PROTOCOL, cvpn_errname(err), "protocol error while %s: %s", engine_phase(s->engine),
+	    cvpn_strerror(err));
+}
+
+static void
+die_engine(struct session *s, int err)
+{
+	struct failure f;
+
+	engine_failure(s, err, &f);
+	die(s, &f);
+}
+
+/*
+ * A channel record from the server goes to whoever carries our channels. With
+ * none, the server has no channel to speak of: it broke the protocol. Once
+ * ours are gone (the session ends), records already in flight are ignored.
+ */
+static void
+take_channel(struct session *s, const struct chan_msg *m)
+{
+	if (s->dead || s->channels_done)
+		return;
+	if (s->on_channel == NULL || s->on_channel(s->channel_arg, m) != 0)
+		die_engine(s, CVPN_ERR_CHANNEL);
+}
+
+static void
 on_event(void *arg, const struct engine_event *ev)
 {
 	struct session *s = arg;
 
+	if (ev->type == ENGINE_EV_CHANNEL) {
+		take_channel(s, ev->chan);
+		return;
+	}
 	if (ev->type == ENGINE_EV_NEGOTIATED) {
 		s->negotiated = true;
 		describe_choice(ev, s->cipher, sizeof(s->cipher));
@@ -114,16 +173,9 @@ on_event(void *arg, const struct engine_event *ev)
 	report_event(NULL, ev);
 }
 
-static void
-engine_failure(struct session *s, int err, struct failure *f)
-{
-	fail(f, CLIENT_PROTOCOL, cvpn_errname(err), "protocol error while %s: %s", engine_phase(s->engine),
-	    cvpn_strerror(err));
-}
-
 /* What it means when the server closes the connection, by phase. */
 static void
-closed_failure(struct session *s, bool waiting_reply, struct failure *f)
+closed_failure(struct session *s, struct failure *f)
 {
 	size_t digits;
 
@@ -146,12 +198,12 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 		    "(too many failed handshakes, or it is full); its log says which");
 	else if (!engine_established(s->engine))
 		fail(f, CLIENT_PROTOCOL, "closed", "server closed the connection during the key exchange");
-	else if (waiting_reply && engine_dh_cut(s->engine, &digits))
+	else if (s->waiting_reply && engine_dh_cut(s->engine, &digits))
 		fail(f, CLIENT_REJECTED, "bad_hmac",
 		    "server closed the connection after message %lu: it rejected the message; the server's "
 		    "Diffie-Hellman value stopped at %zu digits and was taken as it was, so it was most likely "
 		    "cut short in transit and the two keys differ", s->messages, digits);
-	else if (waiting_reply)
+	else if (s->waiting_reply)
 		fail(f, CLIENT_REJECTED, "bad_hmac",
 		    "server closed the connection after message %lu: it rejected the message "
 		    "(bad HMAC, or over its size limit?)", s->messages);
@@ -159,62 +211,101 @@ closed_failure(struct session *s, bool waiting_reply, struct failure *f)
 		fail(f, CLIENT_UNAVAILABLE, "closed", "server closed the connection");
 }
 
-static int
-flush(struct session *s, struct failure *f)
+/* Sends what the socket takes now; the rest waits for the socket's next POLLOUT. */
+static void
+flush(struct session *s)
 {
 	const uint8_t *p;
+	struct failure f;
 	size_t n;
 	ssize_t w;
-	struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
 
-	for (;;) {
+	while (!s->dead) {
 		engine_output(s->engine, &p, &n);
-		if (n == 0)
-			return 0;
+		if (n == 0) {
+			s->tx_moved = loop_now_ms();
+			return;
+		}
 		w = send(s->fd, p, n, MSG_NOSIGNAL);
 		if (w > 0) {
 			engine_output_consume(s->engine, (size_t)w);
+			s->tx_moved = loop_now_ms();
 		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (poll(&pfd, 1, (int)s->cfg->timeout_ms) <= 0) {
-				fail(f, CLIENT_TIMEOUT, "timeout", "timed out sending to the server");
-				return -1;
-			}
+			return;
 		} else if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-			closed_failure(s, false, f);
-			return -1;
+			closed_failure(s, &f);
+			die(s, &f);
 		} else if (w < 0 && errno != EINTR) {
-			fail(f, CLIENT_UNAVAILABLE, "closed", "cannot send to the server: %s", strerror(errno));
-			return -1;
+			fail(&f, CLIENT_UNAVAILABLE, "closed", "cannot send to the server: %s", strerror(errno));
+			die(s, &f);
 		}
 	}
 }
 
-/* Reads once. Returns 1 after feeding bytes, 0 on EAGAIN, -1 with *f on EOF or failure. */
+/* Reads once. Returns 1 after feeding bytes, 0 when there is nothing (more) to read, -1 once dead. */
 static int
-read_some(struct session *s, bool waiting_reply, struct failure *f)
+read_some(struct session *s)
 {
-	uint8_t buf[8192];
+	uint8_t buf[READ_CHUNK];
+	struct failure f;
 	ssize_t n;
 	int r;
 
 	n = recv(s->fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
+	/* The server's close after the CLOSE exchange is the end it should be. */
+	if (n == 0 && engine_closed(s->engine)) {
+		s->eof = true;
+		return 0;
+	}
 	if (n < 0 && errno != ECONNRESET) {
-		fail(f, CLIENT_UNAVAILABLE, "closed", "connection lost: %s", strerror(errno));
+		fail(&f, CLIENT_UNAVAILABLE, "closed", "connection lost: %s", strerror(errno));
+		die(s, &f);
 		return -1;
 	}
 	/* A reset means the server closed on us before reading everything: the same as a close. */
 	if (n <= 0) {
-		closed_failure(s, waiting_reply, f);
+		closed_failure(s, &f);
+		die(s, &f);
 		return -1;
 	}
 	s->heard = true;
+	s->last_rx = loop_now_ms();
+	s->told = TOLD_NOTHING;
 	if ((r = engine_feed(s->engine, buf, (size_t)n)) != 0) {
-		engine_failure(s, r, f);
+		die_engine(s, r);
 		return -1;
 	}
-	return 1;
+	return s->dead ? -1 : 1;
+}
+
+static short
+watch_events(void *arg)
+{
+	struct session *s = arg;
+	const uint8_t *p;
+	size_t n;
+
+	if (s->dead)
+		return 0;
+	engine_output(s->engine, &p, &n);
+	return (short)((s->eof ? 0 : POLLIN) | (n > 0 ? POLLOUT : 0));
+}
+
+static void
+watch_ready(void *arg, short revents)
+{
+	struct session *s = arg;
+	int i;
+
+	if (revents & POLLOUT)
+		flush(s);
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	for (i = 0; i < READS_PER_TURN && !s->eof; i++)
+		if (read_some(s) <= 0)
+			break;
 }
 
 /*
@@ -234,75 +325,123 @@ timeout_failure(const struct session *s, struct failure *f)
 	    s->cfg->timeout_ms, engine_phase(s->engine), hint);
 }
 
-typedef bool done_fn(const struct engine *e);
-
-/* How far the engine was told that the server paused in the middle of a message. */
-enum pause_told { TOLD_NOTHING, TOLD_QUIET, TOLD_STALLED };
-
 /*
  * When the engine is next due to hear of the server's pause, or UINT64_MAX:
  * first a short pause, which ends a message that may be whole, then the
  * partial timeout, which ends whatever came (docs/PROTOCOL.md).
  */
 static uint64_t
-pause_due(const struct session *s, uint64_t last_rx, enum pause_told told)
+pause_due(const struct session *s)
 {
-	if (!engine_partial(s->engine) || told == TOLD_STALLED)
+	if (!engine_partial(s->engine) || s->told == TOLD_STALLED)
 		return UINT64_MAX;
-	return last_rx + (told == TOLD_NOTHING ? s->cfg->quiet_ms : s->cfg->partial_timeout_ms);
+	return s->last_rx + (s->told == TOLD_NOTHING ? s->cfg->quiet_ms : s->cfg->partial_timeout_ms);
 }
 
-/* Runs the engine until done() holds, the deadline passes, or something fails. */
-static int
-run_until(struct session *s, done_fn *done, bool waiting_reply, struct failure *f)
+/* Tells the engine of a pause that has come. */
+static void
+pause_tell(struct session *s, uint64_t t)
 {
-	uint64_t deadline = now_ms() + s->cfg->timeout_ms, last_rx = now_ms(), t, due;
-	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-	enum pause_told told = TOLD_NOTHING;
-	int r, wait;
+	int r;
 
-	for (;;) {
-		if (engine_needs_work(s->engine)) {
-			engine_work(s->engine);
-			if ((r = engine_resume(s->engine)) != 0) {
-				engine_failure(s, r, f);
-				return -1;
-			}
-		}
-		if (flush(s, f) != 0)
-			return -1;
-		if (done(s->engine))
-			return 0;
-		if ((t = now_ms()) >= deadline) {
-			timeout_failure(s, f);
-			return -1;
-		}
-		wait = (int)(deadline - t);
-		if ((due = pause_due(s, last_rx, told)) < deadline)
-			wait = due > t ? (int)(due - t) : 0;
-		if ((r = poll(&pfd, 1, wait)) < 0 && errno != EINTR) {
-			fail(f, CLIENT_IOERR, "poll", "poll: %s", strerror(errno));
-			return -1;
-		}
-		if (r > 0) {
-			if ((r = read_some(s, waiting_reply, f)) < 0)
-				return -1;
-			if (r > 0) {
-				last_rx = now_ms();
-				told = TOLD_NOTHING;
-			}
-		} else if (r == 0 && now_ms() >= pause_due(s, last_rx, told)) {
-			told = told == TOLD_NOTHING ? TOLD_QUIET : TOLD_STALLED;
-			if ((r = told == TOLD_QUIET ? engine_quiet(s->engine) : engine_stalled(s->engine)) != 0) {
-				engine_failure(s, r, f);
-				return -1;
-			}
-		}
+	if (s->dead || t < pause_due(s))
+		return;
+	s->told = s->told == TOLD_NOTHING ? TOLD_QUIET : TOLD_STALLED;
+	if ((r = s->told == TOLD_QUIET ? engine_quiet(s->engine) : engine_stalled(s->engine)) != 0)
+		die_engine(s, r);
+}
+
+/* Output that has waited for the socket the whole timeout: the server takes nothing. */
+static uint64_t
+send_due(const struct session *s)
+{
+	const uint8_t *p;
+	size_t n;
+
+	engine_output(s->engine, &p, &n);
+	return n > 0 ? s->tx_moved + s->cfg->timeout_ms : UINT64_MAX;
+}
+
+/* The Diffie-Hellman of a handshake runs in place; then the output leaves as far as it can. */
+static void
+progress(struct session *s)
+{
+	int r;
+
+	if (!s->dead && engine_needs_work(s->engine)) {
+		engine_work(s->engine);
+		if ((r = engine_resume(s->engine)) != 0)
+			die_engine(s, r);
 	}
+	flush(s);
+}
+
+/* Milliseconds to wait from t until the first of the times given, for poll(). */
+static int
+wait_ms(uint64_t t, uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t first = a < b ? a : b;
+
+	first = first < c ? first : c;
+	if (first == UINT64_MAX)
+		return -1;
+	return first <= t ? 0 : (int)(first - t > INT32_MAX ? INT32_MAX : first - t);
 }
 
 int
-session_open(const struct client_config *cfg, struct session **out, struct failure *f)
+session_run(struct session *s, session_done_fn *done, void *arg, unsigned timeout_ms, struct failure *f)
+{
+	uint64_t deadline = timeout_ms ? loop_now_ms() + timeout_ms : UINT64_MAX, t;
+	struct failure why;
+
+	for (;;) {
+		progress(s);
+		if (s->dead) {
+			*f = s->failure;
+			return -1;
+		}
+		if (done(arg))
+			return 0;
+		if ((t = loop_now_ms()) >= deadline) {
+			timeout_failure(s, &why);
+			die(s, &why);
+			continue;
+		}
+		if (t >= send_due(s)) {
+			fail(&why, CLIENT_TIMEOUT, "timeout", "timed out sending to the server: it took nothing "
+			    "for %u ms", s->cfg->timeout_ms);
+			die(s, &why);
+			continue;
+		}
+		if (loop_turn(s->loop, wait_ms(t, deadline, pause_due(s), send_due(s))) != 0) {
+			fail(&why, CLIENT_IOERR, "poll", "poll: %s", strerror(errno));
+			die(s, &why);
+			continue;
+		}
+		pause_tell(s, loop_now_ms());
+	}
+}
+
+static bool
+is_established(void *arg)
+{
+	return engine_established(((struct session *)arg)->engine);
+}
+
+static bool
+is_ready(void *arg)
+{
+	return engine_ready(((struct session *)arg)->engine);
+}
+
+static bool
+is_closed(void *arg)
+{
+	return engine_closed(((struct session *)arg)->engine);
+}
+
+int
+session_open(const struct client_config *cfg, struct loop *loop, struct session **out, struct failure *f)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int r;
@@ -312,17 +451,20 @@ session_open(const struct client_config *cfg, struct session **out, struct failu
 		return -1;
 	}
 	s->cfg = cfg;
+	s->loop = loop;
 	s->fd = -1;
 	if (connect_any(s, f) != 0)
 		goto fail;
 	report_connected(cfg->host, s->address);
-	if ((r = engine_new(&cfg->engine, on_event, s, &s->engine)) != 0 || (r = engine_start(s->engine)) != 0) {
+	if ((r = engine_new(&cfg->engine, on_event, s, &s->engine)) != 0 || (r = engine_start(s->engine)) != 0 ||
+	    (r = loop_watch(loop, s->fd, watch_events, watch_ready, s, &s->watch)) != 0) {
 		fail(f, CLIENT_SOFTWARE, cvpn_errname(r), "%s", cvpn_strerror(r));
 		goto fail;
 	}
-	if (run_until(s, engine_established, false, f) != 0)
+	s->last_rx = s->tx_moved = loop_now_ms();
+	if (session_run(s, is_established, s, cfg->timeout_ms, f) != 0)
 		goto fail;
-	s->last_rekey = now_ms();
+	s->last_rekey = loop_now_ms();
 	*out = s;
 	return 0;
 fail:
@@ -330,21 +472,32 @@ fail:
 	return -1;
 }
 
+/* Time-based rekey of our direction before we send; the count-based one happens inside the engine. */
+static int
+rekey_due(struct session *s)
+{
+	int r;
+
+	if (!engine_is_secure(s->engine) || s->cfg->rekey_ms == 0 || loop_now_ms() - s->last_rekey < s->cfg->rekey_ms)
+		return 0;
+	if ((r = engine_rekey(s->engine)) != 0) {
+		die_engine(s, r);
+		return r;
+	}
+	s->last_rekey = loop_now_ms();
+	return 0;
+}
+
 int
 session_send(struct session *s, const char *text, size_t n, struct failure *f)
 {
 	int r;
 
-	/* Time-based rekey of our direction; the count-based one happens inside the engine. */
-	if (engine_is_secure(s->engine) && s->cfg->rekey_ms && now_ms() - s->last_rekey >= s->cfg->rekey_ms) {
-		if ((r = engine_rekey(s->engine)) != 0) {
-			engine_failure(s, r, f);
-			return -1;
-		}
-		s->last_rekey = now_ms();
+	if (s->dead || rekey_due(s) != 0) {
+		*f = s->failure;
+		return -1;
 	}
 	r = engine_send(s->engine, (const uint8_t *)text, n);
-
 	if (r == CVPN_ERR_MSG_TOO_LONG || r == CVPN_ERR_BAD_UTF8) {
 		report_warning(cvpn_errname(r), r == CVPN_ERR_MSG_TOO_LONG ?
 		    "message not sent: over the lab's 4032-byte limit (4096 bytes on the wire)" :
@@ -352,11 +505,15 @@ session_send(struct session *s, const char *text, size_t n, struct failure *f)
 		return 1;
 	}
 	if (r != 0) {
-		engine_failure(s, r, f);
+		die_engine(s, r);
+		*f = s->failure;
 		return -1;
 	}
 	s->messages++;
-	return run_until(s, engine_ready, true, f);
+	s->waiting_reply = true;
+	r = session_run(s, is_ready, s, s->cfg->timeout_ms, f);
+	s->waiting_reply = false;
+	return r;
 }
 
 int
@@ -364,32 +521,76 @@ session_finish(struct session *s, struct failure *f)
 {
 	int r;
 
+	/* Channels end before the session does: the local connections close, no record follows CLOSE. */
+	if (s->on_end)
+		s->on_end(s->channel_arg);
+	s->channels_done = true;
 	if (!s->cfg->engine.secure.enabled)
 		return 0;
-	/* An authenticated close, so that neither side can be fooled by a cut connection. */
-	if ((r = engine_close(s->engine)) != 0) {
-		engine_failure(s, r, f);
+	if (s->dead) {
+		*f = s->failure;
 		return -1;
 	}
-	return run_until(s, engine_closed, false, f);
+	/* An authenticated close, so that neither side can be fooled by a cut connection. */
+	if ((r = engine_close(s->engine)) != 0) {
+		die_engine(s, r);
+		*f = s->failure;
+		return -1;
+	}
+	return session_run(s, is_closed, s, s->cfg->timeout_ms, f);
 }
 
 int
-session_fd(const struct session *s)
+session_channel_send(struct session *s, const struct chan_msg *m)
 {
-	return s->fd;
-}
-
-int
-session_poll_input(struct session *s, struct failure *f)
-{
-	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 	int r;
 
-	while (poll(&pfd, 1, 0) > 0)
-		if ((r = read_some(s, false, f)) <= 0)
-			return r;
-	return 0;
+	if (s->dead)
+		return CVPN_ERR_STATE;
+	if ((r = rekey_due(s)) != 0)
+		return r;
+	r = engine_channel_send(s->engine, m);
+	/* The caller's mistakes leave the session as it was; anything else has killed it. */
+	if (r != 0 && r != CVPN_ERR_INVALID_ARG && r != CVPN_ERR_STATE && r != CVPN_ERR_NOT_SECURE)
+		die_engine(s, r);
+	return r;
+}
+
+void
+session_on_channel(struct session *s, session_channel_fn *fn, session_end_fn *end, void *arg)
+{
+	s->on_channel = fn;
+	s->on_end = end;
+	s->channel_arg = arg;
+}
+
+bool
+session_carries(const struct session *s)
+{
+	return !s->dead && !s->channels_done && engine_established(s->engine) && engine_is_secure(s->engine) &&
+	    !engine_closed(s->engine);
+}
+
+size_t
+session_backlog(const struct session *s)
+{
+	const uint8_t *p;
+	size_t n;
+
+	engine_output(s->engine, &p, &n);
+	return n;
+}
+
+bool
+session_failed(const struct session *s)
+{
+	return s->dead;
+}
+
+struct loop *
+session_loop(const struct session *s)
+{
+	return s->loop;
 }
 
 void
@@ -404,6 +605,8 @@ session_close(struct session *s)
 {
 	if (s == NULL)
 		return;
+	if (s->watch)
+		loop_unwatch(s->loop, s->watch);
 	if (s->fd >= 0)
 		close(s->fd);
 	engine_free(s->engine);

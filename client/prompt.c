@@ -30,6 +30,8 @@ struct prompt {
 	int exit;
 	bool done;
 	bool handler;           /* the readline callback handler is installed */
+	bool busy;              /* a line is being handled: stdin waits until its reply has come */
+	void (*on_stdin)(struct prompt *p);
 };
 
 typedef void command_fn(struct prompt *p);
@@ -141,38 +143,63 @@ prompt_messages(struct session *s, char **msgs, size_t n)
 }
 
 /*
- * Waits for the user or the server, whichever speaks first, and calls
- * on_stdin when stdin is readable. The server may only speak when asked, so
- * anything from it here is a close or an error, reported at once.
+ * stdin is read only between lines: while one is handled (its reply awaited,
+ * the loop turning inside session_send), the next waits where it is.
+ */
+static short
+stdin_events(void *arg)
+{
+	struct prompt *p = arg;
+
+	return p->busy || p->done ? 0 : POLLIN;
+}
+
+static void
+stdin_ready(void *arg, short revents)
+{
+	struct prompt *p = arg;
+
+	(void)revents;
+	p->busy = true;
+	p->on_stdin(p);
+	p->busy = false;
+}
+
+/* Asked before each turn of the loop: the prompt goes back on the screen before it waits. */
+static bool
+prompt_done(void *arg)
+{
+	struct prompt *p = arg;
+
+	if (!p->done)
+		prompt_show();
+	return p->done;
+}
+
+/*
+ * Waits for the user, calling on_stdin when stdin is readable, while the
+ * loop carries everything else: forwarded connections, and the server,
+ * which may only speak when asked in the lab, so that anything from it here
+ * is a close or an error, reported at once.
  */
 static void
 wait_loop(struct prompt *p, void (*on_stdin)(struct prompt *p))
 {
-	struct pollfd fds[2] = {
-		{ .fd = STDIN_FILENO, .events = POLLIN },
-		{ .fd = session_fd(p->session), .events = POLLIN },
-	};
+	struct loop *l = session_loop(p->session);
+	struct loop_watch *w;
+	struct failure f;
 
-	while (!p->done) {
-		prompt_show();
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			p->failure = (struct failure){ .exit = CLIENT_IOERR, .code = "poll" };
-			snprintf(p->failure.message, sizeof(p->failure.message), "poll: %s", strerror(errno));
-			p->exit = CLIENT_IOERR;
-			return;
-		}
-		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (session_poll_input(p->session, &p->failure) < 0) {
-				p->exit = p->failure.exit;
-				p->done = true;
-				return;
-			}
-		}
-		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
-			on_stdin(p);
+	p->on_stdin = on_stdin;
+	if (loop_watch(l, STDIN_FILENO, stdin_events, stdin_ready, p, &w) != 0) {
+		p->failure = (struct failure){ .exit = CLIENT_SOFTWARE, .code = "nomem", .message = "out of memory" };
+		p->exit = CLIENT_SOFTWARE;
+		return;
 	}
+	if (session_run(p->session, prompt_done, p, 0, &f) != 0 && p->exit == CLIENT_OK) {
+		p->failure = f;
+		p->exit = f.exit;
+	}
+	loop_unwatch(l, w);
 }
 
 /* Lines read from a pipe: our own buffer, since stdio's would hide lines from poll(). */
