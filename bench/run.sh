@@ -10,7 +10,8 @@
 # --smoke runs every section with tiny counts and durations (a check that
 # the machinery works, not a measurement). Every process is bounded by
 # `timeout`, only processes started here are stopped, by PID, and only
-# 127.0.0.1 is used. See docs/PERFORMANCE.md.
+# 127.0.0.1 is used. The packages of the references come from
+# bench/deps.sh, run first. See docs/PERFORMANCE.md.
 set -u
 
 SMOKE=0
@@ -27,6 +28,9 @@ PY=/usr/bin/python3
 for f in "$LG" "$ECHO" "$DHB" "$SERVER" "$CLIENT"; do
 	[ -x "$f" ] || { echo "bench: $f is missing (make all bench-tools)" >&2; exit 2; }
 done
+# The references' packages: installed as root, else the apt-get line is printed and the rows
+# of a missing reference say "not available".
+bench/deps.sh || echo "bench: the forwarding references that are missing will not be measured" >&2
 for t in taskset ss openssl timeout pgrep awk; do
 	command -v $t >/dev/null || { echo "bench: needs $t" >&2; exit 2; }
 done
