@@ -19,8 +19,8 @@ Wire format (SECURE.md sections 2-5):
 Mode 1 (key) runs Noise_IKpsk2_25519_<cipher>_SHA256 (all-zero PSK when none is configured);
 mode 2 (psk) runs Noise_NNpsk0_25519_<cipher>_SHA256. Suite 1 is ChaChaPoly, suite 2 AESGCM.
 
-Sub-commands: ``selftest``, ``genkey``, ``pubkey``, ``server``, ``client`` and ``attack``
-(see ``--help`` of each).
+Sub-commands: ``selftest``, ``genkey``, ``pubkey``, ``server``, ``client``, ``forward`` (channels,
+SECURE.md section 10) and ``attack`` (see ``--help`` of each).
 """
 
 import argparse
@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import select
 import socket
 import stat
 import struct
@@ -82,16 +83,29 @@ MESSAGE1_LEN = {MODE_KEY: KEY_LEN + (KEY_LEN + TAG_LEN) + TIMESTAMP_LEN + TAG_LE
 MESSAGE2_LEN = KEY_LEN + TAG_LEN
 
 DATA, REPLY, CLOSE, KEEPALIVE, REKEY, ERROR = 1, 2, 3, 4, 5, 6
+# Channels (SECURE.md section 10): every payload starts with the u32 channel id.
+OPEN, ACCEPT, REFUSE, CH_DATA, CH_EOF, CH_CLOSE, WINDOW = 7, 8, 9, 10, 11, 12, 13
+CHANNEL_NAMES = {OPEN: "OPEN", ACCEPT: "ACCEPT", REFUSE: "REFUSE", CH_DATA: "channel DATA",
+                 CH_EOF: "EOF", CH_CLOSE: "channel CLOSE", WINDOW: "WINDOW"}
 TYPE_NAMES = {DATA: "DATA", REPLY: "REPLY", CLOSE: "CLOSE", KEEPALIVE: "KEEPALIVE",
-              REKEY: "REKEY", ERROR: "ERROR"}
-TYPES_WITH_PAYLOAD = (DATA, REPLY)
+              REKEY: "REKEY", ERROR: "ERROR", **CHANNEL_NAMES}
+TYPES_WITH_PAYLOAD = (DATA, REPLY, *CHANNEL_NAMES)
 SERVER_ACCEPTS = frozenset((DATA, CLOSE, KEEPALIVE, REKEY))
 CLIENT_ACCEPTS = frozenset((REPLY, CLOSE, KEEPALIVE, REKEY, ERROR))
+# What a client that forwards takes: the server's side of the channel records too.
+FORWARD_ACCEPTS = CLIENT_ACCEPTS | {ACCEPT, REFUSE, CH_DATA, CH_EOF, CH_CLOSE, WINDOW}
 RECORD_HEADER_LEN = 3  # type, u16 payload length
 PAD_TO = 32
 MAX_PAYLOAD = 4096
+CHANNEL_DATA_MAX = 16384
+CHANNEL_PAYLOAD_MAX = 4 + CHANNEL_DATA_MAX
+CHANNEL_WINDOW = 256 * 1024  # what we grant, as cvpn does
+CHANNEL_WINDOW_MAX = 2 ** 30
+CHANNEL_HOST_MAX = 255
+REFUSE_REASONS = {1: "not allowed", 2: "connection refused", 3: "unreachable", 4: "timed out",
+                  5: "too many channels"}
 MIN_RECORD = PAD_TO + TAG_LEN
-MAX_RECORD = MAX_PAYLOAD + RECORD_HEADER_LEN + (PAD_TO - 1) + TAG_LEN  # SECURE.md section 5
+MAX_RECORD = CHANNEL_PAYLOAD_MAX + RECORD_HEADER_LEN + (PAD_TO - 1) + TAG_LEN  # SECURE.md section 5
 
 REKEY_AFTER_RECORDS = 2 ** 20
 REKEY_AFTER_SECONDS = 600.0
@@ -348,9 +362,14 @@ def read_frame(wire, expected_len):
 # --------------------------------------------------------------------------------------------
 
 
+def payload_limit(rtype):
+    """Return the longest payload a record of ``rtype`` may carry."""
+    return CHANNEL_PAYLOAD_MAX if rtype in CHANNEL_NAMES else MAX_PAYLOAD
+
+
 def encode_plaintext(rtype, payload=b""):
     """Return type | u16 payload length | payload | zero padding to a multiple of 32."""
-    if len(payload) > MAX_PAYLOAD:
+    if len(payload) > payload_limit(rtype):
         raise PeerError("message too long")
     body = bytes([rtype]) + struct.pack(">H", len(payload)) + payload
     return body + bytes(-len(body) % PAD_TO)
@@ -363,7 +382,7 @@ def decode_plaintext(plaintext):
     rtype = plaintext[0]
     (length,) = struct.unpack(">H", plaintext[1:RECORD_HEADER_LEN])
     end = RECORD_HEADER_LEN + length
-    if (rtype not in TYPE_NAMES or length > MAX_PAYLOAD or end > len(plaintext)
+    if (rtype not in TYPE_NAMES or length > payload_limit(rtype) or end > len(plaintext)
             or len(plaintext) - end >= PAD_TO or any(plaintext[end:])
             or (length and rtype not in TYPES_WITH_PAYLOAD)):
         raise PeerError(GENERIC_ERROR)
@@ -806,6 +825,285 @@ def run_client(args):
 
 
 # --------------------------------------------------------------------------------------------
+# Channels: a forwarding client (SECURE.md section 10)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Channel:
+    """One channel: what it sends, what it received, and its windows both ways.
+
+    ``mode`` is "echo" (send everything, EOF, read until the server's EOF and CLOSE), "sink"
+    (send until the server's window stays closed, never EOF) or "blind" (send everything at
+    once, ignoring the window: a protocol violation the server must refuse).
+    """
+
+    cid: int
+    dest: str
+    outgoing: bytes
+    mode: str = "echo"
+    state: str = "opening"  # opening, open, refused
+    reason: int = 0
+    detail: str = ""
+    credit: int = 0  # bytes the server still takes from us
+    sent: int = 0
+    received: bytearray = dataclasses.field(default_factory=bytearray)
+    granted: int = CHANNEL_WINDOW  # bytes the server may still send us
+    delivered: int = 0  # bytes received since our last WINDOW
+    sent_eof: bool = False
+    got_eof: bool = False
+    sent_close: bool = False
+    got_close: bool = False
+    closed_at: float = 0.0  # when the server's window last reached zero (sink)
+
+    def finished(self):
+        """Return whether the channel is over: refused, or CLOSE both ways."""
+        return self.state == "refused" or (self.sent_close and self.got_close)
+
+    def wants_to_send(self):
+        """Return whether the channel has bytes to send and may send them now."""
+        if self.state != "open" or self.sent_close or self.sent >= len(self.outgoing):
+            return False
+        return self.mode == "blind" or self.credit > 0
+
+    def summary(self):
+        """Return the one line the forward sub-command prints for the channel."""
+        if self.state == "refused":
+            return (f"channel {self.cid} {self.dest}: refused {self.reason} "
+                    f"({REFUSE_REASONS.get(self.reason, '?')}: {self.detail})")
+        if self.state == "opening":
+            return f"channel {self.cid} {self.dest}: no answer"
+        end = ("eof+close" if self.got_eof and self.got_close else
+               "close without eof" if self.got_close else "eof" if self.got_eof else "open")
+        line = (f"channel {self.cid} {self.dest}: sent {self.sent}, received {len(self.received)}, "
+                f"echo={'yes' if bytes(self.received) == self.outgoing else 'no'}, end={end}")
+        if 0 < len(self.received) <= 200:
+            try:
+                line += f", reply={printable(self.received.decode('utf-8').strip())}"
+            except UnicodeDecodeError:
+                pass
+        return line
+
+
+def split_destination(text):
+    """Return (host, port) of "HOST:PORT" or "[V6]:PORT"; the host goes into OPEN bare."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise PeerError(f"bad destination {text!r} (expected HOST:PORT)")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    encoded = host.encode("utf-8")
+    if not 0 < len(encoded) <= CHANNEL_HOST_MAX or b"\0" in encoded:
+        raise PeerError(f"bad destination host {host!r}")
+    return host, int(port)
+
+
+class ChannelClient:
+    """Channels over one established Session, in one thread: it never sends beyond the window
+    the server granted (unless told to, "blind"), and grants the server more with WINDOW once
+    half of its own window is delivered."""
+
+    def __init__(self, session):
+        self.session = session
+        session.accepted = FORWARD_ACCEPTS
+        self.channels = {}
+        self.pending = []
+
+    def queue(self, rtype, cid, body=b""):
+        """Queue one channel record; queued records go out together (``flush``)."""
+        self.pending.append(self.session.frames(rtype, struct.pack(">I", cid) + body))
+        if len(self.pending) >= 64:
+            self.flush()
+
+    def flush(self):
+        """Send every queued record in one write."""
+        if self.pending:
+            data, self.pending = b"".join(self.pending), []
+            self.session.wire.send(data)
+
+    def open(self, dest, outgoing, mode):
+        """Queue an OPEN for ``dest`` (HOST:PORT); return the Channel."""
+        host, port = split_destination(dest)
+        cid = len(self.channels) + 1
+        channel = Channel(cid, dest, outgoing, mode)
+        self.channels[cid] = channel
+        encoded = host.encode("utf-8")
+        self.queue(OPEN, cid, struct.pack(">IHB", CHANNEL_WINDOW, port, len(encoded)) + encoded)
+        return channel
+
+    def send_some(self):
+        """Queue the DATA (and EOF) every channel may send now."""
+        for channel in self.channels.values():
+            while channel.wants_to_send():
+                size = min(CHANNEL_DATA_MAX, len(channel.outgoing) - channel.sent)
+                if channel.mode != "blind":
+                    size = min(size, channel.credit)
+                chunk = channel.outgoing[channel.sent:channel.sent + size]
+                self.queue(CH_DATA, channel.cid, chunk)
+                channel.sent += size
+                channel.credit -= size
+                if channel.credit <= 0 and not channel.closed_at:
+                    channel.closed_at = time.monotonic()
+            if (channel.mode == "echo" and channel.state == "open" and not channel.sent_eof
+                    and not channel.sent_close and channel.sent == len(channel.outgoing)):
+                self.queue(CH_EOF, channel.cid)
+                channel.sent_eof = True
+
+    def take(self, rtype, payload):
+        """Apply one record from the server."""
+        if rtype == REKEY:
+            self.session.rx.rekey()
+            return
+        if rtype == KEEPALIVE:
+            return
+        if rtype == ERROR:
+            raise PeerError("the server refused what it received (ERROR)")
+        if rtype not in CHANNEL_NAMES or len(payload) < 4:
+            raise PeerError(f"unexpected {TYPE_NAMES[rtype]} record")
+        (cid,) = struct.unpack(">I", payload[:4])
+        channel = self.channels.get(cid)
+        if channel is None or channel.state == "refused" or channel.got_close:
+            raise PeerError(f"{TYPE_NAMES[rtype]} for channel {cid}, which is not open")
+        self.take_channel(channel, rtype, payload[4:])
+
+    def take_channel(self, channel, rtype, body):
+        """Apply one channel record to ``channel``; the server breaking the protocol raises."""
+        if rtype in (ACCEPT, REFUSE) and channel.state != "opening":
+            raise PeerError(f"{TYPE_NAMES[rtype]} for channel {channel.cid}, which was answered")
+        if rtype == ACCEPT:
+            (window,) = struct.unpack(">I", body)
+            if not 0 < window <= CHANNEL_WINDOW_MAX:
+                raise PeerError(f"ACCEPT with window {window}")
+            channel.state, channel.credit = "open", window
+        elif rtype == REFUSE:
+            if not body or not 1 <= body[0] <= 5 or len(body) - 1 > 200:
+                raise PeerError("malformed REFUSE")
+            channel.state, channel.reason = "refused", body[0]
+            channel.detail = body[1:].decode("utf-8")
+        elif channel.state != "open":
+            raise PeerError(f"{TYPE_NAMES[rtype]} for channel {channel.cid} before its ACCEPT")
+        elif rtype == CH_DATA:
+            self.take_data(channel, body)
+        elif rtype == CH_EOF:
+            channel.got_eof = True
+        elif rtype == CH_CLOSE:
+            channel.got_close = True
+            if not channel.sent_close:
+                self.queue(CH_CLOSE, channel.cid)
+                channel.sent_close = True
+        else:  # WINDOW
+            (more,) = struct.unpack(">I", body)
+            channel.credit += more
+            channel.closed_at = 0.0
+
+    def take_data(self, channel, body):
+        """Keep the server's DATA, check it fits our window, and grant more when half is used."""
+        if channel.got_eof or not body:
+            raise PeerError(f"DATA on channel {channel.cid} after its EOF")
+        if len(body) > channel.granted:
+            raise PeerError(f"the server overran our window on channel {channel.cid}")
+        channel.received += body
+        channel.granted -= len(body)
+        channel.delivered += len(body)
+        if channel.delivered >= CHANNEL_WINDOW // 2:
+            self.queue(WINDOW, channel.cid, struct.pack(">I", channel.delivered))
+            channel.granted += channel.delivered
+            channel.delivered = 0
+
+    def run(self, done, deadline):
+        """Send and receive until ``done()`` is true; raise PeerTimeout at ``deadline``."""
+        sock = self.session.wire.sock
+        while True:
+            self.send_some()
+            self.flush()
+            if done():
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PeerTimeout("timeout")
+            busy = any(channel.wants_to_send() for channel in self.channels.values())
+            readable, _, _ = select.select([sock], [], [], 0 if busy else min(left, 0.2))
+            if readable:
+                self.take(*self.session.read_record())
+
+
+def sink_stalled(channel, quiet):
+    """Return whether a sink channel's window stayed closed for ``quiet`` seconds (or it sent all)."""
+    if channel.state != "open" or channel.got_close or channel.sent >= len(channel.outgoing):
+        return True
+    return channel.credit <= 0 and time.monotonic() - channel.closed_at >= quiet
+
+
+def forward_done(client, die, stray):
+    """Return the test of the forward sub-command's loop: every channel answered and over."""
+    def done():
+        channels = client.channels.values()
+        if die:
+            return all(c.state == "refused" or (c.state == "open" and c.sent > 0) for c in channels)
+        if stray or any(c.mode == "blind" for c in channels):
+            return False  # until the server closes the session
+        return all(c.finished() if c.mode == "echo" else c.state != "opening" and sink_stalled(c, 1.0)
+                   for c in channels)
+    return done
+
+
+def payload_for(cid, size):
+    """Return ``size`` bytes for channel ``cid``, the same on every run."""
+    return hashlib.shake_256(struct.pack(">I", cid)).digest(size) if size else b""
+
+
+def run_forward(args):
+    """forward sub-command: open channels, move bytes, print one line per channel."""
+    cfg = client_config(args)
+    deadline = time.monotonic() + args.deadline
+    wire = connect(args.host, args.port, cfg.timeout)
+    with wire.sock:
+        session, name = client_handshake(wire, cfg)
+        say(f"Using {name}")
+        client = ChannelClient(session)
+        for dest in args.to or []:
+            for _ in range(args.count):
+                cid = len(client.channels) + 1
+                client.open(dest, payload_for(cid, args.bytes), "blind" if args.blind else "echo")
+        for dest in args.sink or []:
+            client.open(dest, payload_for(0, args.sink_bytes), "sink")
+        if args.stray:
+            # A record for a channel nobody opened: the server must end the session.
+            client.queue(CH_DATA, 4242, b"stray")
+        status = forward_session(client, args, deadline)
+        for channel in client.channels.values():
+            say(channel.summary())
+        return status
+
+
+def forward_session(client, args, deadline):
+    """Run the channels, then end the session as asked; return the exit status."""
+    try:
+        client.run(forward_done(client, args.die, args.stray), deadline)
+    except PeerClosed:
+        say("session: closed by the server")
+        return 0 if args.blind or args.stray else 1
+    except PeerError as exc:
+        say(f"session: {exc}")
+        return 1
+    if args.die:
+        # An abortive close: the server reads a reset in the middle of every channel.
+        client.session.wire.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        say("session: died on purpose")
+        return 0
+    client.flush()
+    client.session.send(CLOSE)
+    for _ in range(len(client.channels) * 4 + 16):
+        rtype, payload = client.session.read_record()
+        if rtype == CLOSE:
+            say("session: closed cleanly")
+            return 0
+        client.take(rtype, payload)
+    say("session: no CLOSE from the server")
+    return 1
+
+
+# --------------------------------------------------------------------------------------------
 # Attack helpers
 # --------------------------------------------------------------------------------------------
 
@@ -1131,7 +1429,7 @@ def selftest_records(t):
         "nonzero padding": good[:-1] + b"\x01",
         "unpadded": good[:5],
         "extra padding block": good + bytes(PAD_TO),
-        "unknown type": b"\x07" + good[1:],
+        "unknown type": b"\x0e" + good[1:],
         "payload past end": good[:1] + b"\x00\x40" + good[3:],
         "CLOSE with payload": bytes([CLOSE]) + good[1:],
     }
@@ -1320,6 +1618,30 @@ def build_parser():
     client.add_argument("--pipeline", action="store_true",
                         help="send every message in one write before reading any reply")
 
+    forward = commands.add_parser(
+        "forward", help="open channels (port forwarding) and move bytes through them",
+        description="Opens --count channels to each --to destination at once; each sends --bytes "
+        "bytes, then EOF, and reads until the server's EOF and CLOSE. Prints one line per channel "
+        "and exits 0 when the session ended as asked.")
+    add_client_side(forward)
+    forward.add_argument("--to", action="append", metavar="HOST:PORT",
+                         help="a destination ([V6]:PORT for IPv6); repeat")
+    forward.add_argument("--count", type=positive(int), default=1,
+                         help="channels to open to each --to at once (default 1)")
+    forward.add_argument("--bytes", type=int, default=64, help="bytes each channel sends (default 64)")
+    forward.add_argument("--sink", action="append", metavar="HOST:PORT",
+                         help="a destination that does not read: send until the window stays closed")
+    forward.add_argument("--sink-bytes", type=positive(int), default=16 << 20,
+                         help="the most a --sink channel sends (default 16 MiB)")
+    forward.add_argument("--blind", action="store_true",
+                         help="ignore the server's windows (it must close the session)")
+    forward.add_argument("--stray", action="store_true",
+                         help="send DATA for a channel never opened (the server must close the session)")
+    forward.add_argument("--die", action="store_true",
+                         help="reset the connection once every channel is answered and has sent")
+    forward.add_argument("--deadline", type=positive(float), default=60.0,
+                         help="seconds the whole run may take (default %(default)s)")
+
     attack = commands.add_parser(
         "attack", help="misbehave; exit 0 if the server refuses",
         epilog="cases (each expects the server to close without releasing anything): "
@@ -1338,7 +1660,7 @@ def main(argv=None):
     """Entry point; returns the process exit status."""
     args = build_parser().parse_args(argv)
     sys.stdout.reconfigure(encoding="utf-8", errors="replace")
-    runners = {"server": run_server, "client": run_client, "attack": run_attack,
+    runners = {"server": run_server, "client": run_client, "attack": run_attack, "forward": run_forward,
                "genkey": run_genkey, "pubkey": run_pubkey, "selftest": run_selftest}
     try:
         return runners[args.command](args)
