@@ -189,7 +189,149 @@ def targets(rows, hold_want):
         t.append(target(rows, "6", f"p99 under {prof} handshake flood", median(rows, f"latency_{prof}", "loaded_p99_us"),
                         median(rows, f"latency_{prof}", "idle_p99_us"), 3, higher=False, unit="us",
                         ref_what="idle p99"))
+    return t + fwd_targets(rows)
+
+
+# ---- Forwarding (bench/forward.sh): rows tagged with a peer and a repetition ----
+
+FWD_REFS = {"chacha": ("ssh-chacha", "stunnel-chacha"), "aes": ("ssh-aes", "stunnel-aes")}
+FWD_SUITE = {"chacha": "ChaChaPoly", "aes": "AESGCM"}
+FWD_PEERS = ("plain", "ssh-chacha", "ssh-aes", "stunnel-chacha", "stunnel-aes", "cvpn-chacha", "cvpn-aes")
+FWD_LABEL = {"plain": "plain TCP", "ssh-chacha": "ssh -L chacha20-poly1305", "ssh-aes": "ssh -L aes256-gcm",
+             "stunnel-chacha": "stunnel TLS 1.3 CHACHA20", "stunnel-aes": "stunnel TLS 1.3 AES-256-GCM",
+             "cvpn-chacha": "cvpn ChaChaPoly", "cvpn-aes": "cvpn AESGCM"}
+# The memory a server may keep per idle channel beyond its sockets' kernel buffers (not in VmRSS).
+FWD_KIB_PER_CHANNEL = 4
+
+
+def fwd_reps(rows, name, peer, key):
+    """{repetition: value} of name's rows for peer that ran clean."""
+    out = {}
+    for r in rows:
+        if r.get("name") == name and r.get("peer") == peer and not r.get("error") and not r.get("failures") \
+                and key in r:
+            out[r.get("rep", 1)] = float(r[key])
+    return out
+
+
+def fwd_median(rows, name, peer, key):
+    v = list(fwd_reps(rows, name, peer, key).values())
+    return statistics.median(v) if v else None
+
+
+def fwd_open_cost(rows, peer):
+    """{repetition: what opening a connection through peer adds, in us}: its open-to-answer beyond a
+    round trip on an open channel, less the same for plain TCP in the same repetition (its connect)."""
+    def extra(p):
+        o, t = fwd_reps(rows, "fwd_rate", p, "open_p50_us"), fwd_reps(rows, "fwd_rate", p, "rtt_p50_us")
+        return {k: o[k] - t[k] for k in o if k in t}
+    mine, plain = extra(peer), extra("plain")
+    return {k: mine[k] - plain[k] for k in mine if k in plain}
+
+
+def fwd_unavailable(rows):
+    """{peer: why} for the peers the runner could not run at all."""
+    return {r["peer"]: r.get("why", "?") for r in rows if r.get("name") == "fwd_peer" and r.get("available") is False}
+
+
+def fwd_vs(rows, what, name, key, aead, refs, goal, ref_what, unit):
+    """cvpn with aead against the fastest of refs (each repetition against the fastest of that
+    repetition; the median of those ratios). The ceiling is plain TCP's ratio to the same references:
+    no tunnel can pass what the loopback does without one."""
+    mine = fwd_reps(rows, name, f"cvpn-{aead}", key)
+    theirs = {p: fwd_reps(rows, name, p, key) for p in refs}
+    plain = fwd_reps(rows, name, "plain", key)
+    med = {p: statistics.median(v.values()) for p, v in theirs.items() if v}
+    best = max(med, key=med.get) if med else None
+    t = target(rows, "7", what, statistics.median(mine.values()) if mine else None, med.get(best), goal,
+               unit=unit, ref_what=f"{ref_what}: {FWD_LABEL[best] if best else 'none measured'}")
+
+    def fastest(k):
+        v = [theirs[p][k] for p in refs if k in theirs[p]]
+        return max(v) if v else None
+    with_ratios(t, [mine[k] / fastest(k) for k in mine if fastest(k)], goal)
+    ceiling = [plain[k] / fastest(k) for k in plain if fastest(k)]
+    with_ceiling(t, statistics.median(ceiling) if ceiling else None, goal)
+    if t["value"] is None and f"cvpn-{aead}" in fwd_unavailable(rows):
+        t["unavailable"] = fwd_unavailable(rows)[f"cvpn-{aead}"]
     return t
+
+
+def fwd_targets(rows):
+    """Target 7: forwarding through cvpn against plain TCP, ssh -L and stunnel, AEAD for AEAD."""
+    t = []
+    for aead in ("chacha", "aes"):
+        suite, refs = FWD_SUITE[aead], FWD_REFS[aead]
+        for name, what in (("fwd_bulk1", "bulk MB/s, 1 connection"), ("fwd_bulk8", "bulk MB/s, 8 at once")):
+            t.append(fwd_vs(rows, f"{what}, {suite}", name, "mb_per_s", aead, refs, 1.0,
+                            "fastest of ssh -L and stunnel, same AEAD", "MB/s"))
+            t.append(fwd_vs(rows, f"{what}, {suite}, vs ssh", name, "mb_per_s", aead, refs[:1], 1.2,
+                            "ssh -L, same AEAD", "MB/s"))
+        t.append(fwd_vs(rows, f"connections/s, {suite}", "fwd_rate", "per_s", aead, refs, 1.0,
+                        "fastest of ssh -L and stunnel, same AEAD", "/s"))
+        # Opening a channel: what it adds to plain TCP's open, in round trips of the tunnel itself.
+        cost = fwd_open_cost(rows, f"cvpn-{aead}")
+        rtt = fwd_reps(rows, "fwd_rate", f"cvpn-{aead}", "rtt_p50_us")
+        o = target(rows, "7", f"what a channel open adds, {suite}", statistics.median(cost.values()) if cost else None,
+                   statistics.median(rtt.values()) if rtt else None, 1.0, higher=False, unit="us",
+                   ref_what="one round trip on an open channel, p50 (the open: beyond it, less plain TCP's)")
+        ratios = [cost[k] / rtt[k] for k in cost if rtt.get(k)]
+        if ratios:
+            o["ratio"] = statistics.median(ratios)
+            o["met"] = o["ratio"] <= 1.0
+        if o["value"] is None and f"cvpn-{aead}" in fwd_unavailable(rows):
+            o["unavailable"] = fwd_unavailable(rows)[f"cvpn-{aead}"]
+        t.append(o)
+    m = target(rows, "7", "server memory per idle channel", fwd_median(rows, "fwd_hold", "cvpn-chacha", "kib_per_channel"),
+               FWD_KIB_PER_CHANNEL, 1.0, higher=False, unit="KiB", ref_what="4 KiB (VmRSS: the sockets' buffers are the kernel's)")
+    if m["value"] is None and "cvpn-chacha" in fwd_unavailable(rows):
+        m["unavailable"] = fwd_unavailable(rows)["cvpn-chacha"]
+    t.append(m)
+    return t
+
+
+def fwd_peers(rows):
+    """Every peer's medians, for the table of all of them and the JSON."""
+    out = {}
+    for p in FWD_PEERS:
+        cost = fwd_open_cost(rows, p) if p != "plain" else {}
+        out[p] = {
+            "label": FWD_LABEL[p],
+            "unavailable": fwd_unavailable(rows).get(p),
+            "repetitions": len(fwd_reps(rows, "fwd_bulk1", p, "mb_per_s")),
+            "bulk1_mb_per_s": fwd_median(rows, "fwd_bulk1", p, "mb_per_s"),
+            "bulk8_mb_per_s": fwd_median(rows, "fwd_bulk8", p, "mb_per_s"),
+            "connections_per_s": fwd_median(rows, "fwd_rate", p, "per_s"),
+            "open_p50_us": fwd_median(rows, "fwd_rate", p, "open_p50_us"),
+            "open_p99_us": fwd_median(rows, "fwd_rate", p, "open_p99_us"),
+            "rtt_p50_us": fwd_median(rows, "fwd_rate", p, "rtt_p50_us"),
+            "open_cost_us": statistics.median(cost.values()) if cost else None,
+            "kib_per_idle_channel": fwd_median(rows, "fwd_hold", p, "kib_per_channel"),
+        }
+    out["aead_mb_per_s"] = {r.get("aead"): r.get("mb_per_s") for r in rows if r.get("name") == "fwd_aead"}
+    return out
+
+
+def fwd_table(peers):
+    def f(v, d=0):
+        return "-" if v is None else f"{v:,.{d}f}"
+    lines = [f"{'forwarding, medians':<28} {'bulk x1':>9} {'bulk x8':>9} {'conn/s':>8} {'open p50':>9} "
+             f"{'open p99':>9} {'rtt p50':>8} {'open +':>7} {'KiB/ch':>7}",
+             f"{'':<28} {'MB/s':>9} {'MB/s':>9} {'':>8} {'us':>9} {'us':>9} {'us':>8} {'us':>7} {'idle':>7}"]
+    for p in FWD_PEERS:
+        d = peers[p]
+        if d["unavailable"]:
+            lines.append(f"{d['label']:<28} not available: {d['unavailable']}")
+            continue
+        lines.append(f"{d['label']:<28} {f(d['bulk1_mb_per_s']):>9} {f(d['bulk8_mb_per_s']):>9} "
+                     f"{f(d['connections_per_s']):>8} {f(d['open_p50_us']):>9} {f(d['open_p99_us']):>9} "
+                     f"{f(d['rtt_p50_us']):>8} {f(d['open_cost_us']):>7} {f(d['kib_per_idle_channel'], 1):>7}")
+    a = peers["aead_mb_per_s"]
+    lines.append("the AEAD alone on one core (openssl speed, 16 KiB): "
+                 + ", ".join(f"{k} {f(v)} MB/s" for k, v in a.items()))
+    lines.append("open +: what opening a connection adds beyond a round trip on an open channel, less plain TCP's "
+                 "(its connect); KiB/ch: the server side's VmRSS per idle channel (all its processes)")
+    return "\n".join(lines)
 
 
 def context(rows):
@@ -239,7 +381,10 @@ def fmt(v, unit=""):
 
 
 def result(t):
-    """met, bounded (missed, but the primitives alone leave less than the target), MISSED, or context."""
+    """met, bounded (missed, but the primitives alone leave less than the target), MISSED, or context;
+    not available when the runner could not run cvpn's side at all (forwarding)."""
+    if t.get("unavailable"):
+        return "not available"
     if t["met"] is None:
         return "context" if t["target"] == "-" else "n/a"
     return "met" if t["met"] else "bounded" if t.get("bounded") else "MISSED"
@@ -258,6 +403,21 @@ def table(ts, smoke):
     return "\n".join(lines)
 
 
+def print_context(c):
+    """The figures that explain targets 1 to 6."""
+    print(f"context: whole secure handshakes, both engines in memory {fmt(c['secure_engine_hs_per_s'])}/s; "
+          f"secure with 1 handshake in flight {fmt(c['secure_handshakes_c1_per_s'])}/s; "
+          f"4 s_time clients at once {fmt(c['tls_stime_x4_per_s'])}/s")
+    print("context: CPU of one round trip of both engines in memory (no sockets): "
+          + ", ".join(f"{p} {n} B {fmt(c[f'engine_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024)))
+    print("context: the primitives alone of one round trip (EVP, contexts set up once): "
+          + ", ".join(f"{p} {n} B {fmt(c[f'crypto_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024))
+          + f", secure AESGCM 64 B {fmt(c['crypto_secure_aesgcm_us_per_rt_64'])} us")
+    print("ceiling: the best ratio the primitives alone leave: for 1b the DH bound (1a) over the Python peer; "
+          "for every paired row the ratio of its profile's primitives alone over the same sockets, in the same "
+          "runs ('primitives' rows); 'bounded' means missed, with that ceiling below the target")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("results")
@@ -268,11 +428,12 @@ def main():
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--fd-limit", default="?")
     ap.add_argument("--busy-start", type=float, default=0)
+    ap.add_argument("--only", choices=("forward",), help="only the forwarding section's rows (bench/forward.sh)")
     args = ap.parse_args()
 
     rows = load(args.results)
     hold_want = 10000 if not args.smoke else 200
-    ts = targets(rows, hold_want)
+    ts = fwd_targets(rows) if args.only else targets(rows, hold_want)
     errors = [r for r in rows if r.get("error") or (r.get("failures") and r.get("name") != "background")]
     background = [r for r in rows if r.get("name") == "background"]
     doc = {
@@ -282,7 +443,8 @@ def main():
                 "busy_pct_at_start": args.busy_start,
                 "busy_pct_by_section": {r.get("section"): r.get("busy_pct") for r in background}},
         "targets": ts,
-        "context": context(rows),
+        "context": {} if args.only else context(rows),
+        "forwarding": fwd_peers(rows),
         "measurements": rows,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -295,18 +457,11 @@ def main():
           f"{m.get('model name', '?')}, {m['nproc']} cores, {m.get('memory', '?')}, server cpu "
           f"{args.server_cpu}, load generator cpu {args.client_cpu}, {args.elapsed:.0f} s")
     print(table(ts, args.smoke))
-    c = doc["context"]
-    print(f"context: whole secure handshakes, both engines in memory {fmt(c['secure_engine_hs_per_s'])}/s; "
-          f"secure with 1 handshake in flight {fmt(c['secure_handshakes_c1_per_s'])}/s; "
-          f"4 s_time clients at once {fmt(c['tls_stime_x4_per_s'])}/s")
-    print("context: CPU of one round trip of both engines in memory (no sockets): "
-          + ", ".join(f"{p} {n} B {fmt(c[f'engine_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024)))
-    print("context: the primitives alone of one round trip (EVP, contexts set up once): "
-          + ", ".join(f"{p} {n} B {fmt(c[f'crypto_{p}_us_per_rt_{n}'])} us" for p in ("lab", "secure") for n in (64, 1024))
-          + f", secure AESGCM 64 B {fmt(c['crypto_secure_aesgcm_us_per_rt_64'])} us")
-    print("ceiling: the best ratio the primitives alone leave: for 1b the DH bound (1a) over the Python peer; "
-          "for every paired row the ratio of its profile's primitives alone over the same sockets, in the same "
-          "runs ('primitives' rows); 'bounded' means missed, with that ceiling below the target")
+    if not args.only:
+        print_context(doc["context"])
+    print(fwd_table(doc["forwarding"]))
+    print("ceiling of the forwarding rows (7): plain TCP's ratio to the same references, since no tunnel passes "
+          "the loopback; 'not available': cvpn's side could not run at all, for the reason above")
     if errors:
         print(f"{len(errors)} measurement(s) reported failures or errors (see {args.out}):")
         for r in errors[:8]:

@@ -11,7 +11,8 @@
 # the machinery works, not a measurement). Every process is bounded by
 # `timeout`, only processes started here are stopped, by PID, and only
 # 127.0.0.1 is used. The packages of the references come from
-# bench/deps.sh, run first. See docs/PERFORMANCE.md.
+# bench/deps.sh, run first; the forwarding section (7) is bench/forward.sh.
+# See docs/PERFORMANCE.md.
 set -u
 
 SMOKE=0
@@ -22,10 +23,11 @@ cd "$(dirname "$0")/.." || exit 2
 LG=$BUILD/bench/loadgen
 ECHO=$BUILD/bench/echo
 DHB=$BUILD/bench/dhbound
+FWD=$BUILD/bench/fwdperf
 SERVER=$BUILD/cvpn-server
 CLIENT=$BUILD/cvpn-client
 PY=/usr/bin/python3
-for f in "$LG" "$ECHO" "$DHB" "$SERVER" "$CLIENT"; do
+for f in "$LG" "$ECHO" "$DHB" "$FWD" "$SERVER" "$CLIENT"; do
 	[ -x "$f" ] || { echo "bench: $f is missing (make all bench-tools)" >&2; exit 2; }
 done
 # The references' packages: installed as root, else the apt-get line is printed and the rows
@@ -99,7 +101,7 @@ BUSY0=$(wait_quiet)
 [ "$BUSY0" -gt 10 ] && log "bench: warning: the machine is ${BUSY0}% busy with other work; numbers will be noisy"
 
 # ---- 1. Lab handshakes against the DH bound and the Python peer ----
-log "bench: [1/6] lab handshakes (group 18) vs the DH bound and the Python peer"
+log "bench: [1/7] lab handshakes (group 18) vs the DH bound and the Python peer"
 start_server lab || exit 1
 record background "{\"section\":\"lab\",\"busy_pct\":$(cpu_busy)}"
 for r in $(seq 1 $REPS); do
@@ -127,7 +129,7 @@ fi
 stop "$PPID_"
 
 # ---- 2. Secure handshakes against X25519 and TLS 1.3 ----
-log "bench: [2/6] secure handshakes vs the X25519 bound and TLS 1.3 (openssl s_server / s_time)"
+log "bench: [2/7] secure handshakes vs the X25519 bound and TLS 1.3 (openssl s_server / s_time)"
 mkdir -p "$TMP/tls"
 openssl req -x509 -newkey ed25519 -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" -days 1 -nodes \
 	-subj /CN=127.0.0.1 >/dev/null 2>&1 || log "bench: cannot make an Ed25519 certificate"
@@ -170,7 +172,7 @@ record tls_stime_x4 "$(rate "$n" "$(elapsed "$t0" "$t1")")"
 stop "$TPID"
 
 # ---- 3. and 4. Round trips and throughput against plain TCP echo ----
-log "bench: [3/6] round trips on one connection (64 B, 1 KiB) vs TCP echo, paired"
+log "bench: [3/7] round trips on one connection (64 B, 1 KiB) vs TCP echo, paired"
 start_echo || exit 1
 record background "{\"section\":\"traffic\",\"busy_pct\":$(cpu_busy)}"
 # Paired runs: the plain echo clients and the measured ones take turns every
@@ -192,7 +194,7 @@ for size in 64 1024; do
 			-P secure --server-key "$PUB" --suites AESGCM -s $size -d $DUR -w $WARM
 	done
 done
-log "bench: [4/6] messages per second with 100 clients vs TCP echo with 100 clients, paired"
+log "bench: [4/7] messages per second with 100 clients vs TCP echo with 100 clients, paired"
 for r in $(seq 1 $REPS); do
 	lg thr_lab "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -c 100 -d $DUR -w $WARM
 	lg thr_secure "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
@@ -209,7 +211,7 @@ stop "$EPID"
 stop "$SPID"
 
 # ---- 5. Sessions held, memory per session (a fresh server each, so that its memory starts clean) ----
-log "bench: [5/6] established sessions held and memory per session"
+log "bench: [5/7] established sessions held and memory per session"
 start_server hold_secure || exit 1
 sleep 0.5
 lg hold_secure "$SPORT" hold -P secure --server-key "$PUB" -n $HOLD_SECURE -c 64 --server-pid "$SPID_REAL"
@@ -220,13 +222,16 @@ lg hold_lab "$SPORT" hold -P lab -n $HOLD_LAB -c 16 --server-pid "$SPID_REAL"
 stop "$SPID"
 
 # ---- 6. Latency of established sessions under a handshake flood ----
-log "bench: [6/6] p99 round trip under a handshake flood vs idle"
+log "bench: [6/7] p99 round trip under a handshake flood vs idle"
 start_server latency || exit 1
 record background "{\"section\":\"latency\",\"busy_pct\":$(cpu_busy)}"
 lg latency_lab "$SPORT" latency -P lab -c 4 --rate 200 -d $LAT_DUR -w $WARM --flood-profile lab --flood-concurrency 8
 lg latency_secure "$SPORT" latency -P secure --server-key "$PUB" -c 4 --rate 200 -d $LAT_DUR -w $WARM \
 	--flood-profile secure --flood-concurrency 16
 stop "$SPID"
+
+# ---- 7. Port forwarding against plain TCP, ssh -L and stunnel (bench/forward.sh) ----
+BENCH_NESTED=1 bench/forward.sh $([ $SMOKE -eq 1 ] && echo --smoke) "$BUILD" "$RESULTS"
 
 record background "{\"section\":\"end\",\"busy_pct\":$(cpu_busy)}"
 ELAPSED=$(($(date +%s) - STARTED))
