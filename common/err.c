@@ -51,6 +51,9 @@ static const struct {
 	[-CVPN_ERR_FILE_OWNER] = { "file_owner", "file owned by another user" },
 	[-CVPN_ERR_NOT_SECURE] = { "not_secure", "port forwarding needs the secure profile (the lab has no integrity on replies)" },
 	[-CVPN_ERR_CHANNEL] = { "channel", "channel protocol broken by the peer (unknown channel, window overrun or a record out of turn)" },
+	[-CVPN_ERR_PRIVILEGE] = { "privilege", "operation not permitted: run as root or grant CAP_NET_ADMIN" },
+	[-CVPN_ERR_SYSTEM] = { "system", "the operating system refused a call" },
+	[-CVPN_ERR_DROP_INCOMPLETE] = { "drop_incomplete", "privileges were not fully dropped: a uid, group or capability remains" },
 };
 
 static int

@@ -52,7 +52,10 @@ enum {
 	CVPN_ERR_FILE_OWNER = -41,   /* a key or trust file owned by neither us nor root */
 	CVPN_ERR_NOT_SECURE = -42,   /* port forwarding asked of a lab session: it needs the secure profile */
 	CVPN_ERR_CHANNEL = -43,      /* a channel record out of turn: unknown channel, overrun window, wrong side */
-	CVPN_ERR_COUNT = -44         /* one past the last code; not an error */
+	CVPN_ERR_PRIVILEGE = -44,    /* the process lacks a privilege it needs: root or a capability */
+	CVPN_ERR_SYSTEM = -45,       /* the operating system refused a call (errno or the caller's message says why) */
+	CVPN_ERR_DROP_INCOMPLETE = -46, /* a privilege drop left a uid, group or capability behind */
+	CVPN_ERR_COUNT = -47         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */
