@@ -1885,7 +1885,8 @@ end
 -- the client's side of the old one has ended a message (the same ports used again)?
 local function starts_again(conv, from, s)
 	local c2s = conv.dirs.c2s
-	local opening = s:sub(1, 15) == "ProposedCiphers" or s:sub(1, 5) == MAGIC .. "\1"
+	local opening = s:sub(1, 15) == "ProposedCiphers" or
+		s:sub(1, #MAGIC + 1) == MAGIC .. string.char(SECURE_VERSION)
 	return opening and from == conv.client and c2s.total > 0 and (c2s.buf == "" or c2s.open)
 end
 
