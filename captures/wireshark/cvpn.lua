@@ -16,7 +16,8 @@ Decrypt with a key log (written by cvpn-client/cvpn-server --keylog FILE or $CVP
     Wireshark: Edit > Preferences > Protocols > CVPN > Key log file
     tshark:    -o cvpn.keylog_file:captures/aes-256.keys
 Filters: cvpn.plaintext, cvpn.tag_ok == 0, cvpn.type == "data", _ws.expert.message contains "HMAC",
-cvpn.bad_hmac (a bad tag in either profile), cvpn.secure.record.type == "REKEY".
+cvpn.bad_hmac (a bad tag in either profile), cvpn.secure.record.type == "REKEY",
+cvpn.secure.channel.id == 3, cvpn.secure.channel.type == "OPEN", cvpn.malformed.
 
 Crypto comes from Debian's lua-luaossl (require "openssl.cipher", "openssl.hmac"). Without it,
 or without a key log line for the session, every field but the plaintext is still shown, and
@@ -68,6 +69,15 @@ OpenSSL 3.0):
   info (cvpn.bad_hmac, "bad AEAD tag"); a record that decrypts but that a receiver refuses
   (padding, type, direction, UTF-8; docs/SECURE.md section 7) is shown with a cvpn.malformed
   expert info saying why.
+Channel records (port forwarding, docs/SECURE.md section 10; record types CHANNEL OPEN to
+CHANNEL WINDOW) show their fields under cvpn.secure.channel.id: the type (OPEN, ACCEPT, REFUSE,
+DATA, EOF, CLOSE, WINDOW), the host, port and window of an OPEN, the window of an ACCEPT, the
+increment of a WINDOW, the reason (with its text) and detail of a REFUSE, the bytes and length
+of a DATA, and the destination of the channel's OPEN on every later record of its id. A payload
+that breaks section 10 as common/chan.c checks it (short, a bad length, a host that is empty,
+has a NUL or is not UTF-8, a zero or too large window, port 0, an unknown reason, a detail too
+long or not UTF-8, DATA without a byte) or a type from the wrong side (OPEN from the server,
+ACCEPT or REFUSE from the client) gets a cvpn.malformed expert info, and the fields it has.
 
 Framing (the protocol has none, see docs/PROTOCOL.md, "Reading without framing"): the
 dissector reads each direction of a connection as one stream of bytes, wherever TCP cut it
@@ -905,13 +915,33 @@ local SF = {
 	padding = ProtoField.uint32("cvpn.secure.record.padding", "Zero padding bytes", base.DEC),
 }
 
+-- Channel records (docs/SECURE.md section 10): the payload's fields, under the channel id.
+local CHANNEL_REASONS = { [1] = "not allowed by the server", [2] = "connection refused",
+	[3] = "unreachable", [4] = "timed out", [5] = "too many channels" }
+local CF = {
+	id = ProtoField.uint32("cvpn.secure.channel.id", "Channel", base.DEC),
+	type = ProtoField.string("cvpn.secure.channel.type", "Channel record"),
+	destination = ProtoField.string("cvpn.secure.channel.destination",
+		"Destination (from the channel's OPEN)"),
+	window = ProtoField.uint32("cvpn.secure.channel.window",
+		"Window (bytes; in WINDOW, the increment)", base.DEC),
+	port = ProtoField.uint16("cvpn.secure.channel.port", "Port", base.DEC),
+	host_len = ProtoField.uint8("cvpn.secure.channel.host_len", "Host length", base.DEC),
+	host = ProtoField.string("cvpn.secure.channel.host", "Host"),
+	reason = ProtoField.uint8("cvpn.secure.channel.reason", "Reason", base.DEC, CHANNEL_REASONS),
+	detail = ProtoField.string("cvpn.secure.channel.detail", "Detail"),
+	data = ProtoField.bytes("cvpn.secure.channel.data", "Data"),
+	data_len = ProtoField.uint32("cvpn.secure.channel.data.len", "Data length", base.DEC),
+}
+
 cvpn.fields = { F.type, F.message, F.proposal, F.proposal_cipher, F.proposal_bits, F.choice,
 	F.choice_cipher, F.choice_bits, F.dh_client, F.dh_server, F.dh_digits, F.dh_bits,
 	F.ciphertext, F.tag, F.hmac, F.tag_ok, F.decryptor, F.decrypt_status, F.plaintext, F.reply,
 	F.reply_padding, F.part, F.reassembled_in, F.segment, F.note, SF.sender, SF.version, SF.mode, SF.suite_count, SF.suites, SF.suite,
 	SF.protocol, SF.handshake, SF.handshake_len, SF.ephemeral, SF.static, SF.payload, SF.mac1,
 	SF.record, SF.record_len, SF.nonce, SF.key_generation, SF.record_tag, SF.record_type,
-	SF.payload_len, SF.padding }
+	SF.payload_len, SF.padding, CF.id, CF.type, CF.destination, CF.window, CF.port, CF.host_len,
+	CF.host, CF.reason, CF.detail, CF.data, CF.data_len }
 
 local E = {
 	bad_hmac = ProtoExpert.new("cvpn.bad_hmac", "bad HMAC", expert.group.CHECKSUM,
@@ -1306,11 +1336,19 @@ end
 -- of a direction (from 1) has the nonce n - 1, as Noise's counter runs on across Rekey().
 ----------------------------------------------------------------------------------------------
 
+-- Codes 7 to 13 are a channel's (docs/SECURE.md section 10): CHANNEL_TYPES names them without
+-- the prefix, which tells a channel's DATA and CLOSE from the session's.
+local CHANNEL_TYPES = { "OPEN", "ACCEPT", "REFUSE", "DATA", "EOF", "CLOSE", "WINDOW" }
 local RECORD_TYPES = { "DATA", "REPLY", "CLOSE", "KEEPALIVE", "REKEY", "ERROR" }
+local CHANNEL_FIRST = #RECORD_TYPES + 1
+for k, name in ipairs(CHANNEL_TYPES) do RECORD_TYPES[CHANNEL_FIRST + k - 1] = "CHANNEL " .. name end
 local CLOSE, REKEY = 3, 5
+local CHANNEL_DATA_MAX = 16384
 -- Types only one side may send, and the largest payloads (none for the others).
-local RECORD_SENDER = { DATA = "client", REPLY = "server", ERROR = "server" }
+local RECORD_SENDER = { DATA = "client", REPLY = "server", ERROR = "server",
+	["CHANNEL OPEN"] = "client", ["CHANNEL ACCEPT"] = "server", ["CHANNEL REFUSE"] = "server" }
 local MAX_PAYLOAD = { DATA = 4096, REPLY = 4096 + #REPLY_PREFIX }
+for _, name in ipairs(CHANNEL_TYPES) do MAX_PAYLOAD["CHANNEL " .. name] = 4 + CHANNEL_DATA_MAX end
 
 -- Reads type | u16 payload length | payload | zero padding into m; returns what a receiver
 -- would refuse (docs/SECURE.md sections 5 and 7), if anything.
@@ -1336,6 +1374,89 @@ local function read_record_plaintext(m, after_close)
 	local max = MAX_PAYLOAD[t] or 0
 	if n > max then return string.format("%s payload of %d bytes (at most %d)", t, n, max) end
 	if t == "DATA" and not valid_utf8(m.payload) then return "DATA is not valid UTF-8" end
+end
+
+-- Channel records (docs/SECURE.md section 10; common/chan.c checks the same): the fixed parts
+-- after the id, the most a REFUSE detail may hold, and the largest window.
+local CHANNEL_FIXED = { ACCEPT = 4, WINDOW = 4, EOF = 0, CLOSE = 0 }
+local CHANNEL_DETAIL_MAX, CHANNEL_WINDOW_MAX = 200, 2 ^ 30
+
+local function bytes_text(n) return n .. (n == 1 and " byte" or " bytes") end
+
+local function u32(s, i)
+	local a, b, c, d = s:byte(i, i + 3)
+	return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+-- Reads a channel record's payload p (a CHANNEL_TYPES name in kind). Returns what could be
+-- read — { kind, id, window, port, host_len, host, reason, detail, data }, each only when
+-- present — and the first rule it breaks, if any. Never fails on short or odd bytes.
+local function read_channel(kind, p)
+	local c = { kind = kind }
+	if #p < 4 then
+		return c, kind .. " payload of " .. bytes_text(#p) .. ", shorter than the channel id"
+	end
+	c.id = u32(p, 1)
+	local rest = #p - 4
+	local fixed = CHANNEL_FIXED[kind]
+	if fixed and rest ~= fixed then
+		return c, string.format("%s with %s after the channel id, not %d", kind, bytes_text(rest), fixed)
+	end
+	local function window_problem()
+		if c.window == 0 then return kind .. " window of 0 bytes" end
+		if c.window > CHANNEL_WINDOW_MAX then
+			return string.format("%s window of %d bytes (at most %d)", kind, c.window,
+				CHANNEL_WINDOW_MAX)
+		end
+	end
+	if kind == "OPEN" then
+		if rest < 7 then
+			return c, "OPEN with " .. bytes_text(rest) .. " after the channel id, too short for a " ..
+				"window, a port and a host length"
+		end
+		c.window, c.port, c.host_len = u32(p, 5), p:byte(9) * 256 + p:byte(10), p:byte(11)
+		c.host = p:sub(12, 11 + c.host_len)
+		if rest ~= 7 + c.host_len then
+			return c, string.format("OPEN host length %d, with %s after it", c.host_len,
+				bytes_text(rest - 7))
+		end
+		if c.host_len == 0 then return c, "OPEN with an empty host" end
+		if c.host:find("%z") then return c, "OPEN host has a NUL byte" end
+		if not valid_utf8(c.host) then return c, "OPEN host is not valid UTF-8" end
+		if c.port == 0 then return c, "OPEN to port 0" end
+		return c, window_problem()
+	elseif kind == "ACCEPT" or kind == "WINDOW" then
+		c.window = u32(p, 5)
+		return c, window_problem()
+	elseif kind == "REFUSE" then
+		if rest < 1 then return c, "REFUSE without a reason" end
+		c.reason, c.detail = p:byte(5), p:sub(6)
+		if not CHANNEL_REASONS[c.reason] then return c, "REFUSE with unknown reason " .. c.reason end
+		if #c.detail > CHANNEL_DETAIL_MAX then
+			return c, string.format("REFUSE detail of %d bytes (at most %d)", #c.detail,
+				CHANNEL_DETAIL_MAX)
+		end
+		if not valid_utf8(c.detail) then return c, "REFUSE detail is not valid UTF-8" end
+	elseif kind == "DATA" then
+		c.data = p:sub(5)
+		if rest == 0 then return c, "DATA without a byte" end
+		-- More than CHANNEL_DATA_MAX bytes: the record's payload is then too long (MAX_PAYLOAD).
+	end
+	return c
+end
+
+-- Peer text in a field or the Info column, as utf8_safe, with control characters (NUL ends a
+-- string field) as \xNN too, as cvpn's programs print it.
+local function peer_text(s)
+	return (utf8_safe(s):gsub("[%z\1-\31\127]", function(c)
+		return string.format("\\x%02x", c:byte())
+	end))
+end
+
+-- "host:port", with an IPv6 address in brackets.
+local function host_port(host, port)
+	host = peer_text(host)
+	return (host:find(":") and "[" .. host .. "]" or host) .. ":" .. port
 end
 
 -- Builds conv.secure_crypto: { candidates = the session's key log lines, chosen = the line in
@@ -1416,13 +1537,21 @@ local function open_record(conv, dir, m)
 	if not tag_ok then m.status = "not decrypted: bad AEAD tag"; return end
 	m.plaintext = pt
 	local d = conv.dirs[dir]
-	local problem = read_record_plaintext(m, d.closed)
-	if problem then
-		m.status = "decrypted, but a receiver refuses it: " .. problem
-		table.insert(m.problems, problem)
-	else
-		m.status = "decrypted"
+	local problems = { read_record_plaintext(m, d.closed) }
+	local kind = m.payload and CHANNEL_TYPES[m.type_code - CHANNEL_FIRST + 1]
+	if kind then
+		local ch, why = read_channel(kind, m.payload)
+		m.channel = ch
+		problems[#problems + 1] = why
+		-- The client's OPEN names the destination of the records of its id that follow (an id
+		-- is used again only after the channel ended, or after a REFUSE).
+		if kind == "OPEN" and not why and m.sender == "client" then
+			conv.channels[ch.id] = host_port(ch.host, ch.port)
+		end
+		if ch.id then ch.destination = conv.channels[ch.id] end
 	end
+	for _, problem in ipairs(problems) do table.insert(m.problems, problem) end
+	m.status = problems[1] and "decrypted, but a receiver refuses it: " .. problems[1] or "decrypted"
 	if m.type_code == CLOSE then d.closed = true end
 	-- The sender's later records use Rekey(k); its counter goes on.
 	if m.type_code == REKEY then
@@ -1575,6 +1704,27 @@ local function suite_name(code)
 	return SUITE_NAMES[code] or ("unknown (" .. code .. ")")
 end
 
+-- "OPEN channel 1 to localhost:8000, window 262144", "DATA channel 3, 1200 bytes", ...: as
+-- much as the record holds.
+local function channel_info_text(ch)
+	local text = ch.kind
+	if not ch.id then return text end
+	text = text .. " channel " .. ch.id
+	if ch.kind == "OPEN" and ch.host and #ch.host == ch.host_len then
+		text = text .. " to " .. host_port(ch.host, ch.port) .. ", window " .. ch.window
+	elseif (ch.kind == "ACCEPT" or ch.kind == "OPEN") and ch.window then
+		text = text .. ", window " .. ch.window
+	elseif ch.kind == "WINDOW" and ch.window then
+		text = text .. ", +" .. bytes_text(ch.window)
+	elseif ch.kind == "REFUSE" and ch.reason then
+		text = text .. ": " .. (CHANNEL_REASONS[ch.reason] or ("unknown reason " .. ch.reason))
+		if #ch.detail > 0 then text = text .. ' "' .. peer_text(ch.detail) .. '"' end
+	elseif ch.kind == "DATA" and ch.data then
+		text = text .. ", " .. bytes_text(#ch.data)
+	end
+	return text
+end
+
 local function secure_info_text(m)
 	if m.type == "hello" and m.side == "client" then
 		local names = {}
@@ -1593,8 +1743,11 @@ local function secure_info_text(m)
 	local what = m.record_type or (m.body_len .. " bytes")
 	if m.payload and (m.record_type == "DATA" or m.record_type == "REPLY") then
 		what = what .. string.format(" %q", m.payload_text)
+	elseif m.channel then
+		what = channel_info_text(m.channel)
 	end
 	local verdict = m.tag_ok == false and ", BAD TAG" or ""
+	if m.plaintext and m.problems[1] then verdict = ", MALFORMED: " .. m.problems[1] end
 	return string.format("Record #%d from %s: %s%s", m.number, m.sender, what, verdict)
 end
 
@@ -1647,6 +1800,41 @@ local function show_data(m, tvb, at, subtree)
 	end
 end
 
+-- A channel record's payload (ch, from read_channel) at offset 3 of the decrypted record dec:
+-- what it holds, under the channel id.
+local function show_channel(ch, dec, subtree)
+	if not ch.id then
+		subtree:add(CF.type, ch.kind):set_generated()
+		return
+	end
+	local item = subtree:add(CF.id, dec(3, 4))
+	item:append_text(" (" .. ch.kind .. ")")
+	item:add(CF.type, ch.kind):set_generated()
+	if ch.destination then item:add(CF.destination, ch.destination):set_generated() end
+	if ch.window then item:add(CF.window, dec(7, 4)) end
+	if ch.port then item:add(CF.port, dec(11, 2)) end
+	if ch.host_len then
+		item:add(CF.host_len, dec(13, 1))
+		if #ch.host > 0 then
+			item:add(CF.host, dec(14, #ch.host), peer_text(ch.host))
+		else
+			item:add(CF.host, ""):set_generated()
+		end
+	end
+	if ch.reason then
+		item:add(CF.reason, dec(7, 1))
+		if #ch.detail > 0 then
+			item:add(CF.detail, dec(8, #ch.detail), peer_text(ch.detail))
+		else
+			item:add(CF.detail, ""):set_generated()
+		end
+	end
+	if ch.data then
+		if #ch.data > 0 then item:add(CF.data, dec(7, #ch.data)) end
+		item:add(CF.data_len, #ch.data):set_generated()
+	end
+end
+
 -- The decrypted record in its own tab: type | u16 payload length | payload | padding.
 local function show_record_plaintext(m, subtree)
 	local dec = ByteArray.new(m.plaintext, true):tvb("Decrypted cvpn")
@@ -1659,6 +1847,7 @@ local function show_record_plaintext(m, subtree)
 	elseif field then
 		subtree:add(field, ""):set_generated()
 	end
+	if m.channel then show_channel(m.channel, dec, subtree) end
 	if m.padding > 0 then
 		subtree:add(SF.padding, dec(3 + #m.payload, m.padding), m.padding)
 	else
@@ -1878,7 +2067,8 @@ local function new_conversation(pinfo, s)
 	if not sender_is_client(pinfo, s) then ca, cp, sa, sp = sa, sp, ca, cp end
 	return { client = endpoint_key(ca, cp), server = endpoint_key(sa, sp),
 		client_text = tostring(ca) .. ":" .. cp, server_text = tostring(sa) .. ":" .. sp,
-		dirs = { c2s = new_direction("c2s"), s2c = new_direction("s2c") }, expected_replies = {} }
+		dirs = { c2s = new_direction("c2s"), s2c = new_direction("s2c") }, expected_replies = {},
+		channels = {} }
 end
 
 -- Does the client start a new session here: a session's first bytes from the client, after
