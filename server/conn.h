@@ -84,6 +84,8 @@ struct server {
 	struct conn *conns;
 	unsigned nconns, nhandshakes;
 	unsigned max_clients;   /* --max-clients, kept under the descriptor limit */
+	unsigned nchannels;     /* forwarded channels over every session, each with its socket (forward.c) */
+	unsigned channel_room;  /* the most they may be: the descriptors the clients leave */
 	struct limits *limits;
 	struct pool *pool;      /* the Diffie-Hellman workers */
 	unsigned long next_id;
@@ -118,5 +120,8 @@ int listener_bind(struct server *s, char *shown, size_t len);
 
 /* Raises the descriptor limit as far as it goes and keeps --max-clients under it. */
 unsigned listener_clamp_clients(unsigned want);
+
+/* The descriptors forwarded channels may hold over the whole server, once clients have theirs. */
+unsigned listener_channel_room(unsigned clients);
 
 #endif

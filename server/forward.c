@@ -36,6 +36,7 @@ enum fwd_state {
 
 struct fwd_chan {
 	struct fwd *fwd;        /* NULL once the session is gone: the channel only waits to be freed */
+	struct server *srv;
 	struct fwd_chan *hnext; /* the next in its bucket */
 	struct fwd_chan *prev, *next; /* the session's channels in the table */
 	uint32_t id;
@@ -208,6 +209,7 @@ maybe_free(struct fwd_chan *ch)
 {
 	if (ch->in_table || ch->handles > 0 || ch->resolving)
 		return;
+	ch->srv->nchannels--;
 	uv_freeaddrinfo(ch->addrs);
 	free(ch);
 }
@@ -511,6 +513,8 @@ chan_new(struct fwd *f, const struct chan_msg *m, const char *host)
 	if (ch == NULL)
 		return NULL;
 	ch->fwd = f;
+	ch->srv = f->conn->srv;
+	ch->srv->nchannels++;
 	ch->id = m->id;
 	ch->port = m->port;
 	memcpy(ch->host, host, strlen(host) + 1);
@@ -539,8 +543,11 @@ open_channel(struct fwd *f, const struct chan_msg *m)
 		return;
 	}
 	bare_host(m->host, host);
-	if (f->count >= max) {
-		snprintf(why, sizeof(why), "too many channels (--max-channels %u)", max);
+	if (f->count >= max || c->srv->nchannels >= c->srv->channel_room) {
+		if (f->count >= max)
+			snprintf(why, sizeof(why), "too many channels (--max-channels %u)", max);
+		else
+			snprintf(why, sizeof(why), "the server's descriptors are taken (%u channels in all)", c->srv->nchannels);
 		log_refusal(c, m->id, host, m->port, why);
 		send_refuse(c, m->id, CHAN_TOO_MANY, chan_reason_text(CHAN_TOO_MANY));
 	} else if (!permitted(c, host, m->port)) {

@@ -6,6 +6,7 @@
  * client sees a prompt close rather than a hang. An admitted one goes to
  * server.c (conn_begin).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -169,6 +170,25 @@ listener_bind(struct server *s, char *shown, size_t len)
 	}
 	local_name(&s->listener, shown, len);
 	return 0;
+}
+
+/*
+ * Descriptors forwarded channels may take once the clients have theirs (run
+ * after listener_clamp_clients, which raised the limit), so that channels
+ * do not leave the listener unable to admit a client. Where the limit is too
+ * low for both, the clients keep half of it and the channels the other half.
+ */
+unsigned
+listener_channel_room(unsigned clients)
+{
+	struct rlimit rl;
+	rlim_t room, kept;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT_MAX;
+	room = rl.rlim_cur > 64 ? rl.rlim_cur - 32 : rl.rlim_cur / 2;
+	kept = clients < room / 2 ? clients : room / 2;
+	return room - kept > UINT_MAX ? UINT_MAX : (unsigned)(room - kept);
 }
 
 /* The limit we log must be the one that applies, not EMFILE. */

@@ -803,6 +803,7 @@ server_run(const struct server_config *cfg)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.max_clients = listener_clamp_clients(cfg->max_clients);
+	s.channel_room = listener_channel_room(s.max_clients);
 	if ((s.limits = limits_new(&cfg->limits)) == NULL) {
 		fprintf(stderr, "cvpn-server: out of memory\n");
 		return UV_ENOMEM;
