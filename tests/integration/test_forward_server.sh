@@ -128,6 +128,13 @@ sent=$(sed -n 's/^channel 5 .*: sent \([0-9]*\),.*/\1/p' "$TMP/slow")
 check "the stuck channel's sender stopped at its window ($sent of 16777216 bytes)" [ "${sent:-16777216}" -lt 16777216 ]
 fds_back "slow destination"
 
+# A client that stops reading while its destinations send: the server stops reading them
+# once its output to the client holds 256 KiB, and goes on when the client reads again.
+forward "$TMP/bob.key" --to "127.0.0.1:$ECHO" --count 32 --bytes 1000000 --pause 2 >"$TMP/pause" 2>&1
+check "a client slower than its destinations: held back, not dropped; every byte arrives" sh -c \
+	"[ \$(grep -c 'echo=yes, end=eof+close' '$TMP/pause') -eq 32 ] && grep -q '^session: closed cleanly' '$TMP/pause'"
+fds_back "a slow client"
+
 # Ignoring the window toward a destination that does not read: the session ends, logged.
 forward "$TMP/bob.key" --to "127.0.0.1:$SINK" --blind --bytes 16000000 >"$TMP/blind" 2>&1; rc=$?
 check "DATA beyond the window: the server closes the session (exit $rc)" sh -c \
@@ -138,6 +145,12 @@ forward "$TMP/bob.key" --to "127.0.0.1:$ECHO" --stray >"$TMP/stray" 2>&1; rc=$?
 check "a record for a channel never opened: the session ends, logged (exit $rc)" sh -c "[ $rc -eq 0 ] &&
 	grep -q 'channel protocol broken by the peer: DATA for channel 4242, which is not open' '$SLOG'"
 fds_back "broken sessions"
+
+# A CLOSE right after the OPEN, before the answer: the server stops and answers CLOSE alone.
+forward "$TMP/bob.key" --cancel "127.0.0.1:$ECHO" --cancel "127.0.0.1:$ECHO" >"$TMP/cancel" 2>&1
+check "CLOSE before the answer: answered CLOSE, the ids free" sh -c \
+	"[ \$(grep -c 'cancelled, end=close' '$TMP/cancel') -eq 2 ] && grep -q '^session: closed cleanly' '$TMP/cancel'"
+fds_back "CLOSE before the answer"
 
 # ---- Many channels, a client that dies, rekeys ----
 forward "$TMP/bob.key" --to "127.0.0.1:$ECHO" --count 1000 --bytes 100 >"$TMP/many" 2>&1
@@ -200,6 +213,22 @@ check "a psk client: nothing else" has "$TMP/psk.out" 2 'refused 1 '
 check "a psk client: logged as such" grep -q "^Refusing channel 2 to 127.0.0.1:$ANSWER for psk client: not allowed" "$SLOG"
 fds_back "psk client"
 check "limits server exits 0" stop_server
+
+# Channels over the whole server stay within the descriptors the clients leave them.
+printf '#!/bin/sh\nulimit -n 100 && exec "%s" "$@"\n' "$SERVER" >"$TMP/lowfd"
+chmod 700 "$TMP/lowfd"
+REAL_SERVER=$SERVER
+SERVER=$TMP/lowfd
+start_server lowfd -c 'AES:256' --key "$TMP/server.key" --allow-forward "127.0.0.1:$ECHO" || { not_ok "server starts"; finish; }
+SERVER=$REAL_SERVER
+BASE_FDS=$(fds)
+forward "$TMP/bob.key" --to "127.0.0.1:$ECHO" --count 60 >"$TMP/lowfd.out" 2>&1
+check "a low descriptor limit: channels past the room clients leave are refused 5, the rest served" sh -c \
+	"[ \$(grep -c 'refused 5 ' '$TMP/lowfd.out') -ge 1 ] && [ \$(grep -c 'echo=yes' '$TMP/lowfd.out') -ge 1 ] &&
+	[ \$(grep -c '^channel ' '$TMP/lowfd.out') -eq 60 ] && grep -q '^session: closed cleanly' '$TMP/lowfd.out'"
+check "a low descriptor limit: logged" grep -q "^Refusing channel [0-9]* to 127.0.0.1:$ECHO for $BOB: the server's descriptors are taken" "$SLOG"
+fds_back "a low descriptor limit"
+check "lowfd server exits 0" stop_server
 
 "$SERVER" -p 0 --allow-forward 'db' >/dev/null 2>"$TMP/err"; rc=$?
 check "--allow-forward without a port: exit 64, says what it wants" sh -c "[ $rc -eq 64 ] && grep -q 'HOST:PORT' '$TMP/err'"

@@ -834,8 +834,9 @@ class Channel:
     """One channel: what it sends, what it received, and its windows both ways.
 
     ``mode`` is "echo" (send everything, EOF, read until the server's EOF and CLOSE), "sink"
-    (send until the server's window stays closed, never EOF) or "blind" (send everything at
-    once, ignoring the window: a protocol violation the server must refuse).
+    (send until the server's window stays closed, never EOF), "blind" (send everything at
+    once, ignoring the window: a protocol violation the server must refuse) or "cancel"
+    (CLOSE right after OPEN, before any answer: the server answers CLOSE).
     """
 
     cid: int
@@ -873,6 +874,8 @@ class Channel:
                     f"({REFUSE_REASONS.get(self.reason, '?')}: {self.detail})")
         if self.state == "opening":
             return f"channel {self.cid} {self.dest}: no answer"
+        if self.state == "cancelled":
+            return f"channel {self.cid} {self.dest}: cancelled, end={'close' if self.got_close else 'open'}"
         end = ("eof+close" if self.got_eof and self.got_close else
                "close without eof" if self.got_close else "eof" if self.got_eof else "open")
         line = (f"channel {self.cid} {self.dest}: sent {self.sent}, received {len(self.received)}, "
@@ -903,11 +906,12 @@ class ChannelClient:
     the server granted (unless told to, "blind"), and grants the server more with WINDOW once
     half of its own window is delivered."""
 
-    def __init__(self, session):
+    def __init__(self, session, pause=0.0):
         self.session = session
         session.accepted = FORWARD_ACCEPTS
         self.channels = {}
         self.pending = []
+        self.pause = pause  # seconds to stop reading once every channel is open and has sent
 
     def queue(self, rtype, cid, body=b""):
         """Queue one channel record; queued records go out together (``flush``)."""
@@ -929,6 +933,9 @@ class ChannelClient:
         self.channels[cid] = channel
         encoded = host.encode("utf-8")
         self.queue(OPEN, cid, struct.pack(">IHB", CHANNEL_WINDOW, port, len(encoded)) + encoded)
+        if mode == "cancel":
+            self.queue(CH_CLOSE, cid)
+            channel.sent_close = True
         return channel
 
     def send_some(self):
@@ -968,6 +975,9 @@ class ChannelClient:
 
     def take_channel(self, channel, rtype, body):
         """Apply one channel record to ``channel``; the server breaking the protocol raises."""
+        if channel.mode == "cancel" and channel.state == "opening" and rtype == CH_CLOSE:
+            channel.state, channel.got_close = "cancelled", True
+            return
         if rtype in (ACCEPT, REFUSE) and channel.state != "opening":
             raise PeerError(f"{TYPE_NAMES[rtype]} for channel {channel.cid}, which was answered")
         if rtype == ACCEPT:
@@ -1018,6 +1028,7 @@ class ChannelClient:
             self.flush()
             if done():
                 return
+            self.maybe_pause()
             left = deadline - time.monotonic()
             if left <= 0:
                 raise PeerTimeout("timeout")
@@ -1025,6 +1036,15 @@ class ChannelClient:
             readable, _, _ = select.select([sock], [], [], 0 if busy else min(left, 0.2))
             if readable:
                 self.take(*self.session.read_record())
+
+
+    def maybe_pause(self):
+        """Stop reading once for ``pause`` seconds when every channel is open and has sent: a
+        client slower than its destinations, whose output the server must hold back."""
+        channels = self.channels.values()
+        if self.pause and all(c.state == "open" and c.sent > 0 for c in channels if c.mode != "cancel"):
+            time.sleep(self.pause)
+            self.pause = 0.0
 
 
 def sink_stalled(channel, quiet):
@@ -1042,8 +1062,8 @@ def forward_done(client, die, stray):
             return all(c.state == "refused" or (c.state == "open" and c.sent > 0) for c in channels)
         if stray or any(c.mode == "blind" for c in channels):
             return False  # until the server closes the session
-        return all(c.finished() if c.mode == "echo" else c.state != "opening" and sink_stalled(c, 1.0)
-                   for c in channels)
+        return all(c.finished() if c.mode in ("echo", "cancel") else
+                   c.state != "opening" and sink_stalled(c, 1.0) for c in channels)
     return done
 
 
@@ -1060,13 +1080,15 @@ def run_forward(args):
     with wire.sock:
         session, name = client_handshake(wire, cfg)
         say(f"Using {name}")
-        client = ChannelClient(session)
+        client = ChannelClient(session, args.pause or 0.0)
         for dest in args.to or []:
             for _ in range(args.count):
                 cid = len(client.channels) + 1
                 client.open(dest, payload_for(cid, args.bytes), "blind" if args.blind else "echo")
         for dest in args.sink or []:
             client.open(dest, payload_for(0, args.sink_bytes), "sink")
+        for dest in args.cancel or []:
+            client.open(dest, b"", "cancel")
         if args.stray:
             # A record for a channel nobody opened: the server must end the session.
             client.queue(CH_DATA, 4242, b"stray")
@@ -1633,8 +1655,12 @@ def build_parser():
                          help="a destination that does not read: send until the window stays closed")
     forward.add_argument("--sink-bytes", type=positive(int), default=16 << 20,
                          help="the most a --sink channel sends (default 16 MiB)")
+    forward.add_argument("--cancel", action="append", metavar="HOST:PORT",
+                         help="OPEN and CLOSE at once, before the answer; repeat")
     forward.add_argument("--blind", action="store_true",
                          help="ignore the server's windows (it must close the session)")
+    forward.add_argument("--pause", type=positive(float), default=None, metavar="SEC",
+                         help="stop reading for SEC seconds once every channel is open and has sent")
     forward.add_argument("--stray", action="store_true",
                          help="send DATA for a channel never opened (the server must close the session)")
     forward.add_argument("--die", action="store_true",
