@@ -54,6 +54,7 @@ static const struct {
 	[-CVPN_ERR_PRIVILEGE] = { "privilege", "operation not permitted: run as root or grant CAP_NET_ADMIN" },
 	[-CVPN_ERR_SYSTEM] = { "system", "the operating system refused a call" },
 	[-CVPN_ERR_DROP_INCOMPLETE] = { "drop_incomplete", "privileges were not fully dropped: a uid, group or capability remains" },
+	[-CVPN_ERR_BUSY] = { "busy", "the server is under load and asked for a cookie first" },
 };
 
 static int

@@ -55,7 +55,8 @@ enum {
 	CVPN_ERR_PRIVILEGE = -44,    /* the process lacks a privilege it needs: root or a capability */
 	CVPN_ERR_SYSTEM = -45,       /* the operating system refused a call (errno or the caller's message says why) */
 	CVPN_ERR_DROP_INCOMPLETE = -46, /* a privilege drop left a uid, group or capability behind */
-	CVPN_ERR_COUNT = -47         /* one past the last code; not an error */
+	CVPN_ERR_BUSY = -47,         /* a server under load asked for a cookie first (mac2) */
+	CVPN_ERR_COUNT = -48         /* one past the last code; not an error */
 };
 
 /* Returns a static one-line description of an error code; never NULL. */
