@@ -363,6 +363,7 @@ conn_fail(struct conn *c, const char *reason)
 	}
 	log_failure(c, reason);
 	c->end_logged = true;
+	fwd_end(c, reason);
 	conn_shutdown(c);
 }
 
