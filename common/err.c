@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "err.h"
 
 static const struct {
@@ -75,4 +78,17 @@ const char *
 cvpn_errname(int err)
 {
 	return errors[index_of(err)].name;
+}
+
+int
+cvpn_why(int err, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && whylen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
 }

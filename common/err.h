@@ -3,6 +3,8 @@
 #ifndef CVPN_ERR_H
 #define CVPN_ERR_H
 
+#include <stddef.h>
+
 /*
  * Every function in common/ that can fail returns 0 on success or one of
  * these negative codes. Only main() turns them into messages and exit codes.
@@ -64,5 +66,11 @@ const char *cvpn_strerror(int err);
 
 /* Returns a static short token for an error code (for JSON and logs); never NULL. */
 const char *cvpn_errname(int err);
+
+/*
+ * Writes one line for the user to why, when why is not NULL: what failed and
+ * what to do, for the functions that explain their failures. Returns err.
+ */
+int cvpn_why(int err, char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif
