@@ -23,6 +23,7 @@
 #include "err.h"
 #include "forward.h"
 #include "permit.h"
+#include "text.h"
 
 /* Buckets of a session's table; a power of two. Chains stay short even at a thousand channels. */
 #define FWD_BUCKETS 256
@@ -82,17 +83,24 @@ static void pump(struct fwd_chan *ch);
 
 /* ---- Names for the log ---- */
 
-/* "host:port", or "[v6]:port". */
+/*
+ * "host:port", or "[v6]:port". A refused host is the client's text, UTF-8
+ * but otherwise anything: its control characters are escaped, so that it
+ * cannot forge or garble a log line.
+ */
 static void
 format_dest(const char *host, uint16_t port, char *out, size_t len)
 {
-	snprintf(out, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	char shown[4 * CHAN_HOST_MAX + 1];
+
+	text_escape(shown, sizeof(shown), (const uint8_t *)host, strlen(host));
+	snprintf(out, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u", shown, port);
 }
 
 static void
 log_end(const struct fwd_chan *ch, const struct conn *c, const char *why)
 {
-	char dest[CHAN_HOST_MAX + 16];
+	char dest[4 * CHAN_HOST_MAX + 16];
 	uint64_t ms = uv_now(c->srv->loop) - ch->started;
 
 	format_dest(ch->host, ch->port, dest, sizeof(dest));
@@ -104,7 +112,7 @@ log_end(const struct fwd_chan *ch, const struct conn *c, const char *why)
 static void
 log_refusal(const struct conn *c, uint32_t id, const char *host, uint16_t port, const char *why)
 {
-	char dest[CHAN_HOST_MAX + 16];
+	char dest[4 * CHAN_HOST_MAX + 16];
 
 	format_dest(host, port, dest, sizeof(dest));
 	conn_warn(c, "Refusing channel %" PRIu32 " to %s for %s: %s", id, dest, c->client_name, why);

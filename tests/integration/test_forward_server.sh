@@ -89,6 +89,12 @@ check "an accepted channel's end is logged: key, destination, bytes each way, du
 	grep -q "^Channel 1 to 127.0.0.1:$ECHO for $BOB ended after [0-9]*\.[0-9] s: 64 bytes to it, 64 bytes from it; both sides closed" "$SLOG"
 fds_back "policy"
 
+# The host a client asks for is its own text: a refusal logs it escaped, never as a line of its own.
+forward "$TMP/bob.key" --to "$(printf 'evil\nChannel 9 to x:1 for y ended\033[2J'):1" >"$TMP/inject" 2>&1
+check "a host with control characters: refused, escaped in the log" \
+	grep -qF 'Refusing channel 1 to [evil\x0aChannel 9 to x:1 for y ended\x1b[2J]:1' "$SLOG"
+check "a host with control characters: no forged log line" sh -c "! grep -q '^Channel 9 to x' '$SLOG'"
+
 # alice's permit= reaches the answer port by its address (which bob's session could not),
 # and a reply that comes after the client's EOF arrives whole.
 forward "$TMP/alice.key" --to "127.0.0.1:$ANSWER" --bytes 100000 --to "127.0.0.1:$ECHO" >"$TMP/alice" 2>&1
