@@ -10,6 +10,7 @@
 . tests/lib.sh
 
 PEER=tests/interop/securepeer.py
+need_package python3-dissononce "the Python peer's Noise" || finish
 
 umask 077
 $PY $PEER genkey >"$TMP/server.key"
