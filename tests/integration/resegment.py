@@ -235,12 +235,13 @@ def get(pairs, key):
     return [v for k, v in pairs if k == key]
 
 
-def flat_fields(pairs, out):
-    """Every cvpn.* field of one cvpn subtree, in tree order, with its values."""
+def flat_fields(pairs, out, extra=()):
+    """Every cvpn.* field of one cvpn subtree (and those named in extra), in tree order, with
+    its values."""
     for k, v in pairs:
         if isinstance(v, list) and v and isinstance(v[0], tuple):
-            flat_fields(v, out)
-        elif k.startswith("cvpn."):
+            flat_fields(v, out, extra)
+        elif k.startswith("cvpn.") or k in extra:
             out.setdefault(k, []).extend(v if isinstance(v, list) else [v])
     return out
 
@@ -249,14 +250,15 @@ def flat_fields(pairs, out):
 PLACE_FIELDS = {"cvpn.part", "cvpn.reassembled_in", "cvpn.segment", "cvpn.note"}
 
 
-def messages_by_stream(packets):
-    """{tcp.stream: [the cvpn.* fields of each message shown, in order]}; parts left out."""
+def messages_by_stream(packets, extra=()):
+    """{tcp.stream: [the cvpn.* fields (and extra) of each message shown, in order]}; parts
+    left out."""
     streams = {}
     for packet in packets:
         layers = get(get(packet, "_source")[0], "layers")[0]
         stream = int(get(get(layers, "tcp")[0], "tcp.stream")[0])
         for layer in get(layers, "cvpn"):
-            fields = flat_fields(layer, {})
+            fields = flat_fields(layer, {}, extra)
             if "cvpn.type" in fields:
                 streams.setdefault(stream, []).append(
                     {k: v for k, v in fields.items() if k not in PLACE_FIELDS})

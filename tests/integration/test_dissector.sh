@@ -4,10 +4,11 @@
 # flagged; the instructor's capture dissects without keys; it says why when it cannot decrypt;
 # messages split over segments or sharing one are reassembled; the heuristic finds the
 # protocol on another port; the secure profile (docs/SECURE.md) likewise, its records checked
-# against python3-cryptography; it registers once when also installed; sessions cut by TCP at
-# thousands of places (tests/integration/resegment.py) and recorded at MTU 1280 and 576 read
-# right in one pass and two, with valid UTF-8 JSON; and no Lua error is hidden (tshark exits 0
-# on them).
+# against python3-cryptography; channel records, malformed ones and a stealth client's order
+# in sessions tests/integration/securegen.py writes; it registers once when also installed;
+# sessions cut by TCP at thousands of places (tests/integration/resegment.py) and recorded at
+# MTU 1280 and 576 read right in one pass and two, with valid UTF-8 JSON; and no Lua error is
+# hidden (tshark exits 0 on them).
 #   CVPN_SEED=N repeats the random cuts of a run (each run prints its seeds).
 #   BUILD=build sh tests/integration/test_dissector.sh
 #   CVPN_UPDATE_EXPECTED=1 sh tests/integration/test_dissector.sh   rewrites captures/expected/
@@ -114,7 +115,11 @@ missing=""
 for f in cvpn.secure.sender cvpn.secure.version cvpn.secure.mode cvpn.secure.suites \
 	cvpn.secure.suite cvpn.secure.protocol cvpn.secure.handshake cvpn.secure.handshake.len \
 	cvpn.secure.mac1 cvpn.secure.record cvpn.secure.record.len cvpn.secure.record.nonce \
-	cvpn.secure.record.tag cvpn.secure.record.type cvpn.secure.record.key_generation; do
+	cvpn.secure.record.tag cvpn.secure.record.type cvpn.secure.record.key_generation \
+	cvpn.secure.channel.id cvpn.secure.channel.type cvpn.secure.channel.destination \
+	cvpn.secure.channel.host cvpn.secure.channel.port cvpn.secure.channel.window \
+	cvpn.secure.channel.reason cvpn.secure.channel.detail cvpn.secure.channel.data \
+	cvpn.secure.channel.data.len; do
 	grep -qx "$f" "$TMP/fields" || missing="$missing $f"
 done
 check "tshark -G fields lists the secure profile's fields${missing:+ (missing:$missing)}" \
@@ -716,6 +721,73 @@ for mc in mtu1280-ipv4 mtu1280-ipv6 mtu576-ipv4; do
 		grep -q ' 0 streams differ so far$' "$TMP/$mc.check"
 	sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/$mc.check"
 done
+
+# --- Channels and stealth (docs/SECURE.md sections 10 and 11), in generated sessions -------
+# No recorded capture has channel records yet, nor could the programs send malformed ones:
+# tests/integration/securegen.py writes whole secure sessions with known keys (records sealed
+# by python3-cryptography), each also cut at other places, and what the dissector must show of
+# every message, field by field, with its Info text: every channel record type, each REFUSE
+# reason, a REKEY each way, DATA of 16384 bytes cut by TCP, malformed channel payloads and
+# types from the wrong side, a stealth client's ClientHello and message 1 sent before the
+# ServerHello, and a new session from a client port used again.
+
+GEN="$PY tests/integration/securegen.py"
+if need_package python3-cryptography "generated secure sessions (channels, stealth)"; then
+	$GEN build --out "$TMP/gen.pcap" --keys-out "$TMP/gen.keys" --expect "$TMP/gen.json" \
+		--copies 4 --mss 7 100 536 >"$TMP/gen.build" 2>&1
+	cat "$TMP/gen.build"
+	json_runs "$TMP/gen.pcap" "$TMP/gen.keys" gen
+	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -Y cvpn.type -T fields \
+		-e tcp.stream -e _ws.col.Info >"$TMP/gen.info"
+	$GEN check --expect "$TMP/gen.json" --info "$TMP/gen.info" "$TMP/gen.1.json" \
+		"$TMP/gen.2.json" "$TMP/gen.2Y.json" >"$TMP/gen.check" 2>&1
+	check "generated sessions ($(tail -n 1 "$TMP/gen.check" | sed 's/^# securegen: //')): every field, expert info and Info text right in 1 and 2 passes" \
+		grep -q ' 0 differences$' "$TMP/gen.check"
+	sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/gen.check"
+	# A few lines as a reader sees them (streams 0 to 4 are the sessions as sent: channels,
+	# stealth, stealth2, malformed, again; the copies cut elsewhere follow).
+	awk -F '\t' '$1 <= 4 { print $1 "\t" $2 }' "$TMP/gen.info" >"$TMP/gen.info0"
+	for line in '0	Record #3 from client: DATA channel 1, 86 bytes' \
+		'0	Record #2 from client: OPEN channel 1 to localhost:8000, window 262144' \
+		'0	Record #4 from server: REFUSE channel 2: not allowed by the server "no permit for dénied.example:8080"' \
+		'0	Record #5 from server: REFUSE channel 2: connection refused' \
+		'0	Record #7 from client: OPEN channel 4 to [fd00::9]:25, window 262144' \
+		'0	Record #11 from server: DATA channel 6, 16384 bytes' \
+		'0	Record #12 from client: WINDOW channel 6, +16384 bytes' \
+		'1	ClientHello: psk mode, suites AESGCM | Handshake 1: 60 bytes + mac1' \
+		'1	ServerHello: AESGCM -> Noise_NNpsk0_25519_AESGCM_SHA256 | Handshake 2: 48 bytes' \
+		'3	Record #1 from server: OPEN channel 10 to client.example:22, window 262144, MALFORMED: CHANNEL OPEN from the server' \
+		'3	Record #6 from client: OPEN channel 9 to evil\x00.example:80, window 262144, MALFORMED: OPEN host has a NUL byte'; do
+		grep -qxF "$line" "$TMP/gen.info0" || echo "#   not shown: $line"
+	done >"$TMP/gen.lines"
+	check "generated sessions: the Info column reads channels, stealth and malformed records" \
+		[ ! -s "$TMP/gen.lines" ]
+	cat "$TMP/gen.lines"
+	# The stealth client's hello and message 1 share a frame, before any byte of the server.
+	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -Y 'tcp.stream == 1 && tcp.len > 0' \
+		-T fields -e tcp.srcport -e _ws.col.Info | head -n 2 >"$TMP/gen.stealth"
+	check "stealth: ClientHello and message 1 in the client's first segment, then the server's" \
+		sh -c "head -n 1 '$TMP/gen.stealth' | grep -q '^30001	ClientHello: .* | Handshake 1: ' && \
+		 tail -n 1 '$TMP/gen.stealth' | grep -q '^4600	ServerHello: '"
+	# Without the key log: every record framed, no channel field, the reason given.
+	ts -r "$TMP/gen.pcap" -Y 'tcp.stream <= 4 && cvpn.type' -T fields -e cvpn.type \
+		-e cvpn.secure.channel.id -e cvpn.secure.record.type -e cvpn.decrypt_status \
+		-E occurrence=a -E aggregator='|' >"$TMP/gen.nokeys"
+	ts -r "$TMP/gen.pcap" -V >"$TMP/gen.nokeys.V"
+	records=$("$PY" -c 'import json, sys
+print(sum(1 for e in json.load(open(sys.argv[1])) if e["stream"] <= 4
+          for m in e["messages"] if m["fields"]["cvpn.type"] == ["record"]))' "$TMP/gen.json")
+	check "generated sessions without a key log: $records records framed, no channel field" \
+		awk -F '\t' -v want="$records" '{ n = split($1, t, "|"); for (i = 1; i <= n; i++)
+			if (t[i] == "record") r++; s += gsub(/no key log: set the preference/, "", $4)
+			if ($2 $3 != "") bad = 1 } END { exit !(r == want && s == want && !bad) }' \
+		"$TMP/gen.nokeys"
+	check "generated sessions without a key log: no channel payload in the tree" sh -c \
+		"! grep -q 'Channel\|GET /\|localhost' '$TMP/gen.nokeys.V'"
+	cat "$TMP/gen.nokeys.V" >>"$TMP/all-trees.txt"
+	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -Y 'tcp.stream <= 4' -V \
+		>>"$TMP/all-trees.txt"
+fi
 
 # The dissector's DH_GROW_LIMIT is floor((p - 2) / 10) for group 18's p, as the independent
 # Python peer computes p (RFC 3526's formula, checked against its SHA-256).
