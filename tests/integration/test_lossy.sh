@@ -120,6 +120,7 @@ for (pairing, name), rs in results.items():
         print(f"#   {d}")
 PYEOF
 check "cvpn-server: no session failed" sh -c "! grep -q '^\(\[[0-9]*\] \)\?Closing' '$TMP/server.log'"
+grep '^\(\[[0-9]*\] \)\?Closing' "$TMP/server.log" | head -n 5 | sed 's/^/#   server: /'
 kill "$IMPAIR_PID" 2>/dev/null; wait "$IMPAIR_PID" 2>/dev/null
 echo "# impair.py: $(cat "$TMP/impair.err")"
 check "the link lost packets (the test is not vacuous)" \
