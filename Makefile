@@ -17,6 +17,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_GNU_SOURCE -MMD -MP
 override CFLAGS += -DCVPN_VERSION='"$(VERSION)"' -Icommon
 override CFLAGS += $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+override CFLAGS += $(shell $(PKG_CONFIG) --cflags libmnl libcap libseccomp 2>/dev/null)
 # These are read when this Makefile is parsed, before any recipe runs, so that
 # make demo and make check can install the packages first (deps) and then
 # build in a new make, which reads them again.
@@ -24,10 +25,18 @@ CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 SERVER_LIBS := $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null) -lpthread
 CLIENT_LIBS := $(shell $(PKG_CONFIG) --libs readline 2>/dev/null)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# The operating-system layer of the IP VPN: TUN over rtnetlink, privilege drop, seccomp.
+OS_LIBS := $(shell $(PKG_CONFIG) --libs libmnl libcap libseccomp 2>/dev/null)
 
 # $(call need,PKG,DEBIAN_PACKAGE): a recipe line that names a library pkg-config
 # does not know, instead of leaving the linker to list undefined references.
 need = @$(PKG_CONFIG) --exists $(1) || { echo "cvpn: the build needs $(1), which pkg-config does not find: run 'make deps' as root, or: sudo apt-get install $(2)" >&2; exit 1; }
+# The checks for OS_LIBS, as recipe lines.
+define need_os
+$(call need,libmnl,libmnl-dev)
+$(call need,libcap,libcap-dev)
+$(call need,libseccomp,libseccomp-dev)
+endef
 
 ifeq ($(V),1)
 Q :=
@@ -69,14 +78,16 @@ $(BUILD)/libcvpn.a: $(COMMON_OBJ)
 $(SERVER_BIN): $(SERVER_OBJ) $(BUILD)/libcvpn.a
 	$(call need,libuv,libuv1-dev)
 	$(call need,libcrypto,libssl-dev)
+	$(need_os)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(SERVER_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(SERVER_LIBS) $(CRYPTO_LIBS) $(OS_LIBS) $(LDFLAGS)
 
 $(CLIENT_BIN): $(CLIENT_OBJ) $(BUILD)/libcvpn.a
 	$(call need,readline,libreadline-dev)
 	$(call need,libcrypto,libssl-dev)
+	$(need_os)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CLIENT_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CLIENT_LIBS) $(CRYPTO_LIBS) $(OS_LIBS) $(LDFLAGS)
 
 $(MITM_BIN): $(MITM_OBJ) $(BUILD)/libcvpn.a
 	@$(if $(Q),echo "  LD      $@")
@@ -84,9 +95,10 @@ $(MITM_BIN): $(MITM_OBJ) $(BUILD)/libcvpn.a
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELPER_OBJ) $(BUILD)/libcvpn.a
 	$(call need,cmocka,libcmocka-dev)
+	$(need_os)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(CRYPTO_LIBS) -lpthread $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(CRYPTO_LIBS) $(OS_LIBS) -lpthread $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 
