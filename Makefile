@@ -57,6 +57,7 @@ CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 MITM_OBJ := $(MITM_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+OSPROBE_BIN := $(BUILD)/tests/osprobe
 
 SERVER_BIN := $(BUILD)/cvpn-server
 CLIENT_BIN := $(BUILD)/cvpn-client
@@ -100,7 +101,15 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HELPER_OBJ) $(BUILD)/
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(CRYPTO_LIBS) $(OS_LIBS) -lpthread $(LDFLAGS)
 
-unit: $(UNIT_BIN)
+# What tests/integration/test_tundev.sh runs as root in network namespaces: a
+# TUN, a privilege drop and a libuv packet loop under the sandbox, one per command.
+$(OSPROBE_BIN): $(BUILD)/tests/helpers/osprobe.o $(BUILD)/libcvpn.a
+	$(call need,libuv,libuv1-dev)
+	$(need_os)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(SERVER_LIBS) $(OS_LIBS) $(LDFLAGS)
+
+unit: $(UNIT_BIN) $(OSPROBE_BIN)
 
 # Installs the Debian packages the build and the tests need (as root), or
 # says exactly what to run.
