@@ -179,6 +179,11 @@ describe_event(const struct engine_event *ev, bool server, int level, describe_l
 	case ENGINE_EV_CHANNEL:
 		channel_line(&o, ev->chan, level);
 		break;
+	case ENGINE_EV_TUNNEL:
+		if (ev->status == ENGINE_TUNNEL_CONFIG || level >= 2)
+			line(&o, "  tunnel <- %s %zu bytes", ev->status == ENGINE_TUNNEL_CONFIG ? "CONFIG" : "PACKET",
+			    ev->text_len);
+		break;
 	}
 }
 

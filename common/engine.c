@@ -266,21 +266,46 @@ engine_rekey(struct engine *e)
 	return run_optional(e, e->ops ? e->ops->rekey : NULL);
 }
 
-int
-engine_channel_send(struct engine *e, const struct chan_msg *m)
+/* Whether records beside the messages may go now: a secure session, established and not closing. */
+static int
+beside_ready(const struct engine *e)
 {
-	int r;
-
 	if (e->err)
 		return e->err;
 	if (e->ops != NULL && !e->ops->secure)
 		return CVPN_ERR_NOT_SECURE;
 	if (e->ops == NULL || !e->ops->carries_channels(e))
 		return CVPN_ERR_STATE;
-	/* A record this side may not send, or that breaks the format, is the caller's mistake: the session lives. */
-	if ((r = e->ops->send_channel(e, m)) == CVPN_ERR_INVALID_ARG)
+	return 0;
+}
+
+/* A record this side may not send, or that breaks the format, is the caller's mistake: the session lives. */
+static int
+beside_sent(struct engine *e, int r)
+{
+	if (r == CVPN_ERR_INVALID_ARG)
 		return r;
 	return r != 0 ? fail(e, r) : 0;
+}
+
+int
+engine_tunnel_send(struct engine *e, enum engine_tunnel type, const uint8_t *p, size_t n)
+{
+	int r;
+
+	if ((r = beside_ready(e)) != 0)
+		return r;
+	return beside_sent(e, e->ops->send_tunnel(e, (int)type, p, n));
+}
+
+int
+engine_channel_send(struct engine *e, const struct chan_msg *m)
+{
+	int r;
+
+	if ((r = beside_ready(e)) != 0)
+		return r;
+	return beside_sent(e, e->ops->send_channel(e, m));
 }
 
 bool

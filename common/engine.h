@@ -99,6 +99,7 @@ enum engine_event_type {
 	ENGINE_EV_REPLY,        /* text: the reply without NULs; status 0 or CVPN_ERR_BAD_REPLY (client) */
 	ENGINE_EV_PEER,         /* secure, server: text = the client's static public key, base64 */
 	ENGINE_EV_CHANNEL,      /* secure: a channel record from the peer (chan), checked against the format */
+	ENGINE_EV_TUNNEL,       /* secure: an IP tunnel record (status: ENGINE_TUNNEL_*); text = its payload */
 	ENGINE_EV_CONFIRMED     /* the peer proved it holds the session's key: its first message verified
 	                         * (lab server) or its first record opened (secure); comes before its content */
 };
@@ -180,6 +181,20 @@ int engine_close(struct engine *e);
 
 /* Secure: sends REKEY and rekeys our direction now (the transport's timer calls it). */
 int engine_rekey(struct engine *e);
+
+/* The IP tunnel's records over TCP (docs/SECURE.md section 12). */
+enum engine_tunnel {
+	ENGINE_TUNNEL_CONFIG = 14,      /* server to client: the configuration list */
+	ENGINE_TUNNEL_PACKET = 15       /* either way: one inner IP packet */
+};
+
+/*
+ * Secure, once established and until closing: sends one IP tunnel record
+ * (a CONFIG only from the server; 1 to 16388 bytes). Returns 0,
+ * CVPN_ERR_NOT_SECURE, CVPN_ERR_STATE, CVPN_ERR_INVALID_ARG (a type this side
+ * may not send, or a bad length); a sealing failure kills the session.
+ */
+int engine_tunnel_send(struct engine *e, enum engine_tunnel type, const uint8_t *p, size_t n);
 
 /*
  * Secure, once established and until closing: sends one channel record

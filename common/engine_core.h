@@ -148,6 +148,7 @@ struct engine_ops {
 	/* Secure: whether channel records may be sent now, and sends one; NULL in the lab. */
 	bool (*carries_channels)(const struct engine *e);
 	int (*send_channel)(struct engine *e, const struct chan_msg *m);
+	int (*send_tunnel)(struct engine *e, int type, const uint8_t *p, size_t n);
 	/* Where the session stands. */
 	bool (*partial)(const struct engine *e);
 	bool (*established)(const struct engine *e);

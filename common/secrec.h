@@ -15,6 +15,8 @@
 struct noise_cipher;
 
 enum secrec_type { SECREC_DATA = 1, SECREC_REPLY, SECREC_CLOSE, SECREC_KEEPALIVE, SECREC_REKEY, SECREC_ERROR };
+/* Channel records are 7-13 (chan.h); the IP tunnel over TCP's are these (docs/SECURE.md section 12). */
+enum secrec_tunnel { SECREC_TUNNEL_CONFIG = 14, SECREC_TUNNEL_PACKET = 15 };
 
 /* Plaintext: type and payload length before the payload, padding after it. */
 #define SECREC_HEADER 3

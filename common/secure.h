@@ -70,6 +70,15 @@ int secure_send_channel(struct engine *e, const struct chan_msg *m, bool client)
  */
 int secure_take_channel(struct engine *e, int type, const uint8_t *pt, size_t len, bool from_client);
 
+/* Sends one IP tunnel record of a type this side sends. */
+int secure_send_tunnel(struct engine *e, int type, const uint8_t *p, size_t n, bool client);
+
+/* Whether a record type is the IP tunnel's. */
+bool secure_is_tunnel(int type);
+
+/* Takes an IP tunnel record the peer sent: checks its side and length, emits ENGINE_EV_TUNNEL. 1 or CVPN_ERR_CHANNEL. */
+int secure_take_tunnel(struct engine *e, int type, const uint8_t *pt, size_t len, bool from_client);
+
 /* Emits an event with the Noise protocol name filled in (once it is known). */
 void secure_emit(struct engine *e, struct engine_event *ev);
 

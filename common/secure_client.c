@@ -172,6 +172,8 @@ take_record(struct engine *e, int type, const uint8_t *pt, size_t len)
 	/* Channels run beside the messages, and until the server's CLOSE answers ours. */
 	if (chan_is_type(type))
 		return secure_take_channel(e, type, pt, len, false);
+	if (secure_is_tunnel(type))
+		return secure_take_tunnel(e, type, pt, len, false);
 	/* ERROR: the server refused what we sent. Anything else, out of turn or unknown: one generic failure. */
 	return type == SECREC_ERROR ? CVPN_ERR_REFUSED : CVPN_ERR_DECRYPT;
 }
@@ -292,6 +294,12 @@ send_channel(struct engine *e, const struct chan_msg *m)
 	return secure_send_channel(e, m, true);
 }
 
+static int
+send_tunnel(struct engine *e, int type, const uint8_t *p, size_t n)
+{
+	return secure_send_tunnel(e, type, p, n, true);
+}
+
 const struct engine_ops secure_client_ops = {
 	.secure = true,
 	.start = start,
@@ -301,6 +309,7 @@ const struct engine_ops secure_client_ops = {
 	.rekey = secure_rekey,
 	.carries_channels = carries_channels,
 	.send_channel = send_channel,
+	.send_tunnel = send_tunnel,
 	.partial = partial,
 	.established = established,
 	.ready = ready,

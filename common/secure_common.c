@@ -288,3 +288,30 @@ secure_take_channel(struct engine *e, int type, const uint8_t *pt, size_t len, b
 	secure_emit(e, &ev);
 	return 1;
 }
+
+/* ---- The IP tunnel over TCP ---- */
+
+bool
+secure_is_tunnel(int type)
+{
+	return type == SECREC_TUNNEL_CONFIG || type == SECREC_TUNNEL_PACKET;
+}
+
+int
+secure_send_tunnel(struct engine *e, int type, const uint8_t *p, size_t n, bool client)
+{
+	if (!secure_is_tunnel(type) || (type == SECREC_TUNNEL_CONFIG && client) || n == 0 || n > SECURE_MAX_PAYLOAD)
+		return CVPN_ERR_INVALID_ARG;
+	return secure_send_record(e, (enum secrec_type)type, p, n);
+}
+
+int
+secure_take_tunnel(struct engine *e, int type, const uint8_t *pt, size_t len, bool from_client)
+{
+	struct engine_event ev = { .type = ENGINE_EV_TUNNEL, .text = pt, .text_len = len, .status = type };
+
+	if ((type == SECREC_TUNNEL_CONFIG && from_client) || len == 0)
+		return CVPN_ERR_CHANNEL;
+	secure_emit(e, &ev);
+	return 1;
+}

@@ -257,6 +257,8 @@ take_record(struct engine *e, int type, const uint8_t *pt, size_t len)
 		e->p.sec.state.server = SEC_S_CLOSED;
 	} else if (chan_is_type(type)) {
 		return secure_take_channel(e, type, pt, len, true);
+	} else if (secure_is_tunnel(type)) {
+		return secure_take_tunnel(e, type, pt, len, true);
 	} else {
 		r = CVPN_ERR_DECRYPT; /* a type a client must not send: one generic failure */
 	}
@@ -349,6 +351,12 @@ send_channel(struct engine *e, const struct chan_msg *m)
 	return secure_send_channel(e, m, false);
 }
 
+static int
+send_tunnel(struct engine *e, int type, const uint8_t *p, size_t n)
+{
+	return secure_send_tunnel(e, type, p, n, false);
+}
+
 const struct engine_ops secure_server_ops = {
 	.secure = true,
 	.step = step,
@@ -358,6 +366,7 @@ const struct engine_ops secure_server_ops = {
 	.rekey = secure_rekey,
 	.carries_channels = carries_channels,
 	.send_channel = send_channel,
+	.send_tunnel = send_tunnel,
 	.partial = partial,
 	.established = established,
 	.ready = ready,

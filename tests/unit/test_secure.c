@@ -28,9 +28,13 @@
 #include "secure_wire.h"
 #include "vectors.h"
 
+/* The largest record payload (common/secure.h, an engine header): a channel DATA record. */
+#define SECURE_MAX_PAYLOAD_TEST (CHAN_DATA_HEADER + CHAN_DATA_MAX)
+
 /* What the callbacks saw. */
 struct seen {
-	int messages, replies, bad_replies, keys, peers, channels;
+	int messages, replies, bad_replies, keys, peers, channels, tunnel_records, last_tunnel_type;
+	size_t last_tunnel_len;
 	char last_message[256], last_reply[256], protocol[64];
 	struct chan_msg last_chan;      /* its data copied to chan_data */
 	uint8_t chan_data[CHAN_DATA_MAX];
@@ -60,6 +64,11 @@ on_event(void *arg, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_PEER:
 		s->peers++;
+		break;
+	case ENGINE_EV_TUNNEL:
+		s->tunnel_records++;
+		s->last_tunnel_type = ev->status;
+		s->last_tunnel_len = ev->text_len;
 		break;
 	case ENGINE_EV_CHANNEL:
 		s->channels++;
@@ -956,6 +965,32 @@ test_stealth(void **state)
 	}
 }
 
+/* The IP tunnel over TCP: CONFIG from the server, PACKETs both ways; a CONFIG from the client is refused. */
+static void
+test_tunnel_records(void **state)
+{
+	static uint8_t pkt[SECURE_MAX_PAYLOAD_TEST];
+	struct pair pr;
+
+	(void)state;
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_tunnel_send(pr.s, ENGINE_TUNNEL_CONFIG, pkt, 11), 0);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_int_equal(pr.cs.last_tunnel_type, ENGINE_TUNNEL_CONFIG);
+	assert_int_equal(pr.cs.last_tunnel_len, 11);
+	assert_int_equal(engine_tunnel_send(pr.c, ENGINE_TUNNEL_PACKET, pkt, sizeof(pkt)), 0);
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(pr.ss.last_tunnel_type, ENGINE_TUNNEL_PACKET);
+	assert_int_equal(pr.ss.last_tunnel_len, sizeof(pkt));
+	assert_int_equal(engine_tunnel_send(pr.c, ENGINE_TUNNEL_CONFIG, pkt, 11), CVPN_ERR_INVALID_ARG);
+	assert_int_equal(engine_tunnel_send(pr.c, ENGINE_TUNNEL_PACKET, pkt, 0), CVPN_ERR_INVALID_ARG);
+	assert_int_equal(engine_tunnel_send(pr.c, ENGINE_TUNNEL_PACKET, pkt, sizeof(pkt) + 1), CVPN_ERR_INVALID_ARG);
+	exchange(&pr, "and chat", "Server says: tahc dna");
+	assert_int_equal(pr.ss.tunnel_records + pr.cs.tunnel_records, 2);
+	close_pair(&pr);
+}
+
 int
 main(void)
 {
@@ -980,6 +1015,7 @@ main(void)
 		cmocka_unit_test(test_channel_needs_secure),
 		cmocka_unit_test(test_channel_wrong_side),
 		cmocka_unit_test(test_stealth),
+		cmocka_unit_test(test_tunnel_records),
 	};
 
 	return cmocka_run_group_tests_name("secure", tests, unit_setup, NULL);
