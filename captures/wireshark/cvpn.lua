@@ -78,6 +78,8 @@ that breaks section 10 as common/chan.c checks it (short, a bad length, a host t
 has a NUL or is not UTF-8, a zero or too large window, port 0, an unknown reason, a detail too
 long or not UTF-8, DATA without a byte) or a type from the wrong side (OPEN from the server,
 ACCEPT or REFUSE from the client) gets a cvpn.malformed expert info, and the fields it has.
+DATA that starts an HTTP/1.x request or response is handed to Wireshark's HTTP dissector
+(preference "Dissect HTTP in channels"); other DATA is shown as bytes.
 
 Framing (the protocol has none, see docs/PROTOCOL.md, "Reading without framing"): the
 dissector reads each direction of a connection as one stream of bytes, wherever TCP cut it
@@ -956,6 +958,9 @@ cvpn.experts = { E.bad_hmac, E.undecrypted, E.malformed }
 cvpn.prefs.keylog_file = Pref.string("Key log file", "",
 	"File of CVPN_LAB and CVPN_SECURE lines written by cvpn-client/cvpn-server --keylog " ..
 	"(or $CVPN_KEYLOGFILE)")
+cvpn.prefs.channel_http = Pref.bool("Dissect HTTP in channels", true,
+	"Hand the DATA of a forwarded channel that starts an HTTP/1.x request or response to " ..
+	"Wireshark's HTTP dissector")
 
 local f_tcp_seq = Field.new("tcp.seq")
 
@@ -1800,6 +1805,35 @@ local function show_data(m, tvb, at, subtree)
 	end
 end
 
+-- HTTP in a channel: DATA that starts an HTTP/1.x request or response goes to Wireshark's
+-- dissector "http", the entry point that needs nothing from TCP. TCP's port table and its
+-- heuristics are not tried: their dissectors get TCP's data about the segment (struct tcpinfo),
+-- which a Lua dissector cannot pass on, and any of them may rely on it. Only such DATA: the
+-- records after it that continue a message are shown as bytes, as TCP's reassembly is not there
+-- to join them. HTTP may not ask TCP to reassemble (can_desegment 0), its errors stay in its own
+-- subtree (Wireshark's "Malformed Packet", never a Lua error), and cvpn still sets the columns.
+local showing -- { pinfo, tree } of the frame being shown, for dissect_http
+local http_dissector
+
+local function starts_http(data)
+	return data:find("^[A-Z]+ [^ \r\n]+ HTTP/1%.[01]\r?\n") or data:find("^HTTP/1%.[01] %d%d%d")
+end
+
+local function dissect_http(data_tvb)
+	if not showing or not cvpn.prefs.channel_http then return end
+	if http_dissector == nil then
+		local ok, d = pcall(Dissector.get, "http")
+		http_dissector = ok and d or false
+	end
+	if not http_dissector then return end
+	local pinfo = showing.pinfo
+	local saved = pinfo.can_desegment
+	pinfo.can_desegment = 0
+	pcall(http_dissector.call, http_dissector, data_tvb, pinfo, showing.tree)
+	pinfo.can_desegment = saved
+	pinfo.desegment_len, pinfo.desegment_offset = 0, 0
+end
+
 -- A channel record's payload (ch, from read_channel) at offset 3 of the decrypted record dec:
 -- what it holds, under the channel id.
 local function show_channel(ch, dec, subtree)
@@ -1832,6 +1866,7 @@ local function show_channel(ch, dec, subtree)
 	if ch.data then
 		if #ch.data > 0 then item:add(CF.data, dec(7, #ch.data)) end
 		item:add(CF.data_len, #ch.data):set_generated()
+		if #ch.data > 0 and starts_http(ch.data) then dissect_http(dec(7, #ch.data):tvb()) end
 	end
 end
 
@@ -2185,8 +2220,11 @@ function cvpn.dissector(tvb, pinfo, tree)
 		rec, late = feed(conv, dir, pinfo.number, s)
 		frames[pinfo.number] = rec
 	end
+	showing = { pinfo = pinfo, tree = tree }
 	local infos = show_frame(tvb, tree, rec, late)
+	showing = nil
 	pinfo.cols.protocol = "CVPN"
+	pinfo.cols.info:clear_fence() -- HTTP in a channel sets one
 	pinfo.cols.info = table.concat(infos, " | ")
 	return #s
 end

@@ -763,6 +763,34 @@ if need_package python3-cryptography "generated secure sessions (channels, steal
 	check "generated sessions: the Info column reads channels, stealth and malformed records" \
 		[ ! -s "$TMP/gen.lines" ]
 	cat "$TMP/gen.lines"
+	# HTTP in a channel goes to Wireshark's HTTP dissector: in streams 0 and 1 a GET and its
+	# response each (the second one's body goes on in a record that is shown as bytes), with
+	# cvpn's Info column; every copy cut elsewhere the same; none with the preference off.
+	for p in 1 2; do
+		ts $( [ $p = 2 ] && echo -2 ) -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" \
+			-Y http -T fields -e tcp.stream -e http.request.method -e http.request.uri \
+			-e http.response.code -e http.content_length -e _ws.col.Info -e _ws.malformed \
+			>"$TMP/gen.http.$p"
+	done
+	printf '%s\n' '0	GET	/index.html			Record #3 from client: DATA channel 1, 86 bytes	' \
+		'0			200	44	Record #3 from server: DATA channel 1, 142 bytes	' \
+		'1	GET	/big.txt			Record #2 from client: DATA channel 7, 83 bytes	' \
+		'1			200	20000	Record #2 from server: DATA channel 7, 16384 bytes	' \
+		>"$TMP/gen.http.want"
+	awk -F '\t' '$1 <= 1' "$TMP/gen.http.1" >"$TMP/gen.http.1s"
+	same "HTTP in a channel: GETs and responses dissected, cvpn's Info column kept" \
+		"$TMP/gen.http.want" "$TMP/gen.http.1s"
+	copies=$("$PY" -c 'import json, sys
+print(sum(1 for e in json.load(open(sys.argv[1])) if e["session"] == "channels"))' "$TMP/gen.json")
+	check "HTTP in a channel: the same in each session's $copies streams, in one pass and two" \
+		sh -c "[ \$(cut -f 2- '$TMP/gen.http.1' | sort | uniq -c | awk -v n=$copies '\$1 == n' |
+		 wc -l) -eq 4 ] && [ \$(wc -l <'$TMP/gen.http.1') -eq \$((4 * $copies)) ] && \
+		 cmp -s '$TMP/gen.http.1' '$TMP/gen.http.2'"
+	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -o cvpn.channel_http:FALSE \
+		-Y 'http || cvpn.secure.channel.data.len' -T fields -e http.request.method \
+		-e cvpn.secure.channel.data.len >"$TMP/gen.nohttp"
+	check "HTTP in channels off (cvpn.channel_http:FALSE): the DATA records, no HTTP" \
+		sh -c "[ -s '$TMP/gen.nohttp' ] && ! grep -q GET '$TMP/gen.nohttp'"
 	# The stealth client's hello and message 1 share a frame, before any byte of the server.
 	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -Y 'tcp.stream == 1 && tcp.len > 0' \
 		-T fields -e tcp.srcport -e _ws.col.Info | head -n 2 >"$TMP/gen.stealth"
