@@ -1723,7 +1723,10 @@ local function channel_info_text(ch)
 		text = text .. ", +" .. bytes_text(ch.window)
 	elseif ch.kind == "REFUSE" and ch.reason then
 		text = text .. ": " .. (CHANNEL_REASONS[ch.reason] or ("unknown reason " .. ch.reason))
-		if #ch.detail > 0 then text = text .. ' "' .. peer_text(ch.detail) .. '"' end
+		-- The detail, unless it only says the reason again (cvpn-server's does).
+		if #ch.detail > 0 and ch.detail ~= CHANNEL_REASONS[ch.reason] then
+			text = text .. ' "' .. peer_text(ch.detail) .. '"'
+		end
 	elseif ch.kind == "DATA" and ch.data then
 		text = text .. ", " .. bytes_text(#ch.data)
 	end

@@ -288,7 +288,7 @@ class Session:
             text += f", +{bytes_text(ch['window'])}"
         elif kind == "REFUSE" and "reason" in ch:
             text += ": " + REASONS.get(ch["reason"], f"unknown reason {ch['reason']}")
-            if ch["detail"]:
+            if ch["detail"] and ch["detail"] != REASONS.get(ch["reason"], "").encode():
                 text += ' "' + peer_text(ch["detail"]) + '"'
         elif kind == "DATA" and "data" in ch:
             text += f", {bytes_text(len(ch['data']))}"
@@ -352,7 +352,7 @@ def channels_session(seed):
     s.open(2, "dénied.example", 8080)
     s.refuse(2, 1, "no permit for dénied.example:8080".encode())
     s.open(2, "10.0.0.9", 22)
-    s.refuse(2, 2)
+    s.refuse(2, 2, b"connection refused")   # as cvpn-server says it: the reason's text again
     s.open(3, "nowhere.invalid", 443)
     s.refuse(3, 3, b"name does not resolve")
     s.open(4, "fd00::9", 25)
