@@ -266,6 +266,16 @@ engine_rekey(struct engine *e)
 	return run_optional(e, e->ops ? e->ops->rekey : NULL);
 }
 
+int
+engine_refuse(struct engine *e, int err)
+{
+	if (e->err)
+		return e->err;
+	if (e->ops != NULL && e->ops->refuse != NULL)
+		e->ops->refuse(e);
+	return fail(e, err);
+}
+
 /* Whether records beside the messages may go now: a secure session, established and not closing. */
 static int
 beside_ready(const struct engine *e)

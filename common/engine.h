@@ -182,6 +182,13 @@ int engine_close(struct engine *e);
 /* Secure: sends REKEY and rekeys our direction now (the transport's timer calls it). */
 int engine_rekey(struct engine *e);
 
+/*
+ * The program refuses what the peer sent (a channel record beyond its
+ * window, say): a secure server queues an ERROR record so that the client
+ * learns it was refused, and the session is dead with err. Returns err.
+ */
+int engine_refuse(struct engine *e, int err);
+
 /* The IP tunnel's records over TCP (docs/SECURE.md section 12). */
 enum engine_tunnel {
 	ENGINE_TUNNEL_CONFIG = 14,      /* server to client: the configuration list */

@@ -217,9 +217,16 @@ resume(struct engine *e)
 static int
 refuse(struct engine *e, int r)
 {
-	if (r == CVPN_ERR_DECRYPT && e->p.sec.send_cs != NULL)
+	if ((r == CVPN_ERR_DECRYPT || r == CVPN_ERR_CHANNEL) && e->p.sec.send_cs != NULL)
 		(void)secure_send_record(e, SECREC_ERROR, NULL, 0); /* best effort: we are closing anyway */
 	return r;
+}
+
+/* The program refused a record (engine_refuse): the same ERROR. */
+static void
+refuse_record(struct engine *e)
+{
+	(void)refuse(e, CVPN_ERR_CHANNEL);
 }
 
 /* Answers a DATA record: the reply is encrypted and authenticated too. */
@@ -367,6 +374,7 @@ const struct engine_ops secure_server_ops = {
 	.carries_channels = carries_channels,
 	.send_channel = send_channel,
 	.send_tunnel = send_tunnel,
+	.refuse = refuse_record,
 	.partial = partial,
 	.established = established,
 	.ready = ready,

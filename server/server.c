@@ -533,7 +533,9 @@ conn_channel_broken(struct conn *c)
 	char why[sizeof(c->broken) + 64];
 
 	snprintf(why, sizeof(why), "channel protocol broken by the peer: %s", c->broken);
-	conn_close(c, why);
+	/* The client learns it was refused (an ERROR record goes out first) rather than seeing a cut. */
+	(void)engine_refuse(c->engine, CVPN_ERR_CHANNEL);
+	conn_fail(c, why);
 }
 
 /*

@@ -145,6 +145,10 @@ class PeerClosed(PeerError):
     """The peer closed or reset the TCP connection."""
 
 
+class PeerRefused(PeerError):
+    """The peer sent an ERROR record: it refused what it received, then closes."""
+
+
 class PeerTimeout(PeerError):
     """The peer sent nothing within the time allowed."""
 
@@ -964,7 +968,7 @@ class ChannelClient:
         if rtype == KEEPALIVE:
             return
         if rtype == ERROR:
-            raise PeerError("the server refused what it received (ERROR)")
+            raise PeerRefused("the server refused what it received (ERROR)")
         if rtype not in CHANNEL_NAMES or len(payload) < 4:
             raise PeerError(f"unexpected {TYPE_NAMES[rtype]} record")
         (cid,) = struct.unpack(">I", payload[:4])
@@ -1104,6 +1108,9 @@ def forward_session(client, args, deadline):
         client.run(forward_done(client, args.die, args.stray), deadline)
     except PeerClosed:
         say("session: closed by the server")
+        return 0 if args.blind or args.stray else 1
+    except PeerRefused:
+        say("session: refused by the server (ERROR)")
         return 0 if args.blind or args.stray else 1
     except PeerError as exc:
         say(f"session: {exc}")

@@ -73,7 +73,8 @@ on_event(void *arg, const struct engine_event *ev)
 	case ENGINE_EV_CHANNEL:
 		s->channels++;
 		s->last_chan = *ev->chan;
-		memcpy(s->chan_data, ev->chan->data, ev->chan->len);
+		if (ev->chan->len)
+			memcpy(s->chan_data, ev->chan->data, ev->chan->len);
 		s->last_chan.data = s->chan_data;
 		break;
 	default:
@@ -881,6 +882,13 @@ test_channel_wrong_side(void **state)
 		assert_int_equal(engine_feed(pr.c, rec, secrec_wire_len((size_t)n)), CVPN_ERR_CHANNEL);
 	}
 	assert_int_equal(pr.cs.channels, 0);
+	close_pair(&pr);
+	/* The server refusing a record it read (a window overrun its program found): the client learns it. */
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_refuse(pr.s, CVPN_ERR_CHANNEL), CVPN_ERR_CHANNEL);
+	assert_int_equal(engine_channel_send(pr.s, &open), CVPN_ERR_CHANNEL); /* dead now */
+	assert_int_equal(pump(pr.s, pr.c, NULL), CVPN_ERR_REFUSED);
 	close_pair(&pr);
 }
 
