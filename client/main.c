@@ -18,7 +18,7 @@
 
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
-	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES,
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES, OPT_STEALTH,
 	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS, OPT_PARTIAL_TIMEOUT
 };
 
@@ -33,6 +33,7 @@ static const struct opt options[] = {
 	{ "key", OPT_KEY, "FILE", "secure: our private key (else a new anonymous key per session)" },
 	{ "psk", OPT_PSK, "FILE", "secure: a pre-shared key (base64), alone or with --server-key" },
 	{ "suites", OPT_SUITES, "LIST", "secure: AEAD suites in preference order (default " SECURE_DEFAULT_SUITES ")" },
+	{ "stealth", OPT_STEALTH, NULL, "secure: reach a --stealth server (the first suite only, handshake message 1 at once)" },
 	{ "rekey-records", OPT_REKEY_RECORDS, "N", "secure: rekey our direction after N records (default 1048576)" },
 	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction when sending this long after (default 600)" },
 	{ "hmac", OPT_HMAC, "MODE", "cumulative (default, as the reference) or per-message" },
@@ -114,6 +115,9 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case OPT_KNOWN_SERVERS: a->profile.known_servers = arg; break;
 	case OPT_KEY: a->profile.key = arg; break;
 	case OPT_PSK: a->profile.psk = arg; break;
+	case OPT_STEALTH:
+		cfg->engine.secure.stealth = true;
+		break;
 	case OPT_SUITES:
 		if (engine_parse_suites(arg, &cfg->engine.secure) != 0)
 			return cli_bad_usage(stderr, PROG, "invalid --suites '%s' (expected ChaChaPoly and/or AESGCM)", arg);

@@ -182,11 +182,17 @@ closed_failure(struct session *s, struct failure *f)
 	if (s->cfg->engine.secure.enabled && engine_established(s->engine))
 		fail(f, CLIENT_PROTOCOL, "truncated",
 		    "server closed the connection without a CLOSE record: the session was truncated");
+	else if (s->cfg->engine.secure.enabled && !s->negotiated && s->cfg->engine.secure.stealth)
+		fail(f, CLIENT_NEGOTIATION, "stealth_refused",
+		    "server closed the connection without a byte: a --stealth server does so to a client it "
+		    "cannot verify (a wrong server key or PSK, our key not authorized), to a suite it does not "
+		    "serve, or to an address it refuses; its log says which");
 	else if (s->cfg->engine.secure.enabled && !s->negotiated)
 		fail(f, CLIENT_NEGOTIATION, "no_suite",
 		    "server closed the connection after our hello: it does not serve this mode (no key or PSK "
 		    "for it, or a psk-mode client where only listed keys may connect) or suite, or it refused "
-		    "our address (too many failed handshakes, or it is full); its log says which");
+		    "our address (too many failed handshakes, or it is full), or it is a --stealth server, "
+		    "which answers only a client that uses --stealth; its log says which");
 	else if (s->cfg->engine.secure.enabled)
 		fail(f, CLIENT_PROTOCOL, "handshake",
 		    "server closed the connection during the handshake: wrong server key or PSK, our key "
@@ -321,6 +327,8 @@ timeout_failure(const struct session *s, struct failure *f)
 	if (!s->heard && !s->cfg->engine.secure.enabled && s->cfg->engine.newline == ENGINE_NEWLINE_NEVER)
 		hint = " (a server that waits for a newline after each handshake message, as the course's "
 		    "2025 solution does, needs --newline, and then usually --hmac per-message)";
+	else if (!s->heard && s->cfg->engine.secure.enabled && !s->cfg->engine.secure.stealth)
+		hint = " (a --stealth server says nothing until the first handshake message: try --stealth)";
 	fail(f, CLIENT_TIMEOUT, "timeout", "no answer from the server within %u ms while %s%s",
 	    s->cfg->timeout_ms, engine_phase(s->engine), hint);
 }

@@ -74,7 +74,9 @@ refuse(struct server *s, const char *why)
 		peer_name(tcp, peer, sizeof(peer), NULL, 0);
 		fprintf(stderr, "Refusing %s: %s\n", peer, why);
 	}
-	uv_close((uv_handle_t *)tcp, on_refused_closed);
+	/* Stealth: a refused client gets a reset, as every unproven one does. */
+	if (!s->cfg->engine.secure.stealth || uv_tcp_close_reset(tcp, on_refused_closed) != 0)
+		uv_close((uv_handle_t *)tcp, on_refused_closed);
 }
 
 /* Closes a connection refused at admission, whose refusal is logged already: no failure to count. */

@@ -26,7 +26,7 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_REPLY, OPT_HANDSHAKE_TIMEOUT,
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
-	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_SUITES, OPT_REKEY,
+	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_STEALTH, OPT_SUITES, OPT_REKEY,
 	OPT_MAX_SOURCE_HANDSHAKES, OPT_LOG_MESSAGES, OPT_REPLAY_WINDOW, OPT_ALLOW_FORWARD, OPT_MAX_CHANNELS,
 	OPT_FORWARD_TIMEOUT, OPT_MAX_FORWARD_BUFFER
 };
@@ -43,6 +43,8 @@ static const struct opt options[] = {
 	{ "rekey-records", OPT_REKEY, "N", "secure: rekey a direction after N records (default 1048576)" },
 	{ "rekey-seconds", OPT_REKEY_SECONDS, "SEC", "secure: rekey our direction this often (default 600)" },
 	{ "no-lab", OPT_NO_LAB, NULL, "refuse lab-profile clients (with a logged reason)" },
+	{ "stealth", OPT_STEALTH, NULL, "secure: send nothing until a client's first handshake message proves it; "
+	    "reset the others after a random pause (implies --no-lab)" },
 	{ "log-messages", OPT_LOG_MESSAGES, NULL, "secure: log the clients' messages too (the lab's are always logged)" },
 	{ "replay-window", OPT_REPLAY_WINDOW, "SEC", "secure: accept a first handshake message this far from our clock, once (default 120)" },
 	{ "allow-forward", OPT_ALLOW_FORWARD, "HOST:PORT", "secure: let every client forward to HOST:PORT ([v6]:PORT, HOST:* any port; repeat)" },
@@ -135,6 +137,7 @@ apply(int key, const char *arg, struct server_config *cfg, const char **ciphers,
 	case OPT_PSK: sa->psk = arg; break;
 	case OPT_AUTHORIZED: sa->authorized = arg; break;
 	case OPT_NO_LAB: cfg->engine.no_lab = true; break;
+	case OPT_STEALTH: cfg->engine.secure.stealth = cfg->engine.no_lab = true; break;
 	case OPT_LOG_MESSAGES: cfg->log_messages = true; break;
 	case OPT_REPLAY_WINDOW:
 		if (opt_uint(arg, 1, REPLAY_WINDOW_MAX, &v) != 0)
@@ -290,7 +293,8 @@ secure_setup(struct server_config *cfg, const struct secure_args *sa, struct key
 	if (sc->rekey_records == 0)
 		sc->rekey_records = CLI_REKEY_RECORDS;
 	if (cfg->engine.no_lab && !sc->static_priv_set && !sc->has_psk) {
-		fprintf(stderr, "cvpn-server: --no-lab needs the secure profile: give --key or --psk\n");
+		fprintf(stderr, "cvpn-server: %s needs the secure profile: give --key or --psk\n",
+		    sc->stealth ? "--stealth" : "--no-lab");
 		return EX_USAGE;
 	}
 	if ((sc->static_priv_set || sc->has_psk) && replay_new(sa->replay_window, REPLAY_MAX_DEFAULT, NULL, replay) != 0) {

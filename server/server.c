@@ -19,6 +19,7 @@
 
 #include <sys/socket.h>
 
+#include <openssl/rand.h>
 #include <uv.h>
 
 #include "chan.h"
@@ -204,9 +205,40 @@ log_failure(struct conn *c, const char *reason)
 		    c->srv->cfg->limits.max_failures);
 }
 
+/* The stealth reset is due: the unproven client learns nothing but a reset, and not at once. */
+static void
+on_reset_due(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	if (uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
+		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+/*
+ * Stealth: a client that never proved itself (docs/SECURE.md section 11) is
+ * reset after 0.2-1.2 s at random, so that neither a byte nor the timing of
+ * our verdict tells a scanner what it reached. A server that is stopping
+ * resets at once.
+ */
+static void
+stealth_reset(struct conn *c)
+{
+	uint8_t b[2] = { 0 };
+
+	if (c->polled)
+		uv_close((uv_handle_t *)&c->poll, on_handle_closed);
+	(void)RAND_bytes(b, sizeof(b));
+	uv_timer_stop(&c->timer);
+	uv_timer_start(&c->timer, on_reset_due, c->srv->stopping ? 0 : 200 + ((unsigned)b[0] << 8 | b[1]) % 1000, 0);
+}
+
 void
 conn_close(struct conn *c, const char *reason)
 {
+	bool unproven = c->phase == CONN_HANDSHAKE;
+
 	if (c->phase == CONN_CLOSED)
 		return;
 	if (reason)
@@ -217,6 +249,10 @@ conn_close(struct conn *c, const char *reason)
 	fwd_end(c, reason ? reason : "the client disconnected");
 	if (c->working)
 		atomic_store(&c->cancelled, true);
+	if (unproven && c->srv->cfg->engine.secure.stealth) {
+		stealth_reset(c);
+		return;
+	}
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 	/* The poll handle stops watching the descriptor before the stream handle closes it. */
 	if (c->polled)
