@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,11 +22,15 @@
 #define LIST_MAX_KEYS 100000
 /* The option of an authorized-clients line that permits a forwarding destination. */
 #define PERMIT_OPTION "permit="
+/* The option that gives the key a fixed address in the IP tunnel. */
+#define ADDRESS_OPTION "address="
 
-/* One line of a list: a key and the destinations it may forward to (NULL: none). */
+/* One line of a list: a key, the destinations it may forward to (NULL: none), its tunnel address. */
 struct keys_entry {
 	uint8_t key[KEYS_LEN];
 	struct permit_list *permits;
+	uint32_t address;       /* host order; 0: none */
+	unsigned line;
 };
 
 struct keys_list {
@@ -157,7 +162,8 @@ out:
 }
 
 static int
-list_add(struct keys_list *l, const uint8_t key[static KEYS_LEN], struct permit_list *permits)
+list_add(struct keys_list *l, const uint8_t key[static KEYS_LEN], struct permit_list *permits, uint32_t address,
+    unsigned line)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
@@ -169,27 +175,57 @@ list_add(struct keys_list *l, const uint8_t key[static KEYS_LEN], struct permit_
 		l->cap = cap;
 	}
 	memcpy(l->entries[l->n].key, key, KEYS_LEN);
+	l->entries[l->n].address = address;
+	l->entries[l->n].line = line;
 	l->entries[l->n++].permits = permits;
 	return 0;
 }
 
 /*
- * Reads what follows the key on a line: words, of which each "permit=HOST:PORT"
- * is an option and the others name the key's owner. Sets *out (NULL when the
- * line permits nothing) only on success. Returns 0, CVPN_ERR_INVALID_ARG for
- * a permit= that is not HOST:PORT, or CVPN_ERR_NOMEM.
+ * Reads one "address=A.B.C.D" word of n bytes into *address (host order). A
+ * second one on the line must say the same. Returns 0 or CVPN_ERR_INVALID_ARG.
  */
 static int
-read_options(const char *p, struct permit_list **out)
+read_address(const char *p, size_t n, uint32_t *address)
+{
+	char text[INET_ADDRSTRLEN];
+	struct in_addr a;
+	size_t opt = strlen(ADDRESS_OPTION);
+	uint32_t v;
+
+	if (n - opt >= sizeof(text))
+		return CVPN_ERR_INVALID_ARG;
+	memcpy(text, p + opt, n - opt);
+	text[n - opt] = '\0';
+	if (inet_pton(AF_INET, text, &a) != 1 || (v = ntohl(a.s_addr)) == 0 || (*address != 0 && *address != v))
+		return CVPN_ERR_INVALID_ARG;
+	*address = v;
+	return 0;
+}
+
+/*
+ * Reads what follows the key on a line: words, of which each "permit=HOST:PORT"
+ * and "address=A.B.C.D" is an option and the others name the key's owner.
+ * Sets *out (NULL when the line permits nothing) and *address (0: none) only
+ * on success. Returns 0, CVPN_ERR_INVALID_ARG for a permit= that is not
+ * HOST:PORT or an address= that is not one IPv4 address, or CVPN_ERR_NOMEM.
+ */
+static int
+read_options(const char *p, struct permit_list **out, uint32_t *address)
 {
 	struct permit_list *l = NULL;
 	size_t n, opt = strlen(PERMIT_OPTION);
+	uint32_t a = 0;
 	int r = 0;
 
 	for (; r == 0 && *p != '\0'; p += n) {
 		while (isspace((unsigned char)*p))
 			p++;
 		n = strcspn(p, " \t\r\n");
+		if (n >= strlen(ADDRESS_OPTION) && strncmp(p, ADDRESS_OPTION, strlen(ADDRESS_OPTION)) == 0) {
+			r = read_address(p, n, &a);
+			continue;
+		}
 		if (n < opt || strncmp(p, PERMIT_OPTION, opt) != 0)
 			continue;
 		if (l == NULL && (l = permit_list_new()) == NULL)
@@ -201,24 +237,26 @@ read_options(const char *p, struct permit_list **out)
 		return r;
 	}
 	*out = l;
+	*address = a;
 	return 0;
 }
 
 /* Reads one line of a list that is not blank or a comment: the key, then its options. */
 static int
-read_entry(struct keys_list *l, const char *line)
+read_entry(struct keys_list *l, const char *line, unsigned lineno)
 {
 	struct permit_list *permits;
 	uint8_t key[KEYS_LEN];
+	uint32_t address;
 	size_t n;
 	int r;
 
 	while (isspace((unsigned char)*line))
 		line++;
 	n = strcspn(line, " \t\r\n");
-	if ((r = keys_from_base64(line, n, key)) != 0 || (r = read_options(line + n, &permits)) != 0)
+	if ((r = keys_from_base64(line, n, key)) != 0 || (r = read_options(line + n, &permits, &address)) != 0)
 		return r;
-	if ((r = list_add(l, key, permits)) != 0)
+	if ((r = list_add(l, key, permits, address, lineno)) != 0)
 		permit_list_free(permits);
 	return r;
 }
@@ -248,7 +286,7 @@ keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
 		if (strchr(line, '\n') == NULL && !feof(f))
 			r = CVPN_ERR_TOO_LONG;
 		else if (!skip_line(line))
-			r = read_entry(l, line);
+			r = read_entry(l, line, lineno);
 	}
 	fclose(f);
 	if (r != 0) {
@@ -288,6 +326,14 @@ size_t
 keys_list_count(const struct keys_list *l)
 {
 	return l->n;
+}
+
+const uint8_t *
+keys_list_entry(const struct keys_list *l, size_t i, uint32_t *address, unsigned *line)
+{
+	*address = l->entries[i].address;
+	*line = l->entries[i].line;
+	return l->entries[i].key;
 }
 
 /*

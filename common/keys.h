@@ -56,10 +56,12 @@ int keys_load_secret(const char *path, uint8_t key[static KEYS_LEN]);
 
 /*
  * Loads a list of public keys, one per line; '#' starts a comment, blank
- * lines are skipped. After the key, words "permit=HOST:PORT" (permit.h)
- * are options, and the other words a free-form name. The file must pass
- * keys_check_file as a trust file. On CVPN_ERR_KEY_FORMAT (not a key),
- * CVPN_ERR_INVALID_ARG (a permit= that is not HOST:PORT) or
+ * lines are skipped. After the key, words "permit=HOST:PORT" (permit.h) and
+ * "address=A.B.C.D" (the key's fixed address in the IP tunnel) are options,
+ * and the other words a free-form name. The file must pass keys_check_file
+ * as a trust file. On CVPN_ERR_KEY_FORMAT (not a key), CVPN_ERR_INVALID_ARG
+ * (a permit= that is not HOST:PORT, an address= that is not one IPv4
+ * address, or two that differ on one line) or
  * CVPN_ERR_TOO_LONG (a line over 4095 bytes), *bad_line is the line number.
  * Sets *out only on success.
  */
@@ -73,6 +75,12 @@ bool keys_list_permits(const struct keys_list *l, const uint8_t key[static KEYS_
 
 /* Number of keys in the list. */
 size_t keys_list_count(const struct keys_list *l);
+
+/*
+ * The key of line-entry i (below keys_list_count), with its address=
+ * (host order, 0: none) and the line it was read from.
+ */
+const uint8_t *keys_list_entry(const struct keys_list *l, size_t i, uint32_t *address, unsigned *line);
 
 /* Whether a known-servers entry names the server sought: host as written, port NULL for any port. */
 typedef bool keys_server_match_fn(void *arg, const char *host, const char *port);

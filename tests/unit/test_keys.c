@@ -196,6 +196,53 @@ test_list_permits(void **state)
 	bad_list(text, CVPN_ERR_INVALID_ARG, 2);
 }
 
+/* address= gives a key its tunnel address, line by line; a bad one, or two that differ, is a bad line. */
+static void
+test_list_address(void **state)
+{
+	static const char other[] = "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+	struct keys_list *l = NULL;
+	const uint8_t *k;
+	uint8_t key[KEYS_LEN];
+	uint32_t address = 1;
+	unsigned bad = 0, line = 0;
+	char text[512], *path;
+
+	(void)state;
+	count_key(key);
+	snprintf(text, sizeof(text), "# clients\n%s alice address=10.77.0.5 permit=db:5432\n\n%s bob\n", COUNT_B64, other);
+	path = write_file(text, 0644);
+	assert_int_equal(keys_list_load(path, &l, &bad), 0);
+	assert_int_equal(keys_list_count(l), 2);
+	k = keys_list_entry(l, 0, &address, &line);
+	assert_memory_equal(k, key, KEYS_LEN);
+	assert_int_equal(address, 0x0a4d0005);
+	assert_int_equal(line, 2);
+	assert_true(keys_list_permits(l, key, "db", 5432));
+	keys_list_entry(l, 1, &address, &line);
+	assert_int_equal(address, 0);
+	assert_int_equal(line, 4);
+	keys_list_free(l);
+	unlink(path);
+	free(path);
+
+	snprintf(text, sizeof(text), "%s address=10.77.0\n", COUNT_B64);
+	bad_list(text, CVPN_ERR_INVALID_ARG, 1);
+	snprintf(text, sizeof(text), "%s\n%s address=fd00::5\n", COUNT_B64, other);
+	bad_list(text, CVPN_ERR_INVALID_ARG, 2);
+	snprintf(text, sizeof(text), "%s address=10.77.0.5 address=10.77.0.6\n", COUNT_B64);
+	bad_list(text, CVPN_ERR_INVALID_ARG, 1);
+	snprintf(text, sizeof(text), "%s address=0.0.0.0\n", COUNT_B64);
+	bad_list(text, CVPN_ERR_INVALID_ARG, 1);
+	/* The same address twice on one line says nothing new, and is fine. */
+	snprintf(text, sizeof(text), "%s address=10.77.0.5 address=10.77.0.5\n", COUNT_B64);
+	path = write_file(text, 0644);
+	assert_int_equal(keys_list_load(path, &l, &bad), 0);
+	keys_list_free(l);
+	unlink(path);
+	free(path);
+}
+
 /* A line longer than the reader takes is refused whole, not read as two lines. */
 static void
 test_list_long_line(void **state)
@@ -222,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_list_permits),
+		cmocka_unit_test(test_list_address),
 		cmocka_unit_test(test_list_long_line),
 	};
 
