@@ -309,3 +309,21 @@ privdrop_check_tun(const char *program, char *why, size_t whylen)
 	return cvpn_why(CVPN_ERR_PRIVILEGE, why, whylen, "%s cannot create TUN interfaces: it lacks CAP_NET_ADMIN "
 	    "(run it as root, or grant it: sudo setcap cap_net_admin+ep %s)", program, program);
 }
+
+int
+privdrop_effective(int cap, bool on, char *why, size_t whylen)
+{
+	cap_value_t c = cap;
+	cap_t caps;
+	int r = 0;
+
+	if ((caps = cap_get_proc()) == NULL)
+		return cvpn_why(CVPN_ERR_SYSTEM, why, whylen, "cannot read the capabilities: %s", strerror(errno));
+	if (cap_set_flag(caps, CAP_EFFECTIVE, 1, &c, on ? CAP_SET : CAP_CLEAR) != 0)
+		r = cvpn_why(CVPN_ERR_INVALID_ARG, why, whylen, "capability %d is not one this kernel knows", cap);
+	else if (cap_set_proc(caps) != 0)
+		r = cvpn_why(CVPN_ERR_PRIVILEGE, why, whylen, "cannot %s capability %d: %s (it is not among the "
+		    "capabilities kept)", on ? "raise" : "lower", cap, strerror(errno));
+	cap_free(caps);
+	return r;
+}

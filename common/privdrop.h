@@ -11,6 +11,7 @@
 #ifndef CVPN_PRIVDROP_H
 #define CVPN_PRIVDROP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The user a program drops to when it is given none. */
@@ -32,6 +33,14 @@
  * a capability left over; after a failure the process must not go on.
  */
 int privdrop_drop(const char *user, const int *keep, size_t nkeep, char *why, size_t whylen);
+
+/*
+ * Raises (on) or lowers capability cap in the calling thread's effective
+ * set, within its permitted set: a capability kept by privdrop_drop can stay
+ * lowered while unused, raised only around the calls that need it. Returns
+ * 0, CVPN_ERR_INVALID_ARG or CVPN_ERR_PRIVILEGE (cap is not permitted).
+ */
+int privdrop_effective(int cap, bool on, char *why, size_t whylen);
 
 /*
  * Checks that this process may create a TUN interface and set its routes:

@@ -7,6 +7,8 @@
  * no_new_privs, or exactly CAP_NET_ADMIN when it is kept; a second drop to
  * the same user changes nothing and succeeds. Not as root: the drop to
  * another user is refused, the one to oneself only gives capabilities up.
+ * A capability kept can be lowered out of the effective set and raised
+ * again; one not kept cannot be raised.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +119,56 @@ test_refused_before_anything(void **state)
 	expect_child(&bad_cap);
 }
 
+/* Whether the calling thread has cap in its effective set. */
+static bool
+effective(cap_value_t cap)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t have = cap_get_proc();
+
+	if (have == NULL)
+		return false;
+	(void)cap_get_flag(have, cap, CAP_EFFECTIVE, &v);
+	cap_free(have);
+	return v == CAP_SET;
+}
+
+/* Keeps CAP_NET_ADMIN, lowers it (the TUN check fails), raises it (it passes), and cannot raise another. */
+static int
+bracket(void *p)
+{
+	const int keep[] = { CAP_NET_ADMIN };
+	char why[WHY_MAX] = "";
+
+	(void)p;
+	if (privdrop_drop(NULL, keep, 1, why, sizeof(why)) != 0)
+		return 1;
+	if (privdrop_effective(CAP_NET_ADMIN, false, why, sizeof(why)) != 0 || effective(CAP_NET_ADMIN))
+		return 2;
+	if (privdrop_check_tun("cvpn-client", why, sizeof(why)) != CVPN_ERR_PRIVILEGE)
+		return 3;
+	if (privdrop_effective(CAP_NET_ADMIN, true, why, sizeof(why)) != 0 || !effective(CAP_NET_ADMIN))
+		return 4;
+	if (privdrop_check_tun("cvpn-client", why, sizeof(why)) != 0)
+		return 5;
+	if (privdrop_effective(CAP_SYS_ADMIN, true, why, sizeof(why)) != CVPN_ERR_PRIVILEGE || effective(CAP_SYS_ADMIN))
+		return 6;
+	return 0;
+}
+
+static void
+test_effective(void **state)
+{
+	int status;
+
+	(void)state;
+	if (geteuid() != 0 || getpwnam(PRIVDROP_DEFAULT_USER) == NULL)
+		skip();
+	status = child_run(bracket, NULL, CHILD_TIMEOUT);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void
 test_drop(void **state)
 {
@@ -151,6 +203,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused_before_anything),
 		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_effective),
 	};
 
 	return cmocka_run_group_tests_name("privdrop", tests, NULL, NULL);
