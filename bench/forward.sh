@@ -81,6 +81,19 @@ tree() {
 	echo $all | tr ' ' ','
 }
 
+# cpu_seconds LIST: the CPU time so far of the processes of a comma-separated list (threads
+# included), in seconds; what a tunnel's two sides spend shows which core bounds it.
+TICKS=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_seconds() {
+	local p v t=0
+	for p in $(echo "$1" | tr ',' ' '); do
+		# After the command's name, which may hold spaces: utime and stime are fields 12 and 13.
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		t=$((t + ${v:-0}))
+	done
+	awk -v t="$t" -v hz="$TICKS" 'BEGIN { printf "%.2f", t / hz }'
+}
+
 mkdir -p "$TMP/fwd"
 log "bench: [7/7] forwarding: bulk, connections/s and memory per channel vs plain TCP, ssh -L and stunnel"
 record background "{\"section\":\"forward\",\"busy_pct\":$(wait_quiet)}"
@@ -164,7 +177,7 @@ AVAILABLE="plain$AVAILABLE"
 # with WHY set when it does not come up.
 tunnel_up() {
 	local sport suite cipher
-	TUN_SERVER="" TUN_CLIENT="" WHY=""
+	TUN_SERVER="" TUN_CLIENT="" TUN_SERVER_ALL="" TUN_CLIENT_ALL="" WHY=""
 	if [ "$1" = plain ]; then
 		LPORT=$SINKPORT
 		return 0
@@ -237,6 +250,8 @@ tunnel_up() {
 	fi
 	timeout 60 "$FWD" probe -p "$LPORT" --timeout 20000 ||
 		{ WHY="no probe crossed it: $(tail -n 2 "$TMP/fwd/$1.client.log" "$TMP/fwd/$1.server.log" | tr '\n' ' ')"; return 1; }
+	# Now that the session is up, a server that forks per session has its processes.
+	TUN_CLIENT_ALL=$(tree "$TUN_CLIENT") TUN_SERVER_ALL=$(tree "$TUN_SERVER")
 }
 
 # tunnel_down: the client first, so that a server that forks per session sees its session end.
@@ -246,13 +261,17 @@ tunnel_down() {
 	TUN_CLIENT="" TUN_SERVER=""
 }
 
-# fwd NAME PEER REP ARGS...: one fwdperf run on CCPU through the tunnel; its JSON to the results.
+# fwd NAME PEER REP ARGS...: one fwdperf run on CCPU through the tunnel; its JSON to the results,
+# with the CPU seconds the tunnel's client and server spent meanwhile.
 fwd() {
-	local name=$1 peer=$2 rep=$3 out
+	local name=$1 peer=$2 rep=$3 out c0 s0
 	shift 3
+	c0=$(cpu_seconds "$TUN_CLIENT_ALL") s0=$(cpu_seconds "$TUN_SERVER_ALL")
 	out=$(taskset -c $CCPU timeout 600 "$FWD" "$@" -p "$LPORT" 2>>"$TMP/fwd/fwdperf.log")
 	[ -n "$out" ] || out='{"error":"no output"}'
-	record "$name" "$out" peer="$peer" rep="$rep"
+	record "$name" "$out" peer="$peer" rep="$rep" \
+		client_cpu_s="$(awk -v a="$c0" -v b="$(cpu_seconds "$TUN_CLIENT_ALL")" 'BEGIN { printf "%.2f", b - a }')" \
+		server_cpu_s="$(awk -v a="$s0" -v b="$(cpu_seconds "$TUN_SERVER_ALL")" 'BEGIN { printf "%.2f", b - a }')"
 }
 
 # ---- The interleaved repetitions ----
@@ -293,7 +312,7 @@ done
 for p in $AVAILABLE; do
 	case $p in plain | *-aes) continue ;; esac
 	if tunnel_up "$p"; then
-		fwd fwd_hold "$p" 1 hold -n $HOLD_N --server-pid "$(tree "$TUN_SERVER")"
+		fwd fwd_hold "$p" 1 hold -n $HOLD_N --server-pid "$TUN_SERVER_ALL"
 	else
 		record fwd_hold '{"error":"tunnel not ready"}' peer="$p" why="$WHY"
 	fi

@@ -34,8 +34,8 @@ FDLIMIT=$(ulimit -n)
 log() { printf '%s\n' "$*" >&2; }
 
 # record NAME JSON [KEY=VALUE...]: appends one measurement, tagged with its name (and
-# the KEYs: whole numbers as numbers, the rest as text), to the results (output that
-# is not one JSON object is kept as an error row).
+# the KEYs: numbers as numbers, the rest as text), to the results (output that is not
+# one JSON object is kept as an error row).
 record() {
 	$PY -c '
 import json, sys
@@ -47,7 +47,12 @@ except (ValueError, AssertionError):
 d["name"] = sys.argv[1]
 for kv in sys.argv[3:]:
     k, _, v = kv.partition("=")
-    d[k] = int(v) if v.lstrip("-").isdigit() else v
+    for kind in (int, float, str):
+        try:
+            d[k] = kind(v)
+            break
+        except ValueError:
+            pass
 print(json.dumps(d))' "$@" >>"$RESULTS"
 }
 

@@ -290,6 +290,13 @@ def fwd_targets(rows):
     return t
 
 
+def fwd_cpu(rows, peer, side):
+    """The median share of one core a tunnel's side (client or server) used during bulk x1, in %."""
+    s, w = fwd_reps(rows, "fwd_bulk1", peer, f"{side}_cpu_s"), fwd_reps(rows, "fwd_bulk1", peer, "seconds")
+    v = [100 * s[k] / w[k] for k in s if w.get(k)]
+    return statistics.median(v) if v and peer != "plain" else None
+
+
 def fwd_peers(rows):
     """Every peer's medians, for the table of all of them and the JSON."""
     out = {}
@@ -307,6 +314,9 @@ def fwd_peers(rows):
             "rtt_p50_us": fwd_median(rows, "fwd_rate", p, "rtt_p50_us"),
             "open_cost_us": statistics.median(cost.values()) if cost else None,
             "kib_per_idle_channel": fwd_median(rows, "fwd_hold", p, "kib_per_channel"),
+            # How busy each side kept its core during bulk with one connection: the one near 100% bounds it.
+            "bulk1_client_cpu_pct": fwd_cpu(rows, p, "client"),
+            "bulk1_server_cpu_pct": fwd_cpu(rows, p, "server"),
         }
     out["aead_mb_per_s"] = {r.get("aead"): r.get("mb_per_s") for r in rows if r.get("name") == "fwd_aead"}
     return out
@@ -315,22 +325,26 @@ def fwd_peers(rows):
 def fwd_table(peers):
     def f(v, d=0):
         return "-" if v is None else f"{v:,.{d}f}"
-    lines = [f"{'forwarding, medians':<28} {'bulk x1':>9} {'bulk x8':>9} {'conn/s':>8} {'open p50':>9} "
-             f"{'open p99':>9} {'rtt p50':>8} {'open +':>7} {'KiB/ch':>7}",
-             f"{'':<28} {'MB/s':>9} {'MB/s':>9} {'':>8} {'us':>9} {'us':>9} {'us':>8} {'us':>7} {'idle':>7}"]
+    lines = [f"{'forwarding, medians':<28} {'bulk x1':>9} {'cpu c/s':>8} {'bulk x8':>9} {'conn/s':>8} "
+             f"{'open p50':>9} {'open p99':>9} {'rtt p50':>8} {'open +':>7} {'KiB/ch':>7}",
+             f"{'':<28} {'MB/s':>9} {'%':>8} {'MB/s':>9} {'':>8} {'us':>9} {'us':>9} {'us':>8} {'us':>7} "
+             f"{'idle':>7}"]
     for p in FWD_PEERS:
         d = peers[p]
         if d["unavailable"]:
             lines.append(f"{d['label']:<28} not available: {d['unavailable']}")
             continue
-        lines.append(f"{d['label']:<28} {f(d['bulk1_mb_per_s']):>9} {f(d['bulk8_mb_per_s']):>9} "
+        cpu = "-" if d["bulk1_client_cpu_pct"] is None else \
+            f"{d['bulk1_client_cpu_pct']:.0f}/{d['bulk1_server_cpu_pct']:.0f}"
+        lines.append(f"{d['label']:<28} {f(d['bulk1_mb_per_s']):>9} {cpu:>8} {f(d['bulk8_mb_per_s']):>9} "
                      f"{f(d['connections_per_s']):>8} {f(d['open_p50_us']):>9} {f(d['open_p99_us']):>9} "
                      f"{f(d['rtt_p50_us']):>8} {f(d['open_cost_us']):>7} {f(d['kib_per_idle_channel'], 1):>7}")
     a = peers["aead_mb_per_s"]
     lines.append("the AEAD alone on one core (openssl speed, 16 KiB): "
                  + ", ".join(f"{k} {f(v)} MB/s" for k, v in a.items()))
-    lines.append("open +: what opening a connection adds beyond a round trip on an open channel, less plain TCP's "
-                 "(its connect); KiB/ch: the server side's VmRSS per idle channel (all its processes)")
+    lines.append("cpu c/s: the share of a core the tunnel's client and server used during bulk x1; open +: what "
+                 "opening a connection adds beyond a round trip on an open channel, less plain TCP's (its connect); "
+                 "KiB/ch: the server side's VmRSS per idle channel (all its processes)")
     return "\n".join(lines)
 
 
