@@ -72,9 +72,11 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+# Made afresh each time: ar only adds and replaces, so the object of a source
+# renamed or deleted since (after a git pull, say) would stay and break the link.
 $(BUILD)/libcvpn.a: $(COMMON_OBJ)
 	@$(if $(Q),echo "  AR      $@")
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(SERVER_BIN): $(SERVER_OBJ) $(BUILD)/libcvpn.a
 	$(call need,libuv,libuv1-dev)

@@ -78,6 +78,12 @@ check "make demo: the client's transcript has both replies" \
 check "make demo built no benchmark tool" [ ! -e build/bench ]
 check "make unit would build no benchmark tool" \
 	sh -c "make -n $FAKE unit >'$TMP/unit.plan' 2>&1 && ! grep -q 'bench/' '$TMP/unit.plan'"
+# The library is made afresh: an object left from a source since removed (a git pull) must not stay in it.
+printf 'int cvpn_stale_symbol;\n' >"$TMP/stale.c"
+cc -c -o "$TMP/stale.o" "$TMP/stale.c" && ar q build/libcvpn.a "$TMP/stale.o" && touch common/err.c &&
+	timeout 600 make $FAKE all >"$TMP/remake.log" 2>&1
+check "a rebuilt libcvpn.a keeps no object of a source that is gone" \
+	sh -c "! ar t build/libcvpn.a | grep -q stale.o"
 
 rm -rf build "$STATE/installed"
 timeout 1200 make $FAKE RUN_TESTS="tests/run.sh --unit-only" check >"$TMP/check.log" 2>&1; rc=$?
