@@ -57,6 +57,14 @@ struct dgram_config {
 	unsigned keepalive_ms;          /* client: an empty DATA after this much silence; 0 only passive ones */
 };
 
+/* A handshake's keys, for the key log only (docs/SECURE.md section 9). */
+struct dgram_keylog {
+	const char *protocol;           /* the Noise protocol name */
+	uint32_t client_index;          /* the receiver in packets to the client */
+	uint32_t server_index;          /* the receiver in packets to the server */
+	const uint8_t *c2s, *s2c;       /* the transport keys, AEAD_KEY_LEN bytes each */
+};
+
 /* The callbacks. to is NULL for a client (it sends to its server); a peer's endpoint for a server. */
 struct dgram_ops {
 	/* Sends one datagram. */
@@ -73,6 +81,8 @@ struct dgram_ops {
 	void (*established)(void *arg, const uint8_t *config, size_t n);
 	/* Server: a peer silent for long is forgotten (its data is the program's to free). May be NULL. */
 	void (*forget)(void *arg, struct dgram_peer *peer);
+	/* Both: a handshake made keys (peer NULL on a client); for a key log. May be NULL. */
+	void (*keys)(void *arg, struct dgram_peer *peer, const struct dgram_keylog *k);
 };
 
 /* ---- Client ---- */

@@ -200,7 +200,7 @@ dgram_client_send(struct dgram_client *c, uint64_t now, const uint8_t *p, size_t
 static int
 take_response(struct dgram_client *c, uint64_t now, const uint8_t *p, size_t n)
 {
-	uint8_t config[DGRAM_CONFIG_MAX];
+	uint8_t config[DGRAM_CONFIG_MAX], raw[2 * AEAD_KEY_LEN];
 	struct dgram_keys *keys;
 	size_t clen, noise_len = n - 12 - 2 * DGRAM_MAC_LEN, i;
 	int r;
@@ -213,11 +213,12 @@ take_response(struct dgram_client *c, uint64_t now, const uint8_t *p, size_t n)
 		return drop(c, DGRAM_DROP_MAC1, CVPN_ERR_BAD_MAC1);
 	if (noise_handshake_read(c->hs, p + 12, noise_len, config, sizeof(config), &clen) != 0)
 		return drop(c, DGRAM_DROP_HANDSHAKE, CVPN_ERR_HANDSHAKE);
-	r = dgram_keys_new(c->hs, c->cfg.suites[0], true, c->hs_index, dgram_get32(p + 4), now, &keys);
+	r = dgram_keys_new(c->hs, c->cfg.suites[0], true, c->hs_index, dgram_get32(p + 4), now, raw, &keys);
 	noise_handshake_free(c->hs);
 	c->hs = NULL;
 	if (r != 0)
 		return r;
+	dgram_keys_report(&c->ops, c->arg, NULL, c->cfg.suites[0], c->hs_index, dgram_get32(p + 4), raw);
 	dgram_keys_free(c->previous);
 	c->previous = c->current;
 	c->current = keys;

@@ -14,6 +14,7 @@
 #include "dgram_int.h"
 #include "err.h"
 #include "noise.h"
+#include "secure_wire.h"
 
 void
 dgram_put32(uint8_t *p, uint32_t v)
@@ -58,7 +59,7 @@ dgram_random_index(uint32_t *out)
 
 int
 dgram_keys_new(struct noise_handshake *hs, enum aead_cipher suite, bool initiator, uint32_t local,
-    uint32_t remote, uint64_t now, struct dgram_keys **out)
+    uint32_t remote, uint64_t now, uint8_t raw[2 * AEAD_KEY_LEN], struct dgram_keys **out)
 {
 	uint8_t keys[2 * AEAD_KEY_LEN];
 	struct dgram_keys *k = calloc(1, sizeof(*k));
@@ -70,6 +71,8 @@ dgram_keys_new(struct noise_handshake *hs, enum aead_cipher suite, bool initiato
 	if ((r = noise_handshake_split_keys(hs, keys)) == 0 &&
 	    (r = aead_new(suite, initiator ? keys : keys + AEAD_KEY_LEN, AEAD_KEY_LEN, &k->send)) == 0)
 		r = aead_new(suite, initiator ? keys + AEAD_KEY_LEN : keys, AEAD_KEY_LEN, &k->recv);
+	if (r == 0 && raw != NULL)
+		memcpy(raw, keys, sizeof(keys));
 	OPENSSL_cleanse(keys, sizeof(keys));
 	if (r != 0) {
 		dgram_keys_free(k);
@@ -81,6 +84,20 @@ dgram_keys_new(struct noise_handshake *hs, enum aead_cipher suite, bool initiato
 	replaywin_init(&k->window);
 	*out = k;
 	return 0;
+}
+
+void
+dgram_keys_report(const struct dgram_ops *ops, void *arg, struct dgram_peer *peer, enum aead_cipher suite,
+    uint32_t client_index, uint32_t server_index, uint8_t raw[2 * AEAD_KEY_LEN])
+{
+	char protocol[SECURE_PROTOCOL_MAX];
+	struct dgram_keylog k = { protocol, client_index, server_index, raw, raw + AEAD_KEY_LEN };
+
+	if (ops->keys != NULL) {
+		secure_wire_protocol(SECURE_MODE_KEY, suite, protocol);
+		ops->keys(arg, peer, &k);
+	}
+	OPENSSL_cleanse(raw, 2 * AEAD_KEY_LEN);
 }
 
 bool

@@ -28,9 +28,17 @@ struct dgram_keys {
 	bool confirmed;                 /* a packet under them came in (the responder waits for one) */
 };
 
-/* Makes keys of suite from a finished handshake; initiator says which half is ours to send with. */
+/*
+ * Makes keys of suite from a finished handshake; initiator says which half is
+ * ours to send with. When raw is not NULL the two transport keys (client to
+ * server first) are copied there too, for a key log; the caller wipes them.
+ */
 int dgram_keys_new(struct noise_handshake *hs, enum aead_cipher suite, bool initiator, uint32_t local,
-    uint32_t remote, uint64_t now, struct dgram_keys **out);
+    uint32_t remote, uint64_t now, uint8_t raw[2 * AEAD_KEY_LEN], struct dgram_keys **out);
+
+/* Hands a handshake's keys to the program's key log callback, if it has one, then wipes raw. */
+void dgram_keys_report(const struct dgram_ops *ops, void *arg, struct dgram_peer *peer, enum aead_cipher suite,
+    uint32_t client_index, uint32_t server_index, uint8_t raw[2 * AEAD_KEY_LEN]);
 
 /* Whether keys may still send (not past their time or count). */
 bool dgram_keys_usable(const struct dgram_keys *k, uint64_t now);

@@ -351,7 +351,7 @@ answer_init(struct dgram_server *s, uint64_t now, const struct sockaddr *from, s
     const uint8_t stamp[static REPLAY_TAI64N_LEN])
 {
 	struct dgram_peer *peer = *peer_at(s, client);
-	uint8_t config[DGRAM_CONFIG_MAX];
+	uint8_t config[DGRAM_CONFIG_MAX], raw[2 * AEAD_KEY_LEN];
 	struct dgram_keys *keys = NULL;
 	bool fresh = peer == NULL;
 	uint32_t local;
@@ -367,10 +367,11 @@ answer_init(struct dgram_server *s, uint64_t now, const struct sockaddr *from, s
 	memcpy(&peer->endpoint, from, fromlen);
 	peer->endpoint_len = fromlen;
 	if ((r = send_response(s, peer, hs, local, p, config, clen, now)) != 0 ||
-	    (r = dgram_keys_new(hs, suite, false, local, dgram_get32(p + 4), now, &keys)) != 0) {
+	    (r = dgram_keys_new(hs, suite, false, local, dgram_get32(p + 4), now, raw, &keys)) != 0) {
 		slot_remove(s, local);
 		goto out;
 	}
+	dgram_keys_report(&s->ops, s->arg, peer, suite, dgram_get32(p + 4), local, raw);
 	(*slot_at(s, local))->keys = keys;
 	keys_drop(s, peer->next);
 	peer->next = keys;

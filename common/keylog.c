@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 #include <openssl/crypto.h>
 
+#include "aead.h"
+#include "dgram.h"
 #include "engine.h"
 #include "err.h"
 #include "keylog.h"
@@ -17,7 +20,8 @@
 
 #define HEADER "# cvpn key log (docs/PROTOCOL.md, docs/SECURE.md): " \
 	"CVPN_LAB <client> <server> <cipher> <bits> <key> <iv> <hmac> | " \
-	"CVPN_SECURE <client> <server> <protocol> <client-to-server key> <server-to-client key>\n"
+	"CVPN_SECURE <client> <server> <protocol> <client-to-server key> <server-to-client key> | " \
+	"CVPN_UDP <client> <server> <protocol> <client index> <server index> <c2s key> <s2c key>\n"
 
 struct keylog {
 	int fd;
@@ -89,17 +93,50 @@ keylog_format(char *out, size_t outlen, const char *client, const char *server, 
 	return n;
 }
 
+/* Appends a formatted line with one write(), then wipes it. */
+static int
+write_line(struct keylog *kl, char *line, size_t size, int n)
+{
+	int r;
+
+	if (n < 0)
+		return n;
+	r = write_all(kl->fd, line, (size_t)n);
+	OPENSSL_cleanse(line, size);
+	return r;
+}
+
 int
 keylog_write(struct keylog *kl, const char *client, const char *server, const struct engine_event *key)
 {
 	char line[512];
-	int n, r;
 
-	if ((n = keylog_format(line, sizeof(line), client, server, key)) < 0)
-		return n;
-	r = write_all(kl->fd, line, (size_t)n);
-	OPENSSL_cleanse(line, sizeof(line));
-	return r;
+	return write_line(kl, line, sizeof(line), keylog_format(line, sizeof(line), client, server, key));
+}
+
+int
+keylog_format_udp(char *out, size_t outlen, const char *client, const char *server, const struct dgram_keylog *k)
+{
+	char c2s[2 * AEAD_KEY_LEN + 1], s2c[2 * AEAD_KEY_LEN + 1];
+	int n;
+
+	text_hex(c2s, k->c2s, AEAD_KEY_LEN);
+	text_hex(s2c, k->s2c, AEAD_KEY_LEN);
+	n = snprintf(out, outlen, "CVPN_UDP %s %s %s %08" PRIx32 " %08" PRIx32 " %s %s\n", client, server, k->protocol,
+	    k->client_index, k->server_index, c2s, s2c);
+	OPENSSL_cleanse(c2s, sizeof(c2s));
+	OPENSSL_cleanse(s2c, sizeof(s2c));
+	if (n < 0 || (size_t)n >= outlen)
+		return CVPN_ERR_TOO_LONG;
+	return n;
+}
+
+int
+keylog_write_udp(struct keylog *kl, const char *client, const char *server, const struct dgram_keylog *k)
+{
+	char line[512];
+
+	return write_line(kl, line, sizeof(line), keylog_format_udp(line, sizeof(line), client, server, k));
 }
 
 void

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct dgram_keylog;
 struct engine_event;
 struct keylog;
 
@@ -35,6 +36,15 @@ int keylog_write(struct keylog *kl, const char *client, const char *server, cons
 
 /* Formats that line (with its '\n') into out. Returns its length, or CVPN_ERR_TOO_LONG. */
 int keylog_format(char *out, size_t outlen, const char *client, const char *server, const struct engine_event *key);
+
+/*
+ * The line for one handshake of the UDP transport (docs/SECURE.md section 9):
+ * CVPN_UDP <client> <server> <protocol> <client index> <server index> <c2s key> <s2c key>,
+ * indexes as 8 hex digits. Formats it into out (with its '\n'): its length, or
+ * CVPN_ERR_TOO_LONG. keylog_write_udp appends it with one write(): 0 or CVPN_ERR_IO.
+ */
+int keylog_format_udp(char *out, size_t outlen, const char *client, const char *server, const struct dgram_keylog *k);
+int keylog_write_udp(struct keylog *kl, const char *client, const char *server, const struct dgram_keylog *k);
 
 /* Closes; accepts NULL. */
 void keylog_free(struct keylog *kl);

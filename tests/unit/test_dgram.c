@@ -139,10 +139,44 @@ forget(void *arg, struct dgram_peer *peer)
 	net->forgotten++;
 }
 
+/* The last keys each side reported for its key log. */
+static struct dgram_keylog_copy {
+	uint32_t client_index, server_index;
+	uint8_t c2s[32], s2c[32];
+	int count;
+} client_logged, server_logged;
+
+static void
+log_keys(struct dgram_keylog_copy *to, const struct dgram_keylog *k)
+{
+	assert_non_null(strstr(k->protocol, "Noise_IKpsk2_25519_"));
+	to->client_index = k->client_index;
+	to->server_index = k->server_index;
+	memcpy(to->c2s, k->c2s, 32);
+	memcpy(to->s2c, k->s2c, 32);
+	to->count++;
+}
+
+static void
+client_keys(void *arg, struct dgram_peer *peer, const struct dgram_keylog *k)
+{
+	(void)arg;
+	assert_null(peer);
+	log_keys(&client_logged, k);
+}
+
+static void
+server_keys(void *arg, struct dgram_peer *peer, const struct dgram_keylog *k)
+{
+	(void)arg;
+	assert_non_null(peer);
+	log_keys(&server_logged, k);
+}
+
 static const struct dgram_ops client_ops = { .send = client_send, .deliver = client_deliver,
-	.established = established };
+	.established = established, .keys = client_keys };
 static const struct dgram_ops server_ops = { .send = server_send, .deliver = server_deliver, .admit = admit,
-	.forget = forget };
+	.forget = forget, .keys = server_keys };
 
 struct pair {
 	struct net net;
@@ -282,6 +316,9 @@ test_handshake_and_data(void **state)
 		}
 		dgram_server_stats(pr.s, &st);
 		assert_int_equal(st.handshakes, 1);
+		/* Both ends log the same keys and indexes for the same handshake. */
+		assert_int_equal(client_logged.count, server_logged.count);
+		assert_memory_equal(&client_logged, &server_logged, offsetof(struct dgram_keylog_copy, count));
 		close_pair(&pr);
 		server_peer = NULL;
 	}

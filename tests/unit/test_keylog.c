@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "err.h"
+#include "dgram.h"
 #include "keylog.h"
 #include "suite.h"
 #include "vectors.h"
@@ -80,6 +81,23 @@ test_format_secure(void **state)
 }
 
 static void
+test_format_udp(void **state)
+{
+	uint8_t keys[64];
+	struct dgram_keylog k = { "Noise_IKpsk2_25519_AESGCM_SHA256", 0x0102abcd, 7, keys, keys + 32 };
+	char line[512];
+
+	(void)state;
+	memset(keys, 0x11, 32);
+	memset(keys + 32, 0xfe, 32);
+	assert_true(keylog_format_udp(line, sizeof(line), "192.0.2.7:40000", "192.0.2.1:4600", &k) > 0);
+	assert_string_equal(line, "CVPN_UDP 192.0.2.7:40000 192.0.2.1:4600 Noise_IKpsk2_25519_AESGCM_SHA256 0102abcd 00000007 "
+	    "1111111111111111111111111111111111111111111111111111111111111111 "
+	    "fefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefe\n");
+	assert_int_equal(keylog_format_udp(line, 100, "192.0.2.7:40000", "192.0.2.1:4600", &k), CVPN_ERR_TOO_LONG);
+}
+
+static void
 test_file(void **state)
 {
 	char path[] = "/tmp/cvpn-keylog-XXXXXX", text[1024];
@@ -136,6 +154,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_no_iv),
 		cmocka_unit_test(test_format_secure),
+		cmocka_unit_test(test_format_udp),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_open_failure),
 	};
