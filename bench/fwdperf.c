@@ -26,6 +26,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -201,35 +202,33 @@ dial(int port)
 	return fd;
 }
 
-/* Waits for fd to be ready for events (POLLIN or POLLOUT style) until deadline. Returns 0, or -1. */
+/*
+ * Waits until fd is ready for events (POLLIN or POLLOUT) or the deadline
+ * passes. Returns 0, or -1. One fd at a time: poll is a single system call,
+ * where epoll would add two per wait to every probe's round trip.
+ */
 static int
-await(int epfd, int fd, uint32_t events, uint64_t deadline)
+await(int fd, short events, uint64_t deadline)
 {
-	struct epoll_event ev = { .events = events }, got;
+	struct pollfd pfd = { .fd = fd, .events = events };
 	uint64_t now;
 	int n;
 
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		return -1;
 	for (;;) {
-		if ((now = now_ns()) >= deadline || stopping) {
-			n = 0;
-			break;
-		}
-		n = epoll_wait(epfd, &got, 1, (int)((deadline - now + 999999) / 1000000));
+		if ((now = now_ns()) >= deadline || stopping)
+			return -1;
+		n = poll(&pfd, 1, (int)((deadline - now + 999999) / 1000000));
 		if (n >= 0 || errno != EINTR)
 			break;
 	}
-	if (epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) != 0)
-		return -1;
-	if (n == 1 && (events & EPOLLOUT) && (got.events & (EPOLLERR | EPOLLHUP)))
+	if (n == 1 && (events & POLLOUT) && (pfd.revents & (POLLERR | POLLHUP)))
 		return -1;
 	return n == 1 ? 0 : -1;
 }
 
 /* One probe on an open connection, waiting at most until deadline. Returns 0 when the answer came. */
 static int
-probe(int epfd, int fd, uint64_t deadline)
+probe(int fd, uint64_t deadline)
 {
 	uint8_t b = FWD_PROBE;
 	ssize_t n;
@@ -241,22 +240,22 @@ probe(int epfd, int fd, uint64_t deadline)
 			return b == FWD_ANSWER ? 0 : -1;
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			return -1;
-		if (await(epfd, fd, EPOLLIN, deadline) != 0)
+		if (await(fd, POLLIN, deadline) != 0)
 			return -1;
 	}
 }
 
 /* Connects and probes. Returns the socket, open and answered, or -1 (the reason in errno, or EPROTO). */
 static int
-open_probed(int epfd, int port, uint64_t deadline)
+open_probed(int port, uint64_t deadline)
 {
 	int fd, err;
 	socklen_t len = sizeof(err);
 
 	if ((fd = dial(port)) < 0)
 		return -1;
-	if (await(epfd, fd, EPOLLOUT, deadline) != 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 || probe(epfd, fd, deadline) != 0) {
+	if (await(fd, POLLOUT, deadline) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 || probe(fd, deadline) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -448,20 +447,16 @@ mode_rate(const struct opts *o)
 	unsigned long conns = 0, failed = 0;
 	const char *why = "";
 	double open50, open99, rtt50, rtt99;
-	int epfd, fd, rc = 0;
+	int fd, rc = 0;
 
-	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		fprintf(stderr, "fwdperf: epoll: %s\n", strerror(errno));
-		return 1;
-	}
 	/* The round trip of a channel already open: what an open is counted in. */
-	if ((fd = open_probed(epfd, o->port, now_ns() + step)) < 0) {
+	if ((fd = open_probed(o->port, now_ns() + step)) < 0) {
 		why = "the first connection";
 		failed++;
 	} else {
 		end = now_ns() + RTT_NS;
 		while (rtt_ns.n < RTT_MAX && (t = now_ns()) < end && !stopping) {
-			if (probe(epfd, fd, t + step) != 0) {
+			if (probe(fd, t + step) != 0) {
 				why = "a probe on the open connection";
 				failed++;
 				break;
@@ -475,7 +470,7 @@ mode_rate(const struct opts *o)
 	t0 = now_ns();
 	end = t0 + (uint64_t)(o->seconds * 1e9);
 	while (failed == 0 && conns < o->count && (t = now_ns()) < end && !stopping) {
-		if ((fd = open_probed(epfd, o->port, t + step)) < 0) {
+		if ((fd = open_probed(o->port, t + step)) < 0) {
 			why = "a connection";
 			failed++;
 			break;
@@ -490,7 +485,6 @@ mode_rate(const struct opts *o)
 		conns++;
 	}
 	t1 = now_ns();
-	close(epfd);
 	rtt50 = samples_us(&rtt_ns, 50);
 	rtt99 = samples_us(&rtt_ns, 99);
 	open50 = samples_us(&open_ns, 50);
@@ -514,24 +508,24 @@ mode_rate(const struct opts *o)
  * how many were opened and answered; stops at the first failure.
  */
 static unsigned long
-hold_open(const struct opts *o, int epfd, int *fds, unsigned long n)
+hold_open(const struct opts *o, int *fds, unsigned long n)
 {
 	unsigned long i;
 
 	for (i = 0; i < n && !stopping; i++)
-		if ((fds[i] = open_probed(epfd, o->port, now_ns() + (uint64_t)o->timeout_ms * 1000000u)) < 0)
+		if ((fds[i] = open_probed(o->port, now_ns() + (uint64_t)o->timeout_ms * 1000000u)) < 0)
 			break;
 	return i;
 }
 
 /* Probes every held connection again: each channel still carries a request and its answer. */
 static unsigned long
-hold_ask(const struct opts *o, int epfd, const int *fds, unsigned long n)
+hold_ask(const struct opts *o, const int *fds, unsigned long n)
 {
 	unsigned long i, ok = 0;
 
 	for (i = 0; i < n && !stopping; i++)
-		if (probe(epfd, fds[i], now_ns() + (uint64_t)o->timeout_ms * 1000000u) == 0)
+		if (probe(fds[i], now_ns() + (uint64_t)o->timeout_ms * 1000000u) == 0)
 			ok++;
 	return ok;
 }
@@ -543,31 +537,29 @@ mode_hold(const struct opts *o)
 	const struct timespec settle = { 0, 300 * 1000000 };
 	unsigned long opened, warm, answered = 0, i;
 	long base = -1, open = -1, after = -1, top;
-	int *fds, epfd;
+	int *fds;
 
-	if ((fds = calloc(o->count + HOLD_WARM, sizeof(*fds))) == NULL ||
-	    (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+	if ((fds = calloc(o->count + HOLD_WARM, sizeof(*fds))) == NULL) {
 		fprintf(stderr, "fwdperf: %s\n", strerror(errno));
-		free(fds);
 		return 1;
 	}
-	warm = hold_open(o, epfd, fds, HOLD_WARM);
+	warm = hold_open(o, fds, HOLD_WARM);
 	nanosleep(&settle, NULL);
 	if (o->pids)
 		base = rss_sum(o->pids);
-	opened = warm == HOLD_WARM ? hold_open(o, epfd, fds + HOLD_WARM, o->count) : 0;
+	opened = warm == HOLD_WARM ? hold_open(o, fds + HOLD_WARM, o->count) : 0;
 	nanosleep(&settle, NULL);
 	if (o->pids)
 		open = rss_sum(o->pids);
 	if (opened == o->count) {
-		answered = hold_ask(o, epfd, fds + HOLD_WARM, opened);
+		answered = hold_ask(o, fds + HOLD_WARM, opened);
 		nanosleep(&settle, NULL);
 		if (o->pids)
 			after = rss_sum(o->pids);
 	}
+	/* The warm-up connections, then the held ones, which follow them only when all warmed up. */
 	for (i = 0; i < warm + opened; i++)
-		close(i < warm ? fds[i] : fds[HOLD_WARM + i - warm]);
-	close(epfd);
+		close(fds[i]);
 	free(fds);
 	/* The larger of the two readings: answering may grow what opening did not. */
 	top = after > open ? after : open;
@@ -585,15 +577,9 @@ mode_hold(const struct opts *o)
 static int
 mode_probe(const struct opts *o)
 {
-	int epfd, fd;
+	int fd;
 
-	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		fprintf(stderr, "fwdperf: epoll: %s\n", strerror(errno));
-		return 1;
-	}
-	fd = open_probed(epfd, o->port, now_ns() + (uint64_t)o->timeout_ms * 1000000u);
-	close(epfd);
-	if (fd < 0)
+	if ((fd = open_probed(o->port, now_ns() + (uint64_t)o->timeout_ms * 1000000u)) < 0)
 		return 1;
 	close(fd);
 	return 0;
