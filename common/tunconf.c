@@ -7,11 +7,26 @@
 #include "dgram_wire.h"
 #include "err.h"
 #include "tunconf.h"
+#include "tundev.h"
 
 uint32_t
 tunconf_mask(unsigned prefix)
 {
 	return prefix == 0 ? 0 : prefix >= 32 ? UINT32_MAX : ~(UINT32_MAX >> prefix);
+}
+
+int
+tunconf_route_parse(const char *text, struct tunconf_route *out)
+{
+	struct tundev_prefix p;
+	uint32_t be;
+
+	if (tundev_prefix_parse(text, &p) != 0 || p.family != AF_INET || !tundev_prefix_is_network(&p))
+		return CVPN_ERR_INVALID_ARG;
+	memcpy(&be, p.addr, 4);
+	out->network = ntohl(be);
+	out->prefix = p.len;
+	return 0;
 }
 
 bool

@@ -48,6 +48,13 @@ int tunconf_write(const struct tunconf *c, uint8_t *out, size_t cap, size_t *len
  */
 int tunconf_read(const uint8_t *p, size_t n, struct tunconf *out);
 
+/*
+ * Parses an IPv4 network as "10.1.0.0/16" (an address alone is a /32). Sets
+ * *out only on success. Returns 0, or CVPN_ERR_INVALID_ARG for anything else,
+ * an IPv6 network or one with host bits set included.
+ */
+int tunconf_route_parse(const char *text, struct tunconf_route *out);
+
 /* Whether network/prefix holds addr. */
 bool tunconf_route_holds(const struct tunconf_route *r, uint32_t addr);
 

@@ -179,6 +179,16 @@ test_routes(void **state)
 	struct tunconf_route all = { 0, 0 }, half = { 0x80000000u, 1 }, host = { NET + 2, 32 }, net = { NET, 24 };
 
 	(void)state;
+	assert_int_equal(tunconf_route_parse("10.77.0.0/24", &net), 0);
+	assert_int_equal(net.network, NET);
+	assert_int_equal(net.prefix, 24);
+	assert_int_equal(tunconf_route_parse("10.77.0.2", &host), 0);
+	assert_int_equal(host.prefix, 32);
+	assert_int_equal(tunconf_route_parse("10.77.0.1/24", &all), CVPN_ERR_INVALID_ARG);
+	assert_int_equal(tunconf_route_parse("fd00::/8", &all), CVPN_ERR_INVALID_ARG);
+	assert_int_equal(tunconf_route_parse("10.77.0.0/33", &all), CVPN_ERR_INVALID_ARG);
+	assert_int_equal(tunconf_route_parse("", &all), CVPN_ERR_INVALID_ARG);
+	assert_int_equal(all.prefix, 0); /* untouched */
 	assert_int_equal(tunconf_mask(0), 0);
 	assert_int_equal(tunconf_mask(24), 0xffffff00u);
 	assert_int_equal(tunconf_mask(32), 0xffffffffu);
