@@ -22,6 +22,8 @@ struct engine;
 struct fwd;
 struct limits;
 struct pool;
+struct vpn;
+struct vpn_lease;
 
 /* Where a connection is in its life. It only moves down the list. */
 enum conn_phase {
@@ -74,6 +76,7 @@ struct conn {
 	bool has_client_key;
 	char client_name[KEYS_B64_LEN + 1]; /* for channels' log lines: the key in base64, or "psk client" */
 	char broken[192];       /* why the client broke the channel protocol while its input was fed; the session ends */
+	struct vpn_lease *vpn;  /* --tun, key mode: its tunnel address (vpn.c), from its CONFIG until it ends */
 };
 
 struct server {
@@ -88,6 +91,7 @@ struct server {
 	unsigned channel_room;  /* the most they may be: the descriptors the clients leave */
 	struct limits *limits;
 	struct pool *pool;      /* the Diffie-Hellman workers */
+	struct vpn *vpn;        /* --tun: the IP tunnel (vpn.c); NULL without */
 	unsigned long next_id;
 	bool stopping;
 	char readbuf[64 * 1024];
@@ -117,6 +121,9 @@ void conn_warn(const struct conn *c, const char *fmt, ...) __attribute__((format
 
 /* Binds and listens: the configured address, or "::" dual-stack with a 0.0.0.0 fallback. Returns 0 or a libuv error. */
 int listener_bind(struct server *s, char *shown, size_t len);
+
+/* The port the listener is bound to (the one --port 0 picked). */
+int listener_port(struct server *s);
 
 /* Raises the descriptor limit as far as it goes and keeps --max-clients under it. */
 unsigned listener_clamp_clients(unsigned want);

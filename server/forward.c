@@ -558,6 +558,11 @@ open_channel(struct fwd *f, const struct chan_msg *m)
 			snprintf(why, sizeof(why), "the server's descriptors are taken (%u channels in all)", c->srv->nchannels);
 		log_refusal(c, m->id, host, m->port, why);
 		send_refuse(c, m->id, CHAN_TOO_MANY, chan_reason_text(CHAN_TOO_MANY));
+	} else if (c->srv->vpn != NULL) {
+		/* A TUN server's packet loop is sandboxed: it may not open sockets. The tunnel carries IP instead. */
+		log_refusal(c, m->id, host, m->port, "not allowed: a --tun server does not forward (route the tunnel "
+		    "to the destination instead)");
+		send_refuse(c, m->id, CHAN_NOT_ALLOWED, chan_reason_text(CHAN_NOT_ALLOWED));
 	} else if (!permitted(c, host, m->port)) {
 		log_refusal(c, m->id, host, m->port, "not allowed (--allow-forward, or permit= on the client's line)");
 		send_refuse(c, m->id, CHAN_NOT_ALLOWED, chan_reason_text(CHAN_NOT_ALLOWED));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <arpa/inet.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -172,6 +173,18 @@ listener_bind(struct server *s, char *shown, size_t len)
 	}
 	local_name(&s->listener, shown, len);
 	return 0;
+}
+
+int
+listener_port(struct server *s)
+{
+	struct sockaddr_storage ss = { 0 };
+	int len = sizeof(ss);
+
+	if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) != 0)
+		return s->cfg->port;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 /*

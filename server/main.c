@@ -10,16 +10,21 @@
 #include "chan.h"
 #include "cli.h"
 #include "describe.h"
+#include "dgram_wire.h"
 #include "err.h"
 #include "keylog.h"
 #include "keys.h"
 #include "noise.h"
 #include "opt.h"
 #include "permit.h"
+#include "privdrop.h"
 #include "replay.h"
 #include "secure_wire.h"
 #include "server.h"
 #include "suite.h"
+#include "tundev.h"
+#include "tunnet.h"
+#include "vpn.h"
 
 #define PROG "cvpn-server"
 
@@ -28,8 +33,14 @@ enum {
 	OPT_IDLE_TIMEOUT, OPT_PARTIAL_TIMEOUT, OPT_MAX_MESSAGE, OPT_MAX_CLIENTS, OPT_MAX_HANDSHAKES,
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_MAX_FAILURES, OPT_REKEY_SECONDS, OPT_KEY, OPT_PSK, OPT_AUTHORIZED, OPT_NO_LAB, OPT_STEALTH, OPT_SUITES, OPT_REKEY,
 	OPT_MAX_SOURCE_HANDSHAKES, OPT_LOG_MESSAGES, OPT_REPLAY_WINDOW, OPT_ALLOW_FORWARD, OPT_MAX_CHANNELS,
-	OPT_FORWARD_TIMEOUT, OPT_MAX_FORWARD_BUFFER
+	OPT_FORWARD_TIMEOUT, OPT_MAX_FORWARD_BUFFER, OPT_TUN, OPT_TUN_NAME, OPT_TUN_NET, OPT_PUSH_ROUTE,
+	OPT_CLIENT_TO_CLIENT, OPT_MTU, OPT_COOKIE_RATE, OPT_USER, OPT_NO_DROP, OPT_SANDBOX_TEST
 };
+
+/* What the IP tunnel is given when --tun-net is not. */
+#define TUN_NET_DEFAULT "10.77.0.0/24"
+/* apply_tun's answer for an option that is not the tunnel's. */
+#define NOT_TUN (-2)
 
 static const struct opt options[] = {
 	{ "listen", 'l', "ADDR", "address to listen on (default: every IPv6 and IPv4 address)" },
@@ -51,6 +62,15 @@ static const struct opt options[] = {
 	{ "max-channels", OPT_MAX_CHANNELS, "N", "secure: forwarded channels one session may hold at once (default 1024)" },
 	{ "forward-timeout", OPT_FORWARD_TIMEOUT, "SEC", "secure: time to resolve and connect to a destination (default 10)" },
 	{ "max-forward-buffer", OPT_MAX_FORWARD_BUFFER, "BYTES", "secure: bytes one session may hold for destinations that do not read (default 33554432)" },
+	{ "tun", OPT_TUN, NULL, "carry IP between a TUN interface and key-mode clients, over UDP (same port) and TCP" },
+	{ "tun-name", OPT_TUN_NAME, "NAME", "tun: the interface's name (default: the kernel picks cvpnN)" },
+	{ "tun-net", OPT_TUN_NET, "CIDR", "tun: the tunnel's IPv4 network; the server takes its first address (default " TUN_NET_DEFAULT ")" },
+	{ "push-route", OPT_PUSH_ROUTE, "CIDR", "tun: a network the clients route into the tunnel (repeat)" },
+	{ "client-to-client", OPT_CLIENT_TO_CLIENT, NULL, "tun: pass packets between clients (else only between each client and the server)" },
+	{ "mtu", OPT_MTU, "N", "tun: the tunnel's MTU, which the clients take too (default 1420)" },
+	{ "cookie-rate", OPT_COOKIE_RATE, "N", "tun: UDP handshakes a second above which clients must prove their address (default 50)" },
+	{ "user", OPT_USER, "USER", "tun: drop to USER, no capabilities, once the TUN and sockets are open (default nobody)" },
+	{ "no-drop", OPT_NO_DROP, NULL, "tun: keep root and run without the seccomp sandbox (not recommended)" },
 	{ "hmac", OPT_HMAC, "MODE", "auto (default), cumulative or per-message" },
 	{ "newline", OPT_NEWLINE, "WHEN", "end handshake answers with \\n: mirror (default), always, never" },
 	{ "reply", OPT_REPLY, "STYLE", "plain (default), padded (NULs as in the capture) or bare" },
@@ -89,10 +109,112 @@ usage(FILE *f)
 	    "Serve the Custom VPN lab protocol (cipher negotiation, Diffie-Hellman group 18,\n"
 	    "CBC + HMAC-SHA256 messages answered with the reversed text) to many clients.\n\n");
 	opt_help(options, NOPTIONS, cli_print_line, f);
-	fprintf(f, "\nExit status: 0 after SIGINT/SIGTERM, 64 usage error, 69 cannot listen,\n"
-	    "70 OpenSSL lacks a needed cipher (legacy provider), 73 cannot open the key log.\n"
+	fprintf(f, "\nWith --tun the server also carries IP: clients run cvpn-client --tun with its key.\n"
+	    "SIGUSR1 prints the tunnel's counters and clients (they are printed at the end too).\n");
+	fprintf(f, "\nExit status: 0 after SIGINT/SIGTERM, 64 usage error, 69 cannot listen (or open the\n"
+	    "tunnel), 70 OpenSSL lacks a needed cipher (legacy provider), 73 cannot open the key\n"
+	    "log, 77 --tun without root or CAP_NET_ADMIN, 78 a key or authorized-clients file is refused.\n"
 	    "The lab profile is for teaching: its key exchange is unauthenticated and replies\n"
 	    "travel in clear. See README.md.\n");
+}
+
+/* The tunnel's flags, checked against each other once all are read. */
+struct tun_args {
+	bool tun, other;                /* --tun; another tunnel flag (meaningless without it) */
+	const char *net;
+	struct vpn_config vpn;
+};
+
+/* One --push-route. Returns -1 to go on, or an exit code. */
+static int
+push_route(const char *arg, struct vpn_config *v)
+{
+	struct tunconf_route *r = &v->routes[v->nroutes];
+
+	if (v->nroutes == TUNCONF_ROUTES_MAX)
+		return cli_bad_usage(stderr, PROG, "too many --push-route (%d at most: the configuration must fit "
+		    "one datagram)", TUNCONF_ROUTES_MAX);
+	if (tunconf_route_parse(arg, r) != 0)
+		return cli_bad_usage(stderr, PROG, "invalid --push-route '%s' (expected an IPv4 network such as "
+		    "192.168.10.0/24, without host bits)", arg);
+	if (r->prefix == 0)
+		return cli_bad_usage(stderr, PROG, "--push-route 0.0.0.0/0 would route the clients' own tunnel "
+		    "packets into the tunnel: push 0.0.0.0/1 and 128.0.0.0/1, and let each client keep a route to "
+		    "this server through its own gateway (docs/cvpn-client.1)");
+	v->nroutes++;
+	return -1;
+}
+
+/* Applies one tunnel option. Returns -1 to go on, NOT_TUN for another option, or an exit code. */
+static int
+apply_tun(int key, const char *arg, struct tun_args *ta)
+{
+	unsigned long v;
+
+	ta->other |= key != OPT_TUN && key >= OPT_TUN_NAME && key <= OPT_SANDBOX_TEST;
+	switch (key) {
+	case OPT_TUN: ta->tun = true; break;
+	case OPT_TUN_NAME:
+		if (strlen(arg) >= TUNDEV_NAME_MAX)
+			return cli_bad_usage(stderr, PROG, "invalid --tun-name '%s' (at most %d characters)", arg,
+			    TUNDEV_NAME_MAX - 1);
+		ta->vpn.tun_name = arg;
+		break;
+	case OPT_TUN_NET: ta->net = arg; break;
+	case OPT_PUSH_ROUTE: return push_route(arg, &ta->vpn);
+	case OPT_CLIENT_TO_CLIENT: ta->vpn.client_to_client = true; break;
+	case OPT_MTU:
+		if (opt_uint(arg, TUNCONF_MTU_MIN, TUNCONF_MTU_MAX - DGRAM_DATA_OVERHEAD - DGRAM_PAD, &v) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --mtu '%s' (expected %d-%d)", arg, TUNCONF_MTU_MIN,
+			    TUNCONF_MTU_MAX - DGRAM_DATA_OVERHEAD - DGRAM_PAD);
+		ta->vpn.mtu = (unsigned)v;
+		break;
+	case OPT_COOKIE_RATE:
+		if (opt_uint(arg, 0, 1000000, &v) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --cookie-rate '%s' (expected 0-1000000 handshakes a "
+			    "second; 0 never asks)", arg);
+		ta->vpn.cookie_rate = (unsigned)v;
+		break;
+	case OPT_USER: ta->vpn.user = arg; break;
+	case OPT_NO_DROP: ta->vpn.no_drop = true; break;
+	case OPT_SANDBOX_TEST: ta->vpn.sandbox_test = true; break;
+	default:
+		return NOT_TUN;
+	}
+	return -1;
+}
+
+/*
+ * Checks the tunnel's flags against the others and the privilege it needs,
+ * and its network. Returns -1 when all is well, or an exit code.
+ */
+static int
+check_tun(struct tun_args *ta, const struct secure_args *sa)
+{
+	struct tunconf_route net;
+	char why[512];
+
+	if (!ta->tun)
+		return ta->other ? cli_bad_usage(stderr, PROG, "--tun-name, --tun-net, --push-route, --client-to-client, "
+		    "--mtu, --cookie-rate, --user and --no-drop go with --tun") : -1;
+	if (sa->key == NULL)
+		return cli_bad_usage(stderr, PROG, "--tun needs the secure profile's key mode: give --key (the tunnel "
+		    "names its clients by their keys; a PSK alone cannot)");
+	if (sa->allow != NULL)
+		return cli_bad_usage(stderr, PROG, "--allow-forward does not go with --tun: a tunnel server runs "
+		    "sandboxed and cannot open connections (route the tunnel to the destination instead)");
+	if (tunconf_route_parse(ta->net ? ta->net : TUN_NET_DEFAULT, &net) != 0 || net.prefix < TUNNET_PREFIX_MIN ||
+	    net.prefix > TUNNET_PREFIX_MAX)
+		return cli_bad_usage(stderr, PROG, "invalid --tun-net '%s' (expected an IPv4 network from /%d to /%d "
+		    "without host bits, such as " TUN_NET_DEFAULT ")", ta->net ? ta->net : TUN_NET_DEFAULT,
+		    TUNNET_PREFIX_MIN, TUNNET_PREFIX_MAX);
+	ta->vpn.network = net.network;
+	ta->vpn.prefix = net.prefix;
+	if (privdrop_check_tun(PROG, why, sizeof(why)) != 0) {
+		fprintf(stderr, "%s: %s\n", PROG, why);
+		return EX_NOPERM;
+	}
+	return -1;
 }
 
 /* Adds one --allow-forward destination. Returns -1 to go on, or an exit code. */
@@ -247,7 +369,8 @@ list_failure(int r, const char *path, unsigned line)
 		why = cvpn_strerror(r);
 		break;
 	case CVPN_ERR_INVALID_ARG:
-		why = "a permit= option that is not HOST:PORT or HOST:* (an IPv6 address in brackets, as [::1]:22)";
+		why = "a permit= option that is not HOST:PORT or HOST:* (an IPv6 address in brackets, as [::1]:22), "
+		    "or an address= that is not one IPv4 address";
 		break;
 	case CVPN_ERR_TOO_LONG:
 		why = "line too long (4095 bytes at most): split its permit= options over several lines of the same key";
@@ -328,9 +451,11 @@ main(int argc, char **argv)
 		.limits = { .max_failures = 5, .window_ms = 60000, .penalty_ms = 30000, .max_penalty_ms = 600000,
 		    .max_pending = 4 },
 	};
-	struct option longopts[NOPTIONS + 1];
-	char shortopts[3 * NOPTIONS + 1];
+	/* One more than the table: --sandbox-test, for the tests alone, is not in --help. */
+	struct option longopts[NOPTIONS + 2];
+	char shortopts[3 * NOPTIONS + 1], why[512];
 	const char *ciphers = NULL, *keylog = getenv(KEYLOG_ENV);
+	struct tun_args ta = { .vpn = { .mtu = VPN_MTU_DEFAULT, .cookie_rate = VPN_COOKIE_RATE_DEFAULT } };
 	struct secure_args sa = { .replay_window = REPLAY_WINDOW_DEFAULT };
 	struct keys_list *authorized = NULL;
 	struct replay *replay = NULL;
@@ -343,9 +468,14 @@ main(int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 	opt_getopt(options, NOPTIONS, longopts, shortopts);
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
-		if ((r = apply(c, optarg, &cfg, &ciphers, &insecure, &keylog, &sa)) >= 0)
+	longopts[NOPTIONS] = (struct option){ "sandbox-test", no_argument, NULL, OPT_SANDBOX_TEST };
+	memset(&longopts[NOPTIONS + 1], 0, sizeof(longopts[0]));
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if ((r = apply_tun(c, optarg, &ta)) == NOT_TUN)
+			r = apply(c, optarg, &cfg, &ciphers, &insecure, &keylog, &sa);
+		if (r >= 0)
 			goto out;
+	}
 	if (optind < argc) {
 		r = cli_bad_usage(stderr, PROG, "unexpected argument '%s'", argv[optind]);
 		goto out;
@@ -357,9 +487,17 @@ main(int argc, char **argv)
 		r = EX_USAGE;
 		goto out;
 	}
+	if ((r = check_tun(&ta, &sa)) >= 0)
+		goto out;
 	if ((r = secure_setup(&cfg, &sa, &authorized, &replay)) != 0)
 		goto out;
+	if (ta.tun && vpn_check_addresses(&ta.vpn, authorized, sa.authorized, why, sizeof(why)) != 0) {
+		fprintf(stderr, "%s: %s\n", PROG, why);
+		r = EX_CONFIG;
+		goto out;
+	}
 	cfg.allow_forward = sa.allow;
+	cfg.vpn = ta.tun ? &ta.vpn : NULL;
 	if (keylog && *keylog && cli_keylog_start(stderr, PROG, keylog, "these sessions", &cfg.keylog) != 0) {
 		r = EX_CANTCREAT;
 		goto out;

@@ -45,6 +45,7 @@
 #include "pool.h"
 #include "server.h"
 #include "text.h"
+#include "vpn.h"
 
 /* A client that does not read its replies may make us hold this much before we drop it. */
 #define MAX_PENDING_WRITE (64 * 1024)
@@ -247,6 +248,7 @@ conn_close(struct conn *c, const char *reason)
 		conn_log(c, "Client %s disconnected", c->peer);
 	conn_set_phase(c, CONN_CLOSED);
 	fwd_end(c, reason ? reason : "the client disconnected");
+	vpn_conn_end(c);
 	if (c->working)
 		atomic_store(&c->cancelled, true);
 	if (unproven && c->srv->cfg->engine.secure.stealth) {
@@ -418,6 +420,10 @@ conn_progress(struct conn *c)
 	}
 	if (c->phase == CONN_HANDSHAKE && engine_established(c->engine)) {
 		conn_set_phase(c, CONN_ESTABLISHED);
+		/* A tunnel client gets its configuration first thing; sending it may find the client gone. */
+		vpn_conn_start(c);
+		if (c->phase == CONN_CLOSED)
+			return;
 		c->last_rekey = uv_now(c->srv->loop);
 	}
 	if (engine_needs_work(c->engine)) {
@@ -466,6 +472,17 @@ pause_due(const struct conn *c)
 	}
 }
 
+/*
+ * When an established session is closed for idling. Never for one that
+ * carries the IP tunnel: its client may be quiet for hours, and the
+ * socket's keepalives (vpn.c) tell a dead one.
+ */
+static uint64_t
+idle_due(const struct conn *c)
+{
+	return c->vpn != NULL ? UINT64_MAX : c->last_activity + c->srv->cfg->idle_timeout_ms;
+}
+
 /* Picks the earliest deadline that applies now; see on_timer for what each means. */
 static uint64_t
 conn_deadline(const struct conn *c)
@@ -477,7 +494,7 @@ conn_deadline(const struct conn *c)
 		d = c->started + cfg->handshake_timeout_ms;
 		return pause_due(c) < d ? pause_due(c) : d;
 	}
-	d = engine_partial(c->engine) ? c->last_rx + cfg->partial_timeout_ms : c->last_activity + cfg->idle_timeout_ms;
+	d = engine_partial(c->engine) ? c->last_rx + cfg->partial_timeout_ms : idle_due(c);
 	if (rekey_at(c) < d)
 		d = rekey_at(c);
 	return d;
@@ -518,7 +535,7 @@ on_timer(uv_timer_t *t)
 		}
 	} else if (established(c) && engine_partial(c->engine) && now >= c->last_rx + cfg->partial_timeout_ms) {
 		conn_close(c, "truncated message (the client stopped sending mid-message)");
-	} else if (established(c) && !engine_partial(c->engine) && now >= c->last_activity + cfg->idle_timeout_ms) {
+	} else if (established(c) && !engine_partial(c->engine) && now >= idle_due(c)) {
 		conn_close(c, idle_timeout);
 	} else {
 		conn_arm(c);
@@ -692,6 +709,9 @@ on_event(void *arg, const struct engine_event *ev)
 			snprintf(c->client_name, sizeof(c->client_name), "%.*s", (int)ev->text_len, (const char *)ev->text);
 		}
 		break;
+	case ENGINE_EV_TUNNEL:
+		vpn_conn_record(c, ev);
+		break;
 	case ENGINE_EV_CHANNEL:
 		fwd_record(c, ev->chan);
 		break;
@@ -823,6 +843,7 @@ on_signal(uv_signal_t *sig, int signum)
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	vpn_stop(s->vpn);
 	pool_close(s->pool);
 	/*
 	 * A thread at SCHED_IDLE on a busy machine may wait seconds for a CPU,
@@ -864,13 +885,19 @@ server_run(const struct server_config *cfg)
 		fprintf(stderr, "cvpn-server: cannot handle signals: %s\n", uv_strerror(r));
 		return r;
 	}
+	/* The tunnel opens what it needs, then gives up root before the workers start: capabilities are per thread. */
+	if (cfg->vpn && ((r = vpn_start(&s, listener_port(&s))) != 0 || (r = vpn_drop(s.vpn)) != 0))
+		return r < 0 ? r : UV_EPERM;
 	if ((r = pool_new(s.loop, work_cb, done_cb, &s.pool)) < 0) {
 		fprintf(stderr, "cvpn-server: cannot start the key exchange workers: %s\n", uv_strerror(r));
 		return r;
 	}
 	if (cfg->verbosity >= 0)
 		printf("Listening on %s\n", shown);
+	if (s.vpn && (r = vpn_confine(s.vpn)) != 0)
+		return UV_EPERM;
 	uv_run(s.loop, UV_RUN_DEFAULT);
+	vpn_free(s.vpn);
 	uv_loop_close(s.loop);
 	if (!pool_join(s.pool, POOL_GRACE_MS))
 		exit_now();

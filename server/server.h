@@ -11,6 +11,7 @@
 
 struct keylog;
 struct permit_list;
+struct vpn_config;
 
 struct server_config {
 	const char *listen;            /* address to bind; NULL means every IPv6 and IPv4 address */
@@ -31,6 +32,7 @@ struct server_config {
 	unsigned max_channels;         /* forwarded channels one session may hold at once */
 	unsigned forward_timeout_ms;   /* to resolve and connect to a destination */
 	size_t max_forward_buffer;     /* bytes one session may hold for destinations that do not read them */
+	const struct vpn_config *vpn;  /* --tun: the IP tunnel (vpn.h); NULL without */
 };
 
 /*
