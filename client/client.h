@@ -21,6 +21,7 @@ enum client_exit {
 	CLIENT_IOERR = 74,        /* EX_IOERR: reading the terminal or a file failed */
 	CLIENT_TIMEOUT = 75,      /* EX_TEMPFAIL: the server did not answer in time */
 	CLIENT_PROTOCOL = 76,     /* EX_PROTOCOL: the server broke the protocol (bad DH value, bad message) */
+	CLIENT_NOPERM = 77,       /* EX_NOPERM: --tun without root or CAP_NET_ADMIN */
 	CLIENT_NEGOTIATION = 78   /* EX_CONFIG: no cipher in common (the server closed after the proposal) */
 };
 
@@ -150,6 +151,21 @@ int session_finish(struct session *s, struct failure *f);
  * the session lives), or another code once the session is dead.
  */
 int session_channel_send(struct session *s, const struct chan_msg *m);
+
+/* An IP tunnel record from the server (type: ENGINE_TUNNEL_*). */
+typedef void session_tunnel_fn(void *arg, int type, const uint8_t *p, size_t n);
+
+/*
+ * Sends one IP tunnel record (rekeying first when it is time). Returns as
+ * session_channel_send does.
+ */
+int session_tunnel_send(struct session *s, int type, const uint8_t *p, size_t n);
+
+/*
+ * Hands every IP tunnel record from the server to fn, starting with a CONFIG
+ * that came before (without a handler the others are ignored).
+ */
+void session_on_tunnel(struct session *s, session_tunnel_fn *fn, void *arg);
 
 /*
  * Hands every channel record from the server to fn (NULL: a record then

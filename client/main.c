@@ -13,6 +13,8 @@
 #include "opt.h"
 #include "secure_wire.h"
 #include "suite.h"
+#include "tundev.h"
+#include "vpn.h"
 
 #define PROG "cvpn-client"
 
@@ -21,6 +23,14 @@ enum {
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES, OPT_STEALTH,
 	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS, OPT_PARTIAL_TIMEOUT
 };
+
+/* The IP tunnel's options. */
+enum {
+	OPT_TUN = 512, OPT_TUN_NAME, OPT_ROUTE, OPT_KEEPALIVE, OPT_TRANSPORT, OPT_USER, OPT_NO_DROP, OPT_SANDBOX_TEST
+};
+
+/* apply_tun's answer for an option that is not the tunnel's. */
+#define NOT_TUN (-2)
 
 static const struct opt options[] = {
 	{ "host", 'H', "HOST", "server name or address (default localhost; every address is tried)" },
@@ -44,6 +54,13 @@ static const struct opt options[] = {
 	{ "no-history", OPT_NO_HISTORY, NULL, "do not read or write a history file" },
 	{ "timeout", OPT_TIMEOUT, "SEC", "limit for connecting and for each answer (default 30)" },
 	{ "partial-timeout", OPT_PARTIAL_TIMEOUT, "SEC", "wait this long for the rest of a visibly cut message (default 5)" },
+	{ "tun", OPT_TUN, NULL, "carry IP through a TUN interface to a cvpn-server --tun (needs the server's key)" },
+	{ "tun-name", OPT_TUN_NAME, "NAME", "tun: the interface's name (default: the kernel picks cvpnN)" },
+	{ "route", OPT_ROUTE, "CIDR", "tun: route this IPv4 network into the tunnel too (repeat; beside the server's)" },
+	{ "keepalive", OPT_KEEPALIVE, "SEC", "tun: send a keepalive after SEC seconds of silence (for NAT; default none)" },
+	{ "transport", OPT_TRANSPORT, "NAME", "tun: udp (default) or tcp (the secure TCP session, where UDP is blocked)" },
+	{ "user", OPT_USER, "USER", "tun: drop to USER once the TUN and socket are open (default nobody)" },
+	{ "no-drop", OPT_NO_DROP, NULL, "tun: keep root and run without the seccomp sandbox (not recommended)" },
 	{ "keylog", OPT_KEYLOG, "FILE", "append session keys for Wireshark to FILE (default $CVPN_KEYLOGFILE)" },
 	{ "list-ciphers", OPT_LIST_CIPHERS, NULL, "list the supported ciphers and exit" },
 	{ "quiet", 'q', NULL, "print only the replies and errors" },
@@ -77,6 +94,7 @@ usage(FILE *f)
 	    "  74  reading stdin failed (EX_IOERR)\n"
 	    "  75  the server did not answer in time (EX_TEMPFAIL)\n"
 	    "  76  the server broke the protocol, or a secure session ended without CLOSE (EX_PROTOCOL)\n"
+	    "  77  --tun without root or CAP_NET_ADMIN (EX_NOPERM)\n"
 	    "  78  negotiation failed: the server closed after the proposal or hello (EX_CONFIG)\n");
 }
 
@@ -169,6 +187,86 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	return -1;
 }
 
+/* The tunnel's flags, checked against the others once all are read. */
+struct tun_args {
+	bool tun, other;                /* --tun; another tunnel flag (meaningless without it) */
+	struct vpn_args vpn;
+};
+
+/* One --route: an IPv4 network, never 0.0.0.0/0. Returns -1 to go on, or an exit code. */
+static int
+add_route(const char *arg, struct vpn_args *va)
+{
+	struct tunconf_route *r = &va->routes[va->nroutes];
+
+	if (va->nroutes == TUNCONF_ROUTES_MAX)
+		return cli_bad_usage(stderr, PROG, "too many --route (%d at most)", TUNCONF_ROUTES_MAX);
+	if (tunconf_route_parse(arg, r) != 0)
+		return cli_bad_usage(stderr, PROG, "invalid --route '%s' (expected an IPv4 network such as 10.1.0.0/16, "
+		    "without host bits)", arg);
+	if (r->prefix == 0)
+		return cli_bad_usage(stderr, PROG, "--route 0.0.0.0/0 would send our own packets to the server into the "
+		    "tunnel: give --route 0.0.0.0/1 --route 128.0.0.0/1 after adding a route to the server through your "
+		    "gateway (ip route add SERVER via GATEWAY)");
+	va->nroutes++;
+	return -1;
+}
+
+/* Applies one tunnel option. Returns -1 to go on, NOT_TUN for another option, or an exit code. */
+static int
+apply_tun(int key, const char *arg, struct tun_args *ta)
+{
+	unsigned ms;
+
+	ta->other |= key > OPT_TUN && key <= OPT_SANDBOX_TEST;
+	switch (key) {
+	case OPT_TUN: ta->tun = true; break;
+	case OPT_TUN_NAME:
+		if (strlen(arg) >= TUNDEV_NAME_MAX)
+			return cli_bad_usage(stderr, PROG, "invalid --tun-name '%s' (at most %d characters)", arg,
+			    TUNDEV_NAME_MAX - 1);
+		ta->vpn.tun_name = arg;
+		break;
+	case OPT_ROUTE: return add_route(arg, &ta->vpn);
+	case OPT_KEEPALIVE:
+		if (opt_seconds(arg, &ms) != 0 || ms < 1000 || ms > 65535000)
+			return cli_bad_usage(stderr, PROG, "invalid --keepalive '%s' (expected 1-65535 seconds)", arg);
+		ta->vpn.keepalive_s = ms / 1000;
+		break;
+	case OPT_TRANSPORT:
+		if (strcmp(arg, "udp") != 0 && strcmp(arg, "tcp") != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --transport '%s' (expected udp or tcp)", arg);
+		ta->vpn.tcp = strcmp(arg, "tcp") == 0;
+		break;
+	case OPT_USER: ta->vpn.user = arg; break;
+	case OPT_NO_DROP: ta->vpn.no_drop = true; break;
+	case OPT_SANDBOX_TEST: ta->vpn.sandbox_test = true; break;
+	default:
+		return NOT_TUN;
+	}
+	return -1;
+}
+
+/* Checks the tunnel's flags against the others. Returns -1 when all is well, or an exit code. */
+static int
+check_tun(const struct tun_args *ta, const struct client_config *cfg, const struct args *a)
+{
+	const struct secure_config *sc = &cfg->engine.secure;
+
+	if (!ta->tun)
+		return ta->other ? cli_bad_usage(stderr, PROG, "--tun-name, --route, --keepalive, --transport, --user "
+		    "and --no-drop go with --tun") : -1;
+	if (a->profile.profile == PROFILE_LAB || !sc->enabled)
+		return cli_bad_usage(stderr, PROG, "--tun needs the secure profile's key mode: give the server's key "
+		    "(--server-key or --known-servers); the lab profile cannot carry a tunnel");
+	if (!sc->server_pub_set)
+		return cli_bad_usage(stderr, PROG, "--tun needs the server's key (--server-key or --known-servers), not "
+		    "a PSK alone: the server names tunnel clients by their keys");
+	if (a->nmsgs > 0)
+		return cli_bad_usage(stderr, PROG, "--tun sends no messages: drop -m, or --tun");
+	return -1;
+}
+
 /* The history file: --history, else $CVPN_HISTORY, else ~/.cvpn_history. */
 static char *
 history_path(const struct client_config *cfg)
@@ -200,12 +298,14 @@ main(int argc, char **argv)
 		.engine = { .server = false, .hmac = RECORD_HMAC_CUMULATIVE, .newline = ENGINE_NEWLINE_NEVER,
 		    .secure = { .rekey_records = CLI_REKEY_RECORDS } },
 	};
-	struct option longopts[NOPTIONS + 1];
+	/* One more than the table: --sandbox-test, for the tests alone, is not in --help. */
+	struct option longopts[NOPTIONS + 2];
 	char shortopts[3 * NOPTIONS + 1], *history = NULL;
 	struct args a = { .keylog = getenv(KEYLOG_ENV) };
 	struct session *s = NULL;
 	struct loop *loop = NULL;
 	struct failure f;
+	struct tun_args ta = { .tun = false };
 	int c, r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -228,9 +328,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	opt_getopt(options, NOPTIONS, longopts, shortopts);
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
-		if ((r = apply(c, optarg, &cfg, &a)) >= 0)
+	longopts[NOPTIONS] = (struct option){ "sandbox-test", no_argument, NULL, OPT_SANDBOX_TEST };
+	memset(&longopts[NOPTIONS + 1], 0, sizeof(longopts[0]));
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if ((r = apply_tun(c, optarg, &ta)) == NOT_TUN)
+			r = apply(c, optarg, &cfg, &a);
+		if (r >= 0)
 			goto out;
+	}
 	r = CLIENT_USAGE;
 	if (optind < argc) {
 		cli_bad_usage(stderr, PROG, "unexpected argument '%s' (messages go after -m)", argv[optind]);
@@ -246,8 +351,15 @@ main(int argc, char **argv)
 		r = cli_bad_usage(stderr, PROG, "%s", f.message);
 		goto out;
 	}
+	if ((r = check_tun(&ta, &cfg, &a)) >= 0)
+		goto out;
+	r = CLIENT_USAGE;
 	if (a.keylog && *a.keylog && cli_keylog_start(stderr, PROG, a.keylog, "this session", &cfg.keylog) != 0) {
 		r = CLIENT_CANTCREAT;
+		goto out;
+	}
+	if (ta.tun) {
+		r = vpn_run(&cfg, &ta.vpn);
 		goto out;
 	}
 	if (session_open(&cfg, loop, &s, &f) != 0) {

@@ -60,6 +60,10 @@ struct session {
 	session_channel_fn *on_channel;
 	session_end_fn *on_end;
 	void *channel_arg;
+	session_tunnel_fn *on_tunnel;
+	void *tunnel_arg;
+	uint8_t *early_config;  /* a CONFIG record that came before session_on_tunnel(), or NULL */
+	size_t early_len;
 };
 
 static void
@@ -155,6 +159,29 @@ take_channel(struct session *s, const struct chan_msg *m)
 		die_engine(s, CVPN_ERR_CHANNEL);
 }
 
+/*
+ * IP tunnel records go to the tunnel. The server sends its CONFIG right
+ * after the handshake, often in the same read as the handshake's end, before
+ * session_open() returns and a handler can be set: that one is kept until
+ * then. A session without a tunnel (a chat) has no use for the others.
+ */
+static void
+take_tunnel(struct session *s, const struct engine_event *ev)
+{
+	uint8_t *copy;
+
+	if (s->dead)
+		return;
+	if (s->on_tunnel != NULL) {
+		s->on_tunnel(s->tunnel_arg, ev->status, ev->text, ev->text_len);
+	} else if (ev->status == ENGINE_TUNNEL_CONFIG && (copy = malloc(ev->text_len)) != NULL) {
+		memcpy(copy, ev->text, ev->text_len);
+		free(s->early_config);
+		s->early_config = copy;
+		s->early_len = ev->text_len;
+	}
+}
+
 static void
 on_event(void *arg, const struct engine_event *ev)
 {
@@ -162,6 +189,10 @@ on_event(void *arg, const struct engine_event *ev)
 
 	if (ev->type == ENGINE_EV_CHANNEL) {
 		take_channel(s, ev->chan);
+		return;
+	}
+	if (ev->type == ENGINE_EV_TUNNEL) {
+		take_tunnel(s, ev);
 		return;
 	}
 	if (ev->type == ENGINE_EV_NEGOTIATED) {
@@ -564,6 +595,33 @@ session_channel_send(struct session *s, const struct chan_msg *m)
 	return r;
 }
 
+int
+session_tunnel_send(struct session *s, int type, const uint8_t *p, size_t n)
+{
+	int r;
+
+	if (s->dead)
+		return CVPN_ERR_STATE;
+	if ((r = rekey_due(s)) != 0)
+		return r;
+	r = engine_tunnel_send(s->engine, (enum engine_tunnel)type, p, n);
+	/* As for channels: the caller's mistakes leave the session as it was. */
+	if (r != 0 && r != CVPN_ERR_INVALID_ARG && r != CVPN_ERR_STATE && r != CVPN_ERR_NOT_SECURE)
+		die_engine(s, r);
+	return r;
+}
+
+void
+session_on_tunnel(struct session *s, session_tunnel_fn *fn, void *arg)
+{
+	s->on_tunnel = fn;
+	s->tunnel_arg = arg;
+	if (s->early_config != NULL && fn != NULL)
+		fn(arg, ENGINE_TUNNEL_CONFIG, s->early_config, s->early_len);
+	free(s->early_config);
+	s->early_config = NULL;
+}
+
 void
 session_on_channel(struct session *s, session_channel_fn *fn, session_end_fn *end, void *arg)
 {
@@ -618,5 +676,6 @@ session_close(struct session *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	engine_free(s->engine);
+	free(s->early_config);
 	free(s);
 }
