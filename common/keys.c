@@ -261,6 +261,31 @@ read_entry(struct keys_list *l, const char *line, unsigned lineno)
 	return r;
 }
 
+/*
+ * Reads one line into buf (NUL-terminated, its newline kept). Returns 1, 0 at
+ * the end of the file, CVPN_ERR_TOO_LONG for a line that does not fit (fgets
+ * would read it as two), or CVPN_ERR_KEY_FORMAT for a NUL in it, which would
+ * hide the rest of the line from the parser.
+ */
+static int
+read_line(FILE *f, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(f)) != EOF) {
+		if (n + 1 == cap)
+			return CVPN_ERR_TOO_LONG;
+		if (c == '\0')
+			return CVPN_ERR_KEY_FORMAT;
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return n > 0 ? 1 : 0;
+}
+
 int
 keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
 {
@@ -268,7 +293,7 @@ keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
 	char line[LINE_MAX_LEN];
 	unsigned lineno = 0;
 	FILE *f;
-	int r = 0;
+	int r = 0, got;
 
 	if ((f = fopen(path, "re")) == NULL)
 		return CVPN_ERR_IO;
@@ -280,11 +305,10 @@ keys_list_load(const char *path, struct keys_list **out, unsigned *bad_line)
 		fclose(f);
 		return CVPN_ERR_NOMEM;
 	}
-	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+	while (r == 0 && (got = read_line(f, line, sizeof(line))) != 0) {
 		lineno++;
-		/* A line cut at the buffer's end would read as two: refuse it whole. */
-		if (strchr(line, '\n') == NULL && !feof(f))
-			r = CVPN_ERR_TOO_LONG;
+		if (got < 0)
+			r = got;
 		else if (!skip_line(line))
 			r = read_entry(l, line, lineno);
 	}

@@ -259,6 +259,28 @@ test_list_long_line(void **state)
 	free(text);
 }
 
+/* A NUL inside a line would hide what follows it: the line is refused, not read as shorter. */
+static void
+test_list_nul(void **state)
+{
+	char path[] = "/tmp/cvpn-keys-XXXXXX", text[128];
+	struct keys_list *l = NULL;
+	unsigned bad = 0;
+	size_t n;
+	int fd;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), "%s alice permit=a:1\n%s bob", COUNT_B64, COUNT_B64);
+	text[n - 4] = '\0'; /* bob's line: the key, then a NUL where the space was */
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
+	close(fd);
+	assert_int_equal(keys_list_load(path, &l, &bad), CVPN_ERR_KEY_FORMAT);
+	assert_int_equal(bad, 2);
+	assert_null(l);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -271,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_list_permits),
 		cmocka_unit_test(test_list_address),
 		cmocka_unit_test(test_list_long_line),
+		cmocka_unit_test(test_list_nul),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
