@@ -32,6 +32,7 @@ struct failure {
 	char message[512];
 };
 
+struct fwdspec;
 struct keylog;
 
 struct client_config {
@@ -46,6 +47,15 @@ struct client_config {
 	bool json;
 	const char *history;      /* history file, NULL for none */
 	struct keylog *keylog;    /* session keys for Wireshark, or NULL */
+	/* Port forwarding (secure profile): listeners, and what they may hold. */
+	struct fwdspec *forwards; /* --forward, in order */
+	size_t nforwards;
+	struct fwdspec *socks;    /* --socks */
+	size_t nsocks;
+	bool forward_only;        /* --forward-only: no messages, run until a signal */
+	bool reconnect;           /* --reconnect: a lost session is opened again, the listeners stay */
+	unsigned max_channels;    /* local connections carried at once */
+	size_t max_buffer;        /* bytes the server may make us hold for local readers, all channels together */
 };
 
 /* ---- profile.c: which profile, and the secure profile's keys ---- */
@@ -79,6 +89,18 @@ void report_event(void *arg, const struct engine_event *ev);
 
 /* "Connected to ..." and its JSON event. */
 void report_connected(const char *host, const char *address);
+
+/* "Forwarding ADDRESS to HOST:PORT" (to NULL: a SOCKS5 proxy) and its JSON event. */
+void report_listening(const char *address, const char *to);
+
+/* A channel the server refused: one line on stderr and a JSON event; detail is the server's, escaped here. */
+void report_refused(const char *from, const char *to, int reason, const uint8_t *detail, size_t n);
+
+/* -v: a channel opened or closed, on stderr. */
+void report_channel(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --reconnect: the next attempt and when it starts, and its JSON event. */
+void report_reconnecting(unsigned attempt, unsigned attempts, unsigned delay_ms);
 
 /* One error line on stderr, plus a JSON error event. */
 void report_failure(const struct failure *f);
@@ -190,6 +212,36 @@ void session_status(const struct session *s, char *out, size_t len);
 
 /* Closes and frees; accepts NULL. */
 void session_close(struct session *s);
+
+/* ---- forward.c: local listeners whose connections ride the session as channels ---- */
+
+struct forward;
+
+/*
+ * Raises the descriptor limit and binds every --forward and --socks
+ * listener on loop; they accept once a session is attached. Sets *out or
+ * fills *f (an address that cannot be bound).
+ */
+int forward_new(struct client_config *cfg, struct loop *loop, struct forward **out, struct failure *f);
+
+/* Says where each listener is and where it goes ("Forwarding ..."), once. */
+void forward_announce(struct forward *fw);
+
+/* Carries new local connections through s from now on. */
+void forward_attach(struct forward *fw, struct session *s);
+
+/* Closes every local connection (the session ended or is ending) and stops accepting; the listeners stay. */
+void forward_detach(struct forward *fw);
+
+/*
+ * --forward-only: runs until SIGINT or SIGTERM (then ends the session
+ * cleanly) or until the session fails; with --reconnect a failed session is
+ * opened again with backoff, and *s replaced. Returns an exit code.
+ */
+int forward_run(struct forward *fw, struct session **s);
+
+/* Closes the listeners and every connection; accepts NULL. */
+void forward_free(struct forward *fw);
 
 /* ---- prompt.c: where messages come from ---- */
 

@@ -9,6 +9,7 @@
 #include "client.h"
 #include "describe.h"
 #include "err.h"
+#include "fwdspec.h"
 #include "keylog.h"
 #include "opt.h"
 #include "secure_wire.h"
@@ -21,8 +22,13 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES, OPT_STEALTH,
-	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS, OPT_PARTIAL_TIMEOUT
+	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS, OPT_PARTIAL_TIMEOUT, OPT_RECONNECT, OPT_MAX_CHANNELS, OPT_MAX_BUFFER
 };
+
+/* Forwarding's defaults: a thousand connections at once, each with its full window. */
+#define MAX_CHANNELS_DEFAULT 1024
+#define MAX_CHANNELS_LIMIT 65536
+#define MAX_BUFFER_DEFAULT_MIB 256
 
 /* The IP tunnel's options. */
 enum {
@@ -49,6 +55,12 @@ static const struct opt options[] = {
 	{ "hmac", OPT_HMAC, "MODE", "cumulative (default, as the reference) or per-message" },
 	{ "newline", OPT_NEWLINE, NULL, "end handshake messages with \\n (for line-reading peers)" },
 	{ "message", 'm', "MSG", "send MSG, print the reply; repeatable; exit after the last" },
+	{ "forward", 'L', "[BIND:]LPORT:HOST:PORT", "secure: carry connections to BIND:LPORT to HOST:PORT as the server sees it (repeatable)" },
+	{ "socks", 'D', "[BIND:]PORT", "secure: a SOCKS5 proxy on BIND:PORT whose connections the server makes (repeatable)" },
+	{ "forward-only", 'N', NULL, "forward only, no messages: run until SIGINT or SIGTERM" },
+	{ "reconnect", OPT_RECONNECT, NULL, "with --forward-only: open a lost session again (with backoff), listeners kept" },
+	{ "max-channels", OPT_MAX_CHANNELS, "N", "forward at most N connections at once (default 1024)" },
+	{ "max-buffer", OPT_MAX_BUFFER, "MIB", "hold at most MIB MiB from the server for local readers (default 256)" },
 	{ "json", OPT_JSON, NULL, "print one JSON object per event on stdout" },
 	{ "history", OPT_HISTORY, "FILE", "prompt history file (default $CVPN_HISTORY or ~/.cvpn_history)" },
 	{ "no-history", OPT_NO_HISTORY, NULL, "do not read or write a history file" },
@@ -81,6 +93,9 @@ usage(FILE *f)
 	    "then send messages (from -m, from a pipe on stdin, or typed at the prompt).\n\n");
 	opt_help(options, NOPTIONS, cli_print_line, f);
 	fprintf(f, "\nAt the prompt: \\quit or Ctrl-D ends the session, \\help lists commands.\n"
+	    "\nPort forwarding needs the secure profile. BIND defaults to 127.0.0.1 ('*' listens on every\n"
+	    "address), an IPv6 address goes in brackets, and LPORT 0 takes a free port (printed).\n"
+	    "The server forwards only where its policy allows (cvpn-server --allow-forward).\n"
 	    "\nA server that waits for a newline after each handshake message (the course's 2025\n"
 	    "solution) needs --newline, and tags each message on its own: --newline --hmac per-message.\n"
 	    "\nExit status:\n"
@@ -100,6 +115,7 @@ usage(FILE *f)
 
 struct args {
 	struct profile_args profile;
+	bool forwarding;
 	const char *ciphers;
 	const char *keylog;
 	bool insecure;
@@ -107,6 +123,25 @@ struct args {
 	char **msgs;
 	size_t nmsgs;
 };
+
+/* --forward (-L) and --socks (-D): one more listener. Returns -1 to go on, or an exit code. */
+static int
+apply_forward(int key, const char *arg, struct client_config *cfg, struct args *a)
+{
+	struct fwdspec *spec = key == 'L' ? &cfg->forwards[cfg->nforwards] : &cfg->socks[cfg->nsocks];
+	const char *why;
+	int r;
+
+	r = key == 'L' ? fwdspec_forward(arg, spec, &why) : fwdspec_socks(arg, spec, &why);
+	if (r != 0)
+		return cli_bad_usage(stderr, PROG, "invalid --%s '%s': %s", key == 'L' ? "forward" : "socks", arg, why);
+	if (key == 'L')
+		cfg->nforwards++;
+	else
+		cfg->nsocks++;
+	a->forwarding = true;
+	return -1;
+}
 
 /* Applies one option. Returns -1 to go on, or an exit code. */
 static int
@@ -158,6 +193,21 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 	case 'm':
 		a->msgs[a->nmsgs++] = (char *)arg;
 		break;
+	case 'L':
+	case 'D':
+		return apply_forward(key, arg, cfg, a);
+	case 'N': cfg->forward_only = true; break;
+	case OPT_RECONNECT: cfg->reconnect = true; break;
+	case OPT_MAX_CHANNELS:
+		if (opt_uint(arg, 1, MAX_CHANNELS_LIMIT, &v) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --max-channels '%s' (expected 1-%d)", arg, MAX_CHANNELS_LIMIT);
+		cfg->max_channels = (unsigned)v;
+		break;
+	case OPT_MAX_BUFFER:
+		if (opt_uint(arg, 1, 65536, &v) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --max-buffer '%s' (expected MiB, 1-65536)", arg);
+		cfg->max_buffer = (size_t)v << 20;
+		break;
 	case OPT_JSON: cfg->json = true; break;
 	case OPT_HISTORY: cfg->history = arg; break;
 	case OPT_NO_HISTORY: a->no_history = true; break;
@@ -184,6 +234,26 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 		fprintf(stderr, "Try 'cvpn-client --help' for more information.\n");
 		return CLIENT_USAGE;
 	}
+	return -1;
+}
+
+/* Flags that cannot go together, known before connecting. Returns -1 when all is well, or an exit code. */
+static int
+check_forwarding(const struct client_config *cfg, const struct args *a, bool tun)
+{
+	if (tun && (a->forwarding || cfg->forward_only || cfg->reconnect))
+		return cli_bad_usage(stderr, PROG, "--tun forwards no ports: run another cvpn-client for --forward, "
+		    "--socks and --forward-only");
+	if (cfg->forward_only && !a->forwarding)
+		return cli_bad_usage(stderr, PROG, "--forward-only without --forward or --socks has nothing to do");
+	if (cfg->forward_only && a->nmsgs > 0)
+		return cli_bad_usage(stderr, PROG, "--forward-only sends no messages: drop -m, or --forward-only");
+	if (cfg->reconnect && !cfg->forward_only)
+		return cli_bad_usage(stderr, PROG, "--reconnect needs --forward-only (a prompt's session is not "
+		    "opened again)");
+	if (a->forwarding && !cfg->engine.secure.enabled)
+		return cli_bad_usage(stderr, PROG, "%s: give the server's key (--server-key, --known-servers) or a PSK "
+		    "(--psk)", cvpn_strerror(CVPN_ERR_NOT_SECURE));
 	return -1;
 }
 
@@ -295,6 +365,8 @@ main(int argc, char **argv)
 		.quiet_ms = CLI_QUIET_MS,
 		.partial_timeout_ms = CLI_PARTIAL_TIMEOUT_MS,
 		.rekey_ms = CLI_REKEY_MS,
+		.max_channels = MAX_CHANNELS_DEFAULT,
+		.max_buffer = (size_t)MAX_BUFFER_DEFAULT_MIB << 20,
 		.engine = { .server = false, .hmac = RECORD_HMAC_CUMULATIVE, .newline = ENGINE_NEWLINE_NEVER,
 		    .secure = { .rekey_records = CLI_REKEY_RECORDS } },
 	};
@@ -302,6 +374,7 @@ main(int argc, char **argv)
 	struct option longopts[NOPTIONS + 2];
 	char shortopts[3 * NOPTIONS + 1], *history = NULL;
 	struct args a = { .keylog = getenv(KEYLOG_ENV) };
+	struct forward *fw = NULL;
 	struct session *s = NULL;
 	struct loop *loop = NULL;
 	struct failure f;
@@ -310,7 +383,10 @@ main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	report_init(&cfg);
-	if ((a.msgs = calloc((size_t)argc, sizeof(char *))) == NULL || loop_new(&loop) != 0) {
+	/* Each argument is at most one message or one listener. */
+	if ((a.msgs = calloc((size_t)argc, sizeof(char *))) == NULL ||
+	    (cfg.forwards = calloc((size_t)argc, sizeof(*cfg.forwards))) == NULL ||
+	    (cfg.socks = calloc((size_t)argc, sizeof(*cfg.socks))) == NULL || loop_new(&loop) != 0) {
 		r = CLIENT_SOFTWARE;
 		goto out;
 	}
@@ -354,6 +430,9 @@ main(int argc, char **argv)
 	if ((r = check_tun(&ta, &cfg, &a)) >= 0)
 		goto out;
 	r = CLIENT_USAGE;
+	if ((r = check_forwarding(&cfg, &a, ta.tun)) >= 0)
+		goto out;
+	r = CLIENT_USAGE;
 	if (a.keylog && *a.keylog && cli_keylog_start(stderr, PROG, a.keylog, "this session", &cfg.keylog) != 0) {
 		r = CLIENT_CANTCREAT;
 		goto out;
@@ -362,12 +441,19 @@ main(int argc, char **argv)
 		r = vpn_run(&cfg, &ta.vpn);
 		goto out;
 	}
-	if (session_open(&cfg, loop, &s, &f) != 0) {
+	/* Listen before connecting: an address that cannot be bound is known before the server is bothered. */
+	if ((a.forwarding && forward_new(&cfg, loop, &fw, &f) != 0) || session_open(&cfg, loop, &s, &f) != 0) {
 		report_failure(&f);
 		r = f.exit;
 		goto out;
 	}
-	if (a.nmsgs > 0) {
+	if (fw) {
+		forward_attach(fw, s);
+		forward_announce(fw);
+	}
+	if (cfg.forward_only) {
+		r = forward_run(fw, &s);
+	} else if (a.nmsgs > 0) {
 		r = prompt_messages(s, a.msgs, a.nmsgs);
 	} else if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cfg.json) {
 		cfg.history = a.no_history ? NULL : (history = history_path(&cfg));
@@ -376,10 +462,13 @@ main(int argc, char **argv)
 		r = prompt_lines(s);
 	}
 out:
+	forward_free(fw);
 	session_close(s);
 	loop_free(loop);
 	keylog_free(cfg.keylog);
 	free(history);
 	free(a.msgs);
+	free(cfg.forwards);
+	free(cfg.socks);
 	return r;
 }

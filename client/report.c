@@ -3,11 +3,13 @@
  * Everything the client shows: the transcript on stdout (or one JSON object
  * per event with --json), the -v protocol view and errors on stderr.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "client.h"
 #include "describe.h"
 #include "err.h"
@@ -167,6 +169,83 @@ report_connected(const char *host, const char *address)
 		printf("Connected to %s\n", address);
 	}
 	fflush(stdout);
+}
+
+void
+report_listening(const char *address, const char *to)
+{
+	if (config->json) {
+		printf("{\"event\":\"listening\"");
+		json_text(stdout, "address", address, strlen(address));
+		if (to)
+			json_text(stdout, "to", to, strlen(to));
+		else
+			printf(",\"socks\":true");
+		printf("}\n");
+	} else if (config->verbosity >= 0) {
+		prompt_hide();
+		if (to)
+			printf("Forwarding %s to %s\n", address, to);
+		else
+			printf("Forwarding %s by SOCKS5\n", address);
+	}
+	fflush(stdout);
+}
+
+void
+report_refused(const char *from, const char *to, int reason, const uint8_t *detail, size_t n)
+{
+	/* The detail is the server's words: no terminal control may come through. */
+	const char *why = chan_reason_text(reason);
+	size_t shown = n;
+	char *text;
+
+	/* A detail that only repeats the reason adds nothing to the line. */
+	if (n == strlen(why) && memcmp(detail, why, n) == 0)
+		shown = 0;
+	text = text_escape_dup(detail, shown);
+	prompt_hide();
+	fprintf(stderr, "cvpn-client: %s to %s: the server refused the channel: %s%s%s%s\n", from, to, why,
+	    shown ? " (" : "", shown && text ? text : "", shown ? ")" : "");
+	if (config->json) {
+		printf("{\"event\":\"channel_refused\"");
+		json_text(stdout, "from", from, strlen(from));
+		json_text(stdout, "to", to, strlen(to));
+		printf(",\"reason\":%d", reason);
+		json_text(stdout, "text", why, strlen(why));
+		json_text(stdout, "detail", detail, n);
+		printf("}\n");
+		fflush(stdout);
+	}
+	free(text);
+}
+
+void
+report_channel(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (config->verbosity < 1)
+		return;
+	prompt_hide();
+	fprintf(stderr, "cvpn-client: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+report_reconnecting(unsigned attempt, unsigned attempts, unsigned delay_ms)
+{
+	prompt_hide();
+	fprintf(stderr, "cvpn-client: reconnecting in %u.%03u s (attempt %u of %u)\n", delay_ms / 1000, delay_ms % 1000,
+	    attempt, attempts);
+	if (config->json) {
+		printf("{\"event\":\"reconnecting\",\"attempt\":%u,\"attempts\":%u,\"delay_ms\":%u}\n", attempt,
+		    attempts, delay_ms);
+		fflush(stdout);
+	}
 }
 
 void
