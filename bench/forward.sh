@@ -319,6 +319,8 @@ for p in $AVAILABLE; do
 	tunnel_down
 done
 stop "$SINKPID"
+# How busy the machine was by the end: other work on a shared machine shows here.
+record background "{\"section\":\"forward_end\",\"busy_pct\":$(cpu_busy)}"
 
 if [ -z "$OUT" ]; then
 	$PY bench/report.py "$RESULTS" "$BUILD/bench-forward.json" --only forward --smoke "$SMOKE" \

@@ -474,6 +474,10 @@ def main():
     if not args.only:
         print_context(doc["context"])
     print(fwd_table(doc["forwarding"]))
+    busy = doc["run"]["busy_pct_by_section"]
+    if "forward" in busy:
+        print(f"forwarding: the machine was {busy['forward']}% busy at the start of the section and "
+              f"{busy.get('forward_end', '?')}% at its end (other work than the bench's shows here)")
     print("ceiling of the forwarding rows (7): plain TCP's ratio to the same references, since no tunnel passes "
           "the loopback; 'not available': cvpn's side could not run at all, for the reason above")
     if errors:
