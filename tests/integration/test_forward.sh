@@ -246,7 +246,7 @@ fds_back "SOCKS"
 # ---- Destinations that refuse, reset or hang ----
 
 stop_client main
-start_client bad 3 --forward "0:127.0.0.1:$CLOSED" --forward "0:127.0.0.1:$RESET" \
+start_client bad 3 --json --forward "0:127.0.0.1:$CLOSED" --forward "0:127.0.0.1:$RESET" \
 	--forward "0:127.0.0.1:${HANG:-$CLOSED}" || { not_ok "client listens"; finish; }
 get "http://127.0.0.1:$(lport 1)/" "$TMP/got"; rc=$?
 check "a refused destination: the local connection closes (curl $rc), the client says why" \
@@ -259,8 +259,48 @@ if [ -n "$HANG" ]; then
 		sh -c "[ $rc -ne 0 ] && grep -q 'the server refused the channel: timed out' '$CERR'"
 fi
 check "the client lives on after every refusal" alive "$CPID"
+check "--json: a refused channel is a channel_refused event with its reason" $PY -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+r = [e for e in ev if e["event"] == "channel_refused"]
+assert r and r[0]["reason"] == 2 and r[0]["text"] == "connection refused", r
+assert r[0]["to"] == "127.0.0.1:" + sys.argv[2], r' "$COUT" "$CLOSED"
 fds_back "refusals"
 stop_client bad
+
+# ---- The caps: channels, and what the server may make the client hold ----
+
+# stalls N PORT: N readers that never read, through PORT; their PIDs in STALLS.
+stalls() {
+	STALLS=""
+	k=0
+	while [ $k -lt "$1" ]; do
+		$PY $APP stall "$2" /f1048576 >"$TMP/cap$k.out" 2>&1 &
+		STALLS="$STALLS $!"
+		PIDS="$PIDS $!"
+		wait_for "$TMP/cap$k.out" "^stalled" 10 || not_ok "stall $k through port $2"
+		k=$((k + 1))
+	done
+}
+unstall() { for p in $STALLS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+start_client caps 1 --forward "0:127.0.0.1:$HTTP" --max-channels 2 || { not_ok "client listens"; finish; }
+stalls 2 "$(lport 1)"
+get "http://127.0.0.1:$(lport 1)/f1" "$TMP/got"; rc=$?
+check "--max-channels 2: a third connection is closed (curl $rc), said once" \
+	sh -c "[ $rc -ne 0 ] && [ \$(grep -c -- '--max-channels reached: 2 connections' '$CERR') -eq 1 ]"
+unstall
+get "http://127.0.0.1:$(lport 1)/f1" "$TMP/got"
+check "--max-channels 2: once one ends, a new one goes through" same "$TMP/www/f1" "$TMP/got"
+fds_back "--max-channels"
+stop_client caps
+start_client buffer 1 --forward "0:127.0.0.1:$HTTP" --max-buffer 1 || { not_ok "client listens"; finish; }
+stalls 4 "$(lport 1)"
+get "http://127.0.0.1:$(lport 1)/f1" "$TMP/got"; rc=$?
+check "--max-buffer 1: four full 256 KiB windows fill it, a fifth connection is closed (curl $rc), said once" \
+	sh -c "[ $rc -ne 0 ] && [ \$(grep -c -- '--max-buffer reached' '$CERR') -eq 1 ]"
+unstall
+fds_back "--max-buffer"
+stop_client buffer
 
 # ---- The message prompt beside the forwarding ----
 
