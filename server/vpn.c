@@ -272,11 +272,12 @@ to_client(struct vpn *v, struct vpn_lease *l, const uint8_t *p, size_t n)
 
 	if (l->conn != NULL) {
 		engine_output(l->conn->engine, &q, &queued);
-		if (queued > TCP_BACKLOG_MAX || engine_tunnel_send(l->conn->engine, ENGINE_TUNNEL_PACKET, p, n) != 0) {
+		if (queued > TCP_BACKLOG_MAX)
 			v->drops.backlog++;
-			return;
-		}
-		conn_output(l->conn);
+		else if (engine_tunnel_send(l->conn->engine, ENGINE_TUNNEL_PACKET, p, n) != 0)
+			v->drops.no_client++; /* the session is ending */
+		else
+			conn_output(l->conn);
 	} else if (l->peer == NULL || dgram_server_send(v->dgram, l->peer, uv_now(v->srv->loop), p, n) != 0) {
 		v->drops.no_client++;
 	}
@@ -398,7 +399,8 @@ on_forget(void *arg, struct dgram_peer *peer)
 
 	if (l == NULL)
 		return;
-	vpn_log(v, "Tunnel client %s over UDP: silent, forgotten", l->name);
+	/* Silent for long, or its first handshake failed after admission (a stale clock, say). */
+	vpn_log(v, "Tunnel client %s over UDP: forgotten", l->name);
 	l->peer = NULL;
 	lease_put(v, l);
 }
