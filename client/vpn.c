@@ -43,6 +43,7 @@
 #include <openssl/crypto.h>
 
 #include "dgram.h"
+#include "dgram_wire.h"
 #include "err.h"
 #include "ippkt.h"
 #include "keys.h"
@@ -95,6 +96,7 @@ struct vpn {
 	bool waited;            /* said once that no handshake has completed yet */
 	struct vpn_drops drops;
 	uint64_t tun_in, tun_out;
+	uint64_t cookies;       /* COOKIEs taken: the server was under load and asked us to prove our address */
 	uint8_t buf[65536];
 };
 
@@ -379,8 +381,9 @@ udp_ready(void *arg, short revents)
 	for (i = 0; i < n; i++) {
 		if (!from_server(v, &from[i], msgs[i].msg_hdr.msg_namelen))
 			v->drops.stranger++;
-		else
-			(void)dgram_client_receive(v->dgram, loop_now_ms(), slots[i], msgs[i].msg_len);
+		else if (dgram_client_receive(v->dgram, loop_now_ms(), slots[i], msgs[i].msg_len) == 0 &&
+		    msgs[i].msg_len > 0 && slots[i][0] == DGRAM_COOKIE)
+			v->cookies++;
 	}
 }
 
@@ -470,7 +473,8 @@ report(const struct vpn *v)
 	if (v->dgram != NULL) {
 		dgram_client_stats(v->dgram, &st);
 		tunstats_format(&st, text, sizeof(text));
-		printf("Tunnel UDP: %s\n", text);
+		printf("Tunnel UDP: %s; %" PRIu64 " cookie%s from a server under load\n", text, v->cookies,
+		    v->cookies == 1 ? "" : "s");
 	}
 	fflush(stdout);
 }
