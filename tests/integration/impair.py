@@ -12,7 +12,12 @@ segments of the MTU, real retransmissions after a real loss.
 
 This is `tc qdisc add ... netem` for kernels built without it (CONFIG_NET_SCH_NETEM), which
 include the one CI runs on. Prints "ready" once both ends are up, statistics on exit (SIGTERM,
-SIGINT or --seconds, which bounds it). Needs CAP_NET_ADMIN (root) and /dev/net/tun.
+SIGINT or --seconds, which bounds it): "reordered" counts packets delivered after one that left
+later. Needs CAP_NET_ADMIN (root) and /dev/net/tun.
+
+For the UDP transport's tests (test_vpn.sh), SIGUSR1 sends the last IPv4 UDP datagram seen from
+NS_A to NS_B once more (a replay), and a copy of it with one bit of its last byte flipped (its UDP
+checksum then left 0: none, as IPv4 allows), and prints "injected" on stderr.
 """
 
 import argparse
@@ -102,7 +107,10 @@ class Link:
         self.rng = rng
         self.queue = []      # (when, sequence, to_fd, packet)
         self.sequence = 0
-        self.stats = {"packets": 0, "dropped": 0, "duplicated": 0, "delivered": 0, "write_errors": 0}
+        self.last_delivered = {}  # to_fd: the highest sequence delivered that way
+        self.last_udp = None      # the last IPv4 UDP datagram from A to B
+        self.stats = {"packets": 0, "dropped": 0, "duplicated": 0, "delivered": 0, "write_errors": 0,
+                      "reordered": 0}
 
     def arrive(self, from_fd):
         """Read every packet waiting on one end and schedule it towards the other."""
@@ -113,6 +121,8 @@ class Link:
             except BlockingIOError:
                 return
             self.stats["packets"] += 1
+            if from_fd == self.fds[0] and len(packet) >= 28 and packet[0] >> 4 == 4 and packet[9] == 17:
+                self.last_udp = packet
             if self.rng.random() < self.args.loss:
                 self.stats["dropped"] += 1
                 continue
@@ -123,11 +133,27 @@ class Link:
                 self.sequence += 1
                 heapq.heappush(self.queue, (when, self.sequence, to_fd, packet))
 
+    def inject(self):
+        """Replays the last UDP datagram from A to B, then sends it with its last bit flipped."""
+        if self.last_udp is None:
+            print("injected nothing: no UDP datagram seen yet", file=sys.stderr, flush=True)
+            return
+        flipped = bytearray(self.last_udp)
+        ihl = (flipped[0] & 0x0F) * 4
+        flipped[ihl + 6:ihl + 8] = b"\0\0"
+        flipped[-1] ^= 0x01
+        for packet in (self.last_udp, bytes(flipped)):
+            os.write(self.fds[1], packet)
+        print("injected a replay and a flipped copy", file=sys.stderr, flush=True)
+
     def deliver_due(self):
         """Write the packets whose time has come; return seconds until the next one (or None)."""
         now = time.monotonic()
         while self.queue and self.queue[0][0] <= now:
-            _, _, to_fd, packet = heapq.heappop(self.queue)
+            _, sequence, to_fd, packet = heapq.heappop(self.queue)
+            if sequence < self.last_delivered.get(to_fd, 0):
+                self.stats["reordered"] += 1
+            self.last_delivered[to_fd] = max(sequence, self.last_delivered.get(to_fd, 0))
             try:
                 os.write(to_fd, packet)
                 self.stats["delivered"] += 1
@@ -156,12 +182,17 @@ def main():
     configure(args.ns_b, ENDS[1], args.mtu)
     link = Link(fds, args, random.Random(seed))
     stop = []
+    inject = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    signal.signal(signal.SIGUSR1, lambda *_: inject.append(1))
     print(f"ready (loss {args.loss}, delay {args.delay[0] * 1000:g}-{args.delay[1] * 1000:g} ms, "
           f"dup {args.dup}, mtu {args.mtu}, seed {seed})", flush=True)
     end = time.monotonic() + args.seconds
     while not stop and time.monotonic() < end:
+        while inject:
+            inject.pop()
+            link.inject()
         wait = link.deliver_due()
         wait = 0.5 if wait is None else min(wait, 0.5)
         try:
