@@ -162,5 +162,5 @@ timeout 60 "$CLIENT" -H 127.0.0.1 -p "$(head -n 1 "$TMP/cutdh.server")" -c AES:2
 	>"$TMP/cutdh.out" 2>&1; rc=$?
 check "DH value cut past --partial-timeout: cvpn-client exits 65 and says the value was cut ($rc)" \
 	sh -c "[ $rc -eq 65 ] && grep -q \"the server's Diffie-Hellman value stopped at 123[0-9] digits and was taken as it was, so it was most likely cut short in transit\" '$TMP/cutdh.out'"
-[ $rc -eq 65 ] || sed 's/^/#   /' "$TMP/cutdh.out"
+grep -q "stopped at 123" "$TMP/cutdh.out" || sed 's/^/#   /' "$TMP/cutdh.out"
 finish
