@@ -5,7 +5,8 @@ cvpn.lua: Wireshark/tshark (4.0, Lua 5.2) dissector for the "Custom VPN" lab pro
 HMAC-SHA256 tag, and the server's replies, on TCP port 4600 (and on any port, found
 heuristically from "ProposedCiphers" at the start of a connection). Also its secure profile
 (docs/SECURE.md), told apart as the server does by the magic "CVPN" at the start of a
-connection: the cleartext hellos, the two Noise handshake messages and the AEAD records.
+connection: the cleartext hellos, the two Noise handshake messages and the AEAD records; and its
+UDP transport for the IP tunnel (docs/SECURE.md section 12) on UDP port 4600.
 
 Load it
     tshark -X lua_script:captures/wireshark/cvpn.lua -r captures/aes-256.pcapng
@@ -17,7 +18,9 @@ Decrypt with a key log (written by cvpn-client/cvpn-server --keylog FILE or $CVP
     tshark:    -o cvpn.keylog_file:captures/aes-256.keys
 Filters: cvpn.plaintext, cvpn.tag_ok == 0, cvpn.type == "data", _ws.expert.message contains "HMAC",
 cvpn.bad_hmac (a bad tag in either profile), cvpn.secure.record.type == "REKEY",
-cvpn.secure.channel.id == 3, cvpn.secure.channel.type == "OPEN", cvpn.malformed.
+cvpn.secure.channel.id == 3, cvpn.secure.channel.type == "OPEN", cvpn.malformed,
+cvpn.tunnel.config.type, cvpn.tunnel.packet && icmp (a packet in the IP tunnel),
+cvpn.udp.type == 4 (UDP DATA), cvpn.udp.handshake == 2, cvpn.udp.keepalive, cvpn.replay.
 
 Crypto comes from Debian's lua-luaossl (require "openssl.cipher", "openssl.hmac"). Without it,
 or without a key log line for the session, every field but the plaintext is still shown, and
@@ -80,6 +83,15 @@ long or not UTF-8, DATA without a byte) or a type from the wrong side (OPEN from
 ACCEPT or REFUSE from the client) gets a cvpn.malformed expert info, and the fields it has.
 DATA that starts an HTTP/1.x request or response is handed to Wireshark's HTTP dissector
 (preference "Dissect HTTP in channels"); other DATA is shown as bytes.
+The IP tunnel over TCP (docs/SECURE.md section 12; record types CONFIG and PACKET): a CONFIG's
+entries under cvpn.tunnel.config.type (the client's address and prefix, the MTU, each route, the
+keepalive; a type cvpn does not know as bytes, skipped), a PACKET's inner IPv4 or IPv6 packet
+summed up in cvpn.tunnel.packet ("IPv4 ICMP 10.8.0.2 -> 10.8.0.1, 84 bytes") and handed to
+Wireshark's "ip" or "ipv6" dissector, so that its ICMP, UDP, TCP, DNS... show as in any tunnel
+(the frame keeps its own addresses in the Source and Destination columns). A CONFIG from the
+client or one that common/tunconf.c refuses (an entry cut short, a known type of the wrong
+length, a prefix past 32, host bits in a route, an MTU under 576, more than 32 routes), and a
+PACKET that holds no IPv4 or IPv6 packet, get a cvpn.malformed expert info.
 
 Framing (the protocol has none, see docs/PROTOCOL.md, "Reading without framing"): the
 dissector reads each direction of a connection as one stream of bytes, wherever TCP cut it
@@ -120,6 +132,24 @@ tests/integration/test_dissector.sh):
 
 In the secure profile the hellos have a fixed layout and everything after them a u16 length,
 so messages are reassembled and split by their lengths alone.
+
+The UDP transport (docs/SECURE.md section 12), on UDP port 4600 and on any port where a packet's
+type (1 to 4), reserved bytes, mode and suite and length fit (the rest of its conversation then
+follows it): INIT (mode, suite, sender index, the Noise message's parts, mac1, mac2 and whether
+it is set), RESPONSE (sender and receiver indexes, the length of the sealed configuration),
+COOKIE (receiver index) and DATA (receiver index, counter). Key log lines CVPN_UDP <client>
+<server> <Noise protocol> <client index> <server index> <client-to-server key>
+<server-to-client key>, one per handshake: a DATA packet's receiver index picks its line and its
+direction (a server index: to the server, under the client-to-server key; any addresses, as a
+client may roam), its counter is the nonce (in the suite's Noise format), its first 16 bytes the
+associated data; the plaintext, trimmed to the length its IP header gives, goes to Wireshark's
+IP dissector, and an empty one is a keepalive. Handshakes are numbered by their INITs in their
+conversation (cvpn.udp.handshake, with both indexes and the frames of its INIT and RESPONSE). A
+DATA whose counter came before under the same index, or that is 1984 or more behind the highest
+(RFC 6479's window, common/replaywin.c), and a copy of an INIT, get a cvpn.replay warning (with
+the key log only authenticated counters count, as for a receiver; without it, all). A plaintext
+that is no whole IP packet, and a packet whose length its type cannot have, get cvpn.malformed.
+Each datagram is one packet, read once on the first pass: one pass and two show the same.
 
 Wireshark calls dissectors many times and out of order, the first time without a protocol
 tree (tcp.stream is then unknown): a connection is keyed by its two endpoints in a fixed order
@@ -768,9 +798,12 @@ local REKEY_NONCE = "\0\0\0\0" .. string.rep("\255", 8) -- 2^64 - 1, the same in
 -- open(suite, key, counter, ad, ciphertext || tag) -> plaintext, tag verified. The
 -- plaintext comes even with a bad tag (the keystream does not depend on the tag): callers
 -- must not show it then.
+-- counter: a number, or the 8 big-endian bytes of a UDP packet's counter.
 local function aead_open(suite, key, counter, ad, sealed)
 	local ct, tag = sealed:sub(1, -AEAD_TAG_LEN - 1), sealed:sub(-AEAD_TAG_LEN)
-	local nonce = "\0\0\0\0" .. u64_bytes(counter, suite.little_endian)
+	local n = type(counter) == "string" and (suite.little_endian and counter:reverse() or counter)
+		or u64_bytes(counter, suite.little_endian)
+	local nonce = "\0\0\0\0" .. n
 	local pt = assert(ossl.cipher.new(suite.evp):decrypt(key, nonce):update(ct))
 	return pt, suite.tag(key, nonce, ad, ct) == tag
 end
@@ -787,6 +820,8 @@ end
 -- Key log: CVPN_LAB <client addr:port> <server addr:port> <cipher> <bits> <key> <iv|-> <hmac>
 --          CVPN_SECURE <client addr:port> <server addr:port> <Noise protocol name>
 --                      <client-to-server key hex> <server-to-client key hex>
+--          CVPN_UDP <client addr:port> <server addr:port> <Noise protocol name> <client index>
+--                   <server index> <client-to-server key hex> <server-to-client key hex>
 ----------------------------------------------------------------------------------------------
 
 local HMAC_MODES = { cumulative = true, ["per-message"] = true, auto = true }
@@ -802,11 +837,15 @@ local function parse_endpoint(text)
 end
 
 -- Returns { lab = { "client server" -> entry }, secure = { "client server" -> list of
--- entries } }, or nil and why.
+-- entries }, udp = { client = { index -> list of entries }, server = ... } }, or nil and why.
+-- A UDP line is found by its indexes (8 lowercase hex digits), whatever the addresses: a
+-- client may roam.
 local function read_keylog(path)
 	local f, err = io.open(path, "r")
 	if not f then return nil, "cannot read key log: " .. tostring(err) end
-	local sessions, secure = {}, {}
+	local sessions, secure, udp = {}, {}, { client = {}, server = {} }
+	local hex64 = "^" .. string.rep("%x", 64) .. "$"
+	local hex8 = "^" .. string.rep("%x", 8) .. "$"
 	for line in f:lines() do
 		local w = {}
 		for word in line:gmatch("%S+") do w[#w + 1] = word end
@@ -825,7 +864,6 @@ local function read_keylog(path)
 		elseif w[1] == "CVPN_SECURE" and #w == 6 then
 			local client, server = parse_endpoint(w[2]), parse_endpoint(w[3])
 			local cipher = w[4]:match("^Noise_%w+_25519_(%w+)_SHA256$")
-			local hex64 = "^" .. string.rep("%x", 64) .. "$"
 			if client and server and cipher and w[5]:match(hex64) and w[6]:match(hex64) then
 				-- Client and server log the same line. Lines that differ are sessions that
 				-- used the same pair of endpoints at different times: the one whose key
@@ -844,10 +882,31 @@ local function read_keylog(path)
 						s2c_hex = w[6], line = line }
 				end
 			end
+		elseif w[1] == "CVPN_UDP" and #w == 8 then
+			local client, server = parse_endpoint(w[2]), parse_endpoint(w[3])
+			local cipher = w[4]:match("^Noise_%w+_25519_(%w+)_SHA256$")
+			if client and server and cipher and w[5]:match(hex8) and w[6]:match(hex8) and
+				w[7]:match(hex64) and w[8]:match(hex64) then
+				-- Client and server log the same line; one entry for both.
+				local e = { protocol = w[4], cipher = cipher, client_index = w[5]:lower(),
+					server_index = w[6]:lower(), c2s_hex = w[7]:lower(), s2c_hex = w[8]:lower(),
+					client_text = w[2], server_text = w[3], line = line }
+				local known = false
+				for _, o in ipairs(udp.client[e.client_index] or {}) do
+					if o.server_index == e.server_index and o.c2s_hex == e.c2s_hex and
+						o.s2c_hex == e.s2c_hex then known = true end
+				end
+				if not known then
+					for side, index in pairs({ client = e.client_index, server = e.server_index }) do
+						udp[side][index] = udp[side][index] or {}
+						table.insert(udp[side][index], e)
+					end
+				end
+			end
 		end
 	end
 	f:close()
-	return { lab = sessions, secure = secure }
+	return { lab = sessions, secure = secure, udp = udp }
 end
 
 ----------------------------------------------------------------------------------------------
@@ -936,6 +995,53 @@ local CF = {
 	data_len = ProtoField.uint32("cvpn.secure.channel.data.len", "Data length", base.DEC),
 }
 
+-- The IP tunnel (docs/SECURE.md section 12): a CONFIG record's entries, and the inner packet of
+-- a PACKET record (or of a UDP DATA packet), which Wireshark's IP dissector then shows.
+local TF = {
+	config = ProtoField.uint8("cvpn.tunnel.config.type", "Configuration entry", base.DEC,
+		{ [1] = "address", [2] = "MTU", [3] = "route", [4] = "keepalive" }),
+	config_len = ProtoField.uint8("cvpn.tunnel.config.len", "Length", base.DEC),
+	address = ProtoField.ipv4("cvpn.tunnel.config.address", "Client address"),
+	route = ProtoField.ipv4("cvpn.tunnel.config.route", "Route"),
+	prefix = ProtoField.uint8("cvpn.tunnel.config.prefix", "Prefix length", base.DEC),
+	mtu = ProtoField.uint16("cvpn.tunnel.config.mtu", "MTU", base.DEC),
+	keepalive = ProtoField.uint16("cvpn.tunnel.config.keepalive", "Keepalive (seconds)", base.DEC),
+	value = ProtoField.bytes("cvpn.tunnel.config.value", "Value (a type not known: skipped)"),
+	packet = ProtoField.string("cvpn.tunnel.packet", "Inner packet"),
+	version = ProtoField.uint8("cvpn.tunnel.version", "IP version", base.DEC, nil, 0xF0),
+	length = ProtoField.uint32("cvpn.tunnel.length", "Length (from its IP header)", base.DEC),
+}
+
+-- The UDP transport (docs/SECURE.md section 12): INIT, RESPONSE, COOKIE and DATA packets. They
+-- also use cvpn.type ("datagram"), cvpn.secure.mode, .suite, .protocol, .ephemeral, .static and
+-- .mac1, and for DATA cvpn.ciphertext, cvpn.secure.record.tag, cvpn.tag_ok, cvpn.decryptor,
+-- cvpn.decrypt_status and cvpn.tunnel.*.
+local UDP_TYPES = { [1] = "INIT", [2] = "RESPONSE", [3] = "COOKIE", [4] = "DATA" }
+local UF = {
+	type = ProtoField.uint8("cvpn.udp.type", "Packet type", base.DEC, UDP_TYPES),
+	reserved = ProtoField.bytes("cvpn.udp.reserved", "Reserved"),
+	sender = ProtoField.uint32("cvpn.udp.sender", "Sender index", base.HEX),
+	receiver = ProtoField.uint32("cvpn.udp.receiver", "Receiver index", base.HEX),
+	timestamp = ProtoField.bytes("cvpn.udp.timestamp", "Encrypted timestamp (TAI64N)"),
+	mac2 = ProtoField.bytes("cvpn.udp.mac2", "mac2"),
+	cookie_used = ProtoField.bool("cvpn.udp.mac2_set", "mac2 set (the client holds a cookie)"),
+	config = ProtoField.bytes("cvpn.udp.config", "Encrypted configuration (payload)"),
+	config_len = ProtoField.uint16("cvpn.udp.config.len", "Configuration length", base.DEC),
+	cookie_nonce = ProtoField.bytes("cvpn.udp.cookie.nonce", "Cookie nonce"),
+	cookie = ProtoField.bytes("cvpn.udp.cookie", "Encrypted cookie"),
+	counter = ProtoField.uint64("cvpn.udp.counter", "Counter (nonce)", base.DEC),
+	direction = ProtoField.string("cvpn.udp.direction", "Direction"),
+	handshake = ProtoField.uint32("cvpn.udp.handshake", "Handshake (INITs in this conversation)",
+		base.DEC),
+	client_index = ProtoField.uint32("cvpn.udp.client_index", "Client index", base.HEX),
+	server_index = ProtoField.uint32("cvpn.udp.server_index", "Server index", base.HEX),
+	init_frame = ProtoField.framenum("cvpn.udp.init_in", "INIT in frame"),
+	response_frame = ProtoField.framenum("cvpn.udp.response_in", "RESPONSE in frame"),
+	keepalive = ProtoField.bool("cvpn.udp.keepalive", "Keepalive (empty plaintext)"),
+	padding = ProtoField.uint32("cvpn.udp.padding", "Zero padding bytes", base.DEC),
+	first_seen = ProtoField.framenum("cvpn.udp.replay_of", "Counter first seen in frame"),
+}
+
 cvpn.fields = { F.type, F.message, F.proposal, F.proposal_cipher, F.proposal_bits, F.choice,
 	F.choice_cipher, F.choice_bits, F.dh_client, F.dh_server, F.dh_digits, F.dh_bits,
 	F.ciphertext, F.tag, F.hmac, F.tag_ok, F.decryptor, F.decrypt_status, F.plaintext, F.reply,
@@ -943,7 +1049,12 @@ cvpn.fields = { F.type, F.message, F.proposal, F.proposal_cipher, F.proposal_bit
 	SF.protocol, SF.handshake, SF.handshake_len, SF.ephemeral, SF.static, SF.payload, SF.mac1,
 	SF.record, SF.record_len, SF.nonce, SF.key_generation, SF.record_tag, SF.record_type,
 	SF.payload_len, SF.padding, CF.id, CF.type, CF.destination, CF.window, CF.port, CF.host_len,
-	CF.host, CF.reason, CF.detail, CF.data, CF.data_len }
+	CF.host, CF.reason, CF.detail, CF.data, CF.data_len, TF.config, TF.config_len, TF.address,
+	TF.route, TF.prefix, TF.mtu, TF.keepalive, TF.value, TF.packet, TF.version, TF.length,
+	UF.type, UF.reserved, UF.sender, UF.receiver, UF.timestamp, UF.mac2, UF.cookie_used, UF.config,
+	UF.config_len, UF.cookie_nonce, UF.cookie, UF.counter, UF.direction, UF.handshake,
+	UF.client_index, UF.server_index, UF.init_frame, UF.response_frame, UF.keepalive, UF.padding,
+	UF.first_seen }
 
 local E = {
 	bad_hmac = ProtoExpert.new("cvpn.bad_hmac", "bad HMAC", expert.group.CHECKSUM,
@@ -952,12 +1063,16 @@ local E = {
 		expert.severity.NOTE),
 	malformed = ProtoExpert.new("cvpn.malformed", "Malformed message", expert.group.MALFORMED,
 		expert.severity.ERROR),
+	-- UDP: a counter seen before under the same keys, or too far behind to tell (a receiver
+	-- drops both), and a copy of an INIT.
+	replay = ProtoExpert.new("cvpn.replay", "Replayed packet", expert.group.SEQUENCE,
+		expert.severity.WARN),
 }
-cvpn.experts = { E.bad_hmac, E.undecrypted, E.malformed }
+cvpn.experts = { E.bad_hmac, E.undecrypted, E.malformed, E.replay }
 
 cvpn.prefs.keylog_file = Pref.string("Key log file", "",
-	"File of CVPN_LAB and CVPN_SECURE lines written by cvpn-client/cvpn-server --keylog " ..
-	"(or $CVPN_KEYLOGFILE)")
+	"File of CVPN_LAB, CVPN_SECURE and CVPN_UDP lines written by cvpn-client/cvpn-server " ..
+	"--keylog (or $CVPN_KEYLOGFILE)")
 cvpn.prefs.channel_http = Pref.bool("Dissect HTTP in channels", true,
 	"Hand the DATA of a forwarded channel that starts an HTTP/1.x request or response to " ..
 	"Wireshark's HTTP dissector")
@@ -968,10 +1083,14 @@ local f_tcp_seq = Field.new("tcp.seq")
 -- again each time, so Wireshark's Reload (Ctrl+R) picks up lines appended since.
 local conversations -- "endpoint endpoint" -> connection state (first pass only)
 local frames        -- frame number -> { conv, dir, stream offsets from and to } (first pass)
-local keylog        -- { sessions = { lab = ..., secure = ... }, error = ... }, read on first need
+local keylog        -- { sessions = { lab = ..., secure = ..., udp = ... }, error = ... }, read on first need
+local udp_state     -- the UDP transport's handshakes and counters seen (first pass only)
+local udp_frames    -- frame number -> the UDP packet it holds (first pass)
 
 local function reset_state()
 	conversations, frames, keylog = {}, {}, nil
+	udp_state = { client = {}, server = {}, conversations = {}, windows = {} }
+	udp_frames = {}
 end
 reset_state()
 cvpn.init = reset_state
@@ -1347,12 +1466,16 @@ local CHANNEL_TYPES = { "OPEN", "ACCEPT", "REFUSE", "DATA", "EOF", "CLOSE", "WIN
 local RECORD_TYPES = { "DATA", "REPLY", "CLOSE", "KEEPALIVE", "REKEY", "ERROR" }
 local CHANNEL_FIRST = #RECORD_TYPES + 1
 for k, name in ipairs(CHANNEL_TYPES) do RECORD_TYPES[CHANNEL_FIRST + k - 1] = "CHANNEL " .. name end
-local CLOSE, REKEY = 3, 5
+-- Codes 14 and 15 carry the IP tunnel over TCP (section 12).
+local CLOSE, REKEY, CONFIG, PACKET = 3, 5, 14, 15
+RECORD_TYPES[CONFIG], RECORD_TYPES[PACKET] = "CONFIG", "PACKET"
 local CHANNEL_DATA_MAX = 16384
 -- Types only one side may send, and the largest payloads (none for the others).
 local RECORD_SENDER = { DATA = "client", REPLY = "server", ERROR = "server",
-	["CHANNEL OPEN"] = "client", ["CHANNEL ACCEPT"] = "server", ["CHANNEL REFUSE"] = "server" }
-local MAX_PAYLOAD = { DATA = 4096, REPLY = 4096 + #REPLY_PREFIX }
+	["CHANNEL OPEN"] = "client", ["CHANNEL ACCEPT"] = "server", ["CHANNEL REFUSE"] = "server",
+	CONFIG = "server" }
+local MAX_PAYLOAD = { DATA = 4096, REPLY = 4096 + #REPLY_PREFIX, CONFIG = 4 + CHANNEL_DATA_MAX,
+	PACKET = 4 + CHANNEL_DATA_MAX }
 for _, name in ipairs(CHANNEL_TYPES) do MAX_PAYLOAD["CHANNEL " .. name] = 4 + CHANNEL_DATA_MAX end
 
 -- Reads type | u16 payload length | payload | zero padding into m; returns what a receiver
@@ -1448,6 +1571,128 @@ local function read_channel(kind, p)
 		-- More than CHANNEL_DATA_MAX bytes: the record's payload is then too long (MAX_PAYLOAD).
 	end
 	return c
+end
+
+-- The IP tunnel (docs/SECURE.md section 12). A configuration is a list of u8 type | u8 len |
+-- value, checked as common/tunconf.c reads it: a known type must have its length, a prefix is at
+-- most 32, a route has no host bits, an MTU (0: none) is at least 576, 32 routes at most; unknown
+-- types are skipped.
+local CONFIG_NAMES = { [1] = "address", [2] = "MTU", [3] = "route", [4] = "keepalive" }
+local CONFIG_LEN = { [1] = 5, [2] = 2, [3] = 5, [4] = 2 }
+local CONFIG_ROUTES_MAX, CONFIG_MTU_MIN = 32, 576
+
+local function ipv4_text(s, i) return string.format("%d.%d.%d.%d", s:byte(i, i + 3)) end
+
+-- RFC 5952: lowercase, no leading zeros, the longest run of two or more zero groups as "::".
+local function ipv6_text(s, i)
+	local g, best, best_len, run, run_len = {}, nil, 1, nil, 0
+	for k = 1, 8 do
+		g[k] = s:byte(i + 2 * k - 2) * 256 + s:byte(i + 2 * k - 1)
+		if g[k] == 0 then
+			if run_len == 0 then run = k end
+			run_len = run_len + 1
+			if run_len > best_len then best, best_len = run, run_len end
+		else
+			run_len = 0
+		end
+	end
+	local out = {}
+	for k = 1, 8 do out[k] = string.format("%x", g[k]) end
+	if not best then return table.concat(out, ":") end
+	return table.concat(out, ":", 1, best - 1) .. "::" .. table.concat(out, ":", best + best_len, 8)
+end
+
+-- Reads a CONFIG payload: its entries ({ code, len, off = offset of the type byte, and address,
+-- prefix, mtu or keepalive as it holds }) and the first rule it breaks, if any.
+local function read_config(p)
+	local entries, at, routes = {}, 1, 0
+	if #p == 0 then return entries, "CONFIG without an entry" end
+	while at <= #p do
+		if #p - at < 1 then
+			return entries, "CONFIG entry cut short: 1 byte, no length"
+		end
+		local e = { code = p:byte(at), len = p:byte(at + 1), off = at - 1 }
+		local v, name = at + 2, CONFIG_NAMES[e.code]
+		if #p - at - 1 < e.len then
+			return entries, string.format("CONFIG entry of type %d cut short: %s of %d", e.code,
+				bytes_text(#p - at - 1), e.len)
+		end
+		entries[#entries + 1] = e
+		local want = CONFIG_LEN[e.code]
+		if want and e.len ~= want then
+			e.wrong = true
+			return entries, string.format("CONFIG %s of %s, not %d", name, bytes_text(e.len), want)
+		end
+		if e.code == 1 or e.code == 3 then
+			e.address, e.prefix = ipv4_text(p, v), p:byte(v + 4)
+			if e.prefix > 32 then
+				return entries, string.format("CONFIG %s %s/%d: prefix longer than 32", name,
+					e.address, e.prefix)
+			end
+			if e.code == 3 then
+				routes = routes + 1
+				if u32(p, v) % 2 ^ (32 - e.prefix) ~= 0 then
+					return entries, string.format("CONFIG route %s/%d has host bits set", e.address,
+						e.prefix)
+				end
+				if routes > CONFIG_ROUTES_MAX then
+					return entries, string.format("CONFIG with more than %d routes", CONFIG_ROUTES_MAX)
+				end
+			end
+		elseif e.code == 2 then
+			e.mtu = p:byte(v) * 256 + p:byte(v + 1)
+			if e.mtu ~= 0 and e.mtu < CONFIG_MTU_MIN then
+				return entries, string.format("CONFIG MTU %d (at least %d)", e.mtu, CONFIG_MTU_MIN)
+			end
+		elseif e.code == 4 then
+			e.keepalive = p:byte(v) * 256 + p:byte(v + 1)
+		end
+		at = v + e.len
+	end
+	return entries
+end
+
+-- "10.8.0.2/24, MTU 1420, route 10.0.0.0/8, keepalive 25 s, type 9 (3 bytes)"
+local function config_text(entries)
+	local parts = {}
+	for _, e in ipairs(entries) do
+		local t
+		if e.wrong then t = CONFIG_NAMES[e.code] .. " of " .. bytes_text(e.len)
+		elseif e.code == 1 then t = e.address .. "/" .. e.prefix
+		elseif e.code == 2 then t = "MTU " .. e.mtu
+		elseif e.code == 3 then t = "route " .. e.address .. "/" .. e.prefix
+		elseif e.code == 4 then t = "keepalive " .. e.keepalive .. " s"
+		else t = "type " .. e.code .. " (" .. bytes_text(e.len) .. ")" end
+		parts[#parts + 1] = t
+	end
+	return table.concat(parts, ", ")
+end
+
+local IP_PROTOCOLS = { [1] = "ICMP", [2] = "IGMP", [6] = "TCP", [17] = "UDP", [41] = "IPv6",
+	[47] = "GRE", [50] = "ESP", [58] = "ICMPv6", [132] = "SCTP" }
+
+-- The inner packet at the start of p, as its IP header gives it: { version, length (what the
+-- header says: IPv4 total length, IPv6 40 + payload length), text }, or nil and why there is
+-- none (the version nibble is not 4 or 6, or p is shorter than that version's header).
+local function read_inner(p)
+	local v = #p > 0 and rshift(p:byte(1), 4) or nil
+	local n = { version = v }
+	if v == 4 and #p >= 20 then
+		n.length, n.proto = p:byte(3) * 256 + p:byte(4), p:byte(10)
+		n.src, n.dst = ipv4_text(p, 13), ipv4_text(p, 17)
+	elseif v == 6 and #p >= 40 then
+		n.length, n.proto = 40 + p:byte(5) * 256 + p:byte(6), p:byte(7)
+		n.src, n.dst = ipv6_text(p, 9), ipv6_text(p, 25)
+	elseif v == 4 or v == 6 then
+		return nil, string.format("%s, shorter than an IPv%d header", bytes_text(#p), v)
+	elseif v then
+		return nil, "no IPv4 or IPv6 packet (version " .. v .. ")"
+	else
+		return nil, "no packet"
+	end
+	n.text = string.format("IPv%d %s %s -> %s, %s", v, IP_PROTOCOLS[n.proto] or
+		("protocol " .. n.proto), n.src, n.dst, bytes_text(n.length))
+	return n
 end
 
 -- Peer text in a field or the Info column, as utf8_safe, with control characters (NUL ends a
@@ -1554,6 +1799,16 @@ local function open_record(conv, dir, m)
 			conv.channels[ch.id] = host_port(ch.host, ch.port)
 		end
 		if ch.id then ch.destination = conv.channels[ch.id] end
+	end
+	if m.payload and m.type_code == CONFIG then
+		local entries, why = read_config(m.payload)
+		m.config = entries
+		problems[#problems + 1] = why
+	elseif m.payload and m.type_code == PACKET then
+		local inner, why = read_inner(m.payload)
+		m.inner = inner
+		problems[#problems + 1] = #m.payload == 0 and "PACKET without a byte" or
+			(why and "PACKET holds " .. why)
 	end
 	for _, problem in ipairs(problems) do table.insert(m.problems, problem) end
 	m.status = problems[1] and "decrypted, but a receiver refuses it: " .. problems[1] or "decrypted"
@@ -1753,6 +2008,12 @@ local function secure_info_text(m)
 		what = what .. string.format(" %q", m.payload_text)
 	elseif m.channel then
 		what = channel_info_text(m.channel)
+	elseif m.config and #m.config > 0 then
+		what = what .. " " .. config_text(m.config)
+	elseif m.inner then
+		what = what .. " " .. m.inner.text
+	elseif m.payload and m.type_code == PACKET then
+		what = what .. ", " .. bytes_text(#m.payload)
 	end
 	local verdict = m.tag_ok == false and ", BAD TAG" or ""
 	if m.plaintext and m.problems[1] then verdict = ", MALFORMED: " .. m.problems[1] end
@@ -1815,26 +2076,68 @@ end
 -- records after it that continue a message are shown as bytes, as TCP's reassembly is not there
 -- to join them. HTTP may not ask TCP to reassemble (can_desegment 0), its errors stay in its own
 -- subtree (Wireshark's "Malformed Packet", never a Lua error), and cvpn still sets the columns.
-local showing -- { pinfo, tree } of the frame being shown, for dissect_http
-local http_dissector
+-- The same holds for the inner packets of the IP tunnel, handed to "ip" or "ipv6": they go on to
+-- ICMP, UDP, TCP... as in any tunnel. The frame keeps its own addresses and ports (the IP
+-- dissector sets the inner ones), for the Source and Destination columns and for TCP. cvpn does
+-- not dissect itself inside its own tunnel (a packet to port 4600 in a PACKET record).
+local showing -- { pinfo, tree } of the frame being shown, for call_dissector
+local dissectors = {} -- name -> Dissector, or false when Wireshark has none
 
 local function starts_http(data)
 	return data:find("^[A-Z]+ [^ \r\n]+ HTTP/1%.[01]\r?\n") or data:find("^HTTP/1%.[01] %d%d%d")
 end
 
-local function dissect_http(data_tvb)
-	if not showing or not cvpn.prefs.channel_http then return end
-	if http_dissector == nil then
-		local ok, d = pcall(Dissector.get, "http")
-		http_dissector = ok and d or false
+local function call_dissector(name, data_tvb)
+	if not showing then return end
+	local d = dissectors[name]
+	if d == nil then
+		local ok, got = pcall(Dissector.get, name)
+		d = ok and got or false
+		dissectors[name] = d
 	end
-	if not http_dissector then return end
+	if not d then return end
 	local pinfo = showing.pinfo
-	local saved = pinfo.can_desegment
+	local saved = { pinfo.can_desegment, pinfo.src, pinfo.dst, pinfo.net_src, pinfo.net_dst,
+		pinfo.src_port, pinfo.dst_port }
 	pinfo.can_desegment = 0
-	pcall(http_dissector.call, http_dissector, data_tvb, pinfo, showing.tree)
-	pinfo.can_desegment = saved
+	pcall(d.call, d, data_tvb, pinfo, showing.tree)
+	pinfo.can_desegment, pinfo.src, pinfo.dst, pinfo.net_src, pinfo.net_dst, pinfo.src_port,
+		pinfo.dst_port = table.unpack(saved, 1, 7)
 	pinfo.desegment_len, pinfo.desegment_offset = 0, 0
+end
+
+local function dissect_http(data_tvb)
+	if cvpn.prefs.channel_http then call_dissector("http", data_tvb) end
+end
+
+-- A CONFIG record's entries (read_config), at offset 3 of the decrypted record dec.
+local function show_config(entries, dec, subtree)
+	for _, e in ipairs(entries) do
+		local at = 3 + e.off
+		local item = subtree:add(TF.config, dec(at, 2 + e.len), e.code)
+		item:add(TF.config_len, dec(at + 1, 1))
+		if e.address then
+			item:append_text(": " .. e.address .. "/" .. e.prefix)
+			item:add(e.code == 1 and TF.address or TF.route, dec(at + 2, 4))
+			item:add(TF.prefix, dec(at + 6, 1))
+		elseif e.mtu then
+			item:append_text(": " .. e.mtu)
+			item:add(TF.mtu, dec(at + 2, 2))
+		elseif e.keepalive then
+			item:append_text(": " .. e.keepalive .. " s")
+			item:add(TF.keepalive, dec(at + 2, 2))
+		elseif e.len > 0 then
+			item:add(TF.value, dec(at + 2, e.len))
+		end
+	end
+end
+
+-- An inner packet (read_inner) in range: its summary, then Wireshark's IP dissector.
+local function show_inner(inner, range, subtree)
+	local item = subtree:add(TF.packet, range, inner.text)
+	item:add(TF.version, range(0, 1))
+	item:add(TF.length, inner.length):set_generated()
+	call_dissector(inner.version == 4 and "ip" or "ipv6", range:tvb())
 end
 
 -- A channel record's payload (ch, from read_channel) at offset 3 of the decrypted record dec:
@@ -1886,6 +2189,8 @@ local function show_record_plaintext(m, subtree)
 		subtree:add(field, ""):set_generated()
 	end
 	if m.channel then show_channel(m.channel, dec, subtree) end
+	if m.config then show_config(m.config, dec, subtree) end
+	if m.inner then show_inner(m.inner, dec(3, #m.payload), subtree) end
 	if m.padding > 0 then
 		subtree:add(SF.padding, dec(3 + #m.payload, m.padding), m.padding)
 	else
@@ -2214,9 +2519,394 @@ local function show_frame(tvb, tree, rec, late)
 	return #infos > 0 and infos or parts
 end
 
+----------------------------------------------------------------------------------------------
+-- The UDP transport (docs/SECURE.md section 12). One datagram is one packet: there is no stream
+-- to read, and each packet is read once, on the first pass, in frame order; later passes show
+-- what it was found to hold. A DATA packet's receiver index finds its keys (the key log's
+-- CVPN_UDP line with that index, whatever the addresses: a client may roam), its counter is its
+-- nonce. Handshakes are numbered by their INITs in their conversation (two addresses and
+-- ports); the keys of one whose INIT the capture lacks number it where a packet first uses them.
+----------------------------------------------------------------------------------------------
+
+local PT_UDP = 3 -- pinfo.port_type of a UDP packet
+local UDP_INIT, UDP_RESPONSE, UDP_COOKIE, UDP_DATA = 1, 2, 3, 4
+local UDP_INIT_LEN = 8 + NOISE_KEY_LEN + 48 + SEALED_TIMESTAMP_LEN + 2 * MAC1_LEN -- 148
+local UDP_RESPONSE_MIN = 12 + NOISE_KEY_LEN + AEAD_TAG_LEN + 2 * MAC1_LEN -- 92: no configuration
+local UDP_CONFIG_MAX = 256
+local UDP_COOKIE_LEN = 8 + 12 + 16 + AEAD_TAG_LEN -- 52
+local UDP_DATA_HEADER, UDP_PAD = 16, 16
+local UDP_WINDOW = 1984 -- how far behind the highest counter a packet may come (common/replaywin.c)
+
+local function index_hex(s, i) return string.format("%08x", u32(s, i)) end
+
+-- What makes the packet unreadable (an unknown type, a length its type cannot have), if anything.
+local function udp_layout(s)
+	local code, n = s:byte(1), #s
+	local name = UDP_TYPES[code]
+	if not name then return "unknown packet type " .. code end
+	if code == UDP_INIT and n ~= UDP_INIT_LEN then
+		return string.format("INIT of %s, not %d", bytes_text(n), UDP_INIT_LEN)
+	elseif code == UDP_RESPONSE and (n < UDP_RESPONSE_MIN or n > UDP_RESPONSE_MIN + UDP_CONFIG_MAX) then
+		return string.format("RESPONSE of %s, not %d to %d", bytes_text(n), UDP_RESPONSE_MIN,
+			UDP_RESPONSE_MIN + UDP_CONFIG_MAX)
+	elseif code == UDP_COOKIE and n ~= UDP_COOKIE_LEN then
+		return string.format("COOKIE of %s, not %d", bytes_text(n), UDP_COOKIE_LEN)
+	elseif code == UDP_DATA and (n < UDP_DATA_HEADER + AEAD_TAG_LEN or
+		(n - UDP_DATA_HEADER - AEAD_TAG_LEN) % UDP_PAD ~= 0) then
+		return string.format("DATA of %s, not %d + a multiple of %d", bytes_text(n),
+			UDP_DATA_HEADER + AEAD_TAG_LEN, UDP_PAD)
+	end
+end
+
+-- A new handshake, numbered in conversation conv.
+local function new_handshake(conv)
+	local n = (udp_state.conversations[conv] or 0) + 1
+	udp_state.conversations[conv] = n
+	return { number = n }
+end
+
+local function register(hs, side, index)
+	hs[side .. "_index"] = index
+	udp_state[side][index] = hs
+end
+
+-- What a packet shows of its handshake: as known when the packet came (the same in every pass).
+local function handshake_view(hs)
+	if not hs then return nil end
+	return { number = hs.number, client_index = hs.client_index, server_index = hs.server_index,
+		init_frame = hs.init_frame, response_frame = hs.response_frame }
+end
+
+-- The counter window of a receiver index (side "?" when the direction is unknown): returns why
+-- a receiver drops counter n, if it does; counts n when asked (only an authenticated counter
+-- moves a receiver's window; without keys every counter counts).
+local function udp_window(m, count)
+	local key = (m.side or "?") .. " " .. m.receiver
+	local w = udp_state.windows[key]
+	if not w then
+		w = { seen = {}, top = -1 }
+		udp_state.windows[key] = w
+	end
+	local why
+	if m.counter <= w.top and w.top - m.counter >= UDP_WINDOW then
+		m.too_old = true
+		why = string.format("counter %s is %d or more behind the highest, %.0f", m.counter_text,
+			UDP_WINDOW, w.top)
+	elseif w.seen[m.counter_bytes] then
+		m.replay_of = w.seen[m.counter_bytes]
+		why = string.format("counter %s was in frame %d: a replay", m.counter_text, m.replay_of)
+	elseif count then
+		w.seen[m.counter_bytes] = m.frame
+		if m.counter > w.top then w.top = m.counter end
+	end
+	return why
+end
+
+-- Opens DATA packet m (bytes s) with the key log line its receiver index names; fills in the
+-- side it goes to, its handshake and what it holds.
+local function open_udp_data(m, s, pinfo, conv)
+	local rcv = m.receiver
+	-- The side whose index it is: from the handshakes seen, else the key log, else the port.
+	local sides = { "server", "client" }
+	if udp_state.server[rcv] and not udp_state.client[rcv] then sides = { "server" }
+	elseif udp_state.client[rcv] and not udp_state.server[rcv] then sides = { "client" } end
+	local logs, err = keylog_sessions()
+	local candidates = {}
+	for _, side in ipairs(sides) do
+		for _, e in ipairs(logs and logs.udp[side][rcv] or {}) do
+			candidates[#candidates + 1] = { side = side, entry = e }
+		end
+	end
+	local ad, sealed = s:sub(1, UDP_DATA_HEADER), s:sub(UDP_DATA_HEADER + 1)
+	local pt, opened
+	if ossl.missing then
+		m.status = ossl.missing
+	elseif not logs then
+		m.status = err
+	elseif #candidates == 0 then
+		m.status = "no CVPN_UDP key log line with index " .. rcv
+	else
+		for _, c in ipairs(candidates) do
+			local suite = AEAD_SUITES[c.entry.cipher]
+			if not suite then
+				m.status = "unknown cipher in the key log: " .. c.entry.protocol
+			else
+				local key = fromhex(c.side == "server" and c.entry.c2s_hex or c.entry.s2c_hex)
+				local ok, out, tag_ok = pcall(aead_open, suite, key, m.counter_bytes, ad, sealed)
+				if not ok then
+					m.status = "cipher not available: " .. suite.evp .. ": " .. short_error(out)
+				else
+					m.decryptor, m.tag_ok = suite.decryptor, tag_ok
+					m.status = "not decrypted: bad AEAD tag"
+					if tag_ok then pt, opened = out, c; break end
+				end
+			end
+		end
+	end
+	if #sides == 2 then
+		local side = opened and opened.side or (#candidates > 0 and candidates[1].side)
+		if not side and pinfo.dst_port == PORT then side = "server"
+		elseif not side and pinfo.src_port == PORT then side = "client" end
+		m.side = side or nil
+	else
+		m.side = sides[1]
+	end
+	local hs = m.side and udp_state[m.side][rcv]
+	if not hs and opened then
+		-- Keys of a handshake whose INIT and RESPONSE the capture lacks: number it here.
+		local e = opened.entry
+		hs = udp_state.client[e.client_index] or udp_state.server[e.server_index] or
+			new_handshake(conv)
+		register(hs, "client", e.client_index)
+		register(hs, "server", e.server_index)
+	end
+	m.hs = handshake_view(hs)
+	if m.tag_ok == false then return end
+	m.window_problem = udp_window(m, pt ~= nil or m.tag_ok == nil)
+	if not pt then return end
+	m.plaintext = pt
+	if #pt == 0 then
+		m.keepalive = true
+	else
+		local inner, no = read_inner(pt)
+		if inner and (inner.length > #pt or (inner.version == 4 and inner.length < 20)) then
+			inner, no = nil, string.format("an IPv%d header that says %s, in %s", inner.version,
+				bytes_text(inner.length), bytes_text(#pt))
+		end
+		if inner then
+			m.inner, m.padding = inner, #pt - inner.length
+		else
+			table.insert(m.problems, "the plaintext holds " .. no)
+		end
+	end
+	local why = m.window_problem or m.problems[1]
+	m.status = why and "decrypted, but a receiver drops it: " .. why or "decrypted"
+end
+
+local function udp_conversation(pinfo)
+	local a, b = endpoint_key(pinfo.src, pinfo.src_port), endpoint_key(pinfo.dst, pinfo.dst_port)
+	return a < b and a .. " " .. b or b .. " " .. a
+end
+
+-- First pass: reads the packet of frame fnum (bytes s) and updates the handshakes and windows.
+local function parse_udp(tvb, pinfo, s, fnum)
+	local m = { code = s:byte(1), frame = fnum, problems = {} }
+	m.layout = udp_layout(s)
+	if m.layout then return m end
+	local conv = udp_conversation(pinfo)
+	if m.code == UDP_INIT then
+		m.mode_code, m.suite_code, m.sender = s:byte(2), s:byte(3), index_hex(s, 5)
+		m.mode, m.suite = MODES[m.mode_code], SUITE_NAMES[m.suite_code]
+		m.protocol = m.mode and noise_protocol(m.mode, m.suite)
+		m.mac2_set = s:sub(-MAC1_LEN) ~= string.rep("\0", MAC1_LEN)
+		if m.mode ~= "key" then
+			table.insert(m.problems, "INIT in " .. (m.mode and m.mode .. " mode" or
+				"unknown mode " .. m.mode_code) .. ": the UDP transport runs key mode")
+		end
+		if not m.suite then table.insert(m.problems, "INIT with unknown suite " .. m.suite_code) end
+		if s:byte(4) ~= 0 then table.insert(m.problems, "INIT reserved byte is not zero") end
+		local hs = udp_state.client[m.sender]
+		if hs and hs.init_frame then
+			m.copy_of = hs.init_frame
+		else
+			hs = hs or new_handshake(conv)
+			hs.init_frame = fnum
+			register(hs, "client", m.sender)
+		end
+		m.hs = handshake_view(hs)
+		return m
+	end
+	if s:sub(2, 4) ~= "\0\0\0" then
+		table.insert(m.problems, UDP_TYPES[m.code] .. " reserved bytes are not zero")
+	end
+	if m.code == UDP_RESPONSE then
+		m.sender, m.receiver = index_hex(s, 5), index_hex(s, 9)
+		m.config_len = #s - UDP_RESPONSE_MIN
+		local hs = udp_state.client[m.receiver]
+		if not hs then
+			hs = new_handshake(conv)
+			register(hs, "client", m.receiver)
+		end
+		if not hs.response_frame then
+			hs.response_frame = fnum
+			register(hs, "server", m.sender)
+		end
+		m.hs = handshake_view(hs)
+	elseif m.code == UDP_COOKIE then
+		m.receiver = index_hex(s, 5)
+		m.hs = handshake_view(udp_state.client[m.receiver])
+	else
+		m.receiver, m.counter_bytes = index_hex(s, 5), s:sub(9, 16)
+		m.counter = u32(s, 9) * 2 ^ 32 + u32(s, 13)
+		m.counter_text = tostring(tvb(8, 8):uint64())
+		m.sealed_len = #s - UDP_DATA_HEADER
+		open_udp_data(m, s, pinfo, conv)
+	end
+	return m
+end
+
+local function index_text(hex) return "0x" .. hex end
+
+local function udp_info_text(m)
+	local name = UDP_TYPES[m.code]
+	if m.layout then return "Malformed " .. (name or "packet") .. ": " .. m.layout end
+	local hs, text = m.hs
+	if m.code == UDP_INIT then
+		text = string.format("INIT: handshake %d, client index %s, %s", hs.number,
+			index_text(m.sender), m.suite or "unknown suite")
+		if m.mac2_set then text = text .. ", mac2 set (a cookie)" end
+		if m.copy_of then text = text .. ", COPY of frame " .. m.copy_of end
+	elseif m.code == UDP_RESPONSE then
+		text = string.format("RESPONSE: handshake %d, server index %s to client index %s, " ..
+			"configuration of %s (sealed)", hs.number, index_text(m.sender),
+			index_text(m.receiver), bytes_text(m.config_len))
+	elseif m.code == UDP_COOKIE then
+		text = "COOKIE to client index " .. index_text(m.receiver) ..
+			(hs and " (handshake " .. hs.number .. ")" or "")
+	else
+		text = "DATA" .. (m.side and " to " .. m.side or "") .. ", " ..
+			(hs and string.format("handshake %d (index %s)", hs.number, index_text(m.receiver))
+				or "index " .. index_text(m.receiver)) .. ", counter " .. m.counter_text .. ": "
+		if m.keepalive then text = text .. "keepalive"
+		elseif m.inner then text = text .. m.inner.text
+		else text = text .. bytes_text(m.sealed_len or 0) .. " sealed" end
+		if m.tag_ok == false then text = text .. ", BAD TAG"
+		elseif m.replay_of then text = text .. ", REPLAY of frame " .. m.replay_of
+		elseif m.too_old then text = text .. ", TOO OLD" end
+		if m.problems[1] then text = text .. ", MALFORMED: " .. m.problems[1] end
+		return text
+	end
+	if m.problems[1] then text = text .. ", MALFORMED: " .. m.problems[1] end
+	return text
+end
+
+local function show_handshake(m, subtree)
+	local hs = m.hs
+	if not hs then return end
+	local item = subtree:add(UF.handshake, hs.number):set_generated()
+	if hs.client_index then
+		item:add(UF.client_index, tonumber(hs.client_index, 16)):set_generated()
+	end
+	if hs.server_index then
+		item:add(UF.server_index, tonumber(hs.server_index, 16)):set_generated()
+	end
+	if hs.init_frame then item:add(UF.init_frame, hs.init_frame):set_generated() end
+	if hs.response_frame then item:add(UF.response_frame, hs.response_frame):set_generated() end
+end
+
+local function show_udp_data(m, tvb, subtree)
+	local n = tvb:len()
+	subtree:add(UF.counter, tvb(8, 8))
+	if m.side then subtree:add(UF.direction, "to " .. m.side):set_generated() end
+	show_handshake(m, subtree)
+	local ct_len = n - UDP_DATA_HEADER - AEAD_TAG_LEN
+	if ct_len > 0 then subtree:add(F.ciphertext, tvb(UDP_DATA_HEADER, ct_len)) end
+	local tag_item = subtree:add(SF.record_tag, tvb(n - AEAD_TAG_LEN, AEAD_TAG_LEN))
+	if m.tag_ok ~= nil then
+		subtree:add(F.tag_ok, m.tag_ok):set_generated()
+		if not m.tag_ok then tag_item:add_proto_expert_info(E.bad_hmac, "bad AEAD tag") end
+	end
+	if m.decryptor then subtree:add(F.decryptor, m.decryptor):set_generated() end
+	local status = subtree:add(F.decrypt_status, m.status):set_generated()
+	if not m.plaintext and m.tag_ok ~= false then
+		status:add_proto_expert_info(E.undecrypted, "Cannot decrypt: " .. m.status)
+	end
+	if m.replay_of then subtree:add(UF.first_seen, m.replay_of):set_generated() end
+	if not m.plaintext then return end
+	if m.keepalive then
+		subtree:add(UF.keepalive, true):set_generated()
+		return
+	end
+	local dec = ByteArray.new(m.plaintext, true):tvb("Decrypted cvpn")
+	if m.inner then
+		show_inner(m.inner, dec(0, m.inner.length), subtree)
+		if m.padding > 0 then
+			subtree:add(UF.padding, dec(m.inner.length, m.padding), m.padding)
+		else
+			subtree:add(UF.padding, 0):set_generated()
+		end
+	end
+end
+
+local function show_udp(m, tvb, tree)
+	local n, name = tvb:len(), UDP_TYPES[m.code]
+	local subtree = tree:add(cvpn, tvb())
+	subtree:append_text(": " .. (name or "unknown packet"))
+	subtree:add(F.type, "datagram"):set_generated()
+	subtree:add(UF.type, tvb(0, 1))
+	if m.layout then
+		subtree:add_proto_expert_info(E.malformed, "Malformed " .. (name or "packet") .. ": " ..
+			m.layout)
+		return
+	end
+	if m.code == UDP_INIT then
+		subtree:add(SF.mode, tvb(1, 1), m.mode or ("unknown (" .. m.mode_code .. ")"))
+		subtree:add(SF.suite, tvb(2, 1), suite_name(m.suite_code))
+		if m.protocol then subtree:add(SF.protocol, m.protocol):set_generated() end
+		subtree:add(UF.reserved, tvb(3, 1))
+		subtree:add(UF.sender, tvb(4, 4))
+		show_handshake(m, subtree)
+		subtree:add(SF.ephemeral, tvb(8, NOISE_KEY_LEN))
+		subtree:add(SF.static, tvb(40, 48))
+		subtree:add(UF.timestamp, tvb(88, SEALED_TIMESTAMP_LEN))
+	else
+		subtree:add(UF.reserved, tvb(1, 3))
+		if m.sender then subtree:add(UF.sender, tvb(4, 4)) end
+		subtree:add(UF.receiver, tvb(m.sender and 8 or 4, 4))
+	end
+	if m.code == UDP_RESPONSE then
+		show_handshake(m, subtree)
+		subtree:add(SF.ephemeral, tvb(12, NOISE_KEY_LEN))
+		subtree:add(UF.config, tvb(44, m.config_len + AEAD_TAG_LEN))
+		subtree:add(UF.config_len, m.config_len):set_generated()
+	elseif m.code == UDP_COOKIE then
+		show_handshake(m, subtree)
+		subtree:add(UF.cookie_nonce, tvb(8, 12))
+		subtree:add(UF.cookie, tvb(20, 16 + AEAD_TAG_LEN))
+	elseif m.code == UDP_DATA then
+		show_udp_data(m, tvb, subtree)
+	end
+	if m.code == UDP_INIT or m.code == UDP_RESPONSE then
+		subtree:add(SF.mac1, tvb(n - 2 * MAC1_LEN, MAC1_LEN))
+		local mac2 = subtree:add(UF.mac2, tvb(n - MAC1_LEN, MAC1_LEN))
+		if m.code == UDP_INIT then
+			if not m.mac2_set then mac2:append_text(" (zeros: no cookie)") end
+			subtree:add(UF.cookie_used, m.mac2_set):set_generated()
+		end
+	end
+	if m.copy_of then
+		subtree:add_proto_expert_info(E.replay, "Replayed packet: a copy of the INIT in frame " ..
+			m.copy_of .. " (a server refuses it)")
+	end
+	if m.window_problem then
+		subtree:add_proto_expert_info(E.replay, "Replayed packet: " .. m.window_problem ..
+			" (a receiver drops it)")
+	end
+	for _, problem in ipairs(m.problems) do
+		subtree:add_proto_expert_info(E.malformed, "Malformed " .. name .. ": " .. problem)
+	end
+end
+
+local function dissect_udp(tvb, pinfo, tree, s)
+	local m = udp_frames[pinfo.number]
+	if not m then
+		m = parse_udp(tvb, pinfo, s, pinfo.number)
+		udp_frames[pinfo.number] = m
+	end
+	showing = { pinfo = pinfo, tree = tree }
+	show_udp(m, tvb, tree)
+	showing = nil
+	pinfo.cols.protocol:clear_fence()
+	pinfo.cols.protocol = "CVPN"
+	pinfo.cols.info:clear_fence()
+	pinfo.cols.info = udp_info_text(m)
+	return #s
+end
+
 function cvpn.dissector(tvb, pinfo, tree)
 	local s = tvb:raw()
-	if #s == 0 then return 0 end
+	if #s == 0 or showing then return 0 end
+	if pinfo.port_type == PT_UDP then return dissect_udp(tvb, pinfo, tree, s) end
 	local rec, late = frames[pinfo.number], nil
 	if not rec then
 		local conv, dir = conversation(pinfo, s)
@@ -2235,6 +2925,7 @@ end
 -- Any port: a connection whose first client bytes are "ProposedCiphers", or the magic and
 -- version of a secure ClientHello.
 local function heuristic(tvb, pinfo, tree)
+	if showing then return false end
 	local n = tvb:len()
 	local lab = n >= 15 and tvb:raw(0, 15) == "ProposedCiphers"
 	local hello = MAGIC .. string.char(SECURE_VERSION)
@@ -2247,5 +2938,24 @@ local function heuristic(tvb, pinfo, tree)
 	return true
 end
 
+-- Any UDP port: a packet whose type (1 to 4), reserved bytes, mode and suite (INIT) and length
+-- fit section 12; the rest of its conversation then comes here.
+local function heuristic_udp(tvb, pinfo, tree)
+	if showing or tvb:len() < 4 then return false end
+	local s = tvb:raw()
+	local code = s:byte(1)
+	if code == UDP_INIT then
+		if not (MODES[s:byte(2)] and SUITE_NAMES[s:byte(3)] and s:byte(4) == 0) then return false end
+	elseif not UDP_TYPES[code] or s:sub(2, 4) ~= "\0\0\0" then
+		return false
+	end
+	if udp_layout(s) then return false end
+	pinfo.conversation = cvpn
+	cvpn.dissector(tvb, pinfo, tree)
+	return true
+end
+
 DissectorTable.get("tcp.port"):add(PORT, cvpn)
 cvpn:register_heuristic("tcp", heuristic)
+DissectorTable.get("udp.port"):add(PORT, cvpn)
+cvpn:register_heuristic("udp", heuristic_udp)
