@@ -21,15 +21,23 @@ Rekey(). The sessions:
                types from the wrong side (OPEN from the server, ACCEPT and REFUSE from the
                client)
     again      a new session from the client port of `channels` (the same endpoints used again)
+    tunnel     the IP tunnel over TCP (section 12), AESGCM: the server's CONFIG (address, MTU,
+               routes, a type the client skips, keepalive), PACKET records both ways holding
+               ICMP echo, DNS over UDP and ICMPv6 echo (innerpkt.py, checksums right), two in one
+               segment, 1400-byte ones cut by TCP; then CONFIGs that break section 12 (from the
+               client, empty, cut short, wrong lengths, a prefix past 32, host bits in a route, a
+               small MTU, 33 routes) and PACKETs that hold no IP packet
 Each session is also written again cut at other places (--copies, --mss) as streams of their
 own, which must show the same.
 
 build: writes the pcap (one TCP stream per session, 10.0.0.1 -> 10.0.0.2:4600), the key log
     (CVPN_SECURE lines, section 9) and what the dissector must show (JSON: per stream, every
     message's fields and its Info text).
-check: compares tshark -T json runs (-J "tcp cvpn") and a tshark -T fields run of tcp.stream
-    and _ws.col.Info with it, field by field; prints the first differences and a summary;
-    exits 1 when any stream differs.
+check: compares tshark -T json runs (-J "tcp cvpn ip ipv6 icmp icmpv6 udp dns", with
+    ip.check_checksum and udp.check_checksum on) and a tshark -T fields run of tcp.stream and
+    _ws.col.Info with it, field by field, the inner packets' own fields (innerpkt.FIELDS, from
+    Wireshark's IP, ICMP, UDP and DNS dissectors) with the record that carries them; prints the
+    first differences and a summary; exits 1 when any stream differs.
 
 Python 3 standard library and python3-cryptography.
 """
@@ -44,8 +52,9 @@ import sys
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from resegment import (Endpoints, messages_by_stream, stream_packets, strict_json,  # noqa: E402
-                       write_pcap)
+import innerpkt  # noqa: E402
+from resegment import (PLACE_FIELDS, Endpoints, flat_fields, get, stream_packets,  # noqa: E402
+                       strict_json, write_pcap)
 
 SERVER_PORT = 4600
 FIRST_CLIENT_PORT = 30000
@@ -59,6 +68,7 @@ TYPES = {"DATA": 1, "REPLY": 2, "CLOSE": 3, "KEEPALIVE": 4, "REKEY": 5, "ERROR":
 CHANNEL_TYPES = ["OPEN", "ACCEPT", "REFUSE", "DATA", "EOF", "CLOSE", "WINDOW"]
 for _k, _name in enumerate(CHANNEL_TYPES):
     TYPES["CHANNEL " + _name] = 7 + _k
+TYPES.update({"CONFIG": 14, "PACKET": 15})
 REASONS = {1: "not allowed by the server", 2: "connection refused", 3: "unreachable",
            4: "timed out", 5: "too many channels"}
 WINDOW = 256 * 1024
@@ -74,7 +84,10 @@ cvpn.secure.record.payload_len cvpn.secure.record.padding cvpn.plaintext cvpn.re
 cvpn.secure.channel.id cvpn.secure.channel.type cvpn.secure.channel.destination
 cvpn.secure.channel.window cvpn.secure.channel.port cvpn.secure.channel.host_len
 cvpn.secure.channel.host cvpn.secure.channel.reason cvpn.secure.channel.detail
-cvpn.secure.channel.data cvpn.secure.channel.data.len""".split()
+cvpn.secure.channel.data cvpn.secure.channel.data.len cvpn.tunnel.config.type
+cvpn.tunnel.config.len cvpn.tunnel.config.address cvpn.tunnel.config.route
+cvpn.tunnel.config.prefix cvpn.tunnel.config.mtu cvpn.tunnel.config.keepalive
+cvpn.tunnel.config.value cvpn.tunnel.packet cvpn.tunnel.version cvpn.tunnel.length""".split()
 EXPERT = "_ws.expert.message"
 
 
@@ -224,9 +237,11 @@ class Session:
 
     # --- Records ------------------------------------------------------------------------------
 
-    def record(self, side, rtype, payload=b"", problems=(), channel=None, same_segment=False):
+    def record(self, side, rtype, payload=b"", problems=(), channel=None, same_segment=False,
+               config=None, inner=None):
         """Seals one record of `side` and notes what the dissector must show; problems: what a
-        receiver refuses, in the dissector's words."""
+        receiver refuses, in the dissector's words; config: a CONFIG's entries as the dissector
+        reads them (config_entry); inner: a PACKET's packet (an innerpkt.Inner)."""
         rec, info = self.sealers[side].seal(TYPES[rtype], payload)
         problems = list(problems)
         f = {"cvpn.type": ["record"], "cvpn.secure.sender": [side],
@@ -242,6 +257,13 @@ class Session:
             what += " " + lua_q(text)
         elif rtype.startswith("CHANNEL "):
             what = self.channel_fields(side, rtype[8:], payload, f, problems, channel or {})
+        elif rtype == "CONFIG":
+            what = config_fields(config or [], f)
+        elif rtype == "PACKET" and inner is not None:
+            f.update(inner_fields(inner))
+            what += " " + inner.summary
+        elif rtype == "PACKET":
+            what += ", " + bytes_text(len(payload))
         if side in self.closed:
             problems.insert(0, f"{rtype} after the {side}'s CLOSE")
         if rtype == "CLOSE":
@@ -249,9 +271,11 @@ class Session:
         f["cvpn.decrypt_status"] = ["decrypted, but a receiver refuses it: " + problems[0]
                                     if problems else "decrypted"]
         verdict = ", MALFORMED: " + problems[0] if problems else ""
-        self.send(side, rec, {"fields": f, "experts": ["Malformed record: " + p for p in problems],
-                              "info": f"Record #{info['number']} from {side}: {what}{verdict}"},
-                  join=same_segment)
+        message = {"fields": f, "experts": ["Malformed record: " + p for p in problems],
+                   "info": f"Record #{info['number']} from {side}: {what}{verdict}"}
+        if inner is not None:
+            message["inner"] = inner.fields
+        self.send(side, rec, message, join=same_segment)
 
     def channel_fields(self, side, kind, p, f, problems, ch):
         """The channel fields of payload p (kind: OPEN, ...) into f; returns the Info text. ch
@@ -318,6 +342,12 @@ class Session:
         self.record(side, "CHANNEL WINDOW", u32(cid) + u32(increment),
                     channel={"id": cid, "window": increment}, **kw)
 
+    def config(self, entries, **kw):
+        self.record("server", "CONFIG", b"".join(e["bytes"] for e in entries), config=entries, **kw)
+
+    def packet(self, side, inner, **kw):
+        self.record(side, "PACKET", inner.data, inner=inner, **kw)
+
     def chat(self, text):
         self.record("client", "DATA", text.encode())
         self.record("server", "REPLY", (REPLY_PREFIX + text[::-1]).encode())
@@ -325,6 +355,48 @@ class Session:
     def close(self):
         self.record("client", "CLOSE")
         self.record("server", "CLOSE")
+
+
+# The IP tunnel's configuration (section 12): u8 type | u8 len | value. Each entry also says what
+# the dissector shows of it: its fields, its text in the Info column.
+CONFIG_FIELDS = {1: "cvpn.tunnel.config.address", 3: "cvpn.tunnel.config.route"}
+
+
+def config_entry(code, value, length=None, text=None, fields=None):
+    n = len(value) if length is None else length
+    return {"bytes": bytes([code, n]) + value, "code": code, "len": n, "text": text,
+            "fields": fields or {"cvpn.tunnel.config.value": [hexbytes(value)] if value else []}}
+
+
+def cfg_prefix(code, address, prefix):
+    fields = {CONFIG_FIELDS[code]: [address], "cvpn.tunnel.config.prefix": [str(prefix)]}
+    return config_entry(code, innerpkt.ipaddress.ip_address(address).packed + bytes([prefix]),
+                        text=("route " if code == 3 else "") + f"{address}/{prefix}", fields=fields)
+
+
+def cfg_u16(code, value):
+    field, text = ({2: ("cvpn.tunnel.config.mtu", f"MTU {value}"),
+                    4: ("cvpn.tunnel.config.keepalive", f"keepalive {value} s")})[code]
+    return config_entry(code, struct.pack(">H", value), text=text, fields={field: [str(value)]})
+
+
+def config_fields(entries, f):
+    """A CONFIG's entries into the fields f; returns the record's Info text."""
+    for e in entries:
+        for key, value in [("cvpn.tunnel.config.type", str(e["code"])),
+                           ("cvpn.tunnel.config.len", str(e["len"]))] + \
+                [(k, v) for k, vs in e["fields"].items() for v in vs]:
+            f.setdefault(key, []).append(value)
+    texts = [e["text"] or f"type {e['code']} ({bytes_text(e['len'])})" for e in entries]
+    return "CONFIG" + (" " + ", ".join(texts) if texts else "")
+
+
+def inner_fields(inner):
+    """What the dissector itself shows of an inner packet (Wireshark's dissectors show the rest)."""
+    version = inner.data[0] >> 4
+    length = len(inner.data)
+    return {"cvpn.tunnel.packet": [inner.summary], "cvpn.tunnel.version": [str(version)],
+            "cvpn.tunnel.length": [str(length)]}
 
 
 def http_request(host, path="/"):
@@ -493,7 +565,57 @@ def again_session(seed):
     return s
 
 
-SESSIONS = [channels_session, stealth_session, stealth2_session, malformed_session, again_session]
+def tunnel_session(seed):
+    s = Session("tunnel", "key", "AESGCM", seed)
+    s.start()
+    me, gw, me6, gw6 = "10.8.0.2", "10.8.0.1", "fd00:8::2", "fd00:8::1"
+    s.config([cfg_prefix(1, me, 24), cfg_u16(2, 1420), cfg_prefix(3, "192.168.50.0", 24),
+              cfg_prefix(3, "0.0.0.0", 0), config_entry(9, b"\1\2\3"), cfg_u16(4, 25)])
+    ping = b"cvpn tunnel ping " * 3
+    s.packet("client", innerpkt.icmp_echo(me, gw, 0x4242, 1, ping))
+    s.packet("server", innerpkt.icmp_echo(gw, me, 0x4242, 1, ping, reply=True))
+    s.packet("client", innerpkt.dns_query(me, gw, 53000, 0x1d1d, "intranet.example"))
+    s.packet("server", innerpkt.dns_answer(gw, me, 53000, 0x1d1d, "intranet.example", "192.168.50.7"))
+    s.packet("client", innerpkt.icmpv6_echo(me6, gw6, 7, 1, b"tunnel v6"))
+    s.packet("server", innerpkt.icmpv6_echo(gw6, me6, 7, 1, b"tunnel v6", reply=True))
+    # Two packets in one segment, then 1400-byte ones (TCP cuts them in the copies).
+    s.packet("client", innerpkt.icmp_echo(me, gw, 0x4242, 2, b"two"))
+    s.packet("client", innerpkt.udp(me, "192.168.50.7", 40000, 9, b"discard me"), same_segment=True)
+    big = bytes(s.rng.randrange(256) for _ in range(1400 - 28))
+    s.packet("client", innerpkt.icmp_echo(me, gw, 0x4242, 3, big))
+    s.packet("server", innerpkt.icmp_echo(gw, me, 0x4242, 3, big, reply=True))
+    # CONFIGs that break section 12 (common/tunconf.c refuses them), PACKETs without a packet.
+    rec = s.record
+    entry = [cfg_prefix(1, me, 24)]
+    rec("client", "CONFIG", entry[0]["bytes"], config=entry, problems=["CONFIG from the client"])
+    rec("server", "CONFIG", b"", config=[], problems=["CONFIG without an entry"])
+    cut = cfg_u16(2, 1420)
+    rec("server", "CONFIG", cut["bytes"] + b"\4\2\0", config=[cut],
+        problems=["CONFIG entry of type 4 cut short: 1 byte of 2"])
+    rec("server", "CONFIG", b"\2", config=[], problems=["CONFIG entry cut short: 1 byte, no length"])
+    wrong = config_entry(1, b"\x0a\x08\x00\x02", text="address of 4 bytes")
+    rec("server", "CONFIG", wrong["bytes"], config=[wrong],
+        problems=["CONFIG address of 4 bytes, not 5"])
+    long_prefix = cfg_prefix(1, me, 33)
+    rec("server", "CONFIG", long_prefix["bytes"], config=[long_prefix],
+        problems=["CONFIG address 10.8.0.2/33: prefix longer than 32"])
+    host_bits = cfg_prefix(3, "10.8.0.1", 24)
+    rec("server", "CONFIG", host_bits["bytes"], config=[host_bits],
+        problems=["CONFIG route 10.8.0.1/24 has host bits set"])
+    small = cfg_u16(2, 500)
+    rec("server", "CONFIG", small["bytes"], config=[small], problems=["CONFIG MTU 500 (at least 576)"])
+    routes = [cfg_prefix(3, f"10.{k}.0.0", 16) for k in range(33)]
+    rec("server", "CONFIG", b"".join(e["bytes"] for e in routes), config=routes,
+        problems=["CONFIG with more than 32 routes"])
+    rec("client", "PACKET", b"\x00not ip", problems=["PACKET holds no IPv4 or IPv6 packet (version 0)"])
+    rec("client", "PACKET", b"\x45" + bytes(10), problems=["PACKET holds 11 bytes, shorter than an IPv4 header"])
+    rec("server", "PACKET", b"", problems=["PACKET without a byte"])
+    s.close()
+    return s
+
+
+SESSIONS = [channels_session, stealth_session, stealth2_session, malformed_session, again_session,
+            tunnel_session]
 
 
 def cuts_of(turn, mss):
@@ -553,6 +675,29 @@ def build(args):
 # --- Checking ------------------------------------------------------------------------------
 
 
+def messages_by_stream(packets, extra=()):
+    """{tcp.stream: [the cvpn.* fields (and extra) of each message shown, in order, with "inner":
+    the fields of the inner packet that follows it, if any]}; parts left out. The layers before
+    the (outer) TCP layer are the frame's own."""
+    streams = {}
+    for packet in packets:
+        layers = get(get(packet, "_source")[0], "layers")[0]
+        stream = int(get(get(layers, "tcp")[0], "tcp.stream")[0])
+        after_tcp, last = False, None
+        for name, layer in layers:
+            if not after_tcp:
+                after_tcp = name == "tcp"
+            elif name == "cvpn":
+                fields = flat_fields(layer, {}, extra)
+                last = None
+                if "cvpn.type" in fields:
+                    last = {k: v for k, v in fields.items() if k not in PLACE_FIELDS}
+                    streams.setdefault(stream, []).append(last)
+            elif name in innerpkt.INNER_LAYERS and last is not None:
+                innerpkt.inner_fields_of(layer, last.setdefault("inner", {}))
+    return streams
+
+
 def differs(want, got):
     if len(want) != len(got):
         shown = " ".join((m.get("cvpn.type") or ["?"])[0] for m in got)
@@ -564,6 +709,10 @@ def differs(want, got):
                         f"not {str(w['fields'].get(key))[:60]}")
         if g.get(EXPERT, []) != w.get("experts", []):
             return f"message {n} ({w['info'][:50]}): expert infos {g.get(EXPERT)}, not {w.get('experts')}"
+        if g.get("inner", {}) != w.get("inner", {}):
+            gi, wi = g.get("inner", {}), w.get("inner", {})
+            key = next((k for k in sorted(set(gi) | set(wi)) if gi.get(k) != wi.get(k)))
+            return f"message {n} ({w['info'][:50]}): inner {key} = {gi.get(key)}, not {wi.get(key)}"
     return None
 
 
@@ -624,7 +773,8 @@ def main():
     c = sub.add_parser("check")
     c.add_argument("--expect", required=True)
     c.add_argument("--info", help="tshark -T fields -e tcp.stream -e _ws.col.Info -Y cvpn.type")
-    c.add_argument("runs", nargs="*", help="tshark -T json -J 'tcp cvpn' outputs")
+    c.add_argument("runs", nargs="*", help="tshark -T json -J 'tcp cvpn ip ipv6 icmp icmpv6 udp "
+                   "dns' outputs")
     args = p.parse_args()
     return build(args) if args.command == "build" else check(args)
 

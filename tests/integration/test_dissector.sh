@@ -7,8 +7,10 @@
 # against python3-cryptography; channel records, malformed ones and a stealth client's order
 # in sessions tests/integration/securegen.py writes; it registers once when also installed;
 # sessions cut by TCP at thousands of places (tests/integration/resegment.py) and recorded at
-# MTU 1280 and 576 read right in one pass and two, with valid UTF-8 JSON; and no Lua error is
-# hidden (tshark exits 0 on them).
+# MTU 1280 and 576 read right in one pass and two, with valid UTF-8 JSON; the IP tunnel over TCP
+# (CONFIG and PACKET records, securegen.py) and the UDP transport (tests/integration/udpgen.py)
+# with their inner packets handed to Wireshark's IP dissector; and no Lua error is hidden
+# (tshark exits 0 on them).
 #   CVPN_SEED=N repeats the random cuts of a run (each run prints its seeds).
 #   BUILD=build sh tests/integration/test_dissector.sh
 #   CVPN_UPDATE_EXPECTED=1 sh tests/integration/test_dissector.sh   rewrites captures/expected/
@@ -123,6 +125,18 @@ for f in cvpn.secure.sender cvpn.secure.version cvpn.secure.mode cvpn.secure.sui
 	grep -qx "$f" "$TMP/fields" || missing="$missing $f"
 done
 check "tshark -G fields lists the secure profile's fields${missing:+ (missing:$missing)}" \
+	[ -z "$missing" ]
+missing=""
+for f in cvpn.tunnel.config.type cvpn.tunnel.config.len cvpn.tunnel.config.address \
+	cvpn.tunnel.config.route cvpn.tunnel.config.prefix cvpn.tunnel.config.mtu \
+	cvpn.tunnel.config.keepalive cvpn.tunnel.config.value cvpn.tunnel.packet cvpn.tunnel.version \
+	cvpn.tunnel.length cvpn.udp.type cvpn.udp.sender cvpn.udp.receiver cvpn.udp.counter \
+	cvpn.udp.direction cvpn.udp.handshake cvpn.udp.client_index cvpn.udp.server_index \
+	cvpn.udp.init_in cvpn.udp.response_in cvpn.udp.mac2 cvpn.udp.mac2_set cvpn.udp.config \
+	cvpn.udp.config.len cvpn.udp.cookie cvpn.udp.keepalive cvpn.udp.padding cvpn.udp.replay_of; do
+	grep -qx "$f" "$TMP/fields" || missing="$missing $f"
+done
+check "tshark -G fields lists the IP tunnel's and the UDP transport's fields${missing:+ (missing:$missing)}" \
 	[ -z "$missing" ]
 check "the keylog preference is registered" sh -c \
 	"timeout 60 tshark -G defaultprefs -X 'lua_script:$LUA' 2>/dev/null | grep -q 'cvpn.keylog_file'"
@@ -571,17 +585,21 @@ MTU_SRC=captures/mtu1280-ipv4
 payloads() {
 	timeout 120 tshark -r "$1" -Y 'tcp.len > 0' -T fields -e tcp.srcport -e tcp.payload 2>>"$ERRS"
 }
-# json_runs PCAP KEYLOG NAME: tshark -T json of PCAP in one pass, two passes and two passes
-# with -Y, into $TMP/NAME.1.json, .2.json and .2Y.json; KEYLOG - for none.
+# json_runs PCAP KEYLOG NAME [PROTOCOLS [OPTIONS]]: tshark -T json of PCAP in one pass, two
+# passes and two passes with -Y, into $TMP/NAME.1.json, .2.json and .2Y.json; KEYLOG - for none;
+# PROTOCOLS the layers kept (-J, "tcp cvpn" unless given), OPTIONS more tshark options.
 json_runs() {
-	pcap=$1 keys=$2 out=$3
+	pcap=$1 keys=$2 out=$3 protos=${4:-tcp cvpn} opts=${5:-}
 	for pass in 1 2 2Y; do
 		case $pass in 1) p= ;; 2) p=-2 ;; 2Y) p="-2 -Y cvpn" ;; esac
 		[ "$keys" = - ] || p="$p -o cvpn.keylog_file:$keys"
-		env timeout 900 tshark -X "lua_script:$LUA" $p -r "$pcap" -T json -J "tcp cvpn" \
+		env timeout 900 tshark -X "lua_script:$LUA" $p $opts -r "$pcap" -T json -J "$protos" \
 			>"$TMP/$out.$pass.json" 2>>"$ERRS"
 	done
 }
+# The inner packets' layers, their checksums checked (innerpkt.py makes them right).
+INNER_JSON="cvpn ip ipv6 icmp icmpv6 udp dns"
+CHECKSUMS="-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE"
 # sweep NAME FAMILY [BUILD_OPTIONS] PLANS...: builds, runs and checks one re-segmented file.
 sweep() {
 	sname=$1 family=$2; shift 2
@@ -729,14 +747,16 @@ done
 # every message, field by field, with its Info text: every channel record type, each REFUSE
 # reason, a REKEY each way, DATA of 16384 bytes cut by TCP, malformed channel payloads and
 # types from the wrong side, a stealth client's ClientHello and message 1 sent before the
-# ServerHello, and a new session from a client port used again.
+# ServerHello, a new session from a client port used again, and the IP tunnel over TCP (section
+# 12): CONFIG records, PACKET records whose ICMP, DNS and ICMPv6 packets Wireshark's own
+# dissectors show (their fields compared too), malformed ones.
 
 GEN="$PY tests/integration/securegen.py"
 if need_package python3-cryptography "generated secure sessions (channels, stealth)"; then
 	$GEN build --out "$TMP/gen.pcap" --keys-out "$TMP/gen.keys" --expect "$TMP/gen.json" \
 		--copies 4 --mss 7 100 536 >"$TMP/gen.build" 2>&1
 	cat "$TMP/gen.build"
-	json_runs "$TMP/gen.pcap" "$TMP/gen.keys" gen
+	json_runs "$TMP/gen.pcap" "$TMP/gen.keys" gen "tcp $INNER_JSON" "$CHECKSUMS"
 	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -Y cvpn.type -T fields \
 		-e tcp.stream -e _ws.col.Info >"$TMP/gen.info"
 	$GEN check --expect "$TMP/gen.json" --info "$TMP/gen.info" "$TMP/gen.1.json" \
@@ -813,8 +833,114 @@ print(sum(1 for e in json.load(open(sys.argv[1])) if e["stream"] <= 4
 	check "generated sessions without a key log: no channel payload in the tree" sh -c \
 		"! grep -q 'Channel\|GET /\|localhost' '$TMP/gen.nokeys.V'"
 	cat "$TMP/gen.nokeys.V" >>"$TMP/all-trees.txt"
-	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -Y 'tcp.stream <= 4' -V \
+	ts -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" -Y 'tcp.stream <= 5' -V \
 		>>"$TMP/all-trees.txt"
+	# The IP tunnel over TCP (stream 5): the CONFIG's entries, and each PACKET's inner packet
+	# handed to Wireshark's IP dissector, whose ICMP, UDP, DNS and ICMPv6 fields appear.
+	awk -F '\t' '$1 == 5 { print $2 }' "$TMP/gen.info" >"$TMP/gen.tunnel.info"
+	for line in \
+		'Record #1 from server: CONFIG 10.8.0.2/24, MTU 1420, route 192.168.50.0/24, route 0.0.0.0/0, type 9 (3 bytes), keepalive 25 s' \
+		'Record #1 from client: PACKET IPv4 ICMP 10.8.0.2 -> 10.8.0.1, 79 bytes' \
+		'Record #3 from client: PACKET IPv6 ICMPv6 fd00:8::2 -> fd00:8::1, 57 bytes' \
+		'Record #4 from client: PACKET IPv4 ICMP 10.8.0.2 -> 10.8.0.1, 31 bytes | Record #5 from client: PACKET IPv4 UDP 10.8.0.2 -> 192.168.50.7, 38 bytes' \
+		'Record #7 from client: CONFIG 10.8.0.2/24, MALFORMED: CONFIG from the client' \
+		'Record #11 from server: CONFIG route 10.8.0.1/24, MALFORMED: CONFIG route 10.8.0.1/24 has host bits set' \
+		'Record #8 from client: PACKET, 7 bytes, MALFORMED: PACKET holds no IPv4 or IPv6 packet (version 0)'; do
+		grep -qxF "$line" "$TMP/gen.tunnel.info" || echo "#   not shown: $line"
+	done >"$TMP/gen.tunnel.lines"
+	check "IP tunnel over TCP: the Info column reads CONFIG entries and PACKETs' inner packets" \
+		[ ! -s "$TMP/gen.tunnel.lines" ]
+	cat "$TMP/gen.tunnel.lines"
+	for p in 1 2; do
+		ts $( [ $p = 2 ] && echo -2 ) -r "$TMP/gen.pcap" -o "cvpn.keylog_file:$TMP/gen.keys" \
+			-Y 'tcp.stream == 5 && cvpn.tunnel.packet' -T fields -e cvpn.secure.sender \
+			-e cvpn.secure.record -e icmp.type -e icmp.seq -e udp.dstport -e dns.qry.name -e dns.a \
+			-e icmpv6.type -E occurrence=a -E aggregator='|' >"$TMP/gen.inner.$p"
+	done
+	printf '%s\n' 'client	1	8	1				' 'server	2	0	1				' \
+		'client	2			53	intranet.example		' \
+		'server	3			53000	intranet.example	192.168.50.7	' \
+		'client	3						128' 'server	4						129' \
+		'client|client	4|5	8	2	9			' 'client	6	8	3				' \
+		'server	5	0	3				' >"$TMP/gen.inner.want"
+	same "IP tunnel over TCP: Wireshark's ICMP, UDP, DNS and ICMPv6 fields for each PACKET (one pass)" \
+		"$TMP/gen.inner.want" "$TMP/gen.inner.1"
+	same "IP tunnel over TCP: the same in two passes" "$TMP/gen.inner.want" "$TMP/gen.inner.2"
+	ts -r "$TMP/gen.pcap" -Y 'tcp.stream == 5 && (ip.src == 10.8.0.2 || icmp || dns || ipv6)' \
+		-T fields -e frame.number >"$TMP/gen.inner.nokeys"
+	check "IP tunnel over TCP without the key log: no inner packet dissected" \
+		[ ! -s "$TMP/gen.inner.nokeys" ]
+fi
+
+# --- The UDP transport (docs/SECURE.md section 12), in a generated capture ----------------
+# tests/integration/udpgen.py writes a capture of two clients (35 packets: handshakes, a
+# COOKIE, a second handshake whose keys replace the first while DATA under both is in flight, a
+# roaming client, keepalives, ICMP echo, DNS and ICMPv6 echo packets in DATA, a replayed DATA, a
+# bit-flipped DATA, a counter too old for the window, malformed packets) with the key log and
+# what the dissector must show of every packet: its fields, expert infos, Info text and the
+# fields Wireshark's IP, ICMP, UDP, DNS and ICMPv6 dissectors give its inner packet. Checked with
+# the key log in one pass and two, without it, and on another port (the heuristic).
+
+UGEN="$PY tests/integration/udpgen.py"
+if need_package python3-cryptography "generated UDP transport capture"; then
+	for port in 4600 5600; do
+		$UGEN build --out "$TMP/udp$port.pcap" --keys-out "$TMP/udp$port.keys" \
+			--expect "$TMP/udp$port.json" --server-port $port
+		ts -r "$TMP/udp$port.pcap" -o "cvpn.keylog_file:$TMP/udp$port.keys" -Y cvpn -T fields \
+			-e frame.number -e _ws.col.Info >"$TMP/udp$port.info"
+	done
+	json_runs "$TMP/udp4600.pcap" "$TMP/udp4600.keys" udp "frame udp $INNER_JSON" "$CHECKSUMS"
+	$UGEN check --expect "$TMP/udp4600.json" --info "$TMP/udp4600.info" "$TMP/udp.1.json" \
+		"$TMP/udp.2.json" "$TMP/udp.2Y.json" >"$TMP/udp.check" 2>&1
+	check "UDP transport with the key log: every field, expert info, Info text and inner packet right in 1 and 2 passes" \
+		grep -q ' 0 differences$' "$TMP/udp.check"
+	sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/udp.check"
+	json_runs "$TMP/udp4600.pcap" - udpn "frame udp $INNER_JSON" "$CHECKSUMS"
+	ts -r "$TMP/udp4600.pcap" -Y cvpn -T fields -e frame.number -e _ws.col.Info >"$TMP/udpn.info"
+	$UGEN check --mode nokeys --expect "$TMP/udp4600.json" --info "$TMP/udpn.info" \
+		"$TMP/udpn.1.json" "$TMP/udpn.2.json" >"$TMP/udpn.check" 2>&1
+	check "UDP transport without the key log: headers, indexes, counters, lengths and replays framed, no inner packet" \
+		grep -q ' 0 differences$' "$TMP/udpn.check"
+	sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/udpn.check"
+	json_runs "$TMP/udp5600.pcap" "$TMP/udp5600.keys" udph "frame udp $INNER_JSON" "$CHECKSUMS"
+	$UGEN check --expect "$TMP/udp5600.json" --info "$TMP/udp5600.info" "$TMP/udph.1.json" \
+		"$TMP/udph.2.json" >"$TMP/udph.check" 2>&1
+	check "UDP transport on port 5600: found by the heuristic, the same" \
+		grep -q ' 0 differences$' "$TMP/udph.check"
+	sed -n '1,20{/^#/!s/^/#   /p}' "$TMP/udph.check"
+	# A few lines as a reader sees them.
+	for line in \
+		'1	INIT: handshake 1, client index 0xe64daef9, ChaChaPoly' \
+		'3	DATA to server, handshake 1 (index 0xe95e48f8), counter 0: IPv4 ICMP 10.8.0.2 -> 10.8.0.1, 76 bytes' \
+		'7	DATA to server, handshake 1 (index 0xe95e48f8), counter 2: keepalive' \
+		'10	DATA to server, handshake 1 (index 0xe95e48f8), counter 3: IPv4 ICMP 10.8.0.2 -> 10.8.0.1, 31 bytes, REPLAY of frame 9' \
+		'11	DATA to client, handshake 1 (index 0xe64daef9), counter 2: 48 bytes sealed, BAD TAG' \
+		'12	DATA to server, handshake 1 (index 0xe95e48f8), counter 5: IPv6 ICMPv6 fd00:8::2 -> fd00:8::1, 56 bytes' \
+		'15	DATA to server, handshake 1 (index 0xe95e48f8), counter 6: IPv4 UDP 10.8.0.2 -> 192.168.50.7, 36 bytes' \
+		'17	DATA to server, handshake 2 (index 0x6b5f4779), counter 0: IPv4 ICMP 10.8.0.2 -> 10.8.0.1, 76 bytes' \
+		'24	COOKIE to client index 0xd1d8e27c (handshake 1)' \
+		'25	INIT: handshake 2, client index 0x32cd97bb, AESGCM, mac2 set (a cookie)' \
+		'30	DATA to server, handshake 2 (index 0x234104f1), counter 5: IPv4 ICMP 10.8.0.2 -> 10.8.0.1, 35 bytes, TOO OLD'; do
+		grep -qxF "$line" "$TMP/udp4600.info" || echo "#   not shown: $line"
+	done >"$TMP/udp.lines"
+	check "UDP transport: the Info column reads handshakes, counters, inner packets and verdicts" \
+		[ ! -s "$TMP/udp.lines" ]
+	cat "$TMP/udp.lines"
+	# Wireshark's own fields for the inner packets, and the filters a reader would use.
+	ts -r "$TMP/udp4600.pcap" -o "cvpn.keylog_file:$TMP/udp4600.keys" \
+		-Y 'cvpn.udp.handshake == 1 && icmp.type == 8' -T fields -e frame.number -e icmp.seq \
+		-e cvpn.udp.counter >"$TMP/udp.icmp"
+	printf '3	1	0\n8	3	4\n9	2	3\n10	2	3\n' >"$TMP/udp.icmp.want"
+	same "UDP transport: filters on the handshake and the inner ICMP find the echo requests" \
+		"$TMP/udp.icmp.want" "$TMP/udp.icmp"
+	ts -r "$TMP/udp4600.pcap" -o "cvpn.keylog_file:$TMP/udp4600.keys" -Y cvpn.replay -T fields \
+		-e frame.number -e _ws.expert.severity -E occurrence=l >"$TMP/udp.replay"
+	check "UDP transport: replays (a DATA, an INIT) and the counter too old are warnings (cvpn.replay)" \
+		sh -c "[ \"\$(cut -f 1 '$TMP/udp.replay' | tr '\n' ' ')\" = '10 30 32 ' ] && \
+		 [ \$(grep -c '	6291456\$' '$TMP/udp.replay') -eq 3 ]"
+	ts -r "$TMP/udp4600.pcap" -o "cvpn.keylog_file:$TMP/udp4600.keys" -V >>"$TMP/all-trees.txt"
+	ts -r "$TMP/udp4600.pcap" -V >>"$TMP/all-trees.txt"
+	ts -r "$TMP/udp5600.pcap" -o "cvpn.keylog_file:$TMP/udp5600.keys" -V >>"$TMP/all-trees.txt"
 fi
 
 # The dissector's DH_GROW_LIMIT is floor((p - 2) / 10) for group 18's p, as the independent
