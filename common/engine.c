@@ -318,6 +318,16 @@ engine_channel_send(struct engine *e, const struct chan_msg *m)
 	return beside_sent(e, e->ops->send_channel(e, m));
 }
 
+int
+engine_keepalive(struct engine *e)
+{
+	int r;
+
+	if ((r = beside_ready(e)) != 0)
+		return r;
+	return beside_sent(e, e->ops->keepalive(e));
+}
+
 bool
 engine_closed(const struct engine *e)
 {

@@ -212,6 +212,9 @@ int engine_tunnel_send(struct engine *e, enum engine_tunnel type, const uint8_t 
  */
 int engine_channel_send(struct engine *e, const struct chan_msg *m);
 
+/* Secure, established, not closing: queues a KEEPALIVE record. 0, CVPN_ERR_NOT_SECURE, CVPN_ERR_STATE, or fatal. */
+int engine_keepalive(struct engine *e);
+
 /* Secure: true once both CLOSE records were exchanged (a TCP close before that is a truncation). */
 bool engine_closed(const struct engine *e);
 

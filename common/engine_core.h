@@ -149,6 +149,8 @@ struct engine_ops {
 	bool (*carries_channels)(const struct engine *e);
 	int (*send_channel)(struct engine *e, const struct chan_msg *m);
 	int (*send_tunnel)(struct engine *e, int type, const uint8_t *p, size_t n);
+	/* Secure: sends a KEEPALIVE record, which keeps an idle session from the peer's idle timeout. */
+	int (*keepalive)(struct engine *e);
 	/* Secure server: tells the peer it refused what it sent (an ERROR record); NULL elsewhere. */
 	void (*refuse)(struct engine *e);
 	/* Where the session stands. */

@@ -60,6 +60,9 @@ int secure_common_record(struct engine *e, int type);
 /* Sends REKEY and rekeys our direction. */
 int secure_rekey(struct engine *e);
 
+/* Sends an empty KEEPALIVE record, which the peer reads and ignores. */
+int secure_keepalive(struct engine *e);
+
 /* Encodes and sends one channel record of a type this side sends (client: true for the client's). */
 int secure_send_channel(struct engine *e, const struct chan_msg *m, bool client);
 

@@ -310,6 +310,7 @@ const struct engine_ops secure_client_ops = {
 	.carries_channels = carries_channels,
 	.send_channel = send_channel,
 	.send_tunnel = send_tunnel,
+	.keepalive = secure_keepalive,
 	.partial = partial,
 	.established = established,
 	.ready = ready,

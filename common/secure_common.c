@@ -238,6 +238,12 @@ secure_rekey(struct engine *e)
 	return 0;
 }
 
+int
+secure_keepalive(struct engine *e)
+{
+	return secure_send_record(e, SECREC_KEEPALIVE, NULL, 0);
+}
+
 void
 secure_free(struct engine *e)
 {

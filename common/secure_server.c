@@ -374,6 +374,7 @@ const struct engine_ops secure_server_ops = {
 	.carries_channels = carries_channels,
 	.send_channel = send_channel,
 	.send_tunnel = send_tunnel,
+	.keepalive = secure_keepalive,
 	.refuse = refuse_record,
 	.partial = partial,
 	.established = established,

@@ -33,6 +33,7 @@
 
 /* What the callbacks saw. */
 struct seen {
+	int events;                     /* of every type */
 	int messages, replies, bad_replies, keys, peers, channels, tunnel_records, last_tunnel_type;
 	size_t last_tunnel_len;
 	char last_message[256], last_reply[256], protocol[64];
@@ -46,6 +47,7 @@ on_event(void *arg, const struct engine_event *ev)
 	struct seen *s = arg;
 	size_t n = ev->text_len < 255 ? ev->text_len : 255;
 
+	s->events++;
 	switch (ev->type) {
 	case ENGINE_EV_MESSAGE:
 		s->messages++;
@@ -999,6 +1001,59 @@ test_tunnel_records(void **state)
 	close_pair(&pr);
 }
 
+/*
+ * A KEEPALIVE either way, beside the messages and while a reply is awaited:
+ * the peer reads it and says nothing (no event, nothing queued back). A lab
+ * session has no such record, nor has a session before its handshake's end
+ * or after its CLOSE.
+ */
+static void
+test_keepalive(void **state)
+{
+	struct engine_config lab = { .hmac = RECORD_HMAC_CUMULATIVE };
+	const uint8_t *p;
+	struct engine *e;
+	struct pair pr;
+	int before;
+	size_t n;
+
+	(void)state;
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	open_pair(&pr);
+	assert_int_equal(engine_keepalive(pr.c), CVPN_ERR_STATE);
+	close_pair(&pr);
+	assert_int_equal(handshake(&pr), 0);
+	exchange(&pr, "hi", "Server says: ih"); /* each side's first record confirms it: an event of its own */
+	before = pr.ss.events;
+	assert_int_equal(engine_keepalive(pr.c), 0);
+	engine_output(pr.c, &p, &n);
+	assert_int_equal(n, secrec_wire_len(0));
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(pr.ss.events, before);
+	engine_output(pr.s, &p, &n);
+	assert_int_equal(n, 0);
+	before = pr.cs.events;
+	assert_int_equal(engine_keepalive(pr.s), 0);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_int_equal(pr.cs.events, before);
+	assert_true(engine_ready(pr.c));
+	/* While a reply is awaited: the reply still comes, and the keepalive changed nothing. */
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"ping", 4), 0);
+	assert_int_equal(engine_keepalive(pr.c), 0);
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(pr.ss.messages, 2);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_string_equal(pr.cs.last_reply, "Server says: gnip");
+	assert_int_equal(engine_close(pr.c), 0);
+	assert_int_equal(engine_keepalive(pr.c), CVPN_ERR_STATE);
+	close_pair(&pr);
+	proposal_default(&lab.ciphers);
+	assert_int_equal(engine_new(&lab, NULL, NULL, &e), 0);
+	assert_int_equal(engine_start(e), 0);
+	assert_int_equal(engine_keepalive(e), CVPN_ERR_NOT_SECURE);
+	engine_free(e);
+}
+
 int
 main(void)
 {
@@ -1024,6 +1079,7 @@ main(void)
 		cmocka_unit_test(test_channel_wrong_side),
 		cmocka_unit_test(test_stealth),
 		cmocka_unit_test(test_tunnel_records),
+		cmocka_unit_test(test_keepalive),
 	};
 
 	return cmocka_run_group_tests_name("secure", tests, unit_setup, NULL);
