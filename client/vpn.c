@@ -46,6 +46,7 @@
 #include "dgram_wire.h"
 #include "err.h"
 #include "ippkt.h"
+#include "keylog.h"
 #include "keys.h"
 #include "noise.h"
 #include "privdrop.h"
@@ -83,6 +84,7 @@ struct vpn {
 	struct sockaddr_storage server;
 	socklen_t server_len;
 	char server_text[SOCK_ADDRESS_MAX];
+	char local_text[SOCK_ADDRESS_MAX]; /* the UDP socket's address, for the key log */
 	struct dgram_client *dgram;
 	struct session *session;
 	bool have_config;       /* TCP: the CONFIG record came (in config) */
@@ -541,6 +543,25 @@ resolve_server(struct vpn *v)
 	return 0;
 }
 
+/*
+ * Binds the UDP socket to a port now, as its first send would, so that the
+ * key log can name it: the sandbox forbids asking later. The address stays
+ * the wildcard, so that the kernel still picks each packet's source (roaming).
+ */
+static int
+name_udp(struct vpn *v)
+{
+	struct sockaddr_storage ss = { .ss_family = v->server.ss_family };
+	socklen_t len = v->server_len;
+
+	if (bind(v->udp, (struct sockaddr *)&ss, len) != 0 || getsockname(v->udp, (struct sockaddr *)&ss, &len) != 0) {
+		warn("cannot bind a UDP socket: %s", strerror(errno));
+		return -1;
+	}
+	sock_format_address((struct sockaddr *)&ss, v->local_text, sizeof(v->local_text), NULL, 0);
+	return 0;
+}
+
 /* The UDP socket (unconnected: the kernel picks the source per packet, so that roaming just works) and the probe. */
 static int
 open_sockets(struct vpn *v)
@@ -555,6 +576,7 @@ open_sockets(struct vpn *v)
 	if (v->udp >= 0) {
 		(void)setsockopt(v->udp, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 		(void)setsockopt(v->udp, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+		return name_udp(v);
 	}
 	return 0;
 }
@@ -577,13 +599,25 @@ own_key(struct vpn *v)
 	return 0;
 }
 
+/* A handshake made keys: their line for the key log the user asked for (docs/SECURE.md section 9). */
+static void
+on_keys(void *arg, struct dgram_peer *peer, const struct dgram_keylog *k)
+{
+	struct vpn *v = arg;
+
+	(void)peer;
+	if (keylog_write_udp(v->cfg->keylog, v->local_text, v->server_text, k) != 0)
+		warn("cannot write the key log: %s", strerror(errno));
+}
+
 static int
 new_dgram(struct vpn *v)
 {
 	const struct secure_config *sc = &v->cfg->engine.secure;
 	struct dgram_config dc = { .clock = sc->clock, .keepalive_ms = v->va->keepalive_s * 1000,
 	    .nsuites = sc->nsuites };
-	struct dgram_ops ops = { .send = on_send, .deliver = on_deliver, .established = on_established };
+	struct dgram_ops ops = { .send = on_send, .deliver = on_deliver, .established = on_established,
+	    .keys = v->cfg->keylog != NULL ? on_keys : NULL };
 	int r;
 
 	memcpy(dc.static_priv, sc->static_priv, sizeof(dc.static_priv));

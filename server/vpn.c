@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "err.h"
 #include "ippkt.h"
+#include "keylog.h"
 #include "keys.h"
 #include "privdrop.h"
 #include "sandbox.h"
@@ -89,6 +90,7 @@ struct vpn {
 	uv_handle_t *open[5];           /* the handles initialized, to close at the end */
 	size_t nopen;
 	int port;
+	char local_text[SOCK_ADDRESS_MAX]; /* the UDP socket's address, for the key log */
 	struct vpn_lease *leases[LEASE_BUCKETS];
 	struct vpn_drops drops;
 	uint64_t tun_in, tun_out;
@@ -391,6 +393,20 @@ on_admit(void *arg, struct dgram_peer *peer, uint8_t *config, size_t cap, size_t
 	return write_config(v, l->addr, config, cap, len);
 }
 
+/* A handshake made keys: their line for the key log the user asked for (docs/SECURE.md section 9). */
+static void
+on_keys(void *arg, struct dgram_peer *peer, const struct dgram_keylog *k)
+{
+	struct vpn *v = arg;
+	char client[SOCK_ADDRESS_MAX];
+	socklen_t len;
+	const struct sockaddr *sa = dgram_peer_endpoint(peer, &len);
+
+	sock_format_address(sa, client, sizeof(client), NULL, 0);
+	if (keylog_write_udp(v->srv->cfg->keylog, client, v->local_text, k) != 0)
+		vpn_warn("cannot write the key log: %s", strerror(errno));
+}
+
 static void
 on_forget(void *arg, struct dgram_peer *peer)
 {
@@ -511,7 +527,7 @@ bind_udp(struct vpn *v, const char *listen)
 {
 	struct sockaddr_storage ss;
 	const char *addr = listen ? listen : "::";
-	int r;
+	int len, r;
 
 	if (uv_ip6_addr(addr, v->port, (struct sockaddr_in6 *)&ss) != 0 &&
 	    uv_ip4_addr(addr, v->port, (struct sockaddr_in *)&ss) != 0)
@@ -530,6 +546,9 @@ bind_udp(struct vpn *v, const char *listen)
 		    uv_strerror(r), v->port);
 		return r;
 	}
+	len = sizeof(ss);
+	if (uv_udp_getsockname(&v->udp, (struct sockaddr *)&ss, &len) == 0)
+		sock_format_address((struct sockaddr *)&ss, v->local_text, sizeof(v->local_text), NULL, 0);
 	grow_buffers(&v->udp);
 	/* libuv probes for sendmmsg with a socket of its own, once: here, before the sandbox forbids sockets. */
 	(void)uv_udp_using_recvmmsg(&v->udp);
@@ -568,7 +587,8 @@ new_dgram(struct vpn *v)
 {
 	const struct secure_config *sc = &v->srv->cfg->engine.secure;
 	struct dgram_config dc = { .replay = sc->replay, .cookie_rate = v->cfg->cookie_rate, .nsuites = sc->nsuites };
-	struct dgram_ops ops = { .send = on_send, .deliver = on_deliver, .admit = on_admit, .forget = on_forget };
+	struct dgram_ops ops = { .send = on_send, .deliver = on_deliver, .admit = on_admit, .forget = on_forget,
+	    .keys = v->srv->cfg->keylog != NULL ? on_keys : NULL };
 	int r;
 
 	memcpy(dc.static_priv, sc->static_priv, sizeof(dc.static_priv));
