@@ -2,7 +2,7 @@
 # Benchmarks; included by the top Makefile, so its variables
 # and its $(BUILD)/%.o rule apply. See docs/PERFORMANCE.md.
 #
-#   make bench         the full run (about 10 minutes): table + $(BUILD)/bench.json
+#   make bench         the full run (about 20 minutes): table + $(BUILD)/bench.json
 #   make bench-smoke   a few seconds of each load generator mode (no timing claims)
 #
 # The tools are a part apart from the product: make unit and make all never

@@ -189,7 +189,7 @@ def targets(rows, hold_want):
         t.append(target(rows, "6", f"p99 under {prof} handshake flood", median(rows, f"latency_{prof}", "loaded_p99_us"),
                         median(rows, f"latency_{prof}", "idle_p99_us"), 3, higher=False, unit="us",
                         ref_what="idle p99"))
-    return t + fwd_targets(rows)
+    return t + fwd_targets(rows) + vpn_targets(rows)
 
 
 # ---- Forwarding (bench/forward.sh): rows tagged with a peer and a repetition ----
@@ -234,27 +234,36 @@ def fwd_unavailable(rows):
     return {r["peer"]: r.get("why", "?") for r in rows if r.get("name") == "fwd_peer" and r.get("available") is False}
 
 
-def fwd_vs(rows, what, name, key, aead, refs, goal, ref_what, unit):
-    """cvpn with aead against the fastest of refs (each repetition against the fastest of that
-    repetition; the median of those ratios). The ceiling is plain TCP's ratio to the same references:
-    no tunnel can pass what the loopback does without one."""
-    mine = fwd_reps(rows, name, f"cvpn-{aead}", key)
+def vs_fastest(rows, tid, what, name, key, mine, refs, plain, goal, ref_what, unit, labels):
+    """Peer mine against the fastest of refs (each repetition against the fastest of that repetition;
+    the median of those ratios). The ceiling is the plain peer's ratio to the same references: no
+    tunnel passes what the link does without one. A reference or mine that could not run at all
+    makes the row "not available", with the reason."""
+    mine_v = fwd_reps(rows, name, mine, key)
     theirs = {p: fwd_reps(rows, name, p, key) for p in refs}
-    plain = fwd_reps(rows, name, "plain", key)
+    plain_v = fwd_reps(rows, name, plain, key)
     med = {p: statistics.median(v.values()) for p, v in theirs.items() if v}
     best = max(med, key=med.get) if med else None
-    t = target(rows, "7", what, statistics.median(mine.values()) if mine else None, med.get(best), goal,
-               unit=unit, ref_what=f"{ref_what}: {FWD_LABEL[best] if best else 'none measured'}")
+    t = target(rows, tid, what, statistics.median(mine_v.values()) if mine_v else None, med.get(best), goal,
+               unit=unit, ref_what=f"{ref_what}: {labels[best] if best else 'none measured'}")
 
     def fastest(k):
         v = [theirs[p][k] for p in refs if k in theirs[p]]
         return max(v) if v else None
-    with_ratios(t, [mine[k] / fastest(k) for k in mine if fastest(k)], goal)
-    ceiling = [plain[k] / fastest(k) for k in plain if fastest(k)]
+    with_ratios(t, [mine_v[k] / fastest(k) for k in mine_v if fastest(k)], goal)
+    ceiling = [plain_v[k] / fastest(k) for k in plain_v if fastest(k)]
     with_ceiling(t, statistics.median(ceiling) if ceiling else None, goal)
-    if t["value"] is None and f"cvpn-{aead}" in fwd_unavailable(rows):
-        t["unavailable"] = fwd_unavailable(rows)[f"cvpn-{aead}"]
+    gone = {**fwd_unavailable(rows), **vpn_unavailable(rows)}
+    for p in (mine,) + tuple(refs):
+        if p in gone and (t["value"] is None or t["reference"] is None):
+            t["unavailable"] = f"{labels[p]}: {gone[p]}"
+            break
     return t
+
+
+def fwd_vs(rows, what, name, key, aead, refs, goal, ref_what, unit):
+    """cvpn with aead against the fastest of refs of the same AEAD, plain TCP the ceiling."""
+    return vs_fastest(rows, "7", what, name, key, f"cvpn-{aead}", refs, "plain", goal, ref_what, unit, FWD_LABEL)
 
 
 def fwd_targets(rows):
@@ -322,29 +331,179 @@ def fwd_peers(rows):
     return out
 
 
-def fwd_table(peers):
-    def f(v, d=0):
-        return "-" if v is None else f"{v:,.{d}f}"
-    lines = [f"{'forwarding, medians':<28} {'bulk x1':>9} {'cpu c/s':>8} {'bulk x8':>9} {'conn/s':>8} "
-             f"{'open p50':>9} {'open p99':>9} {'rtt p50':>8} {'open +':>7} {'KiB/ch':>7}",
-             f"{'':<28} {'MB/s':>9} {'%':>8} {'MB/s':>9} {'':>8} {'us':>9} {'us':>9} {'us':>8} {'us':>7} "
-             f"{'idle':>7}"]
-    for p in FWD_PEERS:
+def num(v, d=0):
+    return "-" if v is None else f"{v:,.{d}f}"
+
+
+def peer_table(title, width, cols, peers, order):
+    """The lines of a table of peers: two header lines, then a line for each peer in order, whose
+    columns are (heading, unit, width, the text of a peer's dict)."""
+    lines = [f"{title:<{width}} " + " ".join(f"{h:>{w}}" for h, _, w, _ in cols),
+             f"{'':<{width}} " + " ".join(f"{u:>{w}}" for _, u, w, _ in cols)]
+    for p in order:
         d = peers[p]
         if d["unavailable"]:
-            lines.append(f"{d['label']:<28} not available: {d['unavailable']}")
-            continue
-        cpu = "-" if d["bulk1_client_cpu_pct"] is None else \
-            f"{d['bulk1_client_cpu_pct']:.0f}/{d['bulk1_server_cpu_pct']:.0f}"
-        lines.append(f"{d['label']:<28} {f(d['bulk1_mb_per_s']):>9} {cpu:>8} {f(d['bulk8_mb_per_s']):>9} "
-                     f"{f(d['connections_per_s']):>8} {f(d['open_p50_us']):>9} {f(d['open_p99_us']):>9} "
-                     f"{f(d['rtt_p50_us']):>8} {f(d['open_cost_us']):>7} {f(d['kib_per_idle_channel'], 1):>7}")
+            lines.append(f"{d['label']:<{width}} not available: {d['unavailable']}")
+        else:
+            lines.append(f"{d['label']:<{width}} " + " ".join(f"{fn(d):>{w}}" for _, _, w, fn in cols))
+    return lines
+
+
+def share(d, a, b):
+    """Two cores' shares as "a/b" percent, or "-"."""
+    return "-" if d[a] is None else f"{d[a]:.0f}/{d[b]:.0f}"
+
+
+def fwd_table(peers):
+    lines = peer_table("forwarding, medians", 28, [
+        ("bulk x1", "MB/s", 9, lambda d: num(d["bulk1_mb_per_s"])),
+        ("cpu c/s", "%", 8, lambda d: share(d, "bulk1_client_cpu_pct", "bulk1_server_cpu_pct")),
+        ("bulk x8", "MB/s", 9, lambda d: num(d["bulk8_mb_per_s"])),
+        ("conn/s", "", 8, lambda d: num(d["connections_per_s"])),
+        ("open p50", "us", 9, lambda d: num(d["open_p50_us"])),
+        ("open p99", "us", 9, lambda d: num(d["open_p99_us"])),
+        ("rtt p50", "us", 8, lambda d: num(d["rtt_p50_us"])),
+        ("open +", "us", 7, lambda d: num(d["open_cost_us"])),
+        ("KiB/ch", "idle", 7, lambda d: num(d["kib_per_idle_channel"], 1))], peers, FWD_PEERS)
     a = peers["aead_mb_per_s"]
     lines.append("the AEAD alone on one core (openssl speed, 16 KiB): "
-                 + ", ".join(f"{k} {f(v)} MB/s" for k, v in a.items()))
+                 + ", ".join(f"{k} {num(v)} MB/s" for k, v in a.items()))
     lines.append("cpu c/s: the share of a core the tunnel's client and server used during bulk x1; open +: what "
                  "opening a connection adds beyond a round trip on an open channel, less plain TCP's (its connect); "
                  "KiB/ch: the server side's VmRSS per idle channel (all its processes)")
+    return "\n".join(lines)
+
+
+# ---- The IP VPN (bench/vpn.sh): rows tagged with a peer, a repetition and, for pings, a state ----
+
+VPN_PEERS = ("veth", "cvpn-udp", "cvpn-tcp", "wireguard-go", "openvpn")
+VPN_LABEL = {"veth": "bare veth", "cvpn-udp": "cvpn UDP", "cvpn-tcp": "cvpn TCP (--transport tcp)",
+             "wireguard-go": "wireguard-go", "openvpn": "OpenVPN UDP AES-256-GCM"}
+
+
+def vpn_unavailable(rows):
+    """{peer: why} for the systems the runner could not run at all."""
+    return {r["peer"]: r.get("why", "?") for r in rows if r.get("name") == "vpn_peer" and r.get("available") is False}
+
+
+def vpn_pings(rows, peer, state):
+    """Every ping round trip (us) through peer in state (idle or loaded), all repetitions pooled,
+    sorted; and how many were lost."""
+    got, lost = [], 0
+    for r in rows:
+        if r.get("name") == "vpn_ping" and r.get("peer") == peer and r.get("state") == state and not r.get("error"):
+            got += r["samples_us"]
+            lost += r.get("lost", 0)
+    return sorted(got), lost
+
+
+def pct(v, q):
+    """The q-th percentile (nearest rank) of sorted v, or None."""
+    return v[min(len(v) - 1, max(0, round(q / 100 * len(v) + 0.5) - 1))] if v else None
+
+
+def vpn_added(rows, peer, state, q=50):
+    """What peer adds to the bare veth's ping round trip in state, at percentile q (us)."""
+    mine, veth = pct(vpn_pings(rows, peer, state)[0], q), pct(vpn_pings(rows, "veth", state)[0], q)
+    return mine - veth if mine is not None and veth is not None else None
+
+
+def vpn_cpu(rows, peer):
+    """{repetition: CPU seconds both tunnel ends spent per Gbit carried} (the same as cores per Gbit/s)."""
+    out = {}
+    for r in rows:
+        if r.get("name") == "vpn_tput" and r.get("peer") == peer and not r.get("error") and r.get("bytes"):
+            out[r.get("rep", 1)] = (r.get("server_cpu_s", 0) + r.get("client_cpu_s", 0)) / (r["bytes"] * 8 / 1e9)
+    return out
+
+
+def vpn_targets(rows):
+    """Target 8: the IP VPN against wireguard-go and OpenVPN in the same namespaces, the veth the ceiling."""
+    t = []
+    gone = vpn_unavailable(rows)
+    for peer in ("cvpn-udp", "cvpn-tcp"):
+        label = VPN_LABEL[peer][:8]
+        for ref, goal in (("wireguard-go", 1.0), ("openvpn", 2.0)):
+            t.append(vs_fastest(rows, "8", f"iperf3 TCP Mbit/s, {label}, vs {VPN_LABEL[ref].split()[0]}",
+                                "vpn_tput", "mbit_per_s", peer, (ref,), "veth", goal, "iperf3 TCP, median of runs",
+                                "Mbit/s", VPN_LABEL))
+        # Added latency: the ping round trip beyond the bare veth's, under an iperf3 load, p50.
+        a = target(rows, "8", f"added ping p50 under load, {label}", vpn_added(rows, peer, "loaded"),
+                   vpn_added(rows, "wireguard-go", "loaded"), 1.2, higher=False, unit="us",
+                   ref_what="wireguard-go's, beyond the bare veth's, under the same iperf3 load")
+        if a["reference"] is not None and a["reference"] <= 0:
+            a["ratio"], a["met"] = None, None
+        t.append(a)
+        c, w = vpn_cpu(rows, peer), vpn_cpu(rows, "wireguard-go")
+        t.append(target(rows, "8", f"CPU s per Gbit, both ends, {label}", statistics.median(c.values()) if c else None,
+                        statistics.median(w.values()) if w else None, None, higher=False, unit="s",
+                        ref_what="wireguard-go's (CPU seconds per Gbit = cores per Gbit/s)"))
+        for row in t[-2:]:
+            for p in (peer, "wireguard-go"):
+                if p in gone and (row["value"] is None or row["reference"] is None):
+                    row["unavailable"] = f"{VPN_LABEL[p]}: {gone[p]}"
+    m = [r for r in rows if r.get("name") == "vpn_memory" and not r.get("error")]
+    t.append(target(rows, "8", "cvpn-server memory per connected client", m[0]["kib_per_client"] if m else None,
+                    None, None, unit="KiB",
+                    ref_what=(f"VmRSS with {m[0]['clients']} clients less with 1, over {m[0]['clients'] - 1}"
+                              if m else "VmRSS with N clients less with 1")))
+    return t
+
+
+def vpn_peers(rows):
+    """Every system's medians and percentiles, for the table of all of them and the JSON."""
+    out = {}
+    for p in VPN_PEERS:
+        idle, idle_lost = vpn_pings(rows, p, "idle")
+        loaded, loaded_lost = vpn_pings(rows, p, "loaded")
+        cpu = vpn_cpu(rows, p)
+        srv, cli = fwd_reps(rows, "vpn_tput", p, "server_cpu_s"), fwd_reps(rows, "vpn_tput", p, "client_cpu_s")
+        secs = fwd_reps(rows, "vpn_tput", p, "seconds")
+        out[p] = {
+            "label": VPN_LABEL[p],
+            "unavailable": vpn_unavailable(rows).get(p),
+            "repetitions": len(fwd_reps(rows, "vpn_tput", p, "mbit_per_s")),
+            "mbit_per_s": fwd_median(rows, "vpn_tput", p, "mbit_per_s"),
+            "retransmits": fwd_median(rows, "vpn_tput", p, "retransmits"),
+            "cpu_s_per_gbit": statistics.median(cpu.values()) if cpu and p != "veth" else None,
+            # How busy each end kept its core during the iperf3 run: the one near 100% bounds it.
+            "server_cpu_pct": statistics.median(100 * srv[k] / secs[k] for k in srv if secs.get(k))
+            if srv and p != "veth" else None,
+            "client_cpu_pct": statistics.median(100 * cli[k] / secs[k] for k in cli if secs.get(k))
+            if cli and p != "veth" else None,
+            "idle_p50_us": pct(idle, 50), "idle_p99_us": pct(idle, 99), "idle_lost": idle_lost,
+            "loaded_p50_us": pct(loaded, 50), "loaded_p99_us": pct(loaded, 99), "loaded_lost": loaded_lost,
+            "pings": len(idle) + len(loaded),
+            "added_idle_p50_us": vpn_added(rows, p, "idle") if p != "veth" else None,
+            "added_loaded_p50_us": vpn_added(rows, p, "loaded") if p != "veth" else None,
+        }
+    m = [r for r in rows if r.get("name") == "vpn_memory" and not r.get("error")]
+    out["memory"] = m[0] if m else None
+    out["openvpn_cipher"] = next((r.get("line") for r in rows if r.get("name") == "vpn_cipher"), None)
+    return out
+
+
+def vpn_table(peers):
+    lines = peer_table("IP VPN, medians", 26, [
+        ("iperf3", "Mbit/s", 8, lambda d: num(d["mbit_per_s"])),
+        ("retr", "", 6, lambda d: num(d["retransmits"])),
+        ("cpu", "s/Gbit", 6, lambda d: num(d["cpu_s_per_gbit"], 2)),
+        ("cpu s/c", "%", 8, lambda d: share(d, "server_cpu_pct", "client_cpu_pct")),
+        ("idle p50", "us", 9, lambda d: num(d["idle_p50_us"])),
+        ("p99", "us", 7, lambda d: num(d["idle_p99_us"])),
+        ("load p50", "us", 9, lambda d: num(d["loaded_p50_us"])),
+        ("p99", "us", 7, lambda d: num(d["loaded_p99_us"])),
+        ("lost", "", 5, lambda d: str(d["idle_lost"] + d["loaded_lost"])),
+        ("added", "us", 7, lambda d: num(d["added_loaded_p50_us"]))], peers, VPN_PEERS)
+    m = peers["memory"]
+    if m:
+        lines.append(f"cvpn-server VmRSS: {m['rss_1_kib']:,} KiB with 1 client, {m['rss_n_kib']:,} KiB with "
+                     f"{m['clients']}: {m['kib_per_client']:.1f} KiB per client")
+    if peers["openvpn_cipher"]:
+        lines.append(f"OpenVPN's log: {peers['openvpn_cipher']}")
+    lines.append("cpu s/Gbit: CPU seconds of both tunnel ends per Gbit carried; cpu s/c: the share of a core the "
+                 "server and client end used during iperf3; lost: pings lost, idle and loaded; added: the p50 ping "
+                 "under load beyond the bare veth's")
     return "\n".join(lines)
 
 
@@ -391,6 +550,8 @@ def fmt(v, unit=""):
         return f"{v:.1f} KiB"
     if unit == "sessions":
         return f"{v:,.0f}"
+    if unit == "s":
+        return f"{v:.2f} s"
     return f"{v:,.1f}" if v < 1000 else f"{v:,.0f}"
 
 
@@ -442,12 +603,13 @@ def main():
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--fd-limit", default="?")
     ap.add_argument("--busy-start", type=float, default=0)
-    ap.add_argument("--only", choices=("forward",), help="only the forwarding section's rows (bench/forward.sh)")
+    ap.add_argument("--only", choices=("forward", "vpn"),
+                    help="only the forwarding section's rows (bench/forward.sh) or the IP VPN's (bench/vpn.sh)")
     args = ap.parse_args()
 
     rows = load(args.results)
     hold_want = 10000 if not args.smoke else 200
-    ts = fwd_targets(rows) if args.only else targets(rows, hold_want)
+    ts = {"forward": fwd_targets, "vpn": vpn_targets}[args.only](rows) if args.only else targets(rows, hold_want)
     errors = [r for r in rows if r.get("error") or (r.get("failures") and r.get("name") != "background")]
     background = [r for r in rows if r.get("name") == "background"]
     doc = {
@@ -459,6 +621,7 @@ def main():
         "targets": ts,
         "context": {} if args.only else context(rows),
         "forwarding": fwd_peers(rows),
+        "vpn": vpn_peers(rows),
         "measurements": rows,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -473,19 +636,29 @@ def main():
     print(table(ts, args.smoke))
     if not args.only:
         print_context(doc["context"])
-    print(fwd_table(doc["forwarding"]))
     busy = doc["run"]["busy_pct_by_section"]
-    if "forward" in busy:
-        print(f"forwarding: the machine was {busy['forward']}% busy at the start of the section and "
-              f"{busy.get('forward_end', '?')}% at its end (other work than the bench's shows here)")
-    print("ceiling of the forwarding rows (7): plain TCP's ratio to the same references, since no tunnel passes "
-          "the loopback; 'not available': cvpn's side could not run at all, for the reason above")
+    for only, what, section, lines, ceiling in (
+            ("vpn", "forwarding", "forward", fwd_table(doc["forwarding"]),
+             "ceiling of the forwarding rows (7): plain TCP's ratio to the same references, since no tunnel "
+             "passes the loopback; 'not available': cvpn's side could not run at all, for the reason above"),
+            ("forward", "IP VPN", "vpn", vpn_table(doc["vpn"]),
+             "ceiling of the IP VPN rows (8): the bare veth's ratio to the same reference, since no tunnel "
+             "passes the link it runs over; 'not available': a system could not run at all, for the reason above")):
+        if args.only == only:
+            continue
+        print(lines)
+        if section in busy:
+            print(f"{what}: the machine was {busy[section]}% busy at the start of the section and "
+                  f"{busy.get(section + '_end', '?')}% at its end (other work than the bench's shows here)")
+        print(ceiling)
     if errors:
         print(f"{len(errors)} measurement(s) reported failures or errors (see {args.out}):")
         for r in errors[:8]:
             print(f"  {r.get('name')}: {r.get('error') or r.get('last_error') or 'failures=' + str(r.get('failures'))}")
     print(f"results: {args.out}")
-    missing = [t for t in ts if t["target"] != "-" and (t["value"] is None or t["reference"] is None)]
+    # A row whose side could not run at all says so ("not available", with the reason) and is no failure.
+    missing = [t for t in ts if t["target"] != "-" and (t["value"] is None or t["reference"] is None)
+               and not t.get("unavailable")]
     return 1 if missing else 0
 
 

@@ -10,8 +10,10 @@
 # --smoke runs every section with tiny counts and durations (a check that
 # the machinery works, not a measurement). Every process is bounded by
 # `timeout`, only processes started here are stopped, by PID, and only
-# 127.0.0.1 is used. The packages of the references come from
-# bench/deps.sh, run first; the forwarding section (7) is bench/forward.sh.
+# 127.0.0.1 is used, but in section 8, which runs in network namespaces it
+# makes and removes (as root; skipped otherwise). The packages of the
+# references come from bench/deps.sh, run first; the forwarding section (7)
+# is bench/forward.sh, the IP VPN section (8) bench/vpn.sh.
 # See docs/PERFORMANCE.md.
 set -u
 
@@ -101,7 +103,7 @@ BUSY0=$(wait_quiet)
 [ "$BUSY0" -gt 10 ] && log "bench: warning: the machine is ${BUSY0}% busy with other work; numbers will be noisy"
 
 # ---- 1. Lab handshakes against the DH bound and the Python peer ----
-log "bench: [1/7] lab handshakes (group 18) vs the DH bound and the Python peer"
+log "bench: [1/8] lab handshakes (group 18) vs the DH bound and the Python peer"
 start_server lab || exit 1
 record background "{\"section\":\"lab\",\"busy_pct\":$(cpu_busy)}"
 for r in $(seq 1 $REPS); do
@@ -129,7 +131,7 @@ fi
 stop "$PPID_"
 
 # ---- 2. Secure handshakes against X25519 and TLS 1.3 ----
-log "bench: [2/7] secure handshakes vs the X25519 bound and TLS 1.3 (openssl s_server / s_time)"
+log "bench: [2/8] secure handshakes vs the X25519 bound and TLS 1.3 (openssl s_server / s_time)"
 mkdir -p "$TMP/tls"
 openssl req -x509 -newkey ed25519 -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" -days 1 -nodes \
 	-subj /CN=127.0.0.1 >/dev/null 2>&1 || log "bench: cannot make an Ed25519 certificate"
@@ -172,7 +174,7 @@ record tls_stime_x4 "$(rate "$n" "$(elapsed "$t0" "$t1")")"
 stop "$TPID"
 
 # ---- 3. and 4. Round trips and throughput against plain TCP echo ----
-log "bench: [3/7] round trips on one connection (64 B, 1 KiB) vs TCP echo, paired"
+log "bench: [3/8] round trips on one connection (64 B, 1 KiB) vs TCP echo, paired"
 start_echo || exit 1
 record background "{\"section\":\"traffic\",\"busy_pct\":$(cpu_busy)}"
 # Paired runs: the plain echo clients and the measured ones take turns every
@@ -194,7 +196,7 @@ for size in 64 1024; do
 			-P secure --server-key "$PUB" --suites AESGCM -s $size -d $DUR -w $WARM
 	done
 done
-log "bench: [4/7] messages per second with 100 clients vs TCP echo with 100 clients, paired"
+log "bench: [4/8] messages per second with 100 clients vs TCP echo with 100 clients, paired"
 for r in $(seq 1 $REPS); do
 	lg thr_lab "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$PRPORT" -P lab -c 100 -d $DUR -w $WARM
 	lg thr_secure "$SPORT" throughput --baseline-port "$EPORT" --ceiling-port "$SPRPORT" -P secure \
@@ -211,7 +213,7 @@ stop "$EPID"
 stop "$SPID"
 
 # ---- 5. Sessions held, memory per session (a fresh server each, so that its memory starts clean) ----
-log "bench: [5/7] established sessions held and memory per session"
+log "bench: [5/8] established sessions held and memory per session"
 start_server hold_secure || exit 1
 sleep 0.5
 lg hold_secure "$SPORT" hold -P secure --server-key "$PUB" -n $HOLD_SECURE -c 64 --server-pid "$SPID_REAL"
@@ -222,7 +224,7 @@ lg hold_lab "$SPORT" hold -P lab -n $HOLD_LAB -c 16 --server-pid "$SPID_REAL"
 stop "$SPID"
 
 # ---- 6. Latency of established sessions under a handshake flood ----
-log "bench: [6/7] p99 round trip under a handshake flood vs idle"
+log "bench: [6/8] p99 round trip under a handshake flood vs idle"
 start_server latency || exit 1
 record background "{\"section\":\"latency\",\"busy_pct\":$(cpu_busy)}"
 lg latency_lab "$SPORT" latency -P lab -c 4 --rate 200 -d $LAT_DUR -w $WARM --flood-profile lab --flood-concurrency 8
@@ -232,6 +234,15 @@ stop "$SPID"
 
 # ---- 7. Port forwarding against plain TCP, ssh -L and stunnel (bench/forward.sh) ----
 BENCH_NESTED=1 bench/forward.sh $([ $SMOKE -eq 1 ] && echo --smoke) "$BUILD" "$RESULTS"
+
+# ---- 8. The IP VPN against wireguard-go and OpenVPN, in network namespaces (bench/vpn.sh) ----
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ]; then
+	BENCH_NESTED=1 bench/vpn.sh $([ $SMOKE -eq 1 ] && echo --smoke) "$BUILD" "$RESULTS"
+else
+	log "bench: [8/8] the IP VPN section needs root and /dev/net/tun: not run"
+	record vpn_peer '{"available":false}' peer=cvpn-udp why="not root or no /dev/net/tun"
+	record vpn_peer '{"available":false}' peer=cvpn-tcp why="not root or no /dev/net/tun"
+fi
 
 record background "{\"section\":\"end\",\"busy_pct\":$(cpu_busy)}"
 ELAPSED=$(($(date +%s) - STARTED))
