@@ -14,6 +14,8 @@
 #   - a flood of INITs from spoofed addresses: the cookie path answers it, a client's traffic
 #     goes on, and a new client completes its handshake meanwhile;
 #   - --transport tcp: ping and the file;
+#   - the dissector (captures/wireshark/cvpn.lua) on real captures of both transports, with the
+#     key logs the programs write: the pings inside, and nothing without the log;
 #   - the server restarted with --client-to-client: the clients hand-shake again by themselves,
 #     and client to client goes through;
 #   - a forbidden system call under the sandbox (a hidden --sandbox-test, SIGUSR2) kills only the
@@ -306,6 +308,74 @@ check "client 4's TUN went with it" sh -c "! ip -n $NS-c4 link show cvpn0 >/dev/
 check "client 5 and the server go on" reach "$NS-c5" 10.77.0.1 5
 
 elapsed
+# --- the dissector on a real capture: client 8 starts again with a key log while dumpcap
+# records the server's side of its link; tshark with captures/wireshark/cvpn.lua must open
+# every ping's DATA and hand its ICMP to Wireshark's IP dissector, and nothing without the log.
+LUA=captures/wireshark/cvpn.lua
+HAVE_TSHARK=0
+need_package tshark "the dissector on real tunnel captures" && HAVE_TSHARK=1
+# capture_start NS INTERFACE FILE FILTER: dumpcap in NS until capture_stop; sets CAP.
+capture_start() {
+	rm -f "$3" "$3.err"
+	ip netns exec "$1" timeout 120 dumpcap -q -i "$2" -f "$4" -w "$3" 2>"$3.err" &
+	CAP=$!
+	PIDS="$PIDS $CAP"
+	wait_for "$3.err" '^Capturing on' 10
+}
+# capture_stop NAME: stops the capture once the dissector reads client NAME's 5 pings each way in
+# what dumpcap has written (it holds the last packets back for up to a second, and a SIGTERM loses
+# them), or after 15 s, when pings_read then says what was missing.
+capture_stop() {
+	i=0
+	limit=$(bound 15)
+	while [ $i -lt "$limit" ]; do
+		count_pings "$1" && [ "$up" -ge 5 ] && [ "$down" -ge 5 ] && break
+		sleep 1
+		i=$((i + 1))
+	done
+	kill "$CAP" && wait "$CAP"
+}
+# count_pings NAME: sets up and down, client NAME's pings read in its capture, each way.
+count_pings() {
+	addr=$(tunnel_address "$1")
+	dissect "$TMP/$1.pcapng" "$TMP/$1.keys" -Y 'cvpn && icmp' -T fields -e _ws.col.Info >"$TMP/$1.info" || return 1
+	up=$(grep -c "ICMP $addr -> 10.77.0.1" "$TMP/$1.info")
+	down=$(grep -c "ICMP 10.77.0.1 -> $addr" "$TMP/$1.info")
+}
+# dissect FILE KEYLOG [TSHARK OPTIONS...]: the Info column of every cvpn packet (KEYLOG - for none).
+dissect() {
+	d_file=$1 d_keys=$2
+	shift 2
+	[ "$d_keys" = - ] || set -- -o "cvpn.keylog_file:$d_keys" "$@"
+	timeout 120 tshark -X "lua_script:$LUA" -r "$d_file" "$@" 2>>"$TMP/tshark.err"
+}
+# pings_read NAME: client NAME's 5 pings, each way, read from its capture by their inner ICMP.
+pings_read() {
+	count_pings "$1" && dissect "$TMP/$1.pcapng" "$TMP/$1.keys" -Y 'icmp.type == 8' >"$TMP/$1.requests" || return 1
+	echo "# $up requests and $down replies read, $(wc -l <"$TMP/$1.requests") echo requests filtered"
+	sed -n '1,2s/^/# /p' "$TMP/$1.info"
+	[ "$up" -ge 5 ] && [ "$down" -ge 5 ] && [ "$(wc -l <"$TMP/$1.requests")" -ge 5 ]
+}
+# unread NAME: without the key log the capture shows no inner packet.
+unread() {
+	dissect "$TMP/$1.pcapng" - -Y 'cvpn && (icmp || ip.src == 10.77.0.1)' >"$TMP/$1.nokeys" &&
+	[ ! -s "$TMP/$1.nokeys" ] && [ "$(dissect "$TMP/$1.pcapng" - -Y cvpn | wc -l)" -ge 10 ]
+}
+rekeyed_8() {
+	kill "$PID_8" && wait_gone "$PID_8" 10 && wait "$PID_8" &&
+	capture_start "$NSS" v8 "$TMP/8.pcapng" "udp port 4600" || return 1
+	client_start "$NS-c8" c8 8 10.98.8.1 --keylog "$TMP/8.keys"
+	client_up 8 && ip netns exec "$NS-c8" ping -c 5 -i 0.2 -W 2 -n 10.77.0.1 >/dev/null && capture_stop 8
+}
+if [ $HAVE_TSHARK -eq 1 ]; then
+	check "client 8 starts again with --keylog, captured on the server's side" rekeyed_8
+	check "client 8's key log has a CVPN_UDP line" grep -q '^CVPN_UDP 0.0.0.0:[0-9]* 10.98.8.1:4600 Noise_IKpsk2_25519_' "$TMP/8.keys"
+	check "the dissector reads client 8's pings inside DATA packets, both ways" pings_read 8
+	check "the dissector names the handshake and the DATA" sh -c "grep -q '^DATA to server, handshake 1 (index 0x[0-9a-f]*), counter [0-9]*: IPv4 ICMP' '$TMP/8.info'"
+	check "without the key log, no inner packet is read" unread 8
+fi
+
+elapsed
 # --- a replayed and a bit-flipped datagram, through impair.py (no loss, no delay at first)
 impair_start() {
 	rm -f "$TMP/impair.out"
@@ -411,10 +481,21 @@ check "a spoofed INIT flood: cookies, client 6's pings go on, a new client hand-
 
 elapsed
 # --- --transport tcp
-client_start "$NST" ct t 10.98.30.1 --transport tcp
+[ $HAVE_TSHARK -eq 1 ] && check "dumpcap records the TCP client's link" capture_start "$NSS" v30 "$TMP/t.pcapng" "tcp port 4600"
+client_start "$NST" ct t 10.98.30.1 --transport tcp --keylog "$TMP/t.keys"
 check "a client over TCP brings its tunnel up" client_up t
 check "the TCP client pings the server" reach "$NST" 10.77.0.1 10
 check "the server pings the TCP client" reach "$NSS" "$(tunnel_address t)" 10
+if [ $HAVE_TSHARK -eq 1 ]; then
+	tcp_pings() { ip netns exec "$NST" ping -c 5 -i 0.2 -W 2 -n 10.77.0.1 >/dev/null && capture_stop t && pings_read t; }
+	check "the dissector reads the TCP client's pings inside PACKET records, both ways" tcp_pings
+	config_shown() {
+		dissect "$TMP/t.pcapng" "$TMP/t.keys" -Y cvpn.tunnel.config.address -T fields -e _ws.col.Info |
+			grep -q "from server: CONFIG $(tunnel_address t)/24, MTU 1420, route 10.200.0.0/16"
+	}
+	check "the dissector shows the TCP client's CONFIG" config_shown
+	check "without the key log, no inner packet is read (TCP)" unread t
+fi
 check "a 3 MiB file reaches the TCP client with its SHA-256" sha_file "$NST"
 check "the TCP client is nobody without capabilities, in its sandbox" confined "$PID_t"
 check "the TCP client keeps no capability" status_is "$PID_t" CapPrm 0000000000000000
@@ -424,12 +505,20 @@ elapsed
 restart() {
 	kill "$SRV" && wait_gone "$SRV" 10 && wait "$SRV" || return 1
 	ip -n "$NSS" link show dev cvpn0 >/dev/null 2>&1 && { echo "# the server's TUN outlived it"; return 1; }
-	server_start second --client-to-client
+	server_start second --client-to-client --keylog "$TMP/server.keys"
 }
 check "the server stops on SIGTERM and starts again with --client-to-client" restart
 check "the TCP client's session ended with the server" wait_gone "$PID_t" 10
 still_up() { [ "$1" -eq 4 ] || pings_server "$1"; }
 check "every UDP client reaches the new server by itself" all_clients still_up
+# same_keys: the server logged client 8's last handshake with the keys and indexes the client did.
+same_keys() {
+	last=$(grep '^CVPN_UDP' "$TMP/8.keys" | tail -n 1 | cut -d' ' -f4-)
+	[ -n "$last" ] && grep '^CVPN_UDP' "$TMP/server.keys" | cut -d' ' -f4- | grep -qxF "$last"
+}
+check "the new server's key log has a line for each client's handshake" \
+	[ "$(grep -c '^CVPN_UDP [0-9.]*:[0-9]* [^ ]*:4600 ' "$TMP/server.keys")" -ge $((CLIENTS - 1)) ]
+check "the server and client 8 logged the same keys and indexes" same_keys
 ADDR2=$(tunnel_address 2)
 check "with --client-to-client, client 1 pings client 2" reach "$NS-c1" "$ADDR2" 10
 check "client 1 still has its fixed address" [ "$(tunnel_address 1)" = 10.77.0.5 ]
