@@ -12,6 +12,7 @@ medians of the two sides, which were measured interleaved in the same run.
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -399,7 +400,7 @@ def vpn_pings(rows, peer, state):
 
 def pct(v, q):
     """The q-th percentile (nearest rank) of sorted v, or None."""
-    return v[min(len(v) - 1, max(0, round(q / 100 * len(v) + 0.5) - 1))] if v else None
+    return v[max(0, math.ceil(q / 100 * len(v)) - 1)] if v else None
 
 
 def vpn_added(rows, peer, state, q=50):
