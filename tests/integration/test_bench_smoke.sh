@@ -4,8 +4,11 @@
 # against the forwarding sink straight (the plain peer), with small counts
 # and about a second each. It checks that each run completes, prints one valid JSON
 # object whose numbers are positive, and that the sessions really worked
-# (verified replies, clean secure closes). No timing is asserted: make bench
-# measures; this only proves the machinery.
+# (verified replies, clean secure closes). Then, as root with /dev/net/tun,
+# the IP VPN section itself (bench/vpn.sh --smoke) in the namespaces it makes,
+# every one of its rows in the JSON; a reference whose package is missing is
+# a reported skip. No timing is asserted: make bench measures; this only
+# proves the machinery.
 . tests/lib.sh
 
 LG=$BUILD/bench/loadgen
@@ -477,5 +480,76 @@ if [ -r "$TA" ]; then
 	SERVER=$REAL_SERVER
 else
 	not_ok "turnaround.so built (make bench-tools)"
+fi
+# The report's IP VPN rows (target 8): each repetition's cvpn against wireguard-go and OpenVPN of
+# the same repetition; the added latency is the p50 ping beyond the bare veth's, against
+# wireguard-go's; the bare veth is the ceiling.
+out=$($PY -c '
+import sys
+sys.path.insert(0, "bench")
+import report
+rows = []
+for rep, (veth, udp, wg, ovpn) in enumerate(((9000, 700, 600, 400), (8000, 650, 700, 380), (9500, 720, 600, 410)), 1):
+    for peer, v in (("veth", veth), ("cvpn-udp", udp), ("wireguard-go", wg), ("openvpn", ovpn)):
+        rows.append({"name": "vpn_tput", "peer": peer, "rep": rep, "mbit_per_s": v, "bytes": v * 1e6 / 2,
+                     "seconds": 4, "server_cpu_s": 1, "client_cpu_s": 1})
+for peer, ms in (("veth", [40] * 9), ("cvpn-udp", [300, 340, 380] * 3), ("wireguard-go", [290, 300, 310] * 3)):
+    rows.append({"name": "vpn_ping", "peer": peer, "rep": 1, "state": "loaded", "samples_us": ms, "lost": 0})
+rows.append({"name": "vpn_peer", "peer": "cvpn-tcp", "available": False, "why": "no tcp"})
+t = {x["measurement"]: x for x in report.vpn_targets(rows)}
+a, b = t["iperf3 TCP Mbit/s, cvpn UDP, vs wireguard-go"], t["iperf3 TCP Mbit/s, cvpn UDP, vs OpenVPN"]
+c, d = t["added ping p50 under load, cvpn UDP"], t["iperf3 TCP Mbit/s, cvpn TCP, vs wireguard-go"]
+print(round(a["ratio"], 2), report.result(a), round(a["ceiling"], 1), round(b["ratio"], 2), report.result(b),
+      c["value"], c["reference"], report.result(c), report.result(d))' 2>&1)
+check "report: IP VPN 1.17x wireguard-go met, 1.75x OpenVPN missed, 300 us added vs 260 met, TCP not available ($out)" \
+	[ "$out" = "1.17 met 15.0 1.75 MISSED 300 260 met not available" ]
+
+# The IP VPN section itself, with tiny counts, in network namespaces of its own.
+vpn_json() {
+	$PY - "$BUILD/bench-vpn.json" "$@" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+what, peers = sys.argv[2], d["vpn"]
+if what == "rows":
+    rows = [t["measurement"] for t in d["targets"] if t["id"] == "8"]
+    want = [f"{w}, cvpn {t}" for t in ("UDP", "TCP") for w in ("iperf3 TCP Mbit/s", "iperf3 TCP Mbit/s",
+            "added ping p50 under load", "CPU s per Gbit, both ends")] + ["cvpn-server memory per connected client"]
+    got = [r.split(", vs")[0] for r in rows]
+    print("every row" if got == want else f"rows {got}")
+elif what == "peer":
+    p = peers[sys.argv[3]]
+    ok = p["mbit_per_s"] and p["mbit_per_s"] > 0 and p["pings"] > 0 and (sys.argv[3] == "veth" or p["cpu_s_per_gbit"])
+    print("measured" if ok else f"not measured: {p}")
+elif what == "memory":
+    m = peers["memory"]
+    print("read" if m and m["rss_1_kib"] > 0 and m["rss_n_kib"] >= m["rss_1_kib"] else f"not read: {m}")
+PYEOF
+}
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
+	echo "ok - bench/vpn.sh --smoke # SKIP needs root and /dev/net/tun (network namespaces, TUN interfaces)"
+elif need_package iproute2 "bench/vpn.sh's namespaces" && need_package iperf3 "bench/vpn.sh's throughput" &&
+	need_package iputils-ping "bench/vpn.sh's pings"; then
+	rm -f "$BUILD/bench-vpn.json"
+	timeout 600 bench/vpn.sh --smoke "$BUILD" >"$TMP/vpn.out" 2>&1; rc=$?
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$TMP/vpn.out" | tail -n 20
+	check "bench/vpn.sh --smoke: exit 0 ($rc)" [ $rc -eq 0 ]
+	out=$(vpn_json rows 2>&1)
+	check "bench/vpn.sh --smoke: the JSON has every row of target 8 ($out)" [ "$out" = "every row" ]
+	for p in veth cvpn-udp cvpn-tcp; do
+		out=$(vpn_json peer $p 2>&1)
+		check "bench/vpn.sh --smoke: $p measured: throughput, pings, CPU ($out)" [ "$out" = measured ]
+	done
+	# The references' packages are make bench's (bench/deps.sh), not the tests'.
+	for p in wireguard-go openvpn; do
+		if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+			out=$(vpn_json peer "$p" 2>&1)
+			check "bench/vpn.sh --smoke: $p measured: throughput, pings, CPU ($out)" [ "$out" = measured ]
+		else
+			echo "ok - bench/vpn.sh --smoke: $p # SKIP the package is not installed (bench/deps.sh installs it)"
+		fi
+	done
+	out=$(vpn_json memory 2>&1)
+	check "bench/vpn.sh --smoke: cvpn-server's memory read with 1 and with 2 clients ($out)" [ "$out" = read ]
+	check "bench/vpn.sh --smoke: its namespaces are gone" sh -c "! ip netns list | grep -q '^cvpn-vb-'"
 fi
 finish
