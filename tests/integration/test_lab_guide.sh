@@ -10,8 +10,9 @@
 #   - types the guide's commands into that user's terminals (tmux windows): the session of
 #     section 2, the capture of section 3 in a user namespace, the clients at their prompts,
 #     the man in the middle of section 8, the two network namespaces of section 9 (through
-#     sudo, with a NOPASSWD rule for that user while the test runs) and the loopback with an
-#     MTU of 1280; and runs the other commands as that user;
+#     sudo, with a NOPASSWD rule for that user while the test runs), the loopback with an
+#     MTU of 1280 and the forwarded web page of section 10 in a user namespace; and runs the
+#     other commands as that user;
 #   - compares what the programs print with the guide's samples (keys, tags, ciphertexts,
 #     ports, frame numbers and times excepted), checks exit statuses, that every file the
 #     student gets is theirs and readable, the dissector's fields on the student's captures
@@ -158,7 +159,7 @@ if [ -n "$PKGS" ]; then
 	# What make all checks for (its recipes name the package of each library), and what the guide runs.
 	need=$(make -n BUILD="$TMP/nobuild" all 2>/dev/null | sed -n 's/.*apt-get install \([a-z0-9.+-]*\).*/\1/p' | sort -u)
 	check "make all names the packages it needs ($(echo $need))" test -n "$need"
-	for p in $need tshark lua-luaossl xxd openssl python3; do
+	for p in $need tshark lua-luaossl xxd openssl python3 curl; do
 		check "section 1 installs $p (the build or the guide needs it)" sh -c "echo '$PKGS' | grep -qx '$p'"
 	done
 else
@@ -876,6 +877,124 @@ if have net-userns net-userns-client net-userns-stop; then
 	check "9.2 without sudo: mtu1280.pcapng and mtu1280.keys are the student's" theirs mtu1280.pcapng mtu1280.keys
 	check_cut "9.2 without sudo" mtu1280.pcapng mtu1280.keys 1280 \
 		"$(prose | sed -n 's/.*each `DHMKE` is three segments of \([0-9]*\), \([0-9]*\) and the rest.*/\1 \2/p')"
+fi
+
+# --- 10. Forward a web page ----------------------------------------------------------------
+
+stage "section 10"
+
+# channels: tshark's one-line summaries of a secure session, as its messages (see messages)
+# with each side's records apart: the handshake as it came, then the client's records, then
+# the server's, each without its number, and a side's DATA records in a row on one channel
+# joined into one, their sizes summed. So a session reads the same however the two sides'
+# records interleaved and however a side's bytes fell into records.
+channels() {
+	messages | awk '
+	!/^Record #[0-9]+ from (client|server): / { print; next }
+	{
+		sub(/^Record #[0-9]+ from /, ""); side = $1; sub(/^[a-z]+: /, "")
+		if ($0 ~ /^DATA channel [0-9]+, [0-9]+ bytes$/) {
+			split($0, w, /[ ,]+/)
+			if (last[side] == w[3]) { sum[side, n[side]] += w[4]; next }
+			n[side]++; rec[side, n[side]] = "DATA channel " w[3]; sum[side, n[side]] = w[4]; last[side] = w[3]; next
+		}
+		n[side]++; rec[side, n[side]] = $0; sum[side, n[side]] = ""; last[side] = ""
+	}
+	END {
+		for (k = 1; k <= 2; k++) {
+			side = k == 1 ? "client:" : "server:"
+			for (i = 1; i <= n[side]; i++)
+				print side " " rec[side, i] (sum[side, i] != "" ? ", " sum[side, i] " bytes" : "")
+		}
+	}'
+}
+# data_bytes SIDE: from channels' view, the DATA bytes SIDE sent.
+data_bytes() { awk -v s="$1:" '$1 == s && $2 == "DATA" { t += $5 } END { print t + 0 }'; }
+# log_bytes TO|FROM: from a server log, the bytes of its channel line to or from the destination.
+log_bytes() { sed -n "s/.* \([0-9]*\) bytes $1 it.*/\1/p" | head -n 1; }
+# The channel's end: its time, and which side's close came first (the guide names both).
+channel_end() { sed -E 's/ended after [0-9]+\.[0-9] s/ended after T s/; s/; both sides closed$/; closed by the client/'; }
+
+FWD=""
+if have fwd-page fwd-start fwd-client fwd-curl fwd-curl-out fwd-stop fwd-client-log fwd-server-log \
+	fwd-dissect fwd-dissect-out fwd-http fwd-http-out; then
+	# The key of section 8.4, made as there if 8.4 was not followed.
+	[ -e "$CLONE/server.key" ] || as_student "umask 077; $(block secure-key | logical | grep genkey)"
+	as_student "$(block fwd-page | logical)"
+	check "10: the page, the student's (exit $?)" theirs www/index.html
+	window fwd
+	check "10: the namespace, the web server, cvpn-server and dumpcap start" run_block fwd fwd-start
+	check "10: dumpcap captures" wait_screen fwd 'File: forward.pcapng'
+	check "10: the client starts" run fwd "$(block fwd-client | logical)"
+	check "10: the client forwards port 8080" wait_for "$CLONE/client.log" '^Forwarding 127.0.0.1:8080 ' 10
+	FC=$(block fwd-curl | logical)
+	check "10: curl ends" run fwd "$FC"
+	since fwd "$FC" | sed 1d >"$TMP/curl.out"
+	block fwd-curl-out >"$TMP/want"
+	same "10: curl prints the page, through the tunnel" "$TMP/want" "$TMP/curl.out" exact
+	block fwd-stop | logical >"$TMP/stop"
+	check "10: the client stops, with its CLOSE exchange" run fwd "$(sed -n 1p "$TMP/stop")"
+	# dumpcap writes what it took a moment later: both ends' FIN, before it is stopped.
+	i=0; limit=$(bound 10)
+	while [ $i -lt "$limit" ] && [ "$(as_student "tshark -r forward.pcapng -Y 'tcp.flags.fin == 1'" 2>/dev/null | wc -l)" -lt 2 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	sed 1d "$TMP/stop" >"$TMP/lines"
+	check "10: the others stop, leaving the namespace" run_lines fwd
+	screen fwd | tail -n 1 >"$TMP/last"
+	check "10: back in the student's own shell" grep -q '^student\$' "$TMP/last"
+	theirs forward.pcapng forward.keys forward.log client.log http.log && FWD=1
+	check "10: forward.pcapng, forward.keys and the logs are the student's and readable" test -n "$FWD"
+fi
+if [ -n "$FWD" ]; then
+	block fwd-client-log >"$TMP/want"
+	same "10: client.log is the guide's" "$TMP/want" "$CLONE/client.log"
+	block fwd-server-log | channel_end >"$TMP/want"
+	channel_end <"$CLONE/forward.log" >"$TMP/got"
+	same "10: forward.log is the guide's" "$TMP/want" "$TMP/got"
+	as_student "$(block fwd-dissect | logical)" >"$TMP/fd.out" 2>"$TMP/fd.err"
+	check "10: tshark reads the channels (exit $?, nothing on stderr)" test $? -eq 0 -a ! -s "$TMP/fd.err"
+	block fwd-dissect-out | channels >"$TMP/want"
+	channels <"$TMP/fd.out" >"$TMP/got"
+	same "10: each side's records are the guide's" "$TMP/want" "$TMP/got" exact
+	[ -n "${LAB_SAVE:-}" ] && cp "$TMP/fd.out" "$LAB_SAVE/10_dissect.full"
+	# Question 1: the DATA bytes each way are the log's, in the student's session and the guide's.
+	to=$(log_bytes to <"$CLONE/forward.log"); from=$(log_bytes from <"$CLONE/forward.log")
+	check "10: the client's DATA bytes are the log's bytes to the web server ($to)" \
+		test "$(data_bytes client <"$TMP/got")" = "$to"
+	check "10: the server's DATA bytes are the log's bytes from it ($from)" \
+		test "$(data_bytes server <"$TMP/got")" = "$from"
+	check "10: in the guide too, the DATA bytes add up to its log line's" test \
+		"$(data_bytes client <"$TMP/want") $(data_bytes server <"$TMP/want")" = \
+		"$(block fwd-server-log | log_bytes to) $(block fwd-server-log | log_bytes from)"
+	as_student "$(block fwd-http | logical)" >"$TMP/fh.out" 2>"$TMP/fh.err"
+	check "10: tshark finds the HTTP inside (exit $?, nothing on stderr)" test $? -eq 0 -a ! -s "$TMP/fh.err"
+	block fwd-http-out >"$TMP/want"
+	same "10: the request and the response are the guide's" "$TMP/want" "$TMP/fh.out"
+	# Question 4: OPEN, ACCEPT, EOF and CLOSE are 48 bytes on the wire.
+	as_student "tshark -r forward.pcapng $X -o cvpn.keylog_file:forward.keys -Y cvpn.secure.record \
+		-T fields -e cvpn.secure.record.type -e cvpn.secure.record.len" >"$TMP/lens" 2>/dev/null
+	check "10, question 4: OPEN, ACCEPT, EOF and CLOSE records are 48 bytes each" awk -F'\t' '
+		{ n = split($1, t, ","); split($2, l, ","); for (i = 1; i <= n; i++) if (t[i] !~ /DATA/) { k++; if (l[i] != 48) bad = 1 } }
+		END { exit bad || k < 6 }' "$TMP/lens"
+	# Question 5: the same place by another name is refused, and both ends say so.
+	cat >"$SHOME/q5.sh" <<'Q5'
+ip link set lo up
+python3 -m http.server --bind 127.0.0.1 --directory www 8000 >/dev/null 2>&1 & h=$!
+build/cvpn-server --key server.key --allow-forward 127.0.0.1:8000 >q5-server.log 2>&1 & s=$!
+i=0; until grep -q '^Listening' q5-server.log || [ $i -ge 600 ]; do sleep 0.05; i=$((i + 1)); done
+build/cvpn-client --server-key "$(build/cvpn-client pubkey < server.key)" -N -L 8081:localhost:8000 >q5-client.log 2>&1 & c=$!
+i=0; until grep -q '^Forwarding' q5-client.log || [ $i -ge 600 ]; do sleep 0.05; i=$((i + 1)); done
+curl -s http://127.0.0.1:8081/
+i=0; until grep -q 'refused' q5-client.log || [ $i -ge 600 ]; do sleep 0.05; i=$((i + 1)); done
+kill $c; wait $c; kill $s $h; wait
+Q5
+	chown "$STUDENT:" "$SHOME/q5.sh"
+	as_student "unshare -rn sh ../q5.sh" >/dev/null 2>&1
+	check "10, question 5: the client says the server refused localhost:8000" \
+		grep -q 'to localhost:8000: the server refused the channel: not allowed by the server$' "$CLONE/q5-client.log"
+	check "10, question 5: the server logs its refusal" \
+		grep -q '^Refusing channel 0 to localhost:8000 for .*: not allowed ' "$CLONE/q5-server.log"
 fi
 
 echo "# $(( $(date +%s) - START )) s ($STAGES)"
