@@ -172,7 +172,10 @@ listening "$NSS" 5201 || { log "bench: iperf3 -s did not start: $(tail -n 2 "$V/
 up() {
 	local name=$1 ns=$2 cpu=$3
 	shift 3
-	ip netns exec "$ns" taskset -c "$cpu" timeout 1800 "$@" >"$V/$name.log" 2>&1 </dev/null &
+	# Emptied here, not by the background job's redirection: a wait for its first line must not
+	# find the last repetition's.
+	: >"$V/$name.log"
+	ip netns exec "$ns" taskset -c "$cpu" timeout 1800 "$@" >>"$V/$name.log" 2>&1 </dev/null &
 	UP_PID=$!
 	PIDS="$PIDS $UP_PID"
 }
