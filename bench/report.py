@@ -472,6 +472,9 @@ def vpn_peers(rows):
             if srv and p != "veth" else None,
             "client_cpu_pct": statistics.median(100 * cli[k] / secs[k] for k in cli if secs.get(k))
             if cli and p != "veth" else None,
+            # How busy each core was meanwhile, and its softirq share (the kernel's work for the packets).
+            **{f"{k}_core_{w}_pct": fwd_median(rows, "vpn_tput", p, f"{k[0]}_core_{w}_pct")
+               for k in ("server", "client") for w in ("busy", "softirq")},
             "idle_p50_us": pct(idle, 50), "idle_p99_us": pct(idle, 99), "idle_lost": idle_lost,
             "loaded_p50_us": pct(loaded, 50), "loaded_p99_us": pct(loaded, 99), "loaded_lost": loaded_lost,
             "pings": len(idle) + len(loaded),
@@ -490,6 +493,7 @@ def vpn_table(peers):
         ("retr", "", 6, lambda d: num(d["retransmits"])),
         ("cpu", "s/Gbit", 6, lambda d: num(d["cpu_s_per_gbit"], 2)),
         ("cpu s/c", "%", 8, lambda d: share(d, "server_cpu_pct", "client_cpu_pct")),
+        ("cores", "%", 8, lambda d: share(d, "server_core_busy_pct", "client_core_busy_pct")),
         ("idle p50", "us", 9, lambda d: num(d["idle_p50_us"])),
         ("p99", "us", 7, lambda d: num(d["idle_p99_us"])),
         ("load p50", "us", 9, lambda d: num(d["loaded_p50_us"])),
@@ -503,7 +507,7 @@ def vpn_table(peers):
     if peers["openvpn_cipher"]:
         lines.append(f"OpenVPN's log: {peers['openvpn_cipher']}")
     lines.append("cpu s/Gbit: CPU seconds of both tunnel ends per Gbit carried; cpu s/c: the share of a core the "
-                 "server and client end used during iperf3; lost: pings lost, idle and loaded; added: the p50 ping "
+                 "server and client end used during iperf3; cores: how busy the server's and the client's core were; lost: pings lost, idle and loaded; added: the p50 ping "
                  "under load beyond the bare veth's")
     return "\n".join(lines)
 

@@ -302,12 +302,32 @@ iperf_run() {
 	ip netns exec "$NSC" taskset -c $CCPU timeout $(($1 + 30)) iperf3 -c "$DST" -p 5201 -t "$1" -J >"$2" 2>&1
 }
 
-# tput PEER REP: one iperf3 run through PEER, with the CPU both its ends spent meanwhile.
+# cores: the /proc/stat lines of the two cores (where the rest of their time went: the kernel's
+# share, softirq above all, is no process's).
+cores() { grep -E "^cpu($SCPU|$CCPU) " /proc/stat | tr '\n' ' '; }
+
+# core_shares BEFORE AFTER: for each of the two cores, its busy and softirq percent in between.
+core_shares() {
+	awk -v a="$1" -v b="$2" -v s="cpu$SCPU" -v c="cpu$CCPU" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i += 11) {
+			tot = 0
+			for (j = 1; j <= 8; j++) tot += y[i + j] - x[i + j]
+			idle = (y[i + 4] - x[i + 4]) + (y[i + 5] - x[i + 5])
+			side = x[i] == s ? "s" : "c"
+			if (tot > 0) printf " %s_core_busy_pct=%.1f %s_core_softirq_pct=%.1f", side, 100 * (tot - idle) / tot,
+				side, 100 * (y[i + 7] - x[i + 7]) / tot
+		}
+	}'
+}
+
+# tput PEER REP: one iperf3 run through PEER, with the CPU both its ends spent meanwhile, and how
+# busy each core was.
 tput() {
-	local s0 c0 s1 c1 f=$V/iperf.$1.$2.json
-	s0=$(cpu_ticks "$SRV_PID") c0=$(cpu_ticks "$CLI_PID")
+	local s0 c0 s1 c1 k0 k1 f=$V/iperf.$1.$2.json
+	s0=$(cpu_ticks "$SRV_PID") c0=$(cpu_ticks "$CLI_PID") k0=$(cores)
 	iperf_run $TPUT_S "$f"
-	s1=$(cpu_ticks "$SRV_PID") c1=$(cpu_ticks "$CLI_PID")
+	s1=$(cpu_ticks "$SRV_PID") c1=$(cpu_ticks "$CLI_PID") k1=$(cores)
 	record vpn_tput "$($PY - "$f" <<-'EOF'
 		import json, sys
 		try:
@@ -323,7 +343,8 @@ tput() {
 	EOF
 	)" peer="$1" rep="$2" \
 		server_cpu_s="$(awk -v a="$s0" -v b="$s1" -v hz="$TICKS" 'BEGIN { printf "%.3f", (b - a) / hz }')" \
-		client_cpu_s="$(awk -v a="$c0" -v b="$c1" -v hz="$TICKS" 'BEGIN { printf "%.3f", (b - a) / hz }')"
+		client_cpu_s="$(awk -v a="$c0" -v b="$c1" -v hz="$TICKS" 'BEGIN { printf "%.3f", (b - a) / hz }')" \
+		$(core_shares "$k0" "$k1")
 }
 
 # pings PEER REP STATE: PINGS pings at 10 ms from the clients' namespace (cpu 1) to DST; each
