@@ -364,7 +364,7 @@ print(json.dumps({"samples_us": rtts, "sent": sent, "lost": sent - len(rtts)} if
 # loaded_pings PEER REP: pings while an iperf3 run fills the tunnel (pings start once it has).
 loaded_pings() {
 	local ip_pid
-	iperf_run $((TPUT_S + 3)) "$V/load.$1.$2.json" &
+	iperf_run $((PINGS / 100 + 3)) "$V/load.$1.$2.json" &
 	ip_pid=$!
 	sleep 1
 	pings "$1" "$2" loaded
