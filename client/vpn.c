@@ -85,6 +85,7 @@ struct vpn {
 	socklen_t server_len;
 	char server_text[SOCK_ADDRESS_MAX];
 	char local_text[SOCK_ADDRESS_MAX]; /* the UDP socket's address, for the key log */
+	unsigned path_mtu;      /* UDP: the largest inner packet one datagram to the server carries whole; 0 unknown */
 	struct dgram_client *dgram;
 	struct session *session;
 	bool have_config;       /* TCP: the CONFIG record came (in config) */
@@ -289,6 +290,12 @@ apply_config(struct vpn *v, const struct tunconf *given)
 	}
 	if (c.mtu == 0)
 		c.mtu = VPN_MTU_DEFAULT;
+	if (v->path_mtu != 0 && c.mtu > v->path_mtu) {
+		if (first)
+			say(v, "MTU %u, not the server's %u: so that a packet reaches %s in one datagram", v->path_mtu,
+			    c.mtu, v->server_text);
+		c.mtu = v->path_mtu;
+	}
 	if (!first && tunconf_equal(&c, &v->applied))
 		return;
 	if (bracket(v, true) != 0) {
@@ -562,6 +569,26 @@ name_udp(struct vpn *v)
 	return 0;
 }
 
+/*
+ * The largest tunnel MTU whose packets reach the server in one datagram, from
+ * the MTU the kernel knows for the route there: what is left after the outer
+ * IP and UDP headers and DATA's header and tag, rounded down to the padding
+ * (a 1500-byte path: 1440 over IPv4, 1408 over IPv6). 0 when it does not say.
+ */
+static unsigned
+path_mtu(struct vpn *v)
+{
+	bool v6 = v->server.ss_family == AF_INET6;
+	int mtu = 0, outer = (v6 ? 40 : 20) + 8 + DGRAM_DATA_OVERHEAD;
+	socklen_t len = sizeof(mtu);
+
+	if (connect(v->probe, (struct sockaddr *)&v->server, v->server_len) != 0 ||
+	    getsockopt(v->probe, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &len) != 0 ||
+	    mtu - outer < TUNCONF_MTU_MIN)
+		return 0;
+	return (unsigned)(mtu - outer) / DGRAM_PAD * DGRAM_PAD;
+}
+
 /* The UDP socket (unconnected: the kernel picks the source per packet, so that roaming just works) and the probe. */
 static int
 open_sockets(struct vpn *v)
@@ -576,6 +603,7 @@ open_sockets(struct vpn *v)
 	if (v->udp >= 0) {
 		(void)setsockopt(v->udp, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 		(void)setsockopt(v->udp, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+		v->path_mtu = path_mtu(v);
 		return name_udp(v);
 	}
 	return 0;

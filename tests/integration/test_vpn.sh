@@ -8,6 +8,7 @@
 #   - TCP and UDP with iperf3 through the tunnel, and a file whose SHA-256 must match;
 #   - after setup, /proc shows both programs as nobody with an empty CapEff, no_new_privs and seccomp;
 #   - roaming: the client's source address changes in the middle and the traffic goes on;
+#   - on a 1280-byte path the client takes the MTU that fits one datagram;
 #   - over impair.py: a replayed and a bit-flipped datagram each dropped and counted; with
 #     duplication and reordering, no duplicate delivered (ping sees no DUP!) and nothing lost;
 #     with 5% loss, a new handshake and a SHA-256-checked file;
@@ -361,8 +362,16 @@ unread() {
 	dissect "$TMP/$1.pcapng" - -Y 'cvpn && (icmp || ip.src == 10.77.0.1)' >"$TMP/$1.nokeys" &&
 	[ ! -s "$TMP/$1.nokeys" ] && [ "$(dissect "$TMP/$1.pcapng" - -Y cvpn | wc -l)" -ge 10 ]
 }
+# stopped NAME: client NAME ends on SIGTERM with status 0.
+stopped() {
+	s_pid=$(eval echo "\$PID_$1")
+	kill "$s_pid" && wait_gone "$s_pid" 10 || { echo "# client $1 did not end"; return 1; }
+	wait "$s_pid"
+	s_rc=$?
+	[ $s_rc -eq 0 ] || { echo "# client $1 ended with status $s_rc:"; sed 's/^/#   /' "$TMP/$1.client.log"; false; }
+}
 rekeyed_8() {
-	kill "$PID_8" && wait_gone "$PID_8" 10 && wait "$PID_8" &&
+	stopped 8 &&
 	capture_start "$NSS" v8 "$TMP/8.pcapng" "udp port 4600" || return 1
 	client_start "$NS-c8" c8 8 10.98.8.1 --keylog "$TMP/8.keys"
 	client_up 8 && ip netns exec "$NS-c8" ping -c 5 -i 0.2 -W 2 -n 10.77.0.1 >/dev/null && capture_stop 8
@@ -374,6 +383,22 @@ if [ $HAVE_TSHARK -eq 1 ]; then
 	check "the dissector names the handshake and the DATA" sh -c "grep -q '^DATA to server, handshake 1 (index 0x[0-9a-f]*), counter [0-9]*: IPv4 ICMP' '$TMP/8.info'"
 	check "without the key log, no inner packet is read" unread 8
 fi
+
+elapsed
+# --- the MTU from the path: client 9's link takes 1280-byte packets; its tunnel must carry the
+# largest packet that then fits one datagram (1280 - 20 - 8 - 32, down to a multiple of 16: 1216)
+# whole, and refuse a larger one before it leaves.
+small_path() {
+	stopped 9 && ip -n "$NS-c9" link set eth0 mtu 1280 && ip -n "$NSS" link set v9 mtu 1280 || return 1
+	client_start "$NS-c9" c9 9 10.98.9.1
+	client_up 9 && grep -q "^MTU 1216, not the server's 1420" "$TMP/9.client.log" &&
+	grep -q '^Tunnel up: cvpn0 [0-9./]*, MTU 1216' "$TMP/9.client.log" || { sed 's/^/#   /' "$TMP/9.client.log"; false; }
+}
+check "a client on a 1280-byte path takes MTU 1216" small_path
+check "a 1216-byte ping with DF crosses the tunnel both ways" \
+	sh -c "ip netns exec $NS-c9 ping -c 2 -i 0.2 -W 2 -M do -s 1188 -n 10.77.0.1 >/dev/null"
+check "a 1217-byte one with DF is refused before it leaves" \
+	sh -c "! ip netns exec $NS-c9 ping -c 1 -W 1 -M do -s 1189 -n 10.77.0.1 >/dev/null 2>&1"
 
 elapsed
 # --- a replayed and a bit-flipped datagram, through impair.py (no loss, no delay at first)
