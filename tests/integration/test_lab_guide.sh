@@ -11,8 +11,9 @@
 #     section 2, the capture of section 3 in a user namespace, the clients at their prompts,
 #     the man in the middle of section 8, the two network namespaces of section 9 (through
 #     sudo, with a NOPASSWD rule for that user while the test runs), the loopback with an
-#     MTU of 1280 and the forwarded web page of section 10 in a user namespace; and runs the
-#     other commands as that user;
+#     MTU of 1280, the forwarded web page of section 10 in a user namespace and the IP tunnel
+#     of section 11 in the two network namespaces (through sudo again); and runs the other
+#     commands as that user;
 #   - compares what the programs print with the guide's samples (keys, tags, ciphertexts,
 #     ports, frame numbers and times excepted), checks exit statuses, that every file the
 #     student gets is theirs and readable, the dissector's fields on the student's captures
@@ -159,7 +160,7 @@ if [ -n "$PKGS" ]; then
 	# What make all checks for (its recipes name the package of each library), and what the guide runs.
 	need=$(make -n BUILD="$TMP/nobuild" all 2>/dev/null | sed -n 's/.*apt-get install \([a-z0-9.+-]*\).*/\1/p' | sort -u)
 	check "make all names the packages it needs ($(echo $need))" test -n "$need"
-	for p in $need tshark lua-luaossl xxd openssl python3 curl; do
+	for p in $need tshark lua-luaossl xxd openssl python3 curl iputils-ping; do
 		check "section 1 installs $p (the build or the guide needs it)" sh -c "echo '$PKGS' | grep -qx '$p'"
 	done
 else
@@ -222,6 +223,9 @@ lab_cleanup() {
 	rm -f "$SUDOERS"
 	for n in "$NETNS_A" "$NETNS_B"; do
 		[ -e "/run/netns/$n" ] || continue
+		# What still runs there: section 11's server and client, started through sudo.
+		for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null; done
+		for p in $(ip netns pids "$n" 2>/dev/null); do wait_gone "$p" 5 || kill -KILL "$p" 2>/dev/null; done
 		ip netns del "$n" 2>/dev/null || rm -f "/run/netns/$n"
 	done
 	ip netns del "$NS" 2>/dev/null
@@ -995,6 +999,97 @@ Q5
 		grep -q 'to localhost:8000: the server refused the channel: not allowed by the server$' "$CLONE/q5-client.log"
 	check "10, question 5: the server logs its refusal" \
 		grep -q '^Refusing channel 0 to localhost:8000 for .*: not allowed ' "$CLONE/q5-server.log"
+fi
+
+# --- 11. A VPN -----------------------------------------------------------------------------
+
+stage "section 11"
+
+# tunnel: the client's tunnel address, which its key leased, as 10.77.0.X (the server's,
+# 10.77.0.1, stays as it is).
+tunnel() { sed -E 's/10\.77\.0\.([02-9][0-9]*|1[0-9]+)([^0-9]|$)/10.77.0.X\2/g'; }
+# counters: the numbers of the tunnel's counter lines as N, but for "1 replayed", the copy the
+# guide sends.
+counters() { sed -E '/^Tunnel (cvpn0|UDP|routing)/ { s/ 1 replayed/ ONE replayed/; s/[0-9]+/N/g; }'; }
+# pings: ping's times as T.
+pings() { sed -E 's/time=[0-9.]+ ms/time=T ms/; s/time [0-9]+ms/time Tms/; s/= [0-9.\/]+ ms$/= T ms/'; }
+# wait_frames N: until the student's vpn.pcapng holds N datagrams.
+wait_frames() {
+	i=0; limit=$(bound 10)
+	while [ $i -lt "$limit" ]; do
+		[ "$(as_student "tshark -r vpn.pcapng -Y udp" 2>/dev/null | wc -l)" -ge "$1" ] && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
+VPN=""
+if [ -z "$HAVE_SUDO" ]; then
+	echo "ok - # SKIP 11, a VPN: this machine has no sudo"
+elif [ ! -c /dev/net/tun ]; then
+	echo "ok - # SKIP 11, a VPN: this machine has no /dev/net/tun"
+elif have net-setup vpn-keys vpn-server vpn-server-out vpn-capture vpn-client vpn-client-out vpn-ping \
+	vpn-ping-out vpn-replay vpn-server-end vpn-dissect-nokeys vpn-dissect vpn-dissect-out vpn-icmp \
+	vpn-icmp-out net-cleanup; then
+	window v1; window v2; window v3; window v4
+	check "11: the namespaces and the cable of 9.2, again" net_run v4 net-setup
+	check "11: root's copy of the key, and an empty key log" run_block v4 vpn-keys
+	check "11: vpn-server.key is root's, mode 600" test "$(stat -c %u:%a "$CLONE/vpn-server.key" 2>&1)" = 0:600
+	check "11: vpn.keys is the student's, mode 600" test "$(stat -c %u:%a "$CLONE/vpn.keys" 2>&1)" = "$SUID:600"
+	VS=$(net vpn-server)
+	say_expect v1 "$VS" '^Sandbox on' && VPN=1
+	check "11: the server's tunnel is up, in its sandbox" test -n "$VPN"
+fi
+if [ -n "$VPN" ]; then
+	check "11: dumpcap captures on the cable" say_expect v2 "$(net vpn-capture)" 'File: -'
+	VC=$(net vpn-client)
+	check "11: the client's tunnel is up" say_expect v3 "$VC" '^Tunnel up: '
+	check "11: the server sees the client" wait_screen v1 '^Tunnel client .* over UDP: 10\.77\.0\.'
+	since v1 "$VS" | sed 1d | tunnel >"$TMP/vs.out"
+	block vpn-server-out | tunnel >"$TMP/want"
+	same "11: the server says what the guide shows" "$TMP/want" "$TMP/vs.out"
+	since v3 "$VC" | sed 1d | tunnel >"$TMP/vc.out"
+	block vpn-client-out | tunnel >"$TMP/want"
+	same "11: the client says what the guide shows" "$TMP/want" "$TMP/vc.out"
+	VP=$(net vpn-ping)
+	check "11: ping ends" run v4 "$VP"
+	since v4 "$VP" | sed 1d | pings >"$TMP/vp.out"
+	block vpn-ping-out | pings >"$TMP/want"
+	same "11: ping answers through the tunnel, as the guide shows" "$TMP/want" "$TMP/vp.out"
+	# The handshake and the pings are in the file before the guide reads its frame 4.
+	check "11: the capture holds the handshake, a keepalive and the pings" wait_frames 9
+	net vpn-replay >"$TMP/lines"
+	check "11: the copy of frame 4 is sent" run_lines v4
+	since v4 "$(sed -n 1p "$TMP/lines")" >"$TMP/vr.out"
+	check "11: ... with nothing said (the two command lines alone)" test "$(wc -l <"$TMP/vr.out")" -eq 2
+	check "11: ... and captured" wait_frames 10
+	check "11: Ctrl-C stops dumpcap" interrupt v2
+	check "11: Ctrl-C stops the client" interrupt v3
+	check "11: Ctrl-C stops the server" interrupt v1
+	since v1 "$VS" | sed -n '/^Shutting down/,$p' | tunnel | counters >"$TMP/ve.out"
+	block vpn-server-end | tunnel | counters >"$TMP/want"
+	same "11: the server's counters are the guide's, the copy among the replayed" "$TMP/want" "$TMP/ve.out"
+	check "11: vpn.pcapng and vpn.keys are the student's and readable" theirs vpn.pcapng vpn.keys
+	check "11: vpn.keys holds the handshake's CVPN_UDP line" test "$(grep -c '^CVPN_UDP ' "$CLONE/vpn.keys")" -eq 1
+
+	as_student "$(block vpn-dissect-nokeys | logical)" >"$TMP/vn.out" 2>"$TMP/vn.err"
+	check "11: tshark reads the datagrams without the key log (exit $?, nothing on stderr)" test $? -eq 0 -a ! -s "$TMP/vn.err"
+	check "11: ... where each ping is 112 bytes sealed, no ICMP in sight" sh -c \
+		"[ \"\$(grep -c 'counter [0-9]: 112 bytes sealed' '$TMP/vn.out')\" -eq 7 ] && ! grep -q ICMP '$TMP/vn.out'"
+	as_student "$(block vpn-dissect | logical)" >"$TMP/vd.out" 2>"$TMP/vd.err"
+	check "11: tshark opens the datagrams with vpn.keys (exit $?, nothing on stderr)" test $? -eq 0 -a ! -s "$TMP/vd.err"
+	tunnel <"$TMP/vd.out" >"$TMP/got"
+	block vpn-dissect-out | tunnel >"$TMP/want"
+	same "11: INIT, RESPONSE, DATA and the copy are the guide's" "$TMP/want" "$TMP/got"
+	as_student "$(block vpn-icmp | logical)" >"$TMP/vi.out" 2>/dev/null
+	tunnel <"$TMP/vi.out" >"$TMP/got"
+	block vpn-icmp-out | tunnel >"$TMP/want"
+	same "11: the inner ICMP is the guide's" "$TMP/want" "$TMP/got"
+	warning=$(prose | sed -n 's/.*lists the copy as a warning: \*\([^*]*\)\*.*/\1/p')
+	as_student "tshark -r vpn.pcapng $X -o cvpn.keylog_file:vpn.keys -z expert -q" >"$TMP/vx.out" 2>/dev/null
+	check "11: tshark's expert info says '$warning'" sh -c "[ -n '$warning' ] && grep -qF '$warning' '$TMP/vx.out'"
+	check "11: the namespaces are deleted" net_run v4 net-cleanup
+	check "11: ... and gone" sh -c "! ip netns list | grep -q '$NETNS_A\|$NETNS_B'"
 fi
 
 echo "# $(( $(date +%s) - START )) s ($STAGES)"
