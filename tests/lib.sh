@@ -86,6 +86,15 @@ start_server() {
 	PORT=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$SLOG" | head -n 1)
 }
 
+# start_target NAME MODE: a port-forwarding destination (tests/integration/fwd_target.py
+# MODE); sets TPORT. Its connection events ("accepted", "closed") go to $TMP/NAME.events.
+start_target() {
+	$PY tests/integration/fwd_target.py "$2" --log "$TMP/$1.events" >"$TMP/$1.target" 2>&1 &
+	PIDS="$PIDS $!"
+	TPORT=
+	wait_for "$TMP/$1.target" "^Listening on" 10 && TPORT=$(sed -n 's/^Listening on //p' "$TMP/$1.target")
+}
+
 # alive PID: PID runs. `kill -0` is not enough: it also succeeds on a child
 # that has exited and that the shell has not waited for yet (a zombie).
 alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }

@@ -25,15 +25,6 @@ umask 077
 "$CLIENT" genkey >"$TMP/server.key"
 SPUB=$("$CLIENT" pubkey <"$TMP/server.key")
 
-# start_target NAME MODE: a destination (fwd_target.py MODE); sets TPORT; its "accepted" and
-# "closed" lines go to $TMP/NAME.events.
-start_target() {
-	$PY tests/integration/fwd_target.py "$2" --log "$TMP/$1.events" >"$TMP/$1.target" 2>&1 &
-	PIDS="$PIDS $!"
-	TPORT=
-	wait_for "$TMP/$1.target" "^Listening on" 10 && TPORT=$(sed -n 's/^Listening on //p' "$TMP/$1.target")
-}
-
 # start_http ADDRESS: Python's http.server on ADDRESS and a free port, serving $TMP/www; sets
 # HPORT. As "python3 -m http.server" runs it, but with a backlog for 50 connections at once
 # (its 5 would drop connections that the server's 1 s --forward-timeout then refuses).

@@ -21,15 +21,6 @@ $PY $PEER genkey >"$TMP/bob.key"
 BOB=$($PY $PEER pubkey <"$TMP/bob.key")
 $PY $PEER genkey >"$TMP/psk"
 
-# start_target NAME MODE: a destination (fwd_target.py MODE); sets TPORT. Its connection
-# events ("accepted", "closed") go to $TMP/NAME.events.
-start_target() {
-	$PY tests/integration/fwd_target.py "$2" --log "$TMP/$1.events" >"$TMP/$1.target" 2>&1 &
-	PIDS="$PIDS $!"
-	TPORT=
-	wait_for "$TMP/$1.target" "^Listening on" 10 && TPORT=$(sed -n 's/^Listening on //p' "$TMP/$1.target")
-}
-
 # forward KEYFILE ARGS...: the peer's forward sub-command against the server, in key mode.
 forward() {
 	k=$1; shift
