@@ -56,6 +56,7 @@ struct client_config {
 	bool reconnect;           /* --reconnect: a lost session is opened again, the listeners stay */
 	unsigned max_channels;    /* local connections carried at once */
 	size_t max_buffer;        /* bytes the server may make us hold for local readers, all channels together */
+	unsigned keepalive_ms;    /* forwarding: a KEEPALIVE after this long without sending; 0 never */
 };
 
 /* ---- profile.c: which profile, and the secure profile's keys ---- */

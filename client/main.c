@@ -22,17 +22,20 @@
 enum {
 	OPT_ALLOW_INSECURE = 256, OPT_HMAC, OPT_NEWLINE, OPT_JSON, OPT_HISTORY, OPT_NO_HISTORY, OPT_TIMEOUT,
 	OPT_LIST_CIPHERS, OPT_KEYLOG, OPT_PROFILE, OPT_SERVER_KEY, OPT_KEY, OPT_PSK, OPT_KNOWN_SERVERS, OPT_SUITES, OPT_STEALTH,
-	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS, OPT_PARTIAL_TIMEOUT, OPT_RECONNECT, OPT_MAX_CHANNELS, OPT_MAX_BUFFER
+	OPT_REKEY_RECORDS, OPT_REKEY_SECONDS, OPT_PARTIAL_TIMEOUT, OPT_RECONNECT, OPT_MAX_CHANNELS, OPT_MAX_BUFFER,
+	OPT_KEEPALIVE
 };
 
 /* Forwarding's defaults: a thousand connections at once, each with its full window. */
 #define MAX_CHANNELS_DEFAULT 1024
 #define MAX_CHANNELS_LIMIT 65536
 #define MAX_BUFFER_DEFAULT_MIB 256
+/* A forwarding session's KEEPALIVE: well inside the server's default --idle-timeout of 300 s. */
+#define KEEPALIVE_DEFAULT_MS 60000
 
 /* The IP tunnel's options. */
 enum {
-	OPT_TUN = 512, OPT_TUN_NAME, OPT_ROUTE, OPT_KEEPALIVE, OPT_TRANSPORT, OPT_USER, OPT_NO_DROP, OPT_SANDBOX_TEST
+	OPT_TUN = 512, OPT_TUN_NAME, OPT_ROUTE, OPT_TRANSPORT, OPT_USER, OPT_NO_DROP, OPT_SANDBOX_TEST
 };
 
 /* apply_tun's answer for an option that is not the tunnel's. */
@@ -61,6 +64,8 @@ static const struct opt options[] = {
 	{ "reconnect", OPT_RECONNECT, NULL, "with --forward-only: open a lost session again (with backoff), listeners kept" },
 	{ "max-channels", OPT_MAX_CHANNELS, "N", "forward at most N connections at once (default 1024)" },
 	{ "max-buffer", OPT_MAX_BUFFER, "MIB", "hold at most MIB MiB from the server for local readers (default 256)" },
+	{ "keepalive", OPT_KEEPALIVE, "SEC", "send a keepalive after SEC seconds without sending (0 never; forwarding: default "
+	    "60, for the server's idle timeout; tun: default none, for NAT)" },
 	{ "json", OPT_JSON, NULL, "print one JSON object per event on stdout" },
 	{ "history", OPT_HISTORY, "FILE", "prompt history file (default $CVPN_HISTORY or ~/.cvpn_history)" },
 	{ "no-history", OPT_NO_HISTORY, NULL, "do not read or write a history file" },
@@ -69,7 +74,6 @@ static const struct opt options[] = {
 	{ "tun", OPT_TUN, NULL, "carry IP through a TUN interface to a cvpn-server --tun (needs the server's key)" },
 	{ "tun-name", OPT_TUN_NAME, "NAME", "tun: the interface's name (default: the kernel picks cvpnN)" },
 	{ "route", OPT_ROUTE, "CIDR", "tun: route this IPv4 network into the tunnel too (repeat; beside the server's)" },
-	{ "keepalive", OPT_KEEPALIVE, "SEC", "tun: send a keepalive after SEC seconds of silence (for NAT; default none)" },
 	{ "transport", OPT_TRANSPORT, "NAME", "tun: udp (default) or tcp (the secure TCP session, where UDP is blocked)" },
 	{ "user", OPT_USER, "USER", "tun: drop to USER once the TUN and socket are open (default nobody)" },
 	{ "no-drop", OPT_NO_DROP, NULL, "tun: keep root and run without the seccomp sandbox (not recommended)" },
@@ -120,6 +124,7 @@ struct args {
 	const char *keylog;
 	bool insecure;
 	bool no_history;
+	bool keepalive;         /* --keepalive given (cfg->keepalive_ms holds it) */
 	char **msgs;
 	size_t nmsgs;
 };
@@ -208,6 +213,13 @@ apply(int key, const char *arg, struct client_config *cfg, struct args *a)
 			return cli_bad_usage(stderr, PROG, "invalid --max-buffer '%s' (expected MiB, 1-65536)", arg);
 		cfg->max_buffer = (size_t)v << 20;
 		break;
+	case OPT_KEEPALIVE:
+		/* Whole seconds: the tunnel has always counted its keepalive in them. */
+		if (opt_uint(arg, 0, 65535, &v) != 0)
+			return cli_bad_usage(stderr, PROG, "invalid --keepalive '%s' (expected 0-65535 seconds)", arg);
+		cfg->keepalive_ms = (unsigned)v * 1000;
+		a->keepalive = true;
+		break;
 	case OPT_JSON: cfg->json = true; break;
 	case OPT_HISTORY: cfg->history = arg; break;
 	case OPT_NO_HISTORY: a->no_history = true; break;
@@ -286,8 +298,6 @@ add_route(const char *arg, struct vpn_args *va)
 static int
 apply_tun(int key, const char *arg, struct tun_args *ta)
 {
-	unsigned ms;
-
 	ta->other |= key > OPT_TUN && key <= OPT_SANDBOX_TEST;
 	switch (key) {
 	case OPT_TUN: ta->tun = true; break;
@@ -298,11 +308,6 @@ apply_tun(int key, const char *arg, struct tun_args *ta)
 		ta->vpn.tun_name = arg;
 		break;
 	case OPT_ROUTE: return add_route(arg, &ta->vpn);
-	case OPT_KEEPALIVE:
-		if (opt_seconds(arg, &ms) != 0 || ms < 1000 || ms > 65535000)
-			return cli_bad_usage(stderr, PROG, "invalid --keepalive '%s' (expected 1-65535 seconds)", arg);
-		ta->vpn.keepalive_s = ms / 1000;
-		break;
 	case OPT_TRANSPORT:
 		if (strcmp(arg, "udp") != 0 && strcmp(arg, "tcp") != 0)
 			return cli_bad_usage(stderr, PROG, "invalid --transport '%s' (expected udp or tcp)", arg);
@@ -324,7 +329,7 @@ check_tun(const struct tun_args *ta, const struct client_config *cfg, const stru
 	const struct secure_config *sc = &cfg->engine.secure;
 
 	if (!ta->tun)
-		return ta->other ? cli_bad_usage(stderr, PROG, "--tun-name, --route, --keepalive, --transport, --user "
+		return ta->other ? cli_bad_usage(stderr, PROG, "--tun-name, --route, --transport, --user "
 		    "and --no-drop go with --tun") : -1;
 	if (a->profile.profile == PROFILE_LAB || !sc->enabled)
 		return cli_bad_usage(stderr, PROG, "--tun needs the secure profile's key mode: give the server's key "
@@ -334,6 +339,25 @@ check_tun(const struct tun_args *ta, const struct client_config *cfg, const stru
 		    "a PSK alone: the server names tunnel clients by their keys");
 	if (a->nmsgs > 0)
 		return cli_bad_usage(stderr, PROG, "--tun sends no messages: drop -m, or --tun");
+	return -1;
+}
+
+/*
+ * --keepalive: a forwarding session's KEEPALIVE record (by default, since
+ * the server closes a session idle for its --idle-timeout), or the tunnel's
+ * empty packet over UDP. Returns -1 when all is well, or an exit code.
+ */
+static int
+apply_keepalive(struct client_config *cfg, const struct args *a, struct tun_args *ta)
+{
+	if (a->keepalive && !a->forwarding && !ta->tun)
+		return cli_bad_usage(stderr, PROG, "--keepalive goes with --forward, --socks or --tun");
+	if (ta->tun)
+		ta->vpn.keepalive_s = cfg->keepalive_ms / 1000;
+	if (!a->forwarding)
+		cfg->keepalive_ms = 0;
+	else if (!a->keepalive)
+		cfg->keepalive_ms = KEEPALIVE_DEFAULT_MS;
 	return -1;
 }
 
@@ -430,7 +454,7 @@ main(int argc, char **argv)
 	if ((r = check_tun(&ta, &cfg, &a)) >= 0)
 		goto out;
 	r = CLIENT_USAGE;
-	if ((r = check_forwarding(&cfg, &a, ta.tun)) >= 0)
+	if ((r = check_forwarding(&cfg, &a, ta.tun)) >= 0 || (r = apply_keepalive(&cfg, &a, &ta)) >= 0)
 		goto out;
 	r = CLIENT_USAGE;
 	if (a.keylog && *a.keylog && cli_keylog_start(stderr, PROG, a.keylog, "this session", &cfg.keylog) != 0) {

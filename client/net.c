@@ -49,6 +49,7 @@ struct session {
 	uint64_t last_rekey;    /* when our direction was last keyed (secure profile) */
 	uint64_t last_rx;       /* when the server last sent bytes: the lab's pause timers count from it */
 	uint64_t tx_moved;      /* when output last moved or was empty: the send timeout counts from it */
+	uint64_t last_tx;       /* when bytes last left for the server: the keepalive counts from it */
 	enum pause_told told;
 	bool negotiated;
 	bool heard;             /* the server has sent at least one byte */
@@ -266,7 +267,7 @@ flush(struct session *s)
 		w = send(s->fd, p, n, MSG_NOSIGNAL);
 		if (w > 0) {
 			engine_output_consume(s->engine, (size_t)w);
-			s->tx_moved = loop_now_ms();
+			s->tx_moved = s->last_tx = loop_now_ms();
 		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			return;
 		} else if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
@@ -415,13 +416,49 @@ progress(struct session *s)
 	flush(s);
 }
 
-/* Milliseconds to wait from t until the first of the times given, for poll(). */
-static int
-wait_ms(uint64_t t, uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t first = a < b ? a : b;
+static int rekey_due(struct session *s);
 
-	first = first < c ? first : c;
+/*
+ * When a forwarding session next sends a KEEPALIVE, or UINT64_MAX: after
+ * --keepalive without sending anything, so that a session whose channels
+ * are quiet (a user yet to come, an idle SSH session) outlives the server's
+ * idle timeout. None is due while output waits for the socket: it counts
+ * once it leaves.
+ */
+static uint64_t
+keepalive_due(const struct session *s)
+{
+	if (s->cfg->keepalive_ms == 0 || !session_carries(s) || session_backlog(s) > 0)
+		return UINT64_MAX;
+	return s->last_tx + s->cfg->keepalive_ms;
+}
+
+/* Sends the KEEPALIVE that has come due (rekeying first when it is time, as before any record). */
+static void
+keepalive_tell(struct session *s, uint64_t t)
+{
+	int r;
+
+	if (s->dead || t < keepalive_due(s) || rekey_due(s) != 0)
+		return;
+	if ((r = engine_keepalive(s->engine)) != 0) {
+		die_engine(s, r);
+		return;
+	}
+	s->last_tx = t;
+	report_channel("keepalive -> (nothing sent for %u ms)", s->cfg->keepalive_ms);
+}
+
+static uint64_t
+earliest(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Milliseconds to wait from t until first, for poll(). */
+static int
+wait_ms(uint64_t t, uint64_t first)
+{
 	if (first == UINT64_MAX)
 		return -1;
 	return first <= t ? 0 : (int)(first - t > INT32_MAX ? INT32_MAX : first - t);
@@ -432,6 +469,7 @@ session_run(struct session *s, session_done_fn *done, void *arg, unsigned timeou
 {
 	uint64_t deadline = timeout_ms ? loop_now_ms() + timeout_ms : UINT64_MAX, t;
 	struct failure why;
+	int ms;
 
 	for (;;) {
 		progress(s);
@@ -452,12 +490,14 @@ session_run(struct session *s, session_done_fn *done, void *arg, unsigned timeou
 			die(s, &why);
 			continue;
 		}
-		if (loop_turn(s->loop, wait_ms(t, deadline, pause_due(s), send_due(s))) != 0) {
+		ms = wait_ms(t, earliest(earliest(deadline, pause_due(s)), earliest(send_due(s), keepalive_due(s))));
+		if (loop_turn(s->loop, ms) != 0) {
 			fail(&why, CLIENT_IOERR, "poll", "poll: %s", strerror(errno));
 			die(s, &why);
 			continue;
 		}
 		pause_tell(s, loop_now_ms());
+		keepalive_tell(s, loop_now_ms());
 	}
 }
 
@@ -500,7 +540,7 @@ session_open(const struct client_config *cfg, struct loop *loop, struct session 
 		fail(f, CLIENT_SOFTWARE, cvpn_errname(r), "%s", cvpn_strerror(r));
 		goto fail;
 	}
-	s->last_rx = s->tx_moved = loop_now_ms();
+	s->last_rx = s->tx_moved = s->last_tx = loop_now_ms();
 	if (session_run(s, is_established, s, cfg->timeout_ms, f) != 0)
 		goto fail;
 	s->last_rekey = loop_now_ms();
