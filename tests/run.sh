@@ -68,7 +68,8 @@ if [ $unit_only -eq 0 ]; then
 	if [ -n "$ASAN_BUILD" ]; then
 		for t in tests/integration/test_negative.sh tests/integration/test_limits.sh tests/integration/test_ciphers.sh \
 		    tests/integration/test_secure.sh tests/integration/test_mitm.sh tests/integration/test_faults.sh \
-		    tests/integration/test_forward_server.sh tests/integration/test_forward.sh tests/integration/test_vpn.sh; do
+		    tests/integration/test_forward_server.sh tests/integration/test_forward.sh tests/integration/test_forward_idle.sh \
+		    tests/integration/test_vpn.sh; do
 			BUILD=$ASAN_BUILD run_tap "asan+ubsan $t" sh "$t"
 		done
 	fi
