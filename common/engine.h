@@ -176,7 +176,14 @@ int engine_send(struct engine *e, const uint8_t *text, size_t n);
  */
 int engine_parse_suites(const char *text, struct secure_config *sc);
 
-/* Secure client: sends CLOSE; engine_closed() turns true when the server's CLOSE arrives. */
+/*
+ * Secure: sends CLOSE. Client: ends the session; engine_closed() turns true
+ * when the server's CLOSE answers, or when the server ended it first.
+ * Server: ends an established session first (its idle timeout, its
+ * shutdown): the client answers nothing, what it sends after is dropped,
+ * and the transport closes once the output is written. Returns 0,
+ * CVPN_ERR_STATE (a lab session, or not established or already ending), or fatal.
+ */
 int engine_close(struct engine *e);
 
 /* Secure: sends REKEY and rekeys our direction now (the transport's timer calls it). */
@@ -215,7 +222,10 @@ int engine_channel_send(struct engine *e, const struct chan_msg *m);
 /* Secure, established, not closing: queues a KEEPALIVE record. 0, CVPN_ERR_NOT_SECURE, CVPN_ERR_STATE, or fatal. */
 int engine_keepalive(struct engine *e);
 
-/* Secure: true once both CLOSE records were exchanged (a TCP close before that is a truncation). */
+/*
+ * Secure: true once the session ended in order: both CLOSE records exchanged,
+ * or the server's CLOSE sent or received first (a TCP close before that is a truncation).
+ */
 bool engine_closed(const struct engine *e);
 
 /* True for a session of the secure profile (a server knows once the client's first bytes arrived). */

@@ -106,7 +106,8 @@ enum secure_server_state {
 	SEC_S_WAIT_MSG1,
 	SEC_S_WORK,             /* work: the Diffie-Hellman of handshake messages 1 and 2 */
 	SEC_S_READY,
-	SEC_S_CLOSED
+	SEC_S_CLOSED,           /* the client's CLOSE answered with ours */
+	SEC_S_ENDED             /* ours sent first (idle timeout, shutdown): what the client sends now is dropped */
 };
 
 struct secure_state {
@@ -142,7 +143,7 @@ struct engine_ops {
 	int (*resume)(struct engine *e);
 	/* Client: seals one message (text already checked as UTF-8). */
 	int (*send)(struct engine *e, const uint8_t *text, size_t n);
-	/* Secure: sends CLOSE (client) or REKEY (both); NULL in the lab. */
+	/* Secure: sends CLOSE (the client's end, or the server's end first) or REKEY (both); NULL in the lab. */
 	int (*close)(struct engine *e);
 	int (*rekey)(struct engine *e);
 	/* Secure: whether channel records may be sent now, and sends one; NULL in the lab. */

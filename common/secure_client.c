@@ -150,7 +150,11 @@ read_message2(struct engine *e)
 	return 1;
 }
 
-/* A record the server sent: a reply to our message, its CLOSE after ours, or a failure. */
+/*
+ * A record the server sent: a reply to our message, its CLOSE (the answer to
+ * ours, or its own end of the session first: its idle timeout, its
+ * shutdown), or a failure. After CLOSE nothing may follow.
+ */
 static int
 take_record(struct engine *e, int type, const uint8_t *pt, size_t len)
 {
@@ -165,7 +169,7 @@ take_record(struct engine *e, int type, const uint8_t *pt, size_t len)
 		sec->state.client = SEC_C_READY;
 		return 1;
 	}
-	if (type == SECREC_CLOSE && sec->state.client == SEC_C_CLOSING) {
+	if (type == SECREC_CLOSE) {
 		sec->state.client = SEC_C_CLOSED;
 		return 1;
 	}

@@ -2,7 +2,8 @@
 /*
  * The secure profile's server: the hellos, handshake message 1 (checked
  * before any Diffie-Hellman where it can be: mac1, a replayed ephemeral),
- * message 2 in the work step, and records answered with replies.
+ * message 2 in the work step, records answered with replies, and CLOSE: the
+ * client's answered, or ours first when the server ends the session.
  */
 #include <string.h>
 
@@ -272,6 +273,25 @@ take_record(struct engine *e, int type, const uint8_t *pt, size_t len)
 	return r == 0 ? 1 : r;
 }
 
+/*
+ * The server ends the session first (its idle timeout, its shutdown) with a
+ * CLOSE, authenticated like every record, so that the client can tell an
+ * orderly end from a cut connection (docs/SECURE.md section 5). The client
+ * answers nothing: the transport closes once this is written.
+ */
+static int
+end_session(struct engine *e)
+{
+	int r;
+
+	if (e->p.sec.state.server != SEC_S_READY)
+		return CVPN_ERR_STATE;
+	if ((r = secure_send_record(e, SECREC_CLOSE, NULL, 0)) != 0)
+		return r;
+	e->p.sec.state.server = SEC_S_ENDED;
+	return 0;
+}
+
 static int
 read_records(struct engine *e)
 {
@@ -299,6 +319,10 @@ step(struct engine *e)
 		return read_records(e);
 	case SEC_S_CLOSED:
 		return e->in.len ? CVPN_ERR_UNEXPECTED : 0;
+	case SEC_S_ENDED:
+		/* Records the client sent before our CLOSE reached it: the session is over, they go unread. */
+		buf_consume(&e->in, e->in.len);
+		return 0;
 	default:
 		return 0; /* waiting for the work step */
 	}
@@ -309,13 +333,13 @@ partial(const struct engine *e)
 {
 	enum secure_server_state s = e->p.sec.state.server;
 
-	return s != SEC_S_WORK && s != SEC_S_CLOSED && e->in.len > 0;
+	return s != SEC_S_WORK && s != SEC_S_CLOSED && s != SEC_S_ENDED && e->in.len > 0;
 }
 
 static bool
 established(const struct engine *e)
 {
-	return e->p.sec.state.server == SEC_S_READY || e->p.sec.state.server == SEC_S_CLOSED;
+	return e->p.sec.state.server >= SEC_S_READY;
 }
 
 static bool
@@ -328,7 +352,7 @@ ready(const struct engine *e)
 static bool
 closed(const struct engine *e)
 {
-	return e->p.sec.state.server == SEC_S_CLOSED;
+	return e->p.sec.state.server == SEC_S_CLOSED || e->p.sec.state.server == SEC_S_ENDED;
 }
 
 static enum phase
@@ -340,6 +364,7 @@ phase(const struct engine *e)
 	case SEC_S_READY:
 		return PHASE_MESSAGES;
 	case SEC_S_CLOSED:
+	case SEC_S_ENDED:
 		return PHASE_CLOSING;
 	default:
 		return PHASE_KEY;
@@ -370,6 +395,7 @@ const struct engine_ops secure_server_ops = {
 	.work = work,
 	.needs_work = needs_work,
 	.resume = resume,
+	.close = end_session,
 	.rekey = secure_rekey,
 	.carries_channels = carries_channels,
 	.send_channel = send_channel,

@@ -1054,6 +1054,140 @@ test_keepalive(void **state)
 	engine_free(e);
 }
 
+/* Moves the server's queued output into out (for a test that feeds it in pieces); returns its length. */
+static size_t
+take_output(struct engine *e, uint8_t *out, size_t room)
+{
+	const uint8_t *p;
+	size_t n;
+
+	engine_output(e, &p, &n);
+	assert_true(n <= room);
+	memcpy(out, p, n);
+	engine_output_consume(e, n);
+	return n;
+}
+
+/*
+ * A session the server ends first: its CLOSE record goes to out (its length
+ * returned), and *tx is the server's sending cipher, which a test may go on
+ * sealing with as a peer that breaks the rule would.
+ */
+static size_t
+closed_by_server(struct pair *pr, struct noise_cipher **tx, uint8_t *out, size_t room)
+{
+	struct noise_cipher *rx;
+
+	assert_int_equal(handshake(pr), 0);
+	assert_int_equal(engine_secure_transport(pr->s, tx, &rx), 0);
+	assert_int_equal(engine_close(pr->s), 0);
+	return take_output(pr->s, out, room);
+}
+
+/*
+ * The server ends a session first (its idle timeout, its shutdown) with a
+ * CLOSE: the client takes it as the session's end at any point after the
+ * handshake, nothing may follow it, and before the handshake's end there is
+ * none to take.
+ */
+static void
+test_server_closes_first(void **state)
+{
+	struct engine_config lab = { .server = true, .hmac = RECORD_HMAC_AUTO };
+	struct noise_cipher *tx;
+	uint8_t wire[256], close_rec[64];
+	const uint8_t *p;
+	struct engine *e;
+	struct pair pr, early;
+	size_t n, close_len;
+	int before;
+
+	(void)state;
+	setup_pair(&pr, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	/* At an idle prompt: the client sends nothing back, and is closed. */
+	assert_int_equal(handshake(&pr), 0);
+	exchange(&pr, "hi", "Server says: ih");
+	assert_int_equal(engine_close(pr.s), 0);
+	assert_true(engine_closed(pr.s));
+	assert_false(engine_ready(pr.s));
+	assert_int_equal(engine_keepalive(pr.s), CVPN_ERR_STATE);
+	assert_int_equal(engine_close(pr.s), CVPN_ERR_STATE);
+	engine_output(pr.s, &p, &n);
+	assert_int_equal(n, secrec_wire_len(0));
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_true(engine_closed(pr.c));
+	assert_false(engine_ready(pr.c));
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"late", 4), CVPN_ERR_STATE);
+	assert_int_equal(engine_close(pr.c), CVPN_ERR_STATE);
+	engine_output(pr.c, &p, &n);
+	assert_int_equal(n, 0);
+	close_pair(&pr);
+
+	/* While a reply is awaited, and with the client's message crossing the CLOSE: the server drops it. */
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_send(pr.c, (const uint8_t *)"crossing", 8), 0);
+	assert_int_equal(engine_close(pr.s), 0);
+	before = pr.ss.messages + pr.cs.replies;
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_int_equal(pr.ss.messages + pr.cs.replies, before);
+	assert_true(engine_closed(pr.c));
+	close_pair(&pr);
+
+	/* Both sides close at once: each CLOSE is the other's answer. */
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_close(pr.c), 0);
+	assert_int_equal(engine_close(pr.s), 0);
+	assert_int_equal(pump(pr.c, pr.s, NULL), 0);
+	assert_int_equal(pump(pr.s, pr.c, NULL), 0);
+	assert_true(engine_closed(pr.c));
+	assert_true(engine_closed(pr.s));
+	close_pair(&pr);
+
+	/* A record after the server's CLOSE fails the client, in the same read or the next. */
+	close_len = closed_by_server(&pr, &tx, close_rec, sizeof(close_rec));
+	memcpy(wire, close_rec, close_len);
+	assert_int_equal(secrec_seal(tx, SECREC_KEEPALIVE, NULL, 0, wire + close_len), 0);
+	n = close_len + secrec_wire_len(0);
+	assert_int_equal(engine_feed(pr.c, wire, n), CVPN_ERR_UNEXPECTED);
+	assert_false(engine_closed(pr.c));
+	close_pair(&pr);
+	close_len = closed_by_server(&pr, &tx, close_rec, sizeof(close_rec));
+	assert_int_equal(engine_feed(pr.c, close_rec, close_len), 0);
+	assert_true(engine_closed(pr.c));
+	assert_int_equal(secrec_seal(tx, SECREC_REPLY, (const uint8_t *)"x", 1, wire), 0);
+	assert_int_not_equal(engine_feed(pr.c, wire, secrec_wire_len(1)), 0);
+	assert_false(engine_closed(pr.c));
+	close_pair(&pr);
+
+	/*
+	 * Before the handshake's end the server has no CLOSE to send, and a
+	 * CLOSE from another session where message 2 belongs fails the client.
+	 */
+	assert_int_equal(handshake(&pr), 0);
+	assert_int_equal(engine_close(pr.s), 0);
+	close_len = take_output(pr.s, close_rec, sizeof(close_rec));
+	setup_pair(&early, SECURE_MODE_KEY, AEAD_CHACHAPOLY);
+	open_pair(&early);
+	assert_int_equal(engine_close(early.s), CVPN_ERR_STATE);
+	assert_int_equal(engine_start(early.c), 0);
+	assert_int_equal(pump(early.c, early.s, NULL), 0);
+	assert_int_equal(engine_close(early.s), CVPN_ERR_STATE);
+	n = take_output(early.s, wire, sizeof(wire)); /* the ServerHello alone */
+	assert_int_equal(engine_feed(early.c, wire, n), 0);
+	assert_int_not_equal(engine_feed(early.c, close_rec, close_len), 0);
+	assert_false(engine_closed(early.c));
+	assert_false(engine_established(early.c));
+	close_pair(&early);
+	close_pair(&pr);
+
+	/* The lab has no records: a lab server has no CLOSE. */
+	proposal_default(&lab.ciphers);
+	assert_int_equal(engine_new(&lab, NULL, NULL, &e), 0);
+	assert_int_equal(engine_close(e), CVPN_ERR_STATE);
+	engine_free(e);
+}
+
 int
 main(void)
 {
@@ -1080,6 +1214,7 @@ main(void)
 		cmocka_unit_test(test_stealth),
 		cmocka_unit_test(test_tunnel_records),
 		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_server_closes_first),
 	};
 
 	return cmocka_run_group_tests_name("secure", tests, unit_setup, NULL);
