@@ -55,6 +55,7 @@ struct session {
 	bool heard;             /* the server has sent at least one byte */
 	bool waiting_reply;     /* a message is sent and its reply awaited: a close then means a rejection */
 	bool eof;               /* the server closed its side after its CLOSE */
+	bool finishing;         /* our CLOSE went out: the server's answers it (else it ended the session) */
 	bool dead;              /* failed: failure says why */
 	bool channels_done;     /* our channels are gone: records still in flight for them are ignored */
 	struct failure failure;
@@ -249,6 +250,22 @@ closed_failure(struct session *s, struct failure *f)
 		fail(f, CLIENT_UNAVAILABLE, "closed", "server closed the connection");
 }
 
+/*
+ * The server ended the session first with its CLOSE: no truncation (the
+ * record is authenticated), but not our choice either, so not a success.
+ */
+static void
+ended_failure(const struct session *s, struct failure *f)
+{
+	char before[64] = "";
+
+	if (s->waiting_reply)
+		snprintf(before, sizeof(before), ", before answering message %lu", s->messages);
+	fail(f, CLIENT_UNAVAILABLE, "server_ended", "server closed the connection: it ended the session with a "
+	    "CLOSE record%s (a server closes idle sessions after its --idle-timeout, and all of them when it stops)",
+	    before);
+}
+
 /* Sends what the socket takes now; the rest waits for the socket's next POLLOUT. */
 static void
 flush(struct session *s)
@@ -314,6 +331,10 @@ read_some(struct session *s)
 	if ((r = engine_feed(s->engine, buf, (size_t)n)) != 0) {
 		die_engine(s, r);
 		return -1;
+	}
+	if (engine_closed(s->engine) && !s->finishing) {
+		ended_failure(s, &f);
+		die(s, &f);
 	}
 	return s->dead ? -1 : 1;
 }
@@ -611,6 +632,7 @@ session_finish(struct session *s, struct failure *f)
 		return -1;
 	}
 	/* An authenticated close, so that neither side can be fooled by a cut connection. */
+	s->finishing = true;
 	if ((r = engine_close(s->engine)) != 0) {
 		die_engine(s, r);
 		*f = s->failure;

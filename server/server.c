@@ -47,6 +47,9 @@
 #include "text.h"
 #include "vpn.h"
 
+/* How long a session the server ends waits for the client to take its CLOSE. */
+#define DRAIN_MS 1000
+
 /* A client that does not read its replies may make us hold this much before we drop it. */
 #define MAX_PENDING_WRITE (64 * 1024)
 /*
@@ -384,6 +387,15 @@ conn_output(struct conn *c)
 	conn_flush(c);
 }
 
+/* The end is logged: its channels end, the last record goes out, then it closes. */
+static void
+conn_drain(struct conn *c, const char *reason)
+{
+	c->end_logged = true;
+	fwd_end(c, reason);
+	conn_shutdown(c);
+}
+
 /*
  * Closes after an engine failure, first sending what the engine queued for
  * the peer (the secure profile's ERROR record), so that it learns why.
@@ -400,9 +412,37 @@ conn_fail(struct conn *c, const char *reason)
 		return;
 	}
 	log_failure(c, reason);
-	c->end_logged = true;
-	fwd_end(c, reason);
-	conn_shutdown(c);
+	conn_drain(c, reason);
+}
+
+/* A client that does not take our CLOSE in time: it is closed without waiting more. */
+static void
+on_drain_due(uv_timer_t *t)
+{
+	conn_close(t->data, NULL);
+}
+
+/*
+ * The server ends a session that did nothing wrong (its idle timeout, its
+ * shutdown). An established secure session gets our CLOSE first, so that
+ * the client can tell this from a cut connection (a truncation), and closes
+ * once it is written, or after DRAIN_MS (at once when stopping) for a client
+ * that does not read. The lab has no records: it closes now, as does a
+ * session still in its handshake.
+ */
+static void
+conn_end(struct conn *c, const char *reason)
+{
+	const char *phase = engine_phase(c->engine);
+
+	if (c->phase != CONN_ESTABLISHED || c->working || engine_close(c->engine) != 0) {
+		conn_close(c, reason);
+		return;
+	}
+	conn_warn(c, "Closing %s: %s (while %s); sent CLOSE", c->peer, reason, phase);
+	conn_drain(c, reason);
+	if (c->phase == CONN_DRAINING)
+		uv_timer_start(&c->timer, on_drain_due, c->srv->stopping ? 0 : DRAIN_MS, 0);
 }
 
 /* After any engine call: send output, start pending work, note the handshake's end, re-arm timers. */
@@ -536,7 +576,7 @@ on_timer(uv_timer_t *t)
 	} else if (established(c) && engine_partial(c->engine) && now >= c->last_rx + cfg->partial_timeout_ms) {
 		conn_close(c, "truncated message (the client stopped sending mid-message)");
 	} else if (established(c) && !engine_partial(c->engine) && now >= idle_due(c)) {
-		conn_close(c, idle_timeout);
+		conn_end(c, idle_timeout);
 	} else {
 		conn_arm(c);
 	}
@@ -838,7 +878,7 @@ on_signal(uv_signal_t *sig, int signum)
 		    s->nconns, s->nconns == 1 ? "" : "s");
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
-		conn_close(c, c->working ? "server shutting down; its key exchange is abandoned" : "server shutting down");
+		conn_end(c, c->working ? "server shutting down; its key exchange is abandoned" : "server shutting down");
 	}
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
