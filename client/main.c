@@ -107,12 +107,12 @@ usage(FILE *f)
 	    "  64  usage error (EX_USAGE), also a -m message that cannot be sent\n"
 	    "  65  the server closed the connection after a message: it rejected it (EX_DATAERR)\n"
 	    "  68  the host name does not resolve (EX_NOHOST)\n"
-	    "  69  cannot connect, or the connection was lost (EX_UNAVAILABLE)\n"
+	    "  69  cannot connect, the connection was lost, or the server ended the session (EX_UNAVAILABLE)\n"
 	    "  70  internal error (EX_SOFTWARE)\n"
 	    "  73  cannot open the key log (EX_CANTCREAT)\n"
 	    "  74  reading stdin failed (EX_IOERR)\n"
 	    "  75  the server did not answer in time (EX_TEMPFAIL)\n"
-	    "  76  the server broke the protocol, or a secure session ended without CLOSE (EX_PROTOCOL)\n"
+	    "  76  the server broke the protocol, or a secure session was cut without CLOSE (EX_PROTOCOL)\n"
 	    "  77  --tun without root or CAP_NET_ADMIN (EX_NOPERM)\n"
 	    "  78  negotiation failed: the server closed after the proposal or hello (EX_CONFIG)\n");
 }
