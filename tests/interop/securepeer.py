@@ -571,6 +571,7 @@ class ServerConfig:
     timeout: float = DEFAULT_TIMEOUT
     rekey_after: int = REKEY_AFTER_RECORDS
     emit: object = None  # callable printing one stdout line
+    idle_timeout: float = None  # seconds without a record before the server ends the session
 
 
 def server_handshake(wire, cfg):
@@ -614,9 +615,15 @@ def server_handshake(wire, cfg):
 
 
 def serve_connection(sock, cfg):
-    """Serve one connection until the CLOSE exchange; raise PeerError on any failure."""
+    """Serve one connection until a CLOSE ends it; raise PeerError on any failure."""
     session = server_handshake(Wire(sock, cfg.timeout), cfg)
     for _ in range(MAX_RECORDS):
+        if cfg.idle_timeout is not None and not select.select([sock], [], [], cfg.idle_timeout)[0]:
+            # The server ends the session first (SECURE.md section 5): CLOSE, then the TCP close;
+            # the client answers nothing.
+            session.send(CLOSE)
+            cfg.emit("Ending the session: idle timeout (sent CLOSE)")
+            return
         rtype, payload = session.receive()
         if rtype == CLOSE:
             session.send(CLOSE)
@@ -650,7 +657,8 @@ def run_server(args):
     cfg = ServerConfig(
         static=keypair(read_secret_file(args.key)) if args.key else None,
         psk=read_secret_file(args.psk) if args.psk else None, authorized=authorized,
-        suites=args.suites, timeout=args.timeout, rekey_after=args.rekey_after, emit=say)
+        suites=args.suites, timeout=args.timeout, rekey_after=args.rekey_after, emit=say,
+        idle_timeout=args.idle_timeout)
     if cfg.static is None and cfg.psk is None:
         raise PeerError("need --key or --psk")
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -757,6 +765,8 @@ def check_reply(session, text, on_reply):
     rtype, payload = session.receive()
     if rtype == ERROR:
         raise PeerError("the server refused the message (ERROR)")
+    if rtype == CLOSE:
+        raise PeerError("the server ended the session (CLOSE) before its reply")
     if rtype != REPLY:
         raise PeerError(f"unexpected {TYPE_NAMES[rtype]} record")
     answer = decode_text(payload)
@@ -773,10 +783,26 @@ def finish(session):
         raise PeerError(f"unexpected {TYPE_NAMES[rtype]} record instead of CLOSE")
 
 
-def run_session(host, port, cfg, messages, on_start, on_reply, pipeline=False):
+def await_server_close(session):
+    """Wait for the server to end the session with CLOSE; then only its TCP close may come."""
+    rtype, _ = session.receive()
+    if rtype != CLOSE:
+        raise PeerError(f"unexpected {TYPE_NAMES[rtype]} record instead of the server's CLOSE")
+    try:
+        after = session.wire.sock.recv(1)
+    except TimeoutError as exc:
+        raise PeerTimeout("the server did not close the connection after its CLOSE") from exc
+    except OSError:
+        after = b""  # a reset ends the connection too
+    if after:
+        raise PeerError("bytes after the server's CLOSE")
+
+
+def run_session(host, port, cfg, messages, on_start, on_reply, pipeline=False, wait_close=False):
     """Connect, handshake, exchange ``messages`` and close; raise PeerError on any failure.
 
-    With ``pipeline`` every message goes out in one write before any reply is read.
+    With ``pipeline`` every message goes out in one write before any reply is read. With
+    ``wait_close`` the client sends no CLOSE: it waits for the server to end the session.
     """
     wire = connect(host, port, cfg.timeout)
     with wire.sock:
@@ -787,7 +813,11 @@ def run_session(host, port, cfg, messages, on_start, on_reply, pipeline=False):
         else:
             for text in messages:
                 exchange(session, text, on_reply)
-        finish(session)
+        if wait_close:
+            await_server_close(session)
+            on_start("session: ended by the server (CLOSE)")
+        else:
+            finish(session)
 
 
 def client_config(args):
@@ -824,7 +854,7 @@ def run_client(args):
     cfg = client_config(args)
     messages = args.messages if args.messages is not None else stdin_messages()
     run_session(args.host, args.port, cfg, messages, say, lambda text: say(printable(text)),
-                pipeline=args.pipeline)
+                pipeline=args.pipeline, wait_close=args.wait_close)
     return 0
 
 
@@ -1525,6 +1555,26 @@ def selftest_loopback(t, keys):
                   and server.lines == [f"Received: {m}" for m in messages])
             t.check(f"loopback {protocol_name(mode, suite)} with REKEY", ok,
                     f"client: {error}, server: {reason}")
+    selftest_server_close(t, keys)
+
+
+def selftest_server_close(t, keys):
+    """The server ends an idle session with CLOSE first; the client takes it, and nothing follows."""
+    server_cfg, client_cfg = loopback_configs(keys, MODE_KEY, [1])
+    server_cfg.idle_timeout = 0.2
+    server = LoopbackServer(server_cfg)
+    notes = []
+    try:
+        run_session("127.0.0.1", server.port, client_cfg, ["hi"], notes.append, notes.append,
+                    wait_close=True)
+        error = None
+    except PeerError as exc:
+        error = str(exc)
+    reason = server.finish(LOOPBACK_TIMEOUT)
+    t.check("loopback: the server ends an idle session with CLOSE, the client takes it",
+            error is None and reason is None and notes[-1] == "session: ended by the server (CLOSE)"
+            and server.lines[-1] == "Ending the session: idle timeout (sent CLOSE)",
+            f"client: {error}, server: {reason}, lines: {server.lines}")
 
 
 ATTACK_EXPECTATIONS = [
@@ -1636,6 +1686,8 @@ def build_parser():
     server.add_argument("--authorized-clients", metavar="FILE",
                         help="accept only these client public keys (one base64 key a line)")
     server.add_argument("--once", action="store_true", help="exit after the first connection")
+    server.add_argument("--idle-timeout", type=positive(float), default=None, metavar="SEC",
+                        help="end a session idle for SEC seconds with CLOSE first (default never)")
     server.add_argument("--accept-timeout", type=positive(float), default=DEFAULT_ACCEPT_TIMEOUT,
                         help="exit after this many seconds without a new connection "
                         "(default %(default)s)")
@@ -1646,6 +1698,9 @@ def build_parser():
                         metavar="MSG", help="messages to send (default: lines of stdin)")
     client.add_argument("--pipeline", action="store_true",
                         help="send every message in one write before reading any reply")
+    client.add_argument("--wait-close", action="store_true",
+                        help="after the messages, send no CLOSE: wait for the server's (its idle "
+                        "timeout, its shutdown), then for its TCP close")
 
     forward = commands.add_parser(
         "forward", help="open channels (port forwarding) and move bytes through them",

@@ -42,6 +42,14 @@ check "securepeer -> cvpn-server: 20 pipelined 4000-byte messages all answered, 
 set --
 stop_server
 
+# The server ends the session first (SECURE.md section 5): cvpn-server's CLOSE as the peer reads it.
+start_server sidle -c 'AES:256' --key "$TMP/server.key" --idle-timeout 1 || { not_ok "server starts"; finish; }
+$PEER client --port "$PORT" --server-key "$SPUB" --wait-close -m hello >"$TMP/out" 2>&1; rc=$?
+check "securepeer -> cvpn-server: its idle timeout ends the session with CLOSE, then the TCP close" sh -c \
+	"[ $rc -eq 0 ] && grep -qx 'session: ended by the server (CLOSE)' '$TMP/out'"
+check "cvpn-server logged the CLOSE it sent" grep -q 'idle timeout (while exchanging messages); sent CLOSE$' "$SLOG"
+stop_server
+
 # cvpn-client -> securepeer server
 peer_server() {
 	# A fresh log each time, so that the old "Listening" line cannot be read.
@@ -63,6 +71,23 @@ for suite in ChaChaPoly AESGCM; do
 	wait "$PPID_"; prc=$?
 	check "cvpn-client -> securepeer server, psk mode, $suite" sh -c "[ $rc -eq 0 ] && [ $prc -eq 0 ]"
 done
+
+# The peer's server ends an idle session with CLOSE first: cvpn-client, waiting at its input,
+# says the server ended it (exit 69), not that it was truncated.
+peer_server --key "$TMP/server.key" --idle-timeout 1
+mkfifo "$TMP/idle.in"
+timeout 60 "$CLIENT" -H 127.0.0.1 -p "$PPORT" --server-key "$SPUB" <"$TMP/idle.in" >"$TMP/out" 2>&1 &
+CPID=$!; PIDS="$PIDS $CPID"
+exec 3>"$TMP/idle.in"
+echo hello >&3
+check "cvpn-client -> securepeer server: served before the idle timeout" wait_for "$TMP/out" '^Server says: olleh$' 10
+wait_gone "$CPID" 10
+wait "$CPID"; rc=$?
+wait "$PPID_"; prc=$?
+check "cvpn-client -> securepeer server: the server's CLOSE ends the session (exit 69, said so)" sh -c \
+	"[ $rc -eq 69 ] && [ $prc -eq 0 ] && grep -q 'it ended the session with a CLOSE record' '$TMP/out' &&
+	grep -qx 'Ending the session: idle timeout (sent CLOSE)' '$TMP/peer.log'"
+exec 3>&-
 
 # Attacks from the Python peer: each fails, and cvpn-server says why.
 printf '%s\n' "$("$CLIENT" pubkey <"$TMP/client.key")" >"$TMP/authorized"
