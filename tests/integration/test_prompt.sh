@@ -1,8 +1,9 @@
 #!/bin/sh
 # The interactive prompt in a real terminal (tmux): the prompt text, replies,
 # line editing, history kept in a file and recalled with the up arrow, tab
-# completion of \commands, \quit and Ctrl-D; and the server vanishing while
-# the user types. With -v, the screen stays readable: every line of output
+# completion of \commands, \quit and Ctrl-D; Ctrl-C, SIGTERM and SIGHUP, which
+# give the terminal back as it was; and the server vanishing while the user
+# types. With -v, the screen stays readable: every line of output
 # has a line of its own, before the next prompt, also when the user types
 # while a reply is on its way or when the server goes away.
 . tests/lib.sh
@@ -37,13 +38,15 @@ lines() {
 	echo "# screen was:"; screen | sed 's/^/#   /'
 	return 1
 }
-# start_client ARGS...: the client in a new tmux session. tmux exits once its
+# start_client ARGS...: the client in a new tmux session, after the shell command BEFORE and
+# before AFTER when they are set. tmux exits once its
 # last session is killed, and a session asked for while it exits fails
 # ("server exited unexpectedly"): ask again, a bounded number of times.
 start_client() {
 	i=0
 	until tmux new-session -d -s "$SESSION" -x 120 -y 30 \
-	    "$CLIENT -H 127.0.0.1 -p $PORT --history $HIST $*; echo EXIT=\$?; sleep 30" 2>"$TMP/tmux.err"; do
+	    "${BEFORE:-:}; $CLIENT -H 127.0.0.1 -p $PORT --history $HIST $*; echo EXIT=\$?; ${AFTER:-:}; sleep 30" \
+	    2>"$TMP/tmux.err"; do
 		i=$((i + 1))
 		[ $i -lt 20 ] || { echo "# tmux: $(cat "$TMP/tmux.err")"; return 1; }
 		sleep 0.05
@@ -138,6 +141,34 @@ tmux send-keys -t "$SESSION" 'X' Enter
 check "typed ahead: the line and its cursor kept (abXc sent)" wait_pane '^Server says: cXba$'
 
 tmux kill-session -t "$SESSION"
+
+# Ctrl-C, SIGTERM and SIGHUP at the prompt: the session ends as \quit ends it, the terminal is
+# given back as the shell lent it (readline's mode would leave the shell reading nothing), and the
+# status is 128 + the signal, as a shell reports it.
+BEFORE="stty -g >$TMP/stty.before" AFTER="stty -g >$TMP/stty.after"
+# stopped_by HOW STATUS: the client at its prompt, a line half typed, is stopped by HOW (C-c, or a
+# signal's name sent to it); it exits STATUS and leaves the terminal's settings as they were.
+stopped_by() {
+	rm -f "$TMP/stty.before" "$TMP/stty.after"
+	disconnects=$(grep -c 'disconnected$' "$SLOG")
+	start_client --no-history && wait_pane '^Enter message:' >/dev/null || return 1
+	tmux send-keys -t "$SESSION" 'half' && wait_pane '^Enter message: half$' >/dev/null || return 1
+	if [ "$1" = C-c ]; then
+		tmux send-keys -t "$SESSION" C-c
+	else
+		shell=$(tmux display -p -t "$SESSION" '#{pane_pid}')
+		kill -s "$1" "$(pgrep -P "$shell" -f "$CLIENT")"
+	fi
+	wait_pane "^EXIT=$2\$" && wait_for "$TMP/stty.after" . 10 &&
+	wait_count "$SLOG" 'disconnected$' $((disconnects + 1)) 10 || return 1
+	cmp -s "$TMP/stty.before" "$TMP/stty.after" ||
+		{ echo "# the terminal was $(cat "$TMP/stty.before"), is $(cat "$TMP/stty.after")"; return 1; }
+	tmux kill-session -t "$SESSION"
+}
+check "Ctrl-C at the prompt: exit 130, the session closed, the terminal as it was" stopped_by C-c 130
+check "SIGTERM at the prompt: exit 143, the same" stopped_by TERM 143
+check "SIGHUP at the prompt: exit 129, the same" stopped_by HUP 129
+unset BEFORE AFTER
 
 # The server goes away while the user types: the error gets its own line.
 start_client -v --no-history
