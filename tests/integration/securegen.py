@@ -27,6 +27,8 @@ Rekey(). The sessions:
                segment, 1400-byte ones cut by TCP; then CONFIGs that break section 12 (from the
                client, empty, cut short, wrong lengths, a prefix past 32, host bits in a route, a
                small MTU, 33 routes) and PACKETs that hold no IP packet
+    ended      key mode, AESGCM: a chat message, then the server ends the session with its CLOSE
+               first (section 5), which the client does not answer
 Each session is also written again cut at other places (--copies, --mss) as streams of their
 own, which must show the same.
 
@@ -614,8 +616,17 @@ def tunnel_session(seed):
     return s
 
 
+def ended_session(seed):
+    s = Session("ended", "key", "AESGCM", seed)
+    s.start()
+    s.chat("idle soon")
+    # The server ends the session first (its idle timeout, its shutdown): the client answers nothing.
+    s.record("server", "CLOSE")
+    return s
+
+
 SESSIONS = [channels_session, stealth_session, stealth2_session, malformed_session, again_session,
-            tunnel_session]
+            tunnel_session, ended_session]
 
 
 def cuts_of(turn, mss):
