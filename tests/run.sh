@@ -26,6 +26,7 @@ SKIP_RE='^ok .*#[[:space:]]*[Ss][Kk][Ii][Pp]'
 run_tap() {
 	label=$1; shift
 	echo "== $label"
+	started=$(date +%s)
 	"$@" >"$LOG" 2>&1
 	rc=$?
 	s=$(grep -c "$SKIP_RE" "$LOG")
@@ -43,6 +44,8 @@ run_tap() {
 		f=1
 	fi
 	echo "   $p passed, $f failed, $s skipped"
+	# How long each took, so that whoever keeps make check under its time budget sees where it goes.
+	echo "   in $(( $(date +%s) - started )) s"
 	pass=$((pass + p))
 	fail=$((fail + f))
 	skip=$((skip + s))
