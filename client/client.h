@@ -141,6 +141,21 @@ int loop_turn(struct loop *l, int timeout_ms);
 /* Milliseconds of a monotonic clock. */
 uint64_t loop_now_ms(void);
 
+/* A signal caught into a loop: called from the loop's turn, never from the handler. */
+typedef void loop_signal_fn(void *arg, int sig);
+struct loop_signals;
+
+/*
+ * Catches the n signals of sigs into l: each that arrives wakes a turn in
+ * progress and calls fn on it. One catch at a time in the process. Sets
+ * *out; returns 0, CVPN_ERR_STATE (one is on already) or CVPN_ERR_IO.
+ */
+int loop_signals_catch(struct loop *l, const int *sigs, size_t n, loop_signal_fn *fn, void *arg,
+    struct loop_signals **out);
+
+/* Gives the signals their earlier actions back and stops watching; accepts NULL. */
+void loop_signals_free(struct loop_signals *ls);
+
 /* ---- net.c: the connection and the engine that runs over it ---- */
 
 struct chan_msg;

@@ -10,7 +10,6 @@
  * backlog for the next session instead of being refused.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -423,74 +422,22 @@ forward_free(struct forward *fw)
 
 /* ---- --forward-only: signals and --reconnect ---- */
 
-static volatile sig_atomic_t stop_signal;
-static int signal_pipe[2] = { -1, -1 };
+static const int stop_signals[] = { SIGINT, SIGTERM };
 
 static void
-on_signal(int sig)
+on_signal(void *arg, int sig)
 {
-	int saved = errno;
+	struct forward *fw = arg;
 
-	stop_signal = sig;
-	/* Wakes the loop's poll(), whenever the signal came: the pipe keeps it until read. */
-	if (write(signal_pipe[1], "", 1) < 0) {
-		/* Full: a wake-up is pending already. */
-	}
-	errno = saved;
-}
-
-static short
-signal_events(void *arg)
-{
-	(void)arg;
-	return POLLIN;
-}
-
-static void
-signal_ready(void *arg, short revents)
-{
-	char drain[64];
-
-	(void)arg;
-	(void)revents;
-	while (read(signal_pipe[0], drain, sizeof(drain)) > 0)
-		;
-}
-
-static int
-signals_start(struct forward *fw)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return -1;
-	if (loop_watch(fw->loop, signal_pipe[0], signal_events, signal_ready, fw, &fw->signal_watch) != 0)
-		return -1;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-		return -1;
-	return 0;
-}
-
-static void
-signals_stop(struct forward *fw)
-{
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	loop_unwatch(fw->loop, fw->signal_watch);
-	fw->signal_watch = NULL;
-	if (signal_pipe[0] >= 0)
-		close(signal_pipe[0]);
-	if (signal_pipe[1] >= 0)
-		close(signal_pipe[1]);
-	signal_pipe[0] = signal_pipe[1] = -1;
+	fw->stop_signal = sig;
 }
 
 static bool
 stopping(void *arg)
 {
-	(void)arg;
-	return stop_signal != 0;
+	struct forward *fw = arg;
+
+	return fw->stop_signal != 0;
 }
 
 /* Waits ms, or less when a signal comes. Returns true when one did. */
@@ -499,10 +446,10 @@ pause_for(struct forward *fw, unsigned ms)
 {
 	uint64_t end = loop_now_ms() + ms, t;
 
-	while (!stop_signal && (t = loop_now_ms()) < end)
+	while (!fw->stop_signal && (t = loop_now_ms()) < end)
 		if (loop_turn(fw->loop, (int)(end - t)) != 0)
 			break;
-	return stop_signal != 0;
+	return fw->stop_signal != 0;
 }
 
 /* Opens a new session after a lost one, with backoff. Returns 0 with *s attached, or -1 with *f. */
@@ -546,9 +493,10 @@ forward_run(struct forward *fw, struct session **s)
 	struct failure f;
 	int r;
 
-	if (signals_start(fw) != 0) {
-		fprintf(stderr, "cvpn-client: cannot catch signals: %s\n", strerror(errno));
-		signals_stop(fw);
+	r = loop_signals_catch(fw->loop, stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]), on_signal, fw,
+	    &fw->signals);
+	if (r != 0) {
+		fprintf(stderr, "cvpn-client: cannot catch signals: %s\n", cvpn_strerror(r));
 		return CLIENT_SOFTWARE;
 	}
 	for (;;) {
@@ -564,10 +512,11 @@ forward_run(struct forward *fw, struct session **s)
 		session_close(*s);
 		*s = NULL;
 		if (reconnect(fw, s, &f) != 0) {
-			r = stop_signal ? CLIENT_OK : f.exit;
+			r = fw->stop_signal ? CLIENT_OK : f.exit;
 			break;
 		}
 	}
-	signals_stop(fw);
+	loop_signals_free(fw->signals);
+	fw->signals = NULL;
 	return r;
 }

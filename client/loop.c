@@ -17,9 +17,12 @@
  * removed during a turn is only marked: it is freed once no turn runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "err.h"
@@ -169,4 +172,106 @@ out:
 	free(who);
 	errno = err;
 	return r;
+}
+
+/*
+ * Signals into the loop, by a pipe: the handler writes the signal's number
+ * (write() is async-signal-safe), which wakes a poll() whenever it came,
+ * before or during the turn, and the turn reads it and calls back. The pipe
+ * is the process's, as the handler must find it: one catch at a time.
+ */
+#define LOOP_SIGNALS_MAX 4
+
+struct loop_signals {
+	struct loop *loop;
+	struct loop_watch *watch;
+	loop_signal_fn *fn;
+	void *arg;
+	int sigs[LOOP_SIGNALS_MAX];
+	struct sigaction saved[LOOP_SIGNALS_MAX];
+	size_t n;
+};
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int saved_errno = errno;
+	unsigned char b = (unsigned char)sig;
+
+	/* A full pipe holds signals to act on already. */
+	(void)!write(signal_pipe[1], &b, 1);
+	errno = saved_errno;
+}
+
+static short
+signals_events(void *arg)
+{
+	(void)arg;
+	return POLLIN;
+}
+
+static void
+signals_ready(void *arg, short revents)
+{
+	struct loop_signals *ls = arg;
+	unsigned char b[16];
+	ssize_t i, n;
+
+	(void)revents;
+	while ((n = read(signal_pipe[0], b, sizeof(b))) > 0)
+		for (i = 0; i < n; i++)
+			ls->fn(ls->arg, b[i]);
+}
+
+int
+loop_signals_catch(struct loop *l, const int *sigs, size_t n, loop_signal_fn *fn, void *arg,
+    struct loop_signals **out)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct loop_signals *ls;
+	int r = CVPN_ERR_IO;
+
+	if (signal_pipe[0] >= 0 || n > LOOP_SIGNALS_MAX)
+		return CVPN_ERR_STATE;
+	if ((ls = calloc(1, sizeof(*ls))) == NULL)
+		return CVPN_ERR_NOMEM;
+	*ls = (struct loop_signals){ .loop = l, .fn = fn, .arg = arg };
+	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		goto out;
+	if ((r = loop_watch(l, signal_pipe[0], signals_events, signals_ready, ls, &ls->watch)) != 0)
+		goto out;
+	/* No SA_RESTART: a poll() in progress returns, and the turn reads the pipe next. */
+	sigemptyset(&sa.sa_mask);
+	for (ls->n = 0; ls->n < n; ls->n++) {
+		ls->sigs[ls->n] = sigs[ls->n];
+		if (sigaction(sigs[ls->n], &sa, &ls->saved[ls->n]) != 0) {
+			r = CVPN_ERR_IO;
+			goto out;
+		}
+	}
+	*out = ls;
+	return 0;
+out:
+	loop_signals_free(ls);
+	return r;
+}
+
+void
+loop_signals_free(struct loop_signals *ls)
+{
+	size_t i;
+
+	if (ls == NULL)
+		return;
+	for (i = 0; i < ls->n; i++)
+		(void)sigaction(ls->sigs[i], &ls->saved[i], NULL);
+	loop_unwatch(ls->loop, ls->watch);
+	if (signal_pipe[0] >= 0) {
+		close(signal_pipe[0]);
+		close(signal_pipe[1]);
+	}
+	signal_pipe[0] = signal_pipe[1] = -1;
+	free(ls);
 }

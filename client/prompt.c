@@ -5,7 +5,6 @@
  * and tab completion.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -488,90 +487,29 @@ terminal_read(struct prompt *p)
  * SIGINT, SIGTERM and SIGHUP at the prompt. Their default action would end
  * the process with the terminal still in readline's mode (no echo, Enter
  * read as a carriage return), and the shell after us would read nothing
- * the user types. Their handler writes the signal to a pipe the loop
- * watches instead: the session ends as with \quit (the secure profile's
- * CLOSE included), readline gives the terminal back, and the exit status
- * is 128 + the signal, as a shell reports a process the signal ended.
+ * the user types. Caught into the loop instead, they end the session as
+ * \quit does (the secure profile's CLOSE included), and readline gives the
+ * terminal back; the exit status is 128 + the signal, as a shell reports a
+ * process the signal ended.
  */
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
-#define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
-
-static int stop_pipe[2] = { -1, -1 };
-static struct sigaction stop_saved[NSTOP_SIGNALS];
-
 static void
-on_stop_signal(int sig)
-{
-	int saved_errno = errno;
-	unsigned char b = (unsigned char)sig;
-
-	/* write() is async-signal-safe; a full pipe already holds a signal to act on. */
-	(void)!write(stop_pipe[1], &b, 1);
-	errno = saved_errno;
-}
-
-static short
-stop_events(void *arg)
-{
-	(void)arg;
-	return POLLIN;
-}
-
-static void
-stop_ready(void *arg, short revents)
+on_stop_signal(void *arg, int sig)
 {
 	struct prompt *p = arg;
-	unsigned char b;
 
-	(void)revents;
-	if (read(stop_pipe[0], &b, 1) == 1 && p->signal == 0) {
-		p->signal = b;
+	if (p->signal == 0) {
+		p->signal = sig;
 		p->done = true;
 	}
-}
-
-/* Catches the stop signals into the loop. Returns 0, or -1 with the signals left as they were. */
-static int
-stop_catch(struct prompt *p, struct loop_watch **w)
-{
-	struct sigaction sa = { .sa_handler = on_stop_signal };
-	size_t i;
-
-	sigemptyset(&sa.sa_mask);
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return -1;
-	if (loop_watch(session_loop(p->session), stop_pipe[0], stop_events, stop_ready, p, w) != 0) {
-		close(stop_pipe[0]);
-		close(stop_pipe[1]);
-		stop_pipe[0] = stop_pipe[1] = -1;
-		return -1;
-	}
-	/* No SA_RESTART: poll() returns at once, and the loop reads the pipe on its next turn. */
-	for (i = 0; i < NSTOP_SIGNALS; i++)
-		(void)sigaction(stop_signals[i], &sa, &stop_saved[i]);
-	return 0;
-}
-
-static void
-stop_release(struct prompt *p, struct loop_watch *w)
-{
-	size_t i;
-
-	for (i = 0; i < NSTOP_SIGNALS; i++)
-		(void)sigaction(stop_signals[i], &stop_saved[i], NULL);
-	loop_unwatch(session_loop(p->session), w);
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
-	stop_pipe[0] = stop_pipe[1] = -1;
 }
 
 int
 prompt_interactive(struct session *s, const struct client_config *cfg)
 {
 	struct prompt p = { .session = s };
-	struct loop_watch *stop = NULL;
-	bool caught;
+	struct loop_signals *stop = NULL;
 	int before, r;
 
 	active = &p;
@@ -581,7 +519,9 @@ prompt_interactive(struct session *s, const struct client_config *cfg)
 	rl_completer_word_break_characters = (char *)" \t";
 	history_load(cfg);
 	before = history_length;
-	caught = stop_catch(&p, &stop) == 0;
+	/* Without the catch (no pipe left), a signal still ends us, as before. */
+	(void)loop_signals_catch(session_loop(s), stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]),
+	    on_stop_signal, &p, &stop);
 	rl_callback_handler_install(PROMPT, on_line);
 	p.handler = true;
 	prompt_shown = true;
@@ -595,7 +535,6 @@ prompt_interactive(struct session *s, const struct client_config *cfg)
 	history_save(cfg, before);
 	active = NULL;
 	r = finish(&p);
-	if (caught)
-		stop_release(&p, stop);
+	loop_signals_free(stop);
 	return r == CLIENT_OK && p.signal != 0 ? 128 + p.signal : r;
 }

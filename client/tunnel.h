@@ -75,7 +75,8 @@ struct forward {
 	bool full;                      /* at a cap: said once until a tunnel ends */
 	bool starved;                   /* out of descriptors: no accepts until a tunnel ends */
 	bool announced;
-	struct loop_watch *signal_watch;
+	struct loop_signals *signals;   /* -N: SIGINT and SIGTERM caught into the loop */
+	int stop_signal;                /* the one that came, or 0 */
 };
 
 /* ---- tunnel.c ---- */
