@@ -114,8 +114,7 @@ usage(FILE *f)
 	    "  75  the server did not answer in time (EX_TEMPFAIL)\n"
 	    "  76  the server broke the protocol, or a secure session was cut without CLOSE (EX_PROTOCOL)\n"
 	    "  77  --tun without root or CAP_NET_ADMIN (EX_NOPERM)\n"
-	    "  78  negotiation failed: the server closed after the proposal or hello (EX_CONFIG)\n"
-	    " 129, 130, 143  SIGHUP, SIGINT (Ctrl-C) or SIGTERM at the prompt, which closed the session first\n");
+	    "  78  negotiation failed: the server closed after the proposal or hello (EX_CONFIG)\n");
 }
 
 struct args {

@@ -489,8 +489,8 @@ terminal_read(struct prompt *p)
  * read as a carriage return), and the shell after us would read nothing
  * the user types. Caught into the loop instead, they end the session as
  * \quit does (the secure profile's CLOSE included), and readline gives the
- * terminal back; the exit status is 128 + the signal, as a shell reports a
- * process the signal ended.
+ * terminal back. As with \quit the exit status is 0, as it is for -N and
+ * --tun, which a signal ends the same way.
  */
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
@@ -536,5 +536,5 @@ prompt_interactive(struct session *s, const struct client_config *cfg)
 	active = NULL;
 	r = finish(&p);
 	loop_signals_free(stop);
-	return r == CLIENT_OK && p.signal != 0 ? 128 + p.signal : r;
+	return r;
 }
