@@ -418,6 +418,13 @@ def vpn_cpu(rows, peer):
     return out
 
 
+def vpn_share(rows, peer, side):
+    """The median share of side's CPU time that was the kernel's (stime), during the iperf3 runs."""
+    a, k = fwd_reps(rows, "vpn_tput", peer, f"{side}_cpu_s"), fwd_reps(rows, "vpn_tput", peer, f"{side}_sys_s")
+    v = [k[r] / a[r] for r in a if a[r] and r in k]
+    return statistics.median(v) if v else None
+
+
 def vpn_targets(rows):
     """Target 8: the IP VPN against wireguard-go and OpenVPN in the same namespaces, the veth the ceiling."""
     t = []
@@ -472,6 +479,8 @@ def vpn_peers(rows):
             if srv and p != "veth" else None,
             "client_cpu_pct": statistics.median(100 * cli[k] / secs[k] for k in cli if secs.get(k))
             if cli and p != "veth" else None,
+            # The kernel's part of each end's CPU time: its system calls, and on a veth the peer's receive too.
+            "server_sys_share": vpn_share(rows, p, "server"), "client_sys_share": vpn_share(rows, p, "client"),
             # How busy each core was meanwhile, and its softirq share (the kernel's work for the packets).
             **{f"{k}_core_{w}_pct": fwd_median(rows, "vpn_tput", p, f"{k[0]}_core_{w}_pct")
                for k in ("server", "client") for w in ("busy", "softirq")},

@@ -289,11 +289,19 @@ tunnel_down() {
 	TUN_CLIENT="" TUN_SERVER=""
 }
 
-# cpu_ticks PID: utime + stime of PID so far (all its threads), in clock ticks; 0 without one.
+# cpu_ticks PID: utime and stime of PID so far (all its threads), in clock ticks; 0 0 without one.
 cpu_ticks() {
-	[ -n "$1" ] || { echo 0; return; }
+	[ -n "$1" ] || { echo 0 0; return; }
 	# After the command's name, which may hold spaces: utime and stime are fields 12 and 13.
-	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 } END { if (NR == 0) print 0 }'
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12, $13 } END { if (NR == 0) print 0, 0 }'
+}
+
+# cpu_spent SIDE BEFORE AFTER: SIDE's CPU seconds between two cpu_ticks, in all and in the kernel.
+cpu_spent() {
+	awk -v side="$1" -v a="$2" -v b="$3" -v hz="$TICKS" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		printf "%s_cpu_s=%.3f %s_sys_s=%.3f", side, (y[1] + y[2] - x[1] - x[2]) / hz, side, (y[2] - x[2]) / hz
+	}'
 }
 TICKS=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
@@ -321,8 +329,8 @@ core_shares() {
 	}'
 }
 
-# tput PEER REP: one iperf3 run through PEER, with the CPU both its ends spent meanwhile, and how
-# busy each core was.
+# tput PEER REP: one iperf3 run through PEER, with the CPU both its ends spent meanwhile (in all and
+# in the kernel), and how busy each core was.
 tput() {
 	local s0 c0 s1 c1 k0 k1 f=$V/iperf.$1.$2.json
 	s0=$(cpu_ticks "$SRV_PID") c0=$(cpu_ticks "$CLI_PID") k0=$(cores)
@@ -341,10 +349,7 @@ tput() {
 		except (OSError, ValueError, KeyError) as x:
 		    print(json.dumps({"error": "iperf3: " + str(d.get("error", x) if "d" in dir() else x)}))
 	EOF
-	)" peer="$1" rep="$2" \
-		server_cpu_s="$(awk -v a="$s0" -v b="$s1" -v hz="$TICKS" 'BEGIN { printf "%.3f", (b - a) / hz }')" \
-		client_cpu_s="$(awk -v a="$c0" -v b="$c1" -v hz="$TICKS" 'BEGIN { printf "%.3f", (b - a) / hz }')" \
-		$(core_shares "$k0" "$k1")
+	)" peer="$1" rep="$2" $(cpu_spent server "$s0" "$s1") $(cpu_spent client "$c0" "$c1") $(core_shares "$k0" "$k1")
 }
 
 # pings PEER REP STATE: PINGS pings at 10 ms from the clients' namespace (cpu 1) to DST; each
