@@ -869,13 +869,18 @@ on_signal(uv_signal_t *sig, int signum)
 {
 	struct server *s = sig->data;
 	struct conn *c, *next;
+	unsigned udp = vpn_udp_clients(s->vpn);
+	char tunnel[64] = "";
 
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	/* A tunnel's clients over UDP are no connections, but they are clients: count them too. */
+	if (s->vpn != NULL)
+		snprintf(tunnel, sizeof(tunnel), " and %u tunnel client%s over UDP", udp, udp == 1 ? "" : "s");
 	if (s->cfg->verbosity >= 0)
-		printf("Shutting down (%s), closing %u client%s\n", signum == SIGINT ? "SIGINT" : "SIGTERM",
-		    s->nconns, s->nconns == 1 ? "" : "s");
+		printf("Shutting down (%s), closing %u client%s%s\n", signum == SIGINT ? "SIGINT" : "SIGTERM",
+		    s->nconns, s->nconns == 1 ? "" : "s", tunnel);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		conn_end(c, c->working ? "server shutting down; its key exchange is abandoned" : "server shutting down");

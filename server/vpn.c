@@ -741,6 +741,19 @@ vpn_stop(struct vpn *v)
 		uv_close(v->open[i], NULL);
 }
 
+unsigned
+vpn_udp_clients(const struct vpn *v)
+{
+	const struct vpn_lease *l;
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; v != NULL && i < LEASE_BUCKETS; i++)
+		for (l = v->leases[i]; l != NULL; l = l->chain)
+			n += l->peer != NULL;
+	return n;
+}
+
 void
 vpn_free(struct vpn *v)
 {

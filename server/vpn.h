@@ -68,6 +68,9 @@ int vpn_confine(struct vpn *v);
 /* Writes the counters and the clients to standard output (SIGUSR1, and at the end). */
 void vpn_report(const struct vpn *v);
 
+/* How many clients hold a UDP session now (those over TCP are the server's connections); 0 for NULL. */
+unsigned vpn_udp_clients(const struct vpn *v);
+
 /* Closes the handles (the server is stopping). */
 void vpn_stop(struct vpn *v);
 

@@ -548,6 +548,8 @@ restart() {
 	server_start second --client-to-client --keylog "$TMP/server.keys"
 }
 check "the server stops on SIGTERM and starts again with --client-to-client" restart
+check "the server counted its TCP and its UDP clients as it stopped" \
+	grep -q '^Shutting down (SIGTERM), closing 1 client and [1-9][0-9]* tunnel clients over UDP$' "$TMP/first.server.log"
 check "the TCP client's session ended with the server" wait_gone "$PID_t" 10
 still_up() { [ "$1" -eq 4 ] || pings_server "$1"; }
 check "every UDP client reaches the new server by itself" all_clients still_up
