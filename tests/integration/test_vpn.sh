@@ -122,9 +122,10 @@ client_start() {
 	eval "PID_$c_name=$CPID"
 }
 
-# tunnel_address NAME: the address the client NAME's log says its tunnel has.
+# tunnel_address NAME: the address the client NAME's log says its tunnel has now (a restarted
+# server may lease another: the client then says "Tunnel reconfigured").
 tunnel_address() {
-	sed -n 's/^Tunnel up: [^ ]* \([0-9.]*\)\/.*/\1/p' "$TMP/$1.client.log" | tail -n 1
+	sed -n 's/^Tunnel \(up\|reconfigured\): [^ ]* \([0-9.]*\)\/.*/\2/p' "$TMP/$1.client.log" | tail -n 1
 }
 
 # reach NS ADDRESS [SECONDS]: a ping from NS to ADDRESS is answered within SECONDS (default 10),
