@@ -95,7 +95,7 @@ cpu_seconds() {
 }
 
 mkdir -p "$TMP/fwd"
-log "bench: [7/7] forwarding: bulk, connections/s and memory per channel vs plain TCP, ssh -L and stunnel"
+log "bench: [7/8] forwarding: bulk, connections/s and memory per channel vs plain TCP, ssh -L and stunnel"
 record background "{\"section\":\"forward\",\"busy_pct\":$(wait_quiet)}"
 
 # The sink, for the whole section.
