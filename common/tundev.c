@@ -320,6 +320,13 @@ tundev_fd(const struct tundev *t)
 	return t->fd;
 }
 
+int
+tundev_write(struct tundev *t, const uint8_t *p, size_t n)
+{
+	/* A TUN takes a packet whole or not at all: a short count is a failure too. */
+	return write(t->fd, p, n) == (ssize_t)n ? 0 : CVPN_ERR_SYSTEM;
+}
+
 const char *
 tundev_name(const struct tundev *t)
 {

@@ -61,6 +61,9 @@ int tundev_open(const char *name, struct tundev **out, char *why, size_t whylen)
 /* The descriptor to read and write packets on. */
 int tundev_fd(const struct tundev *t);
 
+/* Writes one packet to the interface, whole. Returns 0, or CVPN_ERR_SYSTEM (errno says why). */
+int tundev_write(struct tundev *t, const uint8_t *p, size_t n);
+
 /* The interface's name, as the kernel completed it. */
 const char *tundev_name(const struct tundev *t);
 

@@ -259,7 +259,7 @@ write_config(const struct vpn *v, uint32_t addr, uint8_t *out, size_t cap, size_
 static void
 tun_write(struct vpn *v, const uint8_t *p, size_t n)
 {
-	if (write(tundev_fd(v->tun), p, n) != (ssize_t)n)
+	if (tundev_write(v->tun, p, n) != 0)
 		v->drops.tun_write++;
 	else
 		v->tun_out++;
