@@ -117,16 +117,22 @@ say(const struct vpn *v, const char *fmt, ...)
 	fflush(stdout);
 }
 
+static void __attribute__((format(printf, 1, 0)))
+vwarn(const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void __attribute__((format(printf, 1, 2)))
 warn(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Stops the loop for a failure, saying why. */
@@ -136,10 +142,8 @@ fail(struct vpn *v, int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (!v->stop)
 		v->exit = code;
 	v->stop = true;
@@ -314,7 +318,7 @@ apply_config(struct vpn *v, const struct tunconf *given)
 static void
 tun_write(struct vpn *v, const uint8_t *p, size_t n)
 {
-	if (write(tundev_fd(v->tun), p, n) != (ssize_t)n)
+	if (tundev_write(v->tun, p, n) != 0)
 		v->drops.tun_write++;
 	else
 		v->tun_out++;
