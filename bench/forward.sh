@@ -283,16 +283,9 @@ for a in chacha20-poly1305 aes-256-gcm; do
 	record fwd_aead "{\"mb_per_s\":$(awk -v b="${bps:-0}" 'BEGIN { printf "%.1f", b / 1e6 }')}" aead=$a
 done
 
-set -- $AVAILABLE
-NPEERS=$#
 for r in $(seq 1 $REPS); do
 	# Each repetition starts one peer further along, so that no peer always goes first.
-	order=""
-	i=0
-	for p in $AVAILABLE; do
-		order="$order $(echo $AVAILABLE | cut -d' ' -f$(( (i + r - 1) % NPEERS + 1 )))"
-		i=$((i + 1))
-	done
+	order=$(rotated "$r" $AVAILABLE)
 	log "bench: forwarding, repetition $r of $REPS:$order"
 	for p in $order; do
 		if ! tunnel_up "$p"; then

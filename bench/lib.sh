@@ -33,6 +33,19 @@ FDLIMIT=$(ulimit -n)
 
 log() { printf '%s\n' "$*" >&2; }
 
+# rotated R WORDS...: the words, starting with the R-th (1 for the first), then round again, so that
+# in repetition R of a benchmark no system always goes first.
+rotated() {
+	r=$1
+	shift
+	n=$#
+	i=0
+	while [ $i -lt "$n" ]; do
+		eval "printf ' %s' \"\${$(( (i + r - 1) % n + 1 ))}\""
+		i=$((i + 1))
+	done
+}
+
 # record NAME JSON [KEY=VALUE...]: appends one measurement, tagged with its name (and
 # the KEYs: numbers as numbers, the rest as text), to the results (output that is not
 # one JSON object is kept as an error row).

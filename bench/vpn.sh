@@ -377,15 +377,8 @@ loaded_pings() {
 }
 
 # ---- The interleaved repetitions ----
-set -- $AVAILABLE
-NPEERS=$#
 for r in $(seq 1 $REPS); do
-	order=""
-	i=0
-	for p in $AVAILABLE; do
-		order="$order $(echo $AVAILABLE | cut -d' ' -f$(( (i + r - 1) % NPEERS + 1 )))"
-		i=$((i + 1))
-	done
+	order=$(rotated "$r" $AVAILABLE)
 	log "bench: vpn, repetition $r of $REPS:$order"
 	for p in $order; do
 		if ! tunnel_up "$p"; then
