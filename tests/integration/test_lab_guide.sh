@@ -860,13 +860,14 @@ if [ -n "$HAVE_SUDO" ] && [ -n "${NET_UP:-}" ]; then
 		# One segment in ten is lost, but a session sends only a few dozen: now and then none is.
 		# The guide then says to run the client again, and so does the student here (4 sessions
 		# at most: all four lose nothing about once in ten thousand runs).
-		n=1
-		while [ ! -s "$TMP/re.out" ] && [ $n -lt 4 ]; do
-			n=$((n + 1))
+		# run and say_expect set n and c, so the loop keeps its own names.
+		sessions=1
+		while [ ! -s "$TMP/re.out" ] && [ $sessions -lt 4 ]; do
+			sessions=$((sessions + 1))
 			echo "# 9.2 ($LOSSY): no segment was lost in that session; the client again, as the guide says"
-			c=$(screen n3 | grep -Ec -- "$LONGREPLY")
+			replies=$(screen n3 | grep -Ec -- "$LONGREPLY")
 			say_expect n2 "$LCAP" 'File: -' && run n3 "$NC" &&
-				wait_screen n3 "$LONGREPLY" $((c + 1)) || break
+				wait_screen n3 "$LONGREPLY" $((replies + 1)) || break
 			contains "$CLONE/net.pcapng" ' 4 3 2 1' >/dev/null
 			interrupt n2 >/dev/null
 			as_student "$(net net-retransmissions)" >"$TMP/re.out" 2>/dev/null
