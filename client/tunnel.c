@@ -7,10 +7,13 @@
  * Up, from the application to the server: the socket is read only while
  * the server's window has room and the session's output is not backed up,
  * so that a slow server or a full socket to it stops the reading instead of
- * filling memory. Down: the server sends no more than the window we
- * granted; what the local socket does not take at once waits here, and the
- * window is granted again only once bytes are written, so that a reader
- * that never reads holds up its own channel and nothing else.
+ * filling memory. A --forward connection's first bytes go right after the
+ * OPEN, within CHAN_WINDOW_EARLY, so that opening costs no round trip.
+ *
+ * Down: the server sends no more than the window we granted; what the local
+ * socket does not take at once waits here, and the window is granted again
+ * only once bytes are written, so that a reader that never reads holds up
+ * its own channel and nothing else.
  *
  * A tunnel is freed where its channel ends; every function that may free
  * it says so, and its callers return at once.
@@ -230,9 +233,16 @@ take_accept(struct tunnel *t, const struct chan_msg *m)
 	uint8_t reply[SOCKS_REPLY_LEN];
 	char to[CHAN_HOST_MAX + 16];
 
-	if (t->phase != TUNNEL_OPENING)
+	/* The application reset before the answer: our CLOSE is on its way, and the server's follows. */
+	if (t->phase == TUNNEL_CLOSED && !t->answered) {
+		t->answered = true;
+		return 0;
+	}
+	/* The window counts from the channel's start, the early bytes included. */
+	if (t->phase != TUNNEL_OPENING || m->window < t->up)
 		return CVPN_ERR_CHANNEL;
-	t->credit = m->window;
+	t->answered = true;
+	t->credit = m->window - t->up;
 	t->phase = TUNNEL_OPEN;
 	dest_text(t, to, sizeof(to));
 	report_channel("channel %u: %s to %s open", (unsigned)t->id, t->peer, to);
@@ -253,15 +263,16 @@ take_refuse(struct tunnel *t, const struct chan_msg *m)
 	uint8_t reply[SOCKS_REPLY_LEN];
 	char to[CHAN_HOST_MAX + 16];
 
-	if (t->phase != TUNNEL_OPENING)
+	/* A refusal that crossed our CLOSE (the application reset first) ends the channel as well. */
+	if (t->phase != TUNNEL_OPENING && (t->phase != TUNNEL_CLOSED || t->answered))
 		return CVPN_ERR_CHANNEL;
 	dest_text(t, to, sizeof(to));
 	report_refused(t->from->address, to, m->reason, m->data, m->len);
-	if (t->from->socks) {
+	if (t->from->socks && t->phase == TUNNEL_OPENING) {
 		socks_reply(socks_reply_for(m->reason), reply);
 		(void)send(t->fd, reply, sizeof(reply), MSG_NOSIGNAL);
 	}
-	/* A refused id is free at once: no CLOSE follows a REFUSE. */
+	/* A refused id is free at once: no CLOSE follows a REFUSE (the server drops what we sent before it). */
 	forward_release_id(t->fw, t);
 	tunnel_free(t);
 	return 0;
@@ -367,6 +378,9 @@ open_channel(struct tunnel *t)
 		return -1;
 	}
 	t->phase = TUNNEL_OPENING;
+	/* A SOCKS application waits for our reply, which waits for the server's. */
+	if (!t->from->socks)
+		t->credit = CHAN_WINDOW_EARLY;
 	dest_text(t, to, sizeof(to));
 	report_channel("channel %u: %s to %s: opening", (unsigned)t->id, t->peer, to);
 	return 0;
@@ -388,6 +402,7 @@ may_read(struct tunnel *t)
 	case TUNNEL_GREETING:
 	case TUNNEL_REQUEST:
 		return t->in.len < IN_MAX;
+	case TUNNEL_OPENING:
 	case TUNNEL_OPEN:
 		/* Bytes sent before our SOCKS reply go first, in order. */
 		return !t->local_eof && t->in.len == 0 && t->credit > 0 && forward_may_read(t->fw);

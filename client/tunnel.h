@@ -57,6 +57,7 @@ struct tunnel {
 	bool peer_eof;                  /* the server's EOF came: our side shuts once out is written */
 	bool shut;
 	bool close_sent, close_received;
+	bool answered;                  /* the server's ACCEPT came */
 	uint64_t up, down;              /* bytes carried each way */
 };
 

@@ -45,6 +45,12 @@ enum chan_reason {
 #define CHAN_HOST_MAX 255
 /* The window each side grants a new channel, and the most it may grow to. */
 #define CHAN_WINDOW_INITIAL (256 * 1024)
+/*
+ * What a client may send on a channel after its OPEN and before the answer,
+ * so that opening costs no round trip; it counts in the window ACCEPT grants,
+ * which is never smaller.
+ */
+#define CHAN_WINDOW_EARLY CHAN_DATA_MAX
 #define CHAN_WINDOW_MAX ((uint32_t)1 << 30)
 /* The longest REFUSE detail we send or show. */
 #define CHAN_DETAIL_MAX 200

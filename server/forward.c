@@ -5,8 +5,10 @@
  * carries bytes both ways: the client's DATA is written to the destination
  * and granted back with WINDOW once the socket took it; the destination is
  * read only while the client's window has room and the session's output is
- * small. A channel's memory outlives its id: it waits for its handles to
- * close, and for a name being resolved to come back.
+ * small. What the client sends before the answer (CHAN_WINDOW_EARLY at
+ * most) waits here and goes first once the target accepts. A channel's memory
+ * outlives its id: it waits for its handles to close, and for a name being
+ * resolved to come back.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 
 #include <uv.h>
 
+#include "buf.h"
 #include "chan.h"
 #include "conn.h"
 #include "err.h"
@@ -54,6 +57,7 @@ struct fwd_chan {
 	struct chan_window rx;  /* what the client sends us: granted, delivered */
 	struct chan_window tx;  /* what we send the client: its credit */
 	size_t pending;         /* bytes queued toward the target, not yet taken by its socket */
+	struct buf early;       /* DATA that came before the target accepted */
 	uint64_t started, to_target, from_target;
 	int handles;            /* libuv handles open: the timer, the target's socket */
 	bool in_table, resolving, tcp_open, reading;
@@ -65,6 +69,8 @@ struct fwd {
 	struct fwd_chan *buckets[FWD_BUCKETS];
 	struct fwd_chan *chans; /* every channel in the table */
 	unsigned count;
+	uint32_t top_id;        /* the highest id the client has opened, when opened is set */
+	bool opened;
 	size_t buffered;        /* bytes held for targets, over every channel */
 	bool in_event;          /* inside fwd_record(): engine_feed() sends the output and reports its errors */
 	bool output_full;       /* channels stopped reading because the session's output was full */
@@ -219,6 +225,7 @@ maybe_free(struct fwd_chan *ch)
 		return;
 	ch->srv->nchannels--;
 	uv_freeaddrinfo(ch->addrs);
+	buf_clear(&ch->early);
 	free(ch);
 }
 
@@ -278,10 +285,13 @@ close_tcp(struct fwd_chan *ch)
 	}
 }
 
-/* Stops everything on the target's side: the connection, the deadline, a resolution under way. */
+/* Stops everything on the target's side: the connection, the deadline, a resolution under way, early bytes. */
 static void
 close_target(struct fwd_chan *ch)
 {
+	if (ch->fwd != NULL)
+		ch->fwd->buffered -= ch->early.len;
+	buf_clear(&ch->early);
 	close_tcp(ch);
 	if (!uv_is_closing((uv_handle_t *)&ch->timer))
 		uv_close((uv_handle_t *)&ch->timer, on_timer_closed);
@@ -315,16 +325,21 @@ end_channel(struct fwd_chan *ch, const char *fmt, ...)
 		table_remove(ch);
 }
 
-/* Refuses a channel being opened: REFUSE, and its id is free at once. */
+/* Refuses a channel being opened: REFUSE, and its id is free at once; the bytes that came early are dropped. */
 static void
 refuse_channel(struct fwd_chan *ch, int reason, const char *detail)
 {
 	struct conn *c = ch->fwd->conn;
 	uint32_t id = ch->id;
+	char why[CHAN_DETAIL_MAX + 80];
 
+	if (ch->early.len > 0)
+		snprintf(why, sizeof(why), "%s; the %zu bytes sent before the answer are dropped", detail, ch->early.len);
+	else
+		snprintf(why, sizeof(why), "%s", detail);
 	ch->state = FWD_ENDED;
 	close_target(ch);
-	log_refusal(c, id, ch->host, ch->port, detail);
+	log_refusal(c, id, ch->host, ch->port, why);
 	table_remove(ch); /* may free it */
 	send_refuse(c, id, reason, detail);
 }
@@ -358,17 +373,31 @@ shut_target(struct fwd_chan *ch)
 		end_channel(ch, "ending the target's side failed: %s", uv_strerror(r));
 }
 
+static void write_target(struct fwd_chan *ch, const uint8_t *p, size_t n);
+
+/* The target accepted: ACCEPT, whose window counts the early bytes, then those bytes first. */
 static void
 on_accepted(struct fwd_chan *ch)
 {
+	struct buf early = ch->early;
+
 	uv_timer_stop(&ch->timer);
 	uv_freeaddrinfo(ch->addrs);
 	ch->addrs = ch->next_addr = NULL;
 	ch->state = FWD_OPEN;
 	uv_tcp_nodelay(&ch->tcp, 1);
-	ch->rx.size = ch->rx.granted = CHAN_WINDOW_INITIAL;
+	ch->rx.size = CHAN_WINDOW_INITIAL;
+	ch->rx.granted += CHAN_WINDOW_INITIAL - CHAN_WINDOW_EARLY;
 	if (!send_simple(ch, CHAN_ACCEPT, CHAN_WINDOW_INITIAL) || ch->fwd == NULL)
 		return;
+	if (early.len > 0) {
+		ch->early = (struct buf){ 0 };
+		ch->fwd->buffered -= early.len;
+		write_target(ch, early.data, early.len);
+		buf_clear(&early);
+		if (ch->fwd == NULL || ch->state != FWD_OPEN)
+			return;
+	}
 	/* The client may have ended its side while we connected. */
 	if (ch->got_eof)
 		shut_target(ch);
@@ -527,6 +556,7 @@ chan_new(struct fwd *f, const struct chan_msg *m, const char *host)
 	ch->port = m->port;
 	memcpy(ch->host, host, strlen(host) + 1);
 	ch->tx.credit = m->window;
+	ch->rx.granted = CHAN_WINDOW_EARLY;
 	ch->started = uv_now(loop);
 	ch->state = FWD_RESOLVING;
 	/* A timer init cannot fail on a live loop. */
@@ -606,22 +636,31 @@ on_written(uv_write_t *req, int status)
 		delivered(ch, n);
 }
 
+/* Whether the session may hold n more bytes for its targets; else the channel ends, logged. */
+static bool
+within_buffer(struct fwd_chan *ch, size_t n)
+{
+	const struct server_config *cfg = ch->fwd->conn->srv->cfg;
+
+	if (ch->fwd->buffered + n <= cfg->max_forward_buffer)
+		return true;
+	conn_warn(ch->fwd->conn, "Channel %" PRIu32 ": the session holds %zu bytes for destinations that do not "
+	    "read them (--max-forward-buffer %zu); closing the channel", ch->id, ch->fwd->buffered,
+	    cfg->max_forward_buffer);
+	end_channel(ch, "its target did not read, and the session's buffer was full");
+	return false;
+}
+
 /* Queues what the target's socket did not take; fails the channel past the session's cap. */
 static bool
 queue_write(struct fwd_chan *ch, const uint8_t *p, size_t n)
 {
-	const struct server_config *cfg = ch->fwd->conn->srv->cfg;
 	struct fwd_write *w;
 	uv_buf_t b;
 	int r;
 
-	if (ch->fwd->buffered + n > cfg->max_forward_buffer) {
-		conn_warn(ch->fwd->conn, "Channel %" PRIu32 ": the session holds %zu bytes for destinations that do not "
-		    "read them (--max-forward-buffer %zu); closing the channel", ch->id, ch->fwd->buffered,
-		    cfg->max_forward_buffer);
-		end_channel(ch, "its target did not read, and the session's buffer was full");
+	if (!within_buffer(ch, n))
 		return false;
-	}
 	if ((w = malloc(sizeof(*w) + n)) == NULL) {
 		end_channel(ch, "out of memory");
 		return false;
@@ -659,6 +698,19 @@ write_target(struct fwd_chan *ch, const uint8_t *p, size_t n)
 		delivered(ch, (size_t)w);
 }
 
+/* Holds bytes the client sent before the target accepted (the window bounds them); fails the channel past the session's cap. */
+static void
+hold_early(struct fwd_chan *ch, const uint8_t *p, size_t n)
+{
+	if (!within_buffer(ch, n))
+		return;
+	if (buf_append(&ch->early, p, n, CHAN_WINDOW_EARLY) != 0) {
+		end_channel(ch, "out of memory");
+		return;
+	}
+	ch->fwd->buffered += n;
+}
+
 static void
 take_data(struct fwd_chan *ch, const struct chan_msg *m)
 {
@@ -666,17 +718,20 @@ take_data(struct fwd_chan *ch, const struct chan_msg *m)
 
 	if (ch->state == FWD_ENDED)
 		return; /* sent before the client saw our CLOSE */
-	if (ch->state != FWD_OPEN || ch->got_eof) {
-		broken(c, "DATA on channel %" PRIu32 " %s", ch->id, ch->got_eof ? "after its EOF" : "before its ACCEPT");
+	if (ch->got_eof) {
+		broken(c, "DATA on channel %" PRIu32 " after its EOF", ch->id);
 		return;
 	}
 	if (!chan_window_accept(&ch->rx, m->len)) {
-		broken(c, "DATA beyond the window on channel %" PRIu32 " (%zu bytes, %" PRIu64 " granted)", ch->id, m->len,
-		    ch->rx.granted);
+		broken(c, "DATA beyond the window on channel %" PRIu32 " (%zu bytes, %" PRIu64 " granted%s)", ch->id,
+		    m->len, ch->rx.granted, ch->state == FWD_OPEN ? "" : " before the answer");
 		return;
 	}
 	ch->to_target += m->len;
-	write_target(ch, m->data, m->len);
+	if (ch->state == FWD_OPEN)
+		write_target(ch, m->data, m->len);
+	else
+		hold_early(ch, m->data, m->len);
 }
 
 /* Both directions ended (EOF each way, the target's side shut after its last byte): the channel is done. */
@@ -825,16 +880,33 @@ table_new(struct conn *c)
 	return f;
 }
 
+/*
+ * Whether a record for an id that is not open may have crossed our REFUSE:
+ * the client's early DATA and EOF, or its CLOSE, for an id it opened before.
+ * Dropped; an id above every one opened was never a channel.
+ */
+static bool
+stale(const struct fwd *f, const struct chan_msg *m)
+{
+	return (m->type == CHAN_DATA || m->type == CHAN_EOF || m->type == CHAN_CLOSE) && f->opened &&
+	    m->id <= f->top_id;
+}
+
 static void
 take_record(struct fwd *f, const struct chan_msg *m)
 {
 	struct fwd_chan *ch;
 
 	if (m->type == CHAN_OPEN) {
+		if (!f->opened || m->id > f->top_id)
+			f->top_id = m->id;
+		f->opened = true;
 		open_channel(f, m);
 		return;
 	}
 	if ((ch = lookup(f, m->id)) == NULL) {
+		if (stale(f, m))
+			return;
 		broken(f->conn, "%s for channel %" PRIu32 ", which is not open", chan_type_name(m->type), m->id);
 		return;
 	}

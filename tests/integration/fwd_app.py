@@ -6,6 +6,8 @@
     fwd_app.py stall PORT PATH         ask an HTTP server for PATH, read a little, then never read;
                                        print how the connection ended (reset or eof)
     fwd_app.py socks PORT HEX...       send each HEX chunk in turn, print the bytes that came back
+    fwd_app.py burst PORT... --seed S  connections that send at once and reset soon after, to each
+                                       PORT in turn: a random count of bytes, a random pause
 
 Every connection is to 127.0.0.1; every wait is bounded (--seconds, default 120) and a test that
 runs out of time exits 2 with a line saying what it waited for.
@@ -13,9 +15,11 @@ runs out of time exits 2 with a line saying what it waited for.
 
 import argparse
 import hashlib
+import random
 import resource
 import select
 import socket
+import struct
 import sys
 import time
 
@@ -141,6 +145,32 @@ def cmd_socks(args, deadline):
     return 0
 
 
+def cmd_burst(args, deadline):
+    """burst: connections reset before, while or after the server answers their channel."""
+    rng = random.Random(args.seed)
+    at_cap = 0
+    for i in range(args.n):
+        port = args.ports[i % len(args.ports)]
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=deadline_left(deadline, "connect"))
+        except (ConnectionResetError, ConnectionAbortedError):
+            # The tunnel closed it at once: at its cap while earlier channels still end.
+            at_cap += 1
+            continue
+        except OSError as e:
+            print(f"cannot connect to 127.0.0.1:{port}: {e}", file=sys.stderr)
+            return 2
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        try:
+            sock.sendall(b"x" * rng.choice((0, 1, rng.randrange(2, 40000))))
+        except OSError:
+            pass  # the tunnel closed it first (a refusal that came back at once)
+        time.sleep(rng.choice((0, rng.uniform(0, 0.0005), rng.uniform(0, 0.003))))
+        sock.close()
+    print(f"reset {args.n} ({at_cap} closed at once by the tunnel)")
+    return 0
+
+
 def main():
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -159,9 +189,14 @@ def main():
     p = sub.add_parser("socks")
     p.add_argument("port", type=int)
     p.add_argument("hex", nargs="+")
+    p = sub.add_parser("burst")
+    p.add_argument("ports", type=int, nargs="+")
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--seed", type=int, required=True)
     args = parser.parse_args()
     deadline = time.monotonic() + args.seconds
-    return {"send": cmd_send, "many": cmd_many, "stall": cmd_stall, "socks": cmd_socks}[args.cmd](args, deadline)
+    return {"send": cmd_send, "many": cmd_many, "stall": cmd_stall, "socks": cmd_socks,
+            "burst": cmd_burst}[args.cmd](args, deadline)
 
 
 if __name__ == "__main__":

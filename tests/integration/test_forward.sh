@@ -3,8 +3,9 @@
 # --socks against the real server, with curl and a real HTTP server (Python's http.server)
 # on loopback. Files of random bytes from 1 byte to 256 MiB, compared by SHA-256; 50 transfers
 # at once; a half-close answered after EOF; SOCKS5's replies for each refusal and for what it
-# does not serve; destinations that refuse, reset or hang; an application that closes
-# mid-transfer and one that never reads; rekeys during a transfer; 1,000 channels at once; the
+# does not serve; destinations that refuse, reset or hang, with the request sent before the
+# answer; 500 applications that reset around their channel's opening (a randomised pause); an
+# application that closes mid-transfer and one that never reads; rekeys during a transfer; 1,000 channels at once; the
 # message prompt beside the forwarding; the session killed mid-transfer, and --reconnect after
 # the server restarts. After each case the client's descriptors are back where they were, and
 # its exit status at the end is its leak check under ASan.
@@ -237,8 +238,8 @@ fds_back "SOCKS"
 # ---- Destinations that refuse, reset or hang ----
 
 stop_client main
-start_client bad 3 --json --forward "0:127.0.0.1:$CLOSED" --forward "0:127.0.0.1:$RESET" \
-	--forward "0:127.0.0.1:${HANG:-$CLOSED}" || { not_ok "client listens"; finish; }
+start_client bad 4 --json --forward "0:127.0.0.1:$CLOSED" --forward "0:127.0.0.1:$RESET" \
+	--forward "0:127.0.0.1:${HANG:-$CLOSED}" --forward "0:127.0.0.1:$ANSWER" || { not_ok "client listens"; finish; }
 get "http://127.0.0.1:$(lport 1)/" "$TMP/got"; rc=$?
 check "a refused destination: the local connection closes (curl $rc), the client says why" \
 	sh -c "[ $rc -ne 0 ] && grep -q '127.0.0.1:$CLOSED: the server refused the channel: connection refused' '$CERR'"
@@ -248,8 +249,20 @@ if [ -n "$HANG" ]; then
 	get "http://127.0.0.1:$(lport 3)/" "$TMP/got"; rc=$?
 	check "a destination that hangs: refused once the server's time runs out (curl $rc)" \
 		sh -c "[ $rc -ne 0 ] && grep -q 'the server refused the channel: timed out' '$CERR'"
+	# The request went right after the OPEN, without waiting for the answer (docs/SECURE.md, section 10).
+	check "a destination that hangs: curl's request went before the answer, and the server dropped it" \
+		grep -q "^Refusing channel [0-9]* to 127.0.0.1:$HANG for .*; the [0-9]* bytes sent before the answer are dropped" "$SLOG"
 fi
 check "the client lives on after every refusal" alive "$CPID"
+# Applications that reset at once, while the server still resolves, connects or answers: the
+# client's CLOSE crosses the server's ACCEPT, REFUSE or CLOSE, and neither end breaks the session.
+$PY $APP burst "$(lport 1)" "$(lport 2)" "$(lport 4)" --n 500 --seed "$SEED" >"$TMP/burst" 2>&1
+check "500 connections reset around their opening: all made (seed $SEED)" grep -q '^reset 500 ' "$TMP/burst"
+sed "s/^/#   /" "$TMP/burst"
+got=$($PY $APP send "$(lport 4)" "$TMP/www/f65536" 2>&1)
+check "... and the session lives: the next connection is carried" \
+	[ "$got" = "65536 bytes, sha256 $(sha256sum <"$TMP/www/f65536" | cut -d' ' -f1)" ]
+check "... and neither end broke it" sh -c "kill -0 $CPID && ! grep -q 'broken' '$CERR' '$SLOG'"
 check "--json: a refused channel is a channel_refused event with its reason" $PY -c '
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]

@@ -3,7 +3,8 @@
 # Python peer (tests/interop/securepeer.py forward) against destinations on loopback
 # (fwd_target.py): the policy and every refusal it gives (--allow-forward, permit= on a
 # client's line, a name against an address, a psk client), each REFUSE reason loopback can
-# provoke, half-closes, a window overrun, a record for no channel, a destination that resets
+# provoke, half-closes, DATA and EOF before the answer (held, dropped with a refusal, more than
+# 16384 bytes refused), a window overrun, a record for no channel, a destination that resets
 # or never reads, the session's buffer cap, a client that dies mid-transfer, rekeys during
 # transfers, 1,000 channels at once; and after each case the server's descriptors are back
 # where they were. The server's exit status at the end is its leak check under ASan.
@@ -146,6 +147,15 @@ check "a record for a channel never opened: refused (ERROR), the session ends, l
 	grep -q 'channel protocol broken by the peer: DATA for channel 4242, which is not open' '$SLOG'"
 fds_back "broken sessions"
 
+# DATA and EOF right after the OPEN, before the answer: held, then written first (a whole
+# early window, and more than one, whose rest follows the ACCEPT).
+for n in 1 16383 16384 16385 100000; do
+	forward "$TMP/bob.key" --to "127.0.0.1:$ECHO" --early --count 3 --bytes $n >"$TMP/early" 2>&1
+	check "DATA and EOF before the answer, $n bytes: every channel echoes whole" sh -c \
+		"[ \$(grep -c 'echo=yes, end=eof+close' '$TMP/early') -eq 3 ] && grep -q '^session: closed cleanly' '$TMP/early'"
+done
+fds_back "early DATA"
+
 # A CLOSE right after the OPEN, before the answer: the server stops and answers CLOSE alone.
 forward "$TMP/bob.key" --cancel "127.0.0.1:$ECHO" --cancel "127.0.0.1:$ECHO" >"$TMP/cancel" 2>&1
 check "CLOSE before the answer: answered CLOSE, the ids free" sh -c \
@@ -202,6 +212,21 @@ if [ -n "$HANG" ]; then
 	check "a destination that does not answer: refused 4 (timed out) after --forward-timeout" \
 		has "$TMP/hang" 1 'refused 4 (timed out: no answer within 1000 ms)'
 	fds_back "timeout"
+	# Bytes sent before the answer (docs/SECURE.md section 10) wait for it: a refusal drops
+	# them, and the client's records that crossed the REFUSE are dropped too, the session lives.
+	forward "$TMP/bob.key" --psk "$TMP/psk" --early --bytes 20000 --to "127.0.0.1:$HANG" \
+		--to "127.0.0.1:$ANSWER" --to "127.0.0.1:$ECHO" >"$TMP/early-refused" 2>&1
+	check "early DATA to a destination that does not answer: refused 4" has "$TMP/early-refused" 1 'refused 4 '
+	check "early DATA to a destination not allowed: refused 1" has "$TMP/early-refused" 2 'refused 1 '
+	check "... and the session lives: the third channel echoes" has "$TMP/early-refused" 3 'echo=yes, end=eof+close'
+	check "... and the session closes cleanly" grep -q '^session: closed cleanly' "$TMP/early-refused"
+	check "... logged with the early bytes dropped" grep -q \
+		"^Refusing channel 1 to 127.0.0.1:$HANG for [^ ]*: no answer within 1000 ms; the 16384 bytes sent before the answer are dropped" "$SLOG"
+	forward "$TMP/bob.key" --psk "$TMP/psk" --early --blind --bytes 40000 --to "127.0.0.1:$HANG" >"$TMP/early-blind" 2>&1
+	check "more than 16384 bytes before the answer: refused (ERROR), logged" sh -c \
+		"grep -q '^session: \(refused by the server (ERROR)\|closed by the server\)' '$TMP/early-blind' &&
+		grep -q 'channel protocol broken by the peer: DATA beyond the window on channel 1 (16384 bytes, 0 granted before the answer)' '$SLOG'"
+	fds_back "early DATA refused"
 else
 	ok "# SKIP a destination that does not answer: no listener with a full backlog could be made here"
 fi

@@ -100,6 +100,7 @@ MAX_PAYLOAD = 4096
 CHANNEL_DATA_MAX = 16384
 CHANNEL_PAYLOAD_MAX = 4 + CHANNEL_DATA_MAX
 CHANNEL_WINDOW = 256 * 1024  # what we grant, as cvpn does
+CHANNEL_EARLY = 16384  # what a client may send after OPEN, before the answer
 CHANNEL_WINDOW_MAX = 2 ** 30
 CHANNEL_HOST_MAX = 255
 REFUSE_REASONS = {1: "not allowed", 2: "connection refused", 3: "unreachable", 4: "timed out",
@@ -870,13 +871,16 @@ class Channel:
     ``mode`` is "echo" (send everything, EOF, read until the server's EOF and CLOSE), "sink"
     (send until the server's window stays closed, never EOF), "blind" (send everything at
     once, ignoring the window: a protocol violation the server must refuse) or "cancel"
-    (CLOSE right after OPEN, before any answer: the server answers CLOSE).
+    (CLOSE right after OPEN, before any answer: the server answers CLOSE). An ``early``
+    channel sends from its OPEN on, within the CHANNEL_EARLY bytes the server takes before
+    its answer (all at once when blind).
     """
 
     cid: int
     dest: str
     outgoing: bytes
     mode: str = "echo"
+    early: bool = False
     state: str = "opening"  # opening, open, refused
     reason: int = 0
     detail: str = ""
@@ -897,9 +901,13 @@ class Channel:
 
     def wants_to_send(self):
         """Return whether the channel has bytes to send and may send them now."""
-        if self.state != "open" or self.sent_close or self.sent >= len(self.outgoing):
+        if not self.may_send() or self.sent_close or self.sent >= len(self.outgoing):
             return False
         return self.mode == "blind" or self.credit > 0
+
+    def may_send(self):
+        """Return whether the channel may send DATA and EOF: open, or early and not answered yet."""
+        return self.state == "open" or (self.early and self.state == "opening")
 
     def summary(self):
         """Return the one line the forward sub-command prints for the channel."""
@@ -959,11 +967,11 @@ class ChannelClient:
             data, self.pending = b"".join(self.pending), []
             self.session.wire.send(data)
 
-    def open(self, dest, outgoing, mode):
+    def open(self, dest, outgoing, mode, early=False):
         """Queue an OPEN for ``dest`` (HOST:PORT); return the Channel."""
         host, port = split_destination(dest)
         cid = len(self.channels) + 1
-        channel = Channel(cid, dest, outgoing, mode)
+        channel = Channel(cid, dest, outgoing, mode, early, credit=CHANNEL_EARLY if early else 0)
         self.channels[cid] = channel
         encoded = host.encode("utf-8")
         self.queue(OPEN, cid, struct.pack(">IHB", CHANNEL_WINDOW, port, len(encoded)) + encoded)
@@ -985,7 +993,7 @@ class ChannelClient:
                 channel.credit -= size
                 if channel.credit <= 0 and not channel.closed_at:
                     channel.closed_at = time.monotonic()
-            if (channel.mode == "echo" and channel.state == "open" and not channel.sent_eof
+            if (channel.mode == "echo" and channel.may_send() and not channel.sent_eof
                     and not channel.sent_close and channel.sent == len(channel.outgoing)):
                 self.queue(CH_EOF, channel.cid)
                 channel.sent_eof = True
@@ -1016,9 +1024,10 @@ class ChannelClient:
             raise PeerError(f"{TYPE_NAMES[rtype]} for channel {channel.cid}, which was answered")
         if rtype == ACCEPT:
             (window,) = struct.unpack(">I", body)
-            if not 0 < window <= CHANNEL_WINDOW_MAX:
-                raise PeerError(f"ACCEPT with window {window}")
-            channel.state, channel.credit = "open", window
+            if not 0 < window <= CHANNEL_WINDOW_MAX or (channel.mode != "blind" and window < channel.sent):
+                raise PeerError(f"ACCEPT with window {window}, {channel.sent} bytes sent before it")
+            # The window counts from the OPEN: what went before the answer is part of it.
+            channel.state, channel.credit = "open", window - channel.sent
         elif rtype == REFUSE:
             if not body or not 1 <= body[0] <= 5 or len(body) - 1 > 200:
                 raise PeerError("malformed REFUSE")
@@ -1118,7 +1127,7 @@ def run_forward(args):
         for dest in args.to or []:
             for _ in range(args.count):
                 cid = len(client.channels) + 1
-                client.open(dest, payload_for(cid, args.bytes), "blind" if args.blind else "echo")
+                client.open(dest, payload_for(cid, args.bytes), "blind" if args.blind else "echo", args.early)
         for dest in args.sink or []:
             client.open(dest, payload_for(0, args.sink_bytes), "sink")
         for dest in args.cancel or []:
@@ -1723,6 +1732,8 @@ def build_parser():
                          help="ignore the server's windows (it must close the session)")
     forward.add_argument("--pause", type=positive(float), default=None, metavar="SEC",
                          help="stop reading for SEC seconds once every channel is open and has sent")
+    forward.add_argument("--early", action="store_true",
+                         help="--to channels send from their OPEN on, before the answer (16384 bytes at most)")
     forward.add_argument("--stray", action="store_true",
                          help="send DATA for a channel never opened (the server must close the session)")
     forward.add_argument("--die", action="store_true",
