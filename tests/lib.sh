@@ -110,7 +110,11 @@ wait_gone() {
 stop_server() {
 	kill -TERM "$SPID" 2>/dev/null
 	if ! wait_gone "$SPID"; then
-		echo "# the server did not exit after SIGTERM; killing it"
+		echo "# the server did not exit after SIGTERM; killing it. Its threads, and the end of its log:"
+		for t in /proc/"$SPID"/task/*; do
+			echo "#   thread $(basename "$t"): $(cut -d' ' -f3 "$t/stat" 2>/dev/null) in $(cat "$t/wchan" 2>/dev/null)"
+		done
+		tail -n 5 "$SLOG" 2>/dev/null | sed 's/^/#   /'
 		kill -KILL "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; return 1
 	fi
 	wait "$SPID"
