@@ -121,6 +121,8 @@ for (pairing, name), rs in results.items():
 PYEOF
 check "cvpn-server: no session failed" sh -c "! grep -q '^\(\[[0-9]*\] \)\?Closing' '$TMP/server.log'"
 grep '^\(\[[0-9]*\] \)\?Closing' "$TMP/server.log" | head -n 5 | sed 's/^/#   server: /'
+# What went wrong in the mitm, if anything did: its lines of a session that did not end well.
+grep -i 'fail\|bad\|cut\|error\|refus\|reject\|malformed\|timed out' "$TMP/mitm.log" | head -n 5 | sed 's/^/#   mitm: /'
 kill "$IMPAIR_PID" 2>/dev/null; wait "$IMPAIR_PID" 2>/dev/null
 echo "# impair.py: $(cat "$TMP/impair.err")"
 check "the link lost packets (the test is not vacuous)" \
