@@ -100,10 +100,14 @@ start_target() {
 alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
 # wait_gone PID [SECONDS]: waits (bounded) until PID has exited; false if it has not.
+# Gone once seen gone: a second look could find the number taken by another process.
 wait_gone() {
 	i=0; limit=$(bound "${2:-5}")
-	while alive "$1" && [ $i -lt "$limit" ]; do sleep 0.05; i=$((i + 1)); done
-	! alive "$1"
+	while [ $i -lt "$limit" ]; do
+		alive "$1" || return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
 }
 
 # stop_server: SIGTERM, then waits (bounded) for a clean exit; returns its status.
