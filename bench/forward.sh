@@ -9,8 +9,10 @@
 # the connection rate, and take it down. The repetitions are interleaved,
 # each starting with the next peer, so that a slow minute of a shared machine
 # hits every peer alike; the report takes medians. Then the memory per idle
-# channel of each tunnel's server side. Tunnels' servers and the sink run on
-# the servers' core, their clients and fwdperf on the other (taskset).
+# channel of each tunnel's server side, and cvpn's channel open over a path
+# with 5 ms of delay each way (two namespaces, as root). Tunnels' servers and
+# the sink run on the servers' core, their clients and fwdperf on the other
+# (taskset).
 #
 #   bench/forward.sh [--smoke] [BUILD [RESULTS]]
 #
@@ -312,6 +314,58 @@ for p in $AVAILABLE; do
 	tunnel_down
 done
 stop "$SINKPID"
+
+# ---- Opening over a path with delay: what loopback cannot show ----
+
+# ns_listen NS PORT: waits (bounded) until something listens on PORT in namespace NS.
+ns_listen() {
+	local i=0
+	while [ $i -lt 200 ]; do
+		ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+# path_open: on loopback a round trip is CPU time alone, so a protocol that waits for a channel's
+# answer and one that does not differ little. Over a path of 5 ms each way (two namespaces joined
+# by tests/integration/impair.py, nothing lost) the wait is a whole round trip of the path: cvpn's
+# client sends the first bytes right after the OPEN, and its server holds them while it connects.
+path_open() {
+	local a=cvpn-bench-a-$$ b=cvpn-bench-b-$$ imp spid cpid epid out
+	if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
+		record fwd_path '{"error":"needs root, /dev/net/tun and ip for two namespaces"}' peer=cvpn-aes
+		return
+	fi
+	ip netns add "$a" && ip netns add "$b" && ip -n "$a" link set lo up && ip -n "$b" link set lo up ||
+		{ record fwd_path '{"error":"cannot make the namespaces"}' peer=cvpn-aes; return; }
+	timeout 300 $PY tests/integration/impair.py "$a" "$b" --loss 0 --dup 0 --delay 5:5 --seconds 240 \
+		>"$TMP/fwd/path.impair" 2>&1 &
+	imp=$!
+	ip netns exec "$b" timeout 240 "$ECHO" --sink -p 4700 -t 240 >"$TMP/fwd/path.sink" 2>&1 &
+	epid=$!
+	ip netns exec "$b" timeout 240 "$SERVER" -q -p 4701 --key "$TMP/fwd/server.key" \
+		--allow-forward 127.0.0.1:4700 >"$TMP/fwd/path.server" 2>&1 &
+	spid=$!
+	local i=0
+	while [ $i -lt 200 ] && ! grep -q '^ready' "$TMP/fwd/path.impair" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+	if grep -q '^ready' "$TMP/fwd/path.impair" && ns_listen "$b" 4701; then
+		ip netns exec "$a" timeout 240 "$CLIENT" -q -H 192.0.2.2 -p 4701 --server-key "$PUB" --suites AESGCM \
+			--forward-only --forward 127.0.0.1:4702:127.0.0.1:4700 >"$TMP/fwd/path.client" 2>&1 &
+		cpid=$!
+		ns_listen "$a" 4702
+		out=$(ip netns exec "$a" timeout 60 "$FWD" probe -p 4702 --timeout 20000 &&
+			ip netns exec "$a" timeout 120 "$FWD" rate -p 4702 -d 3 2>>"$TMP/fwd/fwdperf.log")
+		[ -n "$out" ] || out='{"error":"no probe crossed the path"}'
+		record fwd_path "$out" peer=cvpn-aes delay_ms=5
+		kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+	else
+		record fwd_path '{"error":"impair.py did not start"}' peer=cvpn-aes
+	fi
+	kill "$spid" "$epid" "$imp" 2>/dev/null; wait "$spid" "$epid" "$imp" 2>/dev/null
+	ip netns del "$a"; ip netns del "$b"
+}
+case " $AVAILABLE " in *" cvpn-aes "*) log "bench: forwarding: opening over a path of 5 ms each way"; path_open ;; esac
+
 # How busy the machine was by the end: other work on a shared machine shows here.
 record background "{\"section\":\"forward_end\",\"busy_pct\":$(cpu_busy)}"
 

@@ -267,6 +267,20 @@ def fwd_vs(rows, what, name, key, aead, refs, goal, ref_what, unit):
     return vs_fastest(rows, "7", what, name, key, f"cvpn-{aead}", refs, "plain", goal, ref_what, unit, FWD_LABEL)
 
 
+def fwd_path_open(rows):
+    """Opening a channel over a path with delay (bench/forward.sh, path_open): open-to-answer beyond a
+    round trip on an open channel, in those round trips. Loopback's row counts CPU time alone."""
+    r = next((r for r in rows if r.get("name") == "fwd_path"), {})
+    ok = not r.get("error") and not r.get("failures") and "open_p50_us" in r and r.get("rtt_p50_us")
+    t = target(rows, "7", "what a channel open adds over a path of 5 ms each way, AESGCM",
+               float(r["open_p50_us"]) - float(r["rtt_p50_us"]) if ok else None,
+               float(r["rtt_p50_us"]) if ok else None, 1.0, higher=False, unit="us",
+               ref_what="one round trip on an open channel over that path, p50 (namespaces joined by impair.py)")
+    if not ok and r.get("error"):
+        t["unavailable"] = r["error"]
+    return t
+
+
 def fwd_targets(rows):
     """Target 7: forwarding through cvpn against plain TCP, ssh -L and stunnel, AEAD for AEAD."""
     t = []
@@ -292,6 +306,7 @@ def fwd_targets(rows):
         if o["value"] is None and f"cvpn-{aead}" in fwd_unavailable(rows):
             o["unavailable"] = fwd_unavailable(rows)[f"cvpn-{aead}"]
         t.append(o)
+    t.append(fwd_path_open(rows))
     m = target(rows, "7", "server memory per idle channel", fwd_median(rows, "fwd_hold", "cvpn-chacha", "kib_per_channel"),
                FWD_KIB_PER_CHANNEL, 1.0, higher=False, unit="KiB", ref_what="4 KiB (VmRSS: the sockets' buffers are the kernel's)")
     if m["value"] is None and "cvpn-chacha" in fwd_unavailable(rows):
