@@ -78,9 +78,9 @@ fixed_len(int type)
 }
 
 int
-chan_encode(const struct chan_msg *m, uint8_t *out, size_t outlen)
+chan_encode_head(const struct chan_msg *m, uint8_t *out, size_t outlen, size_t *tail)
 {
-	size_t hn = m->type == CHAN_OPEN ? strlen(m->host) : 0, n;
+	size_t hn = m->type == CHAN_OPEN ? strlen(m->host) : 0, n, t = 0;
 
 	switch (m->type) {
 	case CHAN_OPEN:
@@ -91,12 +91,14 @@ chan_encode(const struct chan_msg *m, uint8_t *out, size_t outlen)
 	case CHAN_REFUSE:
 		if (m->len > CHAN_DETAIL_MAX || !text_utf8_valid(m->data, m->len))
 			return CVPN_ERR_INVALID_ARG;
-		n = 4 + 1 + m->len;
+		n = 4 + 1;
+		t = m->len;
 		break;
 	case CHAN_DATA:
 		if (m->len == 0 || m->len > CHAN_DATA_MAX)
 			return CVPN_ERR_INVALID_ARG;
-		n = 4 + m->len;
+		n = 4;
+		t = m->len;
 		break;
 	case CHAN_ACCEPT:
 	case CHAN_WINDOW:
@@ -121,13 +123,26 @@ chan_encode(const struct chan_msg *m, uint8_t *out, size_t outlen)
 		memcpy(out + 11, m->host, hn);
 	} else if (m->type == CHAN_REFUSE) {
 		out[4] = m->reason;
-		memcpy(out + 5, m->data, m->len);
-	} else if (m->type == CHAN_DATA) {
-		memcpy(out + 4, m->data, m->len);
 	} else if (m->type == CHAN_ACCEPT || m->type == CHAN_WINDOW) {
 		put32(out + 4, m->window);
 	}
+	*tail = t;
 	return (int)n;
+}
+
+int
+chan_encode(const struct chan_msg *m, uint8_t *out, size_t outlen)
+{
+	size_t tail;
+	int n;
+
+	if ((n = chan_encode_head(m, out, outlen, &tail)) < 0)
+		return n;
+	if ((size_t)n + tail > outlen)
+		return CVPN_ERR_TOO_LONG;
+	if (tail)
+		memcpy(out + n, m->data, tail);
+	return n + (int)tail;
 }
 
 /* The parts after the id of an OPEN: window, port, host. */

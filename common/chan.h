@@ -43,6 +43,8 @@ enum chan_reason {
 #define CHAN_PAYLOAD_MAX (CHAN_DATA_HEADER + CHAN_DATA_MAX)
 /* A destination host name, as DNS allows it. */
 #define CHAN_HOST_MAX 255
+/* The longest head chan_encode_head writes: an OPEN's, whose host is its end. */
+#define CHAN_HEAD_MAX (4 + 4 + 2 + 1 + CHAN_HOST_MAX)
 /* The window each side grants a new channel, and the most it may grow to. */
 #define CHAN_WINDOW_INITIAL (256 * 1024)
 /*
@@ -73,6 +75,14 @@ struct chan_msg {
  * length the format does not allow) or CVPN_ERR_TOO_LONG (out is short).
  */
 int chan_encode(const struct chan_msg *m, uint8_t *out, size_t outlen);
+
+/*
+ * As chan_encode, but without the bytes of m->data that end the payload (a
+ * DATA's, a REFUSE's detail): writes the rest to out (CHAN_HEAD_MAX bytes
+ * hold any), returns its length, and sets *tail to how many of m->data follow
+ * it, so that a sender can seal them where they are. Sets *tail only on success.
+ */
+int chan_encode_head(const struct chan_msg *m, uint8_t *out, size_t outlen, size_t *tail);
 
 /*
  * Reads a record of type (a CHAN_* value) from p[0..n) into *m. Returns 0,

@@ -22,24 +22,34 @@ secrec_wire_len(size_t n)
 }
 
 int
-secrec_seal(struct noise_cipher *cs, enum secrec_type type, const uint8_t *payload, size_t n, uint8_t *out)
+secrec_seal_parts(struct noise_cipher *cs, enum secrec_type type, const uint8_t *head, size_t hn,
+    const uint8_t *tail, size_t tn, uint8_t *out)
 {
-	size_t ptlen;
+	size_t n = hn + tn, ptlen;
+	uint8_t *pt = out + 2 + SECREC_HEADER;
 	int r;
 
-	if (n > SECREC_MAX_PAYLOAD)
+	if (hn > SECREC_MAX_PAYLOAD || tn > SECREC_MAX_PAYLOAD - hn)
 		return CVPN_ERR_TOO_LONG;
 	ptlen = padded(n);
 	secure_wire_put16(out, ptlen + NOISE_TAG_LEN);
 	out[2] = (uint8_t)type;
 	secure_wire_put16(out + 3, n);
-	if (n)
-		memcpy(out + 2 + SECREC_HEADER, payload, n);
-	memset(out + 2 + SECREC_HEADER + n, 0, ptlen - SECREC_HEADER - n);
+	if (hn)
+		memcpy(pt, head, hn);
+	if (tn)
+		memcpy(pt + hn, tail, tn);
+	memset(pt + n, 0, ptlen - SECREC_HEADER - n);
 	/* The length prefix is the associated data: it cannot be changed either. */
 	if ((r = noise_cipher_encrypt(cs, out, 2, out + 2, ptlen, out + 2)) != 0)
 		OPENSSL_cleanse(out, 2 + ptlen);
 	return r;
+}
+
+int
+secrec_seal(struct noise_cipher *cs, enum secrec_type type, const uint8_t *payload, size_t n, uint8_t *out)
+{
+	return secrec_seal_parts(cs, type, payload, n, NULL, 0, out);
 }
 
 int

@@ -36,6 +36,13 @@ size_t secrec_wire_len(size_t n);
 int secrec_seal(struct noise_cipher *cs, enum secrec_type type, const uint8_t *payload, size_t n, uint8_t *out);
 
 /*
+ * As secrec_seal, for a payload in two parts, head[0..hn) then tail[0..tn),
+ * each copied once into out (secrec_wire_len(hn + tn) bytes).
+ */
+int secrec_seal_parts(struct noise_cipher *cs, enum secrec_type type, const uint8_t *head, size_t hn,
+    const uint8_t *tail, size_t tn, uint8_t *out);
+
+/*
  * Opens the record rec[0..2+body) in place, body being what its prefix says.
  * Returns 0 with its type and payload (*pt points into rec), or
  * CVPN_ERR_DECRYPT for any failure (a prefix that does not say body, a bad

@@ -158,11 +158,13 @@ secure_finish_handshake(struct engine *e)
 
 /* ---- Records ---- */
 
-int
-secure_send_record(struct engine *e, enum secrec_type type, const uint8_t *payload, size_t n)
+/* Seals a record whose payload is head then tail, in place at the end of the output. */
+static int
+send_record_parts(struct engine *e, enum secrec_type type, const uint8_t *head, size_t hn, const uint8_t *tail,
+    size_t tn)
 {
 	struct secure_state *sec = &e->p.sec;
-	size_t size = secrec_wire_len(n);
+	size_t n = hn + tn, size = secrec_wire_len(n);
 	uint8_t *rec;
 	int r;
 
@@ -173,7 +175,7 @@ secure_send_record(struct engine *e, enum secrec_type type, const uint8_t *paylo
 	/* Built and encrypted in place at the end of the output. */
 	if ((r = engine_reserve(e, size, &rec)) != 0)
 		return r;
-	if ((r = secrec_seal(sec->send_cs, type, payload, n, rec)) != 0) {
+	if ((r = secrec_seal_parts(sec->send_cs, type, head, hn, tail, tn, rec)) != 0) {
 		engine_unreserve(e, size);
 		return r;
 	}
@@ -182,6 +184,12 @@ secure_send_record(struct engine *e, enum secrec_type type, const uint8_t *paylo
 	    ++sec->sent_since_rekey >= e->cfg.secure.rekey_records)
 		return secure_rekey(e);
 	return 0;
+}
+
+int
+secure_send_record(struct engine *e, enum secrec_type type, const uint8_t *payload, size_t n)
+{
+	return send_record_parts(e, type, payload, n, NULL, 0);
 }
 
 int
@@ -272,13 +280,15 @@ sent_by(int type, bool client)
 int
 secure_send_channel(struct engine *e, const struct chan_msg *m, bool client)
 {
-	uint8_t payload[CHAN_PAYLOAD_MAX];
+	uint8_t head[CHAN_HEAD_MAX];
+	size_t tail;
 	int n, r;
 
-	if (!sent_by(m->type, client) || (n = chan_encode(m, payload, sizeof(payload))) < 0)
+	/* A DATA's bytes go from where they are into the record: no copy to wipe afterwards. */
+	if (!sent_by(m->type, client) || (n = chan_encode_head(m, head, sizeof(head), &tail)) < 0)
 		return CVPN_ERR_INVALID_ARG;
-	r = secure_send_record(e, (enum secrec_type)m->type, payload, (size_t)n);
-	OPENSSL_cleanse(payload, (size_t)n);
+	r = send_record_parts(e, (enum secrec_type)m->type, head, (size_t)n, m->data, tail);
+	OPENSSL_cleanse(head, (size_t)n);
 	return r;
 }
 

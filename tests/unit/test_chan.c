@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cvpn unit tests: channel records and windows (common/chan.c). Every type
- * round-trips with its bytes as docs/SECURE.md section 10 lays them out;
+ * round-trips with its bytes as docs/SECURE.md section 10 lays them out,
+ * whole and as a head followed by the data it leaves where it is;
  * every shorter or longer record, and every value the format forbids, is
  * refused on the way in and on the way out; a window grants back what was
  * delivered once half of it is, and refuses an overrun.
@@ -20,9 +21,10 @@
 static void
 round_trip(const struct chan_msg *m, const uint8_t *expect, size_t n)
 {
-	uint8_t out[CHAN_PAYLOAD_MAX + 8];
+	uint8_t out[CHAN_PAYLOAD_MAX + 8], head[CHAN_HEAD_MAX];
 	struct chan_msg back;
-	size_t cut;
+	size_t cut, tail = 99999;
+	int h;
 
 	assert_int_equal(chan_encode(m, out, sizeof(out)), (int)n);
 	assert_memory_equal(out, expect, n);
@@ -47,6 +49,14 @@ round_trip(const struct chan_msg *m, const uint8_t *expect, size_t n)
 		assert_int_equal(chan_decode(m->type, out, n + 1, &back), CVPN_ERR_MALFORMED);
 	/* Too little room to write it. */
 	assert_int_equal(chan_encode(m, out, n - 1), CVPN_ERR_TOO_LONG);
+	/* The head alone, then the bytes of m->data that end the payload: the same record. */
+	h = chan_encode_head(m, head, sizeof(head), &tail);
+	assert_true(h >= 4);
+	assert_int_equal((size_t)h + tail, n);
+	assert_memory_equal(head, expect, (size_t)h);
+	if (tail)
+		assert_memory_equal(m->data, expect + h, tail);
+	assert_int_equal(tail, m->type == CHAN_DATA || m->type == CHAN_REFUSE ? m->len : 0);
 }
 
 static void
@@ -80,6 +90,7 @@ test_refused(void **state)
 	static uint8_t big[CHAN_DATA_MAX + 1];
 	uint8_t out[CHAN_PAYLOAD_MAX + 8], rec[300];
 	struct chan_msg m = { .type = CHAN_OPEN, .id = 1, .window = 1, .port = 1 }, back;
+	size_t tail = 7;
 	int t;
 
 	(void)state;
@@ -99,6 +110,11 @@ test_refused(void **state)
 	assert_int_equal(chan_encode(&m, out, sizeof(out)), CVPN_ERR_INVALID_ARG);
 	m = (struct chan_msg){ .type = (enum chan_type)6, .id = 1 };
 	assert_int_equal(chan_encode(&m, out, sizeof(out)), CVPN_ERR_INVALID_ARG);
+	/* The head alone refuses the same, and says nothing of a tail. */
+	assert_int_equal(chan_encode_head(&m, out, sizeof(out), &tail), CVPN_ERR_INVALID_ARG);
+	m = (struct chan_msg){ .type = CHAN_DATA, .id = 1, .data = big, .len = 0 };
+	assert_int_equal(chan_encode_head(&m, out, sizeof(out), &tail), CVPN_ERR_INVALID_ARG);
+	assert_int_equal(tail, 7);
 	/* In: types outside the range, a host with a NUL or not UTF-8, an unknown reason, a zero window. */
 	for (t = 0; t < 256; t++)
 		if (!chan_is_type(t))

@@ -392,6 +392,42 @@ raw_record(struct noise_cipher *a, const uint8_t *pt, size_t n, uint8_t *rec)
 	return n + 16;
 }
 
+/*
+ * A payload sealed in two parts is the record sealed whole, wherever it is
+ * cut (every cut of payloads around the padding's steps and of one DATA's
+ * largest), under either suite; and the parts together obey the same cap.
+ */
+static void
+test_secrec_parts(void **state)
+{
+	static const uint8_t key[32] = { 5 };
+	static uint8_t pt[SECREC_MAX_PAYLOAD + 1], whole[SECREC_MAX_PAYLOAD + 64], parts[SECREC_MAX_PAYLOAD + 64];
+	static const size_t sizes[] = { 0, 1, 28, 29, 30, 61, 62, 4 + 16384 };
+	struct noise_cipher *a = NULL, *b = NULL;
+	size_t i, cut, n;
+	int suite;
+
+	(void)state;
+	for (i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 7 + 3);
+	for (suite = 0; suite < 2; suite++) {
+		assert_int_equal(noise_cipher_new(suite ? AEAD_AESGCM : AEAD_CHACHAPOLY, key, &a), 0);
+		assert_int_equal(noise_cipher_new(suite ? AEAD_AESGCM : AEAD_CHACHAPOLY, key, &b), 0);
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			n = sizes[i];
+			for (cut = 0; cut <= n; cut += n > 100 ? 997 : 1) {
+				assert_int_equal(secrec_seal(a, SECREC_DATA, pt, n, whole), 0);
+				assert_int_equal(secrec_seal_parts(b, SECREC_DATA, pt, cut, pt + cut, n - cut, parts), 0);
+				assert_memory_equal(whole, parts, secrec_wire_len(n));
+			}
+		}
+		assert_int_equal(secrec_seal_parts(a, SECREC_DATA, pt, 10, pt, SECREC_MAX_PAYLOAD - 9, parts),
+		    CVPN_ERR_TOO_LONG);
+		noise_cipher_free(a);
+		noise_cipher_free(b);
+	}
+}
+
 /* secrec_open refuses what its tag authenticates but the format does not allow, and wipes it. */
 static void
 test_secrec_checks(void **state)
@@ -1196,6 +1232,7 @@ main(void)
 		cmocka_unit_test(test_replayed_message1),
 		cmocka_unit_test(test_low_order_ephemeral),
 		cmocka_unit_test(test_transport_borrowed),
+		cmocka_unit_test(test_secrec_parts),
 		cmocka_unit_test(test_secrec_checks),
 		cmocka_unit_test(test_secrec_padding_exact),
 		cmocka_unit_test(test_records_hide_lengths),
