@@ -50,6 +50,8 @@
  * server.c take the client for one that does not read (MAX_PENDING_WRITE).
  */
 #define TCP_BACKLOG_MAX (32 * 1024)
+/* What a TCP client's packets of one wake gather before they are sent: well under the backlog. */
+#define TCP_BATCH (16 * 1024)
 /* Socket buffers for bursts of datagrams (the kernel caps them at its rmem_max and wmem_max). */
 #define UDP_SOCKET_BUFFER (4 << 20)
 #define WHY_MAX 512
@@ -95,6 +97,9 @@ struct vpn {
 	struct vpn_drops drops;
 	uint64_t tun_in, tun_out;
 	bool stopped;
+	struct conn *held[TUN_READS_PER_WAKE]; /* TCP clients whose packets of this wake wait to be sent */
+	int nheld;
+	bool holding;                   /* reading the TUN: a TCP client's packets go out together */
 	uint8_t tunbuf[65536];
 };
 
@@ -265,6 +270,18 @@ tun_write(struct vpn *v, const uint8_t *p, size_t n)
 		v->tun_out++;
 }
 
+/* Notes that conn has packets of this wake queued, to be sent once the wake's reading ends. */
+static void
+hold(struct vpn *v, struct conn *c)
+{
+	int i;
+
+	for (i = 0; i < v->nheld; i++)
+		if (v->held[i] == c)
+			return;
+	v->held[v->nheld++] = c;
+}
+
 /* Sends a packet to the client of lease, by the transport it last used. */
 static void
 to_client(struct vpn *v, struct vpn_lease *l, const uint8_t *p, size_t n)
@@ -278,8 +295,10 @@ to_client(struct vpn *v, struct vpn_lease *l, const uint8_t *p, size_t n)
 			v->drops.backlog++;
 		else if (engine_tunnel_send(l->conn->engine, ENGINE_TUNNEL_PACKET, p, n) != 0)
 			v->drops.no_client++; /* the session is ending */
-		else
+		else if (!v->holding || queued + n >= TCP_BATCH)
 			conn_output(l->conn);
+		else
+			hold(v, l->conn);
 	} else if (l->peer == NULL || dgram_server_send(v->dgram, l->peer, uv_now(v->srv->loop), p, n) != 0) {
 		v->drops.no_client++;
 	}
@@ -330,6 +349,8 @@ on_tun(uv_poll_t *h, int status, int events)
 		vpn_warn("reading %s: %s", tundev_name(v->tun), uv_strerror(status));
 		return;
 	}
+	/* A wake's packets to one TCP client go in one send, up to TCP_BATCH, instead of one each. */
+	v->holding = true;
 	for (i = 0; i < TUN_READS_PER_WAKE; i++) {
 		if ((n = read(tundev_fd(v->tun), v->tunbuf, sizeof(v->tunbuf))) <= 0)
 			break;
@@ -341,6 +362,11 @@ on_tun(uv_poll_t *h, int status, int events)
 		else
 			to_client(v, l, v->tunbuf, (size_t)n);
 	}
+	v->holding = false;
+	/* A connection closed meanwhile is only closing: its memory goes in a later phase of the loop. */
+	for (i = 0; i < v->nheld; i++)
+		conn_output(v->held[i]);
+	v->nheld = 0;
 }
 
 /* ---- The UDP transport ---- */
