@@ -379,7 +379,7 @@ static void write_target(struct fwd_chan *ch, const uint8_t *p, size_t n);
 static void
 on_accepted(struct fwd_chan *ch)
 {
-	struct buf early = ch->early;
+	struct buf early;
 
 	uv_timer_stop(&ch->timer);
 	uv_freeaddrinfo(ch->addrs);
@@ -390,9 +390,12 @@ on_accepted(struct fwd_chan *ch)
 	ch->rx.granted += CHAN_WINDOW_INITIAL - CHAN_WINDOW_EARLY;
 	if (!send_simple(ch, CHAN_ACCEPT, CHAN_WINDOW_INITIAL) || ch->fwd == NULL)
 		return;
-	if (early.len > 0) {
+	if (ch->early.len > 0) {
+		/* Taken out first: a failed write ends the channel, whose close_target would clear it. */
+		early = ch->early;
 		ch->early = (struct buf){ 0 };
 		ch->fwd->buffered -= early.len;
+		ch->to_target += early.len;
 		write_target(ch, early.data, early.len);
 		buf_clear(&early);
 		if (ch->fwd == NULL || ch->state != FWD_OPEN)
@@ -727,11 +730,13 @@ take_data(struct fwd_chan *ch, const struct chan_msg *m)
 		    m->len, ch->rx.granted, ch->state == FWD_OPEN ? "" : " before the answer");
 		return;
 	}
-	ch->to_target += m->len;
-	if (ch->state == FWD_OPEN)
+	/* Early bytes count toward the target once they go to it: a refusal or a CLOSE drops them. */
+	if (ch->state == FWD_OPEN) {
+		ch->to_target += m->len;
 		write_target(ch, m->data, m->len);
-	else
+	} else {
 		hold_early(ch, m->data, m->len);
+	}
 }
 
 /* Both directions ended (EOF each way, the target's side shut after its last byte): the channel is done. */

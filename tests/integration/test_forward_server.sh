@@ -226,6 +226,12 @@ if [ -n "$HANG" ]; then
 	check "more than 16384 bytes before the answer: refused (ERROR), logged" sh -c \
 		"grep -q '^session: \(refused by the server (ERROR)\|closed by the server\)' '$TMP/early-blind' &&
 		grep -q 'channel protocol broken by the peer: DATA beyond the window on channel 1 (16384 bytes, 0 granted before the answer)' '$SLOG'"
+	# A CLOSE after early bytes, before the answer: the bytes never reached the target, and the log says 0.
+	forward "$TMP/bob.key" --psk "$TMP/psk" --early --bytes 1000 --cancel "127.0.0.1:$HANG" >"$TMP/early-cancel" 2>&1
+	check "early DATA, then CLOSE before the answer: answered CLOSE, the session closes cleanly" sh -c \
+		"grep -q 'cancelled, end=close' '$TMP/early-cancel' && grep -q '^session: closed cleanly' '$TMP/early-cancel'"
+	check "... and the log counts no byte to the target" grep -q \
+		"^Channel 1 to 127.0.0.1:$HANG for [^ ]* ended after [0-9.]* s: 0 bytes to it, 0 bytes from it; closed by the client" "$SLOG"
 	fds_back "early DATA refused"
 else
 	ok "# SKIP a destination that does not answer: no listener with a full backlog could be made here"

@@ -976,6 +976,10 @@ class ChannelClient:
         encoded = host.encode("utf-8")
         self.queue(OPEN, cid, struct.pack(">IHB", CHANNEL_WINDOW, port, len(encoded)) + encoded)
         if mode == "cancel":
+            # Early, its bytes go between the OPEN and the CLOSE: the server must drop them.
+            if early and outgoing:
+                channel.sent = min(len(outgoing), CHANNEL_EARLY, CHANNEL_DATA_MAX)
+                self.queue(CH_DATA, cid, outgoing[:channel.sent])
             self.queue(CH_CLOSE, cid)
             channel.sent_close = True
         return channel
@@ -1131,7 +1135,7 @@ def run_forward(args):
         for dest in args.sink or []:
             client.open(dest, payload_for(0, args.sink_bytes), "sink")
         for dest in args.cancel or []:
-            client.open(dest, b"", "cancel")
+            client.open(dest, payload_for(0, args.bytes) if args.early else b"", "cancel", args.early)
         if args.stray:
             # A record for a channel nobody opened: the server must end the session.
             client.queue(CH_DATA, 4242, b"stray")
