@@ -317,21 +317,12 @@ stop "$SINKPID"
 
 # ---- Opening over a path with delay: what loopback cannot show ----
 
-# ns_listen NS PORT: waits (bounded) until something listens on PORT in namespace NS.
-ns_listen() {
-	local i=0
-	while [ $i -lt 200 ]; do
-		ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
 # path_open: on loopback a round trip is CPU time alone, so a protocol that waits for a channel's
 # answer and one that does not differ little. Over a path of 5 ms each way (two namespaces joined
 # by tests/integration/impair.py, nothing lost) the wait is a whole round trip of the path: cvpn's
 # client sends the first bytes right after the OPEN, and its server holds them while it connects.
 path_open() {
-	local a=cvpn-bench-a-$$ b=cvpn-bench-b-$$ imp spid cpid epid out
+	local a=$PATH_NS-a b=$PATH_NS-b out why=""
 	if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
 		record fwd_path '{"error":"needs root, /dev/net/tun and ip for two namespaces"}' peer=cvpn-aes
 		return
@@ -340,30 +331,39 @@ path_open() {
 		{ record fwd_path '{"error":"cannot make the namespaces"}' peer=cvpn-aes; return; }
 	timeout 300 $PY tests/integration/impair.py "$a" "$b" --loss 0 --dup 0 --delay 5:5 --seconds 240 \
 		>"$TMP/fwd/path.impair" 2>&1 &
-	imp=$!
+	PATH_PIDS=$!
 	ip netns exec "$b" timeout 240 "$ECHO" --sink -p 4700 -t 240 >"$TMP/fwd/path.sink" 2>&1 &
-	epid=$!
+	PATH_PIDS="$PATH_PIDS $!"
 	ip netns exec "$b" timeout 240 "$SERVER" -q -p 4701 --key "$TMP/fwd/server.key" \
 		--allow-forward 127.0.0.1:4700 >"$TMP/fwd/path.server" 2>&1 &
-	spid=$!
-	local i=0
-	while [ $i -lt 200 ] && ! grep -q '^ready' "$TMP/fwd/path.impair" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
-	if grep -q '^ready' "$TMP/fwd/path.impair" && ns_listen "$b" 4701; then
+	PATH_PIDS="$PATH_PIDS $!"
+	PIDS="$PIDS $PATH_PIDS"
+	if ! wait_log "$TMP/fwd/path.impair" '^ready' 10; then
+		why="impair.py did not start: $(tail -n 1 "$TMP/fwd/path.impair")"
+	elif ! wait_listen 4701 "$b"; then
+		why="cvpn-server did not start: $(tail -n 1 "$TMP/fwd/path.server")"
+	else
 		ip netns exec "$a" timeout 240 "$CLIENT" -q -H 192.0.2.2 -p 4701 --server-key "$PUB" --suites AESGCM \
 			--forward-only --forward 127.0.0.1:4702:127.0.0.1:4700 >"$TMP/fwd/path.client" 2>&1 &
-		cpid=$!
-		ns_listen "$a" 4702
+		PATH_PIDS="$PATH_PIDS $!"
+		PIDS="$PIDS $!"
+		wait_listen 4702 "$a"
 		out=$(ip netns exec "$a" timeout 60 "$FWD" probe -p 4702 --timeout 20000 &&
 			ip netns exec "$a" timeout 120 "$FWD" rate -p 4702 -d 3 2>>"$TMP/fwd/fwdperf.log")
-		[ -n "$out" ] || out='{"error":"no probe crossed the path"}'
-		record fwd_path "$out" peer=cvpn-aes delay_ms=5
-		kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
-	else
-		record fwd_path '{"error":"impair.py did not start"}' peer=cvpn-aes
+		[ -n "$out" ] || why="no probe crossed the path: $(tail -n 1 "$TMP/fwd/path.client")"
 	fi
-	kill "$spid" "$epid" "$imp" 2>/dev/null; wait "$spid" "$epid" "$imp" 2>/dev/null
-	ip netns del "$a"; ip netns del "$b"
+	[ -n "$why" ] && out=$($PY -c 'import json, sys; print(json.dumps({"error": sys.argv[1]}))' "$why")
+	record fwd_path "$out" peer=cvpn-aes delay_ms=5
+	for p in $PATH_PIDS; do stop "$p"; done
+	path_cleanup
 }
+# The path's namespaces go at exit too, should the bench be stopped while they stand.
+PATH_NS=cvpn-bench-$$ PATH_PIDS=""
+path_cleanup() {
+	ip netns del "$PATH_NS-a" 2>/dev/null
+	ip netns del "$PATH_NS-b" 2>/dev/null
+}
+trap 'cleanup; path_cleanup' EXIT
 case " $AVAILABLE " in *" cvpn-aes "*) log "bench: forwarding: opening over a path of 5 ms each way"; path_open ;; esac
 
 # How busy the machine was by the end: other work on a shared machine shows here.

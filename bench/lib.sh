@@ -105,11 +105,21 @@ free_port() {
 	return 1
 }
 
-# wait_listen PORT: waits up to 10 s for a listener on PORT.
+# wait_listen PORT [NS]: waits up to 10 s for a listener on PORT (in network namespace NS).
 wait_listen() {
 	local i=0
 	while [ $i -lt 200 ]; do
-		ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		${2:+ip netns exec "$2"} ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_log FILE PATTERN SECONDS: waits (bounded) until FILE has a line matching PATTERN.
+wait_log() {
+	local i=0
+	while [ $i -lt $(($3 * 20)) ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05; i=$((i + 1))
 	done
 	return 1

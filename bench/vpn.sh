@@ -154,16 +154,7 @@ ip netns exec "$NSS" taskset -c $SCPU timeout 3600 iperf3 -s -p 5201 >"$V/iperf3
 IPERF_SRV=$!
 PIDS="$PIDS $IPERF_SRV"
 
-# listening NS PORT: waits (bounded, 10 s) until a TCP socket listens on PORT in NS.
-listening() {
-	local i=0
-	while [ $i -lt 200 ]; do
-		[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ] && return 0
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
-listening "$NSS" 5201 || { log "bench: iperf3 -s did not start: $(tail -n 2 "$V/iperf3-s.log")"; exit 1; }
+wait_listen 5201 "$NSS" || { log "bench: iperf3 -s did not start: $(tail -n 2 "$V/iperf3-s.log")"; exit 1; }
 
 # ---- Bringing one system up and down ----
 
@@ -189,16 +180,6 @@ child() {
 		i=$((i + 1))
 	done
 	echo "${c:-$1}"
-}
-
-# wait_log FILE PATTERN SECONDS: waits (bounded) until FILE has a line matching PATTERN.
-wait_log() {
-	local i=0
-	while [ $i -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
 }
 
 # reach ADDRESS SECONDS: a ping from the clients' namespace to ADDRESS is answered within SECONDS.
